@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Umbrella header: everything libipcc offers. */
+#ifndef IPCC_IPCC_H
+#define IPCC_IPCC_H
+
+#include <ipcc/common.h>
+#include <ipcc/layout.h>
+#include <ipcc/system.h>
+#include <ipcc/regs.h>
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process-local state of libipcc, shared by the layers of lib/. Never part of the shm ABI.
+ */
+#ifndef IPCC_LIB_INTERNAL_H
+#define IPCC_LIB_INTERNAL_H
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <ipcc/layout.h>
+#include <ipcc/regs.h>
+#include <ipcc/system.h>
+
+#define IPCC_NO_LINK 0xFFFFu
+
+#define ipcc_likely(x)	 __builtin_expect(!!(x), 1)
+#define ipcc_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Iterate over the set bits of a 64-bit word: `bit` is the index, `tmp` a scratch word. */
+#define ipcc_for_each_bit(bit, tmp, word)                                                        \
+	for ((tmp) = (word); (tmp) && ((bit) = (unsigned)__builtin_ctzll(tmp), 1);                 \
+	     (tmp) &= (tmp)-1)
+
+/* Everything a process needs to address the object, computed locally (never read back). */
+struct ipcc_geometry {
+	unsigned cpus;
+	unsigned channels;
+	unsigned link_count;
+	uint32_t buffer_size;
+	uint32_t slot_stride;
+	uint32_t chmask; /* (1 << channels) - 1 */
+	uint64_t cpu_offset;
+	uint64_t link_offset;
+	uint64_t link_stride;
+	uint64_t slot_offset;
+	uint64_t total_size;
+	uint64_t link_map[IPCC_LINK_MAP_WORDS];
+};
+
+/* One link as this process sees it. */
+struct ipcc_link {
+	struct ipcc_shm_link *shm;
+	unsigned cpu[2]; /* processor 1 (lower id), processor 2 */
+	unsigned index;
+};
+
+struct ipcc_system {
+	char name[IPCC_NAME_MAX + 2];
+	uint8_t *base;
+	size_t map_size;
+	struct ipcc_geometry geo;
+	struct ipcc_link *links;		     /* geo.link_count entries */
+	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* both orders; IPCC_NO_LINK */
+	pthread_mutex_t lock;			     /* process-local: guards cpus[] */
+	struct ipcc_cpu *cpus[IPCC_CPUS_MAX];	     /* handles attached through this system */
+	bool leak_mapping; /* a claim is held by another thread: never unmap (see close) */
+};
+
+struct ipcc_irq_state; /* lib/irq */
+
+struct ipcc_cpu {
+	struct ipcc_system *sys;
+	struct ipcc_shm_cpu *shm;
+	unsigned id;
+	pid_t tid;
+	struct ipcc_cpu_options opt;
+	struct ipcc_irq_state *irq; /* the interrupt layer's per-CPU state, or NULL */
+};
+
+static inline struct ipcc_shm_header *ipcc_header(const struct ipcc_system *sys)
+{
+	return (struct ipcc_shm_header *)sys->base;
+}
+
+static inline struct ipcc_shm_cpu *ipcc_shm_cpu(const struct ipcc_system *sys, unsigned id)
+{
+	assert(id < sys->geo.cpus);
+	return (struct ipcc_shm_cpu *)(sys->base + sys->geo.cpu_offset +
+				       (uint64_t)id * IPCC_SHM_CPU_SIZE);
+}
+
+/* The link between a and b (any order), or NULL. */
+static inline struct ipcc_link *ipcc_link_get(const struct ipcc_system *sys, unsigned a,
+					      unsigned b)
+{
+	if (a >= sys->geo.cpus || b >= sys->geo.cpus || a == b)
+		return NULL;
+	unsigned idx = sys->link_index[a][b];
+	return idx == IPCC_NO_LINK ? NULL : &sys->links[idx];
+}
+
+/* Which processor (0 = processor 1, 1 = processor 2) CPU `cpu` is on link `l`. */
+static inline unsigned ipcc_link_proc(const struct ipcc_link *l, unsigned cpu)
+{
+	assert(l->cpu[0] == cpu || l->cpu[1] == cpu);
+	return l->cpu[1] == cpu;
+}
+
+/* Channel slot of direction `from` (0: processor 1 -> 2, 1: 2 -> 1), channel `ch`. */
+static inline struct ipcc_shm_slot *ipcc_slot(const struct ipcc_system *sys,
+					      const struct ipcc_link *l, unsigned from, unsigned ch)
+{
+	assert(from < 2 && ch < sys->geo.channels);
+	return (struct ipcc_shm_slot *)((uint8_t *)l->shm + sys->geo.slot_offset +
+					(uint64_t)(from * sys->geo.channels + ch) *
+						sys->geo.slot_stride);
+}
+
+static inline void *ipcc_slot_data(struct ipcc_shm_slot *slot)
+{
+	return slot + 1;
+}
+
+/* lib/region/geometry.c */
+int ipcc_geometry_compute(unsigned cpus, unsigned channels, uint32_t buffer_size,
+			  const uint64_t link_map[IPCC_LINK_MAP_WORDS], struct ipcc_geometry *ret);
+bool ipcc_geometry_pair_linked(const uint64_t link_map[IPCC_LINK_MAP_WORDS], unsigned a,
+			       unsigned b);
+int ipcc_name_validate(const char *name);
+
+/* lib/region/doorbell.c */
+void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
+/* The robust-futex word inside the owner mutex: TID | FUTEX_WAITERS | FUTEX_OWNER_DIED. */
+_Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
+bool ipcc_owner_word_alive(uint32_t word);
+
+/* lib/ipcc/regs.c: register effects used by the channel API and the procedures. */
+uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset);
+void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
+void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
+void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			 uint32_t set, uint32_t clear);
+void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			 uint32_t set, uint32_t clear);
+void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
+/* Channels asserting line `line` of processor p (a bit per channel); 0 if the line is low. */
+uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			   enum ipcc_irq line);
+/* Reset processor p's bank (CR, MR) to the reset values. */
+void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p);
+
+#endif

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Register-accurate IPCC: decode of the register map, the effects of each write, and the
+ * interrupt equations. One instance per link, all of its state in the shared object.
+ *
+ * Memory order: every register access is seq_cst. A write that may raise a line of a CPU rings
+ * that CPU (lib/region/doorbell.c) after evaluating the line from the registers; the CPU itself
+ * writes its own CR/MR and then re-evaluates. seq_cst on both sides puts the two accesses of each
+ * side in one total order, so the ringer sees the unmask or the CPU sees the flag: a level is
+ * never lost (store-load ordering, which acquire/release cannot give).
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static uint32_t bank_valid_mr(const struct ipcc_system *sys)
+{
+	return sys->geo.chmask | (sys->geo.chmask << 16);
+}
+
+uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			   enum ipcc_irq line)
+{
+	struct ipcc_shm_link *s = l->shm;
+	uint32_t chmask = sys->geo.chmask;
+	/* seq_cst: see the file comment; pairs with the writes in this file. */
+	uint32_t cr = atomic_load_explicit(&s->bank[p].cr, memory_order_seq_cst);
+	uint32_t mr = atomic_load_explicit(&s->bank[p].mr, memory_order_seq_cst);
+
+	if (line == IPCC_IRQ_RXO) {
+		if (!(cr & IPCC_CR_RXOIE))
+			return 0;
+		uint32_t sr = atomic_load_explicit(&s->status[!p].sr, memory_order_seq_cst);
+		return sr & ~mr & chmask;
+	}
+	if (!(cr & IPCC_CR_TXFIE))
+		return 0;
+	uint32_t sr = atomic_load_explicit(&s->status[p].sr, memory_order_seq_cst);
+	return ~sr & ~(mr >> 16) & chmask;
+}
+
+/* Processor p's own CR or MR changed: if one of its lines is now high, ring its CPU. */
+static void ring_self_if_high(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+{
+	if (ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) || ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF))
+		ipcc_bell_ring(sys, l->cpu[p], l->cpu[!p]);
+}
+
+void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	/* seq_cst: see the file comment. Reserved bits are not stored (they read 0). */
+	atomic_store_explicit(&l->shm->bank[p].cr, v & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
+			      memory_order_seq_cst);
+	ring_self_if_high(sys, l, p);
+}
+
+void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	/* seq_cst: see the file comment. Bits without a channel keep their reset value 1. */
+	atomic_store_explicit(&l->shm->bank[p].mr, v | ~bank_valid_mr(sys), memory_order_seq_cst);
+	ring_self_if_high(sys, l, p);
+}
+
+void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			 uint32_t set, uint32_t clear)
+{
+	/*
+	 * RMW, not store: the application thread and the interrupt thread of one CPU may both
+	 * change this CPU's masks. seq_cst: see the file comment.
+	 */
+	if (set)
+		atomic_fetch_or_explicit(&l->shm->bank[p].mr, set, memory_order_seq_cst);
+	if (clear & bank_valid_mr(sys)) {
+		atomic_fetch_and_explicit(&l->shm->bank[p].mr, ~(clear & bank_valid_mr(sys)),
+					  memory_order_seq_cst);
+		ring_self_if_high(sys, l, p);
+	}
+}
+
+void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
+			 uint32_t set, uint32_t clear)
+{
+	const uint32_t valid = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
+
+	/* RMW for the same reason as ipcc_link_update_mr; seq_cst: see the file comment. */
+	if (clear & valid)
+		atomic_fetch_and_explicit(&l->shm->bank[p].cr, ~(clear & valid),
+					  memory_order_seq_cst);
+	if (set & valid) {
+		atomic_fetch_or_explicit(&l->shm->bank[p].cr, set & valid, memory_order_seq_cst);
+		ring_self_if_high(sys, l, p);
+	}
+}
+
+void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	uint32_t chmask = sys->geo.chmask;
+	uint32_t clr = v & chmask;
+	uint32_t set = (v >> 16) & chmask;
+	bool rxo = false, txf = false;
+
+	/*
+	 * One RMW per register: CHnS sets bits of our own flag word, CHnC clears bits of the peer's
+	 * flag word; the other processor's concurrent RMWs on the same words are never lost.
+	 * seq_cst: see the file comment.
+	 */
+	if (set) {
+		uint32_t old = atomic_fetch_or_explicit(&l->shm->status[p].sr, set,
+							memory_order_seq_cst);
+		rxo = (set & ~old) != 0; /* newly occupied: may raise the peer's RX occupied */
+	}
+	if (clr) {
+		uint32_t old = atomic_fetch_and_explicit(&l->shm->status[!p].sr, ~clr,
+							 memory_order_seq_cst);
+		txf = (clr & old) != 0; /* newly free: may raise the peer's TX free */
+	}
+	if ((rxo && ipcc_link_pending(sys, l, !p, IPCC_IRQ_RXO)) ||
+	    (txf && ipcc_link_pending(sys, l, !p, IPCC_IRQ_TXF)))
+		ipcc_bell_ring(sys, l->cpu[!p], l->cpu[p]);
+}
+
+void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+{
+	/* seq_cst: see the file comment. A reset can only lower lines: nothing to ring. */
+	atomic_store_explicit(&l->shm->bank[p].cr, IPCC_CR_RESET, memory_order_seq_cst);
+	atomic_store_explicit(&l->shm->bank[p].mr, IPCC_MR_RESET, memory_order_seq_cst);
+}
+
+uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset)
+{
+	struct ipcc_shm_link *s = l->shm;
+	unsigned p = offset >= IPCC_C2CR && offset <= IPCC_C2TOC1SR;
+
+	/* seq_cst: a register read is ordered like every other access (see the file comment). */
+	switch (offset) {
+	case IPCC_C1CR:
+	case IPCC_C2CR:
+		return atomic_load_explicit(&s->bank[p].cr, memory_order_seq_cst) &
+		       (IPCC_CR_RXOIE | IPCC_CR_TXFIE);
+	case IPCC_C1MR:
+	case IPCC_C2MR:
+		return atomic_load_explicit(&s->bank[p].mr, memory_order_seq_cst) |
+		       ~bank_valid_mr(sys);
+	case IPCC_C1TOC2SR:
+	case IPCC_C2TOC1SR:
+		/* Masked: a misbehaving peer's stray bits beyond the channel count read as 0. */
+		return atomic_load_explicit(&s->status[p].sr, memory_order_seq_cst) &
+		       sys->geo.chmask;
+	case IPCC_HWCFGR:
+		return sys->geo.channels & IPCC_HWCFGR_CHANNELS_MASK;
+	case IPCC_VERR:
+		return IPCC_VERR_VALUE;
+	case IPCC_IPIDR:
+		return IPCC_IPIDR_VALUE;
+	case IPCC_SIDR:
+		return IPCC_SIDR_VALUE;
+	default:
+		return 0; /* SCRs read 0; reserved offsets read 0 */
+	}
+}
+
+struct ipcc_regs {
+	struct ipcc_system *sys;
+	struct ipcc_link *link;
+};
+
+IPCC_EXPORT int ipcc_regs_open(struct ipcc_system *sys, unsigned cpu_a, unsigned cpu_b,
+			       struct ipcc_regs **ret_regs)
+{
+	if (!sys || !ret_regs || cpu_a >= cpu_b || cpu_b >= sys->geo.cpus)
+		return -EINVAL;
+	struct ipcc_link *l = ipcc_link_get(sys, cpu_a, cpu_b);
+	if (!l)
+		return -ENOENT;
+	struct ipcc_regs *regs = calloc(1, sizeof(*regs));
+	if (!regs)
+		return -ENOMEM;
+	regs->sys = sys;
+	regs->link = l;
+	*ret_regs = regs;
+	return 0;
+}
+
+IPCC_EXPORT void ipcc_regs_close(struct ipcc_regs *regs)
+{
+	free(regs);
+}
+
+static bool offset_ok(uint32_t offset)
+{
+	return (offset & 3u) == 0 && offset < IPCC_REGS_SIZE;
+}
+
+IPCC_EXPORT int ipcc_regs_read(struct ipcc_regs *regs, uint32_t offset, uint32_t *ret_value)
+{
+	if (!regs || !ret_value || !offset_ok(offset))
+		return -EINVAL;
+	*ret_value = ipcc_link_read(regs->sys, regs->link, offset);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_write(struct ipcc_regs *regs, uint32_t offset, uint32_t value)
+{
+	if (!regs || !offset_ok(offset))
+		return -EINVAL;
+	switch (offset) {
+	case IPCC_C1CR:
+	case IPCC_C2CR:
+		ipcc_link_write_cr(regs->sys, regs->link, offset == IPCC_C2CR, value);
+		break;
+	case IPCC_C1MR:
+	case IPCC_C2MR:
+		ipcc_link_write_mr(regs->sys, regs->link, offset == IPCC_C2MR, value);
+		break;
+	case IPCC_C1SCR:
+	case IPCC_C2SCR:
+		ipcc_link_write_scr(regs->sys, regs->link, offset == IPCC_C2SCR, value);
+		break;
+	default:
+		break; /* read-only and reserved registers ignore writes */
+	}
+	return 0;
+}
+
+IPCC_EXPORT bool ipcc_regs_irq(struct ipcc_regs *regs, unsigned proc, enum ipcc_irq line)
+{
+	if (!regs || (proc != 1 && proc != 2) || (line != IPCC_IRQ_RXO && line != IPCC_IRQ_TXF))
+		return false;
+	return ipcc_link_pending(regs->sys, regs->link, proc - 1, line) != 0;
+}
+
+IPCC_EXPORT unsigned ipcc_regs_cpu(const struct ipcc_regs *regs, unsigned proc)
+{
+	if (!regs || (proc != 1 && proc != 2))
+		return 0;
+	return regs->link->cpu[proc - 1];
+}
+
+IPCC_EXPORT unsigned ipcc_regs_channels(const struct ipcc_regs *regs)
+{
+	return regs ? regs->sys->geo.channels : 0;
+}

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shm object: create, open (with full validation), close, unlink.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+IPCC_EXPORT void ipcc_config_init(struct ipcc_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = IPCC_CPUS_DEFAULT;
+	cfg->channels = IPCC_CHANNELS_DEFAULT;
+	cfg->buffer_size = IPCC_BUFFER_SIZE_DEFAULT;
+	cfg->mode = 0600;
+	for (unsigned a = 0; a < IPCC_CPUS_MAX; a++)
+		cfg->links[a] = ~0ull;
+}
+
+IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b, bool linked)
+{
+	if (!cfg || a == b || a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX)
+		return -EINVAL;
+	if (a > b) {
+		unsigned t = a;
+		a = b;
+		b = t;
+	}
+	if (linked)
+		cfg->links[a] |= 1ull << b;
+	else
+		cfg->links[a] &= ~(1ull << b);
+	return 0;
+}
+
+/* Build the process-local view (links, index table) from a validated geometry. */
+static int system_new(const char *name, uint8_t *base, size_t map_size,
+		      const struct ipcc_geometry *geo, struct ipcc_system **ret)
+{
+	struct ipcc_system *sys = calloc(1, sizeof(*sys));
+	if (!sys)
+		return -ENOMEM;
+	sys->links = calloc(geo->link_count, sizeof(*sys->links));
+	if (!sys->links) {
+		free(sys);
+		return -ENOMEM;
+	}
+	snprintf(sys->name, sizeof(sys->name), "%s", name);
+	sys->base = base;
+	sys->map_size = map_size;
+	sys->geo = *geo;
+	pthread_mutex_init(&sys->lock, NULL);
+	memset(sys->link_index, 0xFF, sizeof(sys->link_index));
+
+	unsigned idx = 0;
+	for (unsigned a = 0; a < geo->cpus; a++) {
+		for (unsigned b = a + 1; b < geo->cpus; b++) {
+			if (!ipcc_geometry_pair_linked(geo->link_map, a, b))
+				continue;
+			struct ipcc_link *l = &sys->links[idx];
+			l->shm = (struct ipcc_shm_link *)(base + geo->link_offset +
+							  (uint64_t)idx * geo->link_stride);
+			l->cpu[0] = a;
+			l->cpu[1] = b;
+			l->index = idx;
+			sys->link_index[a][b] = sys->link_index[b][a] = (uint16_t)idx;
+			idx++;
+		}
+	}
+	assert(idx == geo->link_count);
+	*ret = sys;
+	return 0;
+}
+
+static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = IPCC_LAYOUT_MAGIC;
+	h->layout_version = IPCC_LAYOUT_VERSION;
+	h->state = IPCC_STATE_BUILDING;
+	h->total_size = g->total_size;
+	h->header_size = IPCC_SHM_HEADER_SIZE;
+	h->cpus = g->cpus;
+	h->channels = g->channels;
+	h->buffer_size = g->buffer_size;
+	h->link_count = g->link_count;
+	h->slot_stride = g->slot_stride;
+	h->cpu_offset = g->cpu_offset;
+	h->link_offset = g->link_offset;
+	h->link_stride = g->link_stride;
+	h->slot_offset = g->slot_offset;
+	h->cpu_size = IPCC_SHM_CPU_SIZE;
+	h->link_size = IPCC_SHM_LINK_SIZE;
+	memcpy(h->link_map, g->link_map, sizeof(h->link_map));
+}
+
+static int cpu_slot_init(struct ipcc_shm_cpu *c)
+{
+	pthread_mutexattr_t attr;
+	int r;
+
+	pthread_mutexattr_init(&attr);
+	r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (r == 0)
+		r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (r == 0)
+		r = pthread_mutex_init(&c->owner, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return -r;
+}
+
+IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
+				   struct ipcc_system **ret_sys)
+{
+	struct ipcc_config defaults;
+	struct ipcc_geometry geo;
+	struct ipcc_shm_header h;
+	struct ipcc_system *sys = NULL;
+	uint8_t *base = MAP_FAILED;
+	int fd = -1, r;
+
+	if (!ret_sys || ipcc_name_validate(name) < 0)
+		return -EINVAL;
+	if (!cfg) {
+		ipcc_config_init(&defaults);
+		cfg = &defaults;
+	}
+	if (cfg->mode & ~07777u)
+		return -EINVAL;
+	r = ipcc_geometry_compute(cfg->cpus, cfg->channels, cfg->buffer_size, cfg->links, &geo);
+	if (r < 0)
+		return r;
+
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode & 0777);
+	if (fd < 0)
+		return -errno;
+	/* shm_open applies the umask; the configured mode is what the user asked for. */
+	if (fchmod(fd, cfg->mode) < 0) {
+		r = -errno;
+		goto fail_unlink;
+	}
+	/*
+	 * The header goes in with one write before the object has its full size: an opener sees
+	 * either an empty object or a header with state BUILDING (both -EAGAIN), never a
+	 * half-written header that would look foreign.
+	 */
+	header_fill(&h, &geo);
+	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		r = errno ? -errno : -EIO;
+		goto fail_unlink;
+	}
+	if (ftruncate(fd, (off_t)geo.total_size) < 0) {
+		r = -errno;
+		goto fail_unlink;
+	}
+	base = mmap(NULL, geo.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		r = -errno;
+		goto fail_unlink;
+	}
+	close(fd);
+	fd = -1;
+
+	/* ftruncate zero-filled everything: flags and pending words start at 0. */
+	for (unsigned i = 0; i < geo.cpus; i++) {
+		r = cpu_slot_init((struct ipcc_shm_cpu *)(base + geo.cpu_offset +
+							  (uint64_t)i * IPCC_SHM_CPU_SIZE));
+		if (r < 0)
+			goto fail_unmap;
+	}
+	for (unsigned i = 0; i < geo.link_count; i++) {
+		struct ipcc_shm_link *l = (struct ipcc_shm_link *)(base + geo.link_offset +
+								   (uint64_t)i * geo.link_stride);
+		for (unsigned p = 0; p < 2; p++) {
+			/* Relaxed: nobody can read the object before the READY release below. */
+			atomic_store_explicit(&l->bank[p].cr, IPCC_CR_RESET, memory_order_relaxed);
+			atomic_store_explicit(&l->bank[p].mr, IPCC_MR_RESET, memory_order_relaxed);
+		}
+	}
+	r = system_new(name, base, geo.total_size, &geo, &sys);
+	if (r < 0)
+		goto fail_unmap;
+
+	/* Release: publishes every write above; pairs with the acquire in ipcc_system_open. */
+	atomic_store_explicit(&ipcc_header(sys)->state, IPCC_STATE_READY, memory_order_release);
+	*ret_sys = sys;
+	return 0;
+
+fail_unmap:
+	munmap(base, geo.total_size);
+fail_unlink:
+	if (fd >= 0)
+		close(fd);
+	shm_unlink(name);
+	return r;
+}
+
+/* Check a header read from an object of `size` bytes; on success *ret is its geometry. */
+static int header_check(const struct ipcc_shm_header *h, uint64_t size, struct ipcc_geometry *ret)
+{
+	struct ipcc_geometry g;
+
+	if (h->magic != IPCC_LAYOUT_MAGIC)
+		return -EPROTO;
+	if (h->layout_version != IPCC_LAYOUT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (h->header_size != IPCC_SHM_HEADER_SIZE || h->cpu_size != IPCC_SHM_CPU_SIZE ||
+	    h->link_size != IPCC_SHM_LINK_SIZE)
+		return -EUCLEAN;
+	if (ipcc_geometry_compute(h->cpus, h->channels, h->buffer_size, h->link_map, &g) < 0)
+		return -EUCLEAN;
+	/* Bits outside the upper triangle of the CPUs present are corruption, not ignorable. */
+	if (memcmp(g.link_map, h->link_map, sizeof(g.link_map)) != 0)
+		return -EUCLEAN;
+	if (h->link_count != g.link_count || h->slot_stride != g.slot_stride ||
+	    h->cpu_offset != g.cpu_offset || h->link_offset != g.link_offset ||
+	    h->link_stride != g.link_stride || h->slot_offset != g.slot_offset ||
+	    h->total_size != g.total_size)
+		return -EUCLEAN;
+	if (size < g.total_size)
+		return -EBADMSG;
+	*ret = g;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)
+{
+	struct ipcc_shm_header h;
+	struct ipcc_geometry geo;
+	struct stat st;
+	uint8_t *base;
+	int fd, r;
+
+	if (!ret_sys || ipcc_name_validate(name) < 0)
+		return -EINVAL;
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	if (st.st_size == 0) {
+		r = -EAGAIN; /* the creator has not written its header yet */
+		goto out_close;
+	}
+	if ((uint64_t)st.st_size < sizeof(h)) {
+		r = -EBADMSG;
+		goto out_close;
+	}
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		r = -EBADMSG;
+		goto out_close;
+	}
+	if (h.magic == IPCC_LAYOUT_MAGIC && h.layout_version == IPCC_LAYOUT_VERSION &&
+	    h.state == IPCC_STATE_BUILDING) {
+		r = -EAGAIN;
+		goto out_close;
+	}
+	r = header_check(&h, (uint64_t)st.st_size, &geo);
+	if (r < 0)
+		goto out_close;
+
+	base = mmap(NULL, geo.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		r = -errno;
+		goto out_close;
+	}
+	/* Acquire: pairs with the READY release in ipcc_system_create. */
+	uint32_t state = atomic_load_explicit(&((struct ipcc_shm_header *)base)->state,
+					      memory_order_acquire);
+	if (state != IPCC_STATE_READY) {
+		r = state == IPCC_STATE_BUILDING ? -EAGAIN : -EUCLEAN;
+		munmap(base, geo.total_size);
+		goto out_close;
+	}
+	r = system_new(name, base, geo.total_size, &geo, ret_sys);
+	if (r < 0)
+		munmap(base, geo.total_size);
+out_close:
+	close(fd);
+	return r;
+}
+
+IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
+{
+	if (!sys)
+		return;
+	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
+		pthread_mutex_lock(&sys->lock);
+		struct ipcc_cpu *cpu = sys->cpus[i];
+		pthread_mutex_unlock(&sys->lock);
+		if (cpu)
+			ipcc_cpu_detach(cpu);
+	}
+	/*
+	 * A claim still held by another thread keeps the object in that thread's robust list:
+	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit.
+	 */
+	if (!sys->leak_mapping)
+		munmap(sys->base, sys->map_size);
+	pthread_mutex_destroy(&sys->lock);
+	free(sys->links);
+	free(sys);
+}
+
+IPCC_EXPORT int ipcc_system_unlink(const char *name)
+{
+	if (ipcc_name_validate(name) < 0)
+		return -EINVAL;
+	return shm_unlink(name) < 0 ? -errno : 0;
+}
+
+IPCC_EXPORT unsigned ipcc_system_cpus(const struct ipcc_system *sys)
+{
+	return sys ? sys->geo.cpus : 0;
+}
+
+IPCC_EXPORT unsigned ipcc_system_channels(const struct ipcc_system *sys)
+{
+	return sys ? sys->geo.channels : 0;
+}
+
+IPCC_EXPORT uint32_t ipcc_system_buffer_size(const struct ipcc_system *sys)
+{
+	return sys ? sys->geo.buffer_size : 0;
+}
+
+IPCC_EXPORT unsigned ipcc_system_link_count(const struct ipcc_system *sys)
+{
+	return sys ? sys->geo.link_count : 0;
+}
+
+IPCC_EXPORT uint64_t ipcc_system_size(const struct ipcc_system *sys)
+{
+	return sys ? sys->geo.total_size : 0;
+}
+
+IPCC_EXPORT const char *ipcc_system_name(const struct ipcc_system *sys)
+{
+	return sys ? sys->name : NULL;
+}
+
+IPCC_EXPORT bool ipcc_system_linked(const struct ipcc_system *sys, unsigned a, unsigned b)
+{
+	return sys && ipcc_link_get(sys, a, b) != NULL;
+}
