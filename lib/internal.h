@@ -21,9 +21,8 @@
 #define ipcc_unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Iterate over the set bits of a 64-bit word: `bit` is the index, `tmp` a scratch word. */
-#define ipcc_for_each_bit(bit, tmp, word)                                                        \
-	for ((tmp) = (word); (tmp) && ((bit) = (unsigned)__builtin_ctzll(tmp), 1);                 \
-	     (tmp) &= (tmp)-1)
+#define ipcc_for_each_bit(bit, tmp, word) \
+	for ((tmp) = (word); (tmp) && ((bit) = (unsigned)__builtin_ctzll(tmp), 1); (tmp) &= (tmp)-1)
 
 /* Everything a process needs to address the object, computed locally (never read back). */
 struct ipcc_geometry {
@@ -53,10 +52,10 @@ struct ipcc_system {
 	uint8_t *base;
 	size_t map_size;
 	struct ipcc_geometry geo;
-	struct ipcc_link *links;		     /* geo.link_count entries */
+	struct ipcc_link *links;			   /* geo.link_count entries */
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* both orders; IPCC_NO_LINK */
-	pthread_mutex_t lock;			     /* process-local: guards cpus[] */
-	struct ipcc_cpu *cpus[IPCC_CPUS_MAX];	     /* handles attached through this system */
+	pthread_mutex_t lock;				   /* process-local: guards cpus[] */
+	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
 	bool leak_mapping; /* a claim is held by another thread: never unmap (see close) */
 };
 
@@ -68,7 +67,10 @@ struct ipcc_cpu {
 	unsigned id;
 	pid_t tid;
 	struct ipcc_cpu_options opt;
-	struct ipcc_irq_state *irq; /* the interrupt layer's per-CPU state, or NULL */
+	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
+	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
+	void *proc;			      /* the procedures' per-channel state, or NULL */
+	void (*proc_free)(void *proc);
 };
 
 static inline struct ipcc_shm_header *ipcc_header(const struct ipcc_system *sys)
@@ -84,8 +86,7 @@ static inline struct ipcc_shm_cpu *ipcc_shm_cpu(const struct ipcc_system *sys, u
 }
 
 /* The link between a and b (any order), or NULL. */
-static inline struct ipcc_link *ipcc_link_get(const struct ipcc_system *sys, unsigned a,
-					      unsigned b)
+static inline struct ipcc_link *ipcc_link_get(const struct ipcc_system *sys, unsigned a, unsigned b)
 {
 	if (a >= sys->geo.cpus || b >= sys->geo.cpus || a == b)
 		return NULL;
@@ -128,14 +129,20 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
 _Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
 bool ipcc_owner_word_alive(uint32_t word);
 
+/* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
+int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_cpu_options *opt,
+		   struct ipcc_cpu **ret_cpu);
+void ipcc_cpu_release(struct ipcc_cpu *cpu);
+int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt);
+
 /* lib/ipcc/regs.c: register effects used by the channel API and the procedures. */
 uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset);
 void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
 void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
-void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
-			 uint32_t set, uint32_t clear);
-void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
-			 uint32_t set, uint32_t clear);
+void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			 uint32_t clear);
+void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			 uint32_t clear);
 void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
 /* Channels asserting line `line` of processor p (a bit per channel); 0 if the line is low. */
 uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,

@@ -11,7 +11,7 @@
 
 #ifdef __cplusplus
 #define IPCC_BEGIN_DECLS extern "C" {
-#define IPCC_END_DECLS }
+#define IPCC_END_DECLS	 }
 #else
 #define IPCC_BEGIN_DECLS
 #define IPCC_END_DECLS
@@ -21,18 +21,18 @@
 #define IPCC_EXPORT __attribute__((visibility("default")))
 
 /* Limits of the system object (validated by ipcc_system_create, re-checked by ipcc_system_open). */
-#define IPCC_CPUS_MIN		2u
-#define IPCC_CPUS_MAX		64u
-#define IPCC_CHANNELS_MIN	1u
-#define IPCC_CHANNELS_MAX	16u
-#define IPCC_BUFFER_SIZE_MIN	8u
-#define IPCC_BUFFER_SIZE_MAX	(1u << 20)
+#define IPCC_CPUS_MIN		 2u
+#define IPCC_CPUS_MAX		 64u
+#define IPCC_CHANNELS_MIN	 1u
+#define IPCC_CHANNELS_MAX	 16u
+#define IPCC_BUFFER_SIZE_MIN	 8u
+#define IPCC_BUFFER_SIZE_MAX	 (1u << 20)
 #define IPCC_BUFFER_SIZE_DEFAULT 512u
-#define IPCC_CHANNELS_DEFAULT	6u
-#define IPCC_CPUS_DEFAULT	2u
+#define IPCC_CHANNELS_DEFAULT	 6u
+#define IPCC_CPUS_DEFAULT	 2u
 /* No object larger than this is created or opened: a bound on what a corrupt header can ask for. */
-#define IPCC_SYSTEM_SIZE_MAX	(1ull << 30)
+#define IPCC_SYSTEM_SIZE_MAX (1ull << 30)
 /* Names are POSIX shm names: a leading '/', no other '/', at most this many bytes after it. */
-#define IPCC_NAME_MAX		200u
+#define IPCC_NAME_MAX 200u
 
 #endif

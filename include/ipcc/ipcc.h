@@ -7,5 +7,7 @@
 #include <ipcc/layout.h>
 #include <ipcc/system.h>
 #include <ipcc/regs.h>
+#include <ipcc/irq.h>
+#include <ipcc/proc.h>
 
 #endif

@@ -33,18 +33,18 @@
 #include <ipcc/common.h>
 
 /* "IPCCSYS1" as a little-endian word: tells a libipcc object from any other shm object. */
-#define IPCC_LAYOUT_MAGIC	0x3153595343435049ull
-#define IPCC_LAYOUT_VERSION	1u
+#define IPCC_LAYOUT_MAGIC   0x3153595343435049ull
+#define IPCC_LAYOUT_VERSION 1u
 
 /* header.state: BUILDING until the creator has written everything, then READY. */
-#define IPCC_STATE_BUILDING	0u
-#define IPCC_STATE_READY	0x59444552u /* "REDY" */
+#define IPCC_STATE_BUILDING 0u
+#define IPCC_STATE_READY    0x59444552u /* "REDY" */
 
-#define IPCC_CACHE_LINE		64u
-#define IPCC_SHM_HEADER_SIZE	1024u
-#define IPCC_SHM_CPU_SIZE	256u
-#define IPCC_SHM_LINK_SIZE	256u
-#define IPCC_LINK_MAP_WORDS	64u
+#define IPCC_CACHE_LINE	     64u
+#define IPCC_SHM_HEADER_SIZE 1024u
+#define IPCC_SHM_CPU_SIZE    256u
+#define IPCC_SHM_LINK_SIZE   256u
+#define IPCC_LINK_MAP_WORDS  64u
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "cross-process atomics must be lock-free");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock-free");

@@ -17,18 +17,18 @@
 IPCC_BEGIN_DECLS
 
 /* Register offsets from the IPCC base (32-bit accesses only). */
-#define IPCC_C1CR     0x000u
-#define IPCC_C1MR     0x004u
-#define IPCC_C1SCR    0x008u
-#define IPCC_C1TOC2SR 0x00Cu
-#define IPCC_C2CR     0x010u
-#define IPCC_C2MR     0x014u
-#define IPCC_C2SCR    0x018u
-#define IPCC_C2TOC1SR 0x01Cu
-#define IPCC_HWCFGR   0x3F0u
-#define IPCC_VERR     0x3F4u
-#define IPCC_IPIDR    0x3F8u
-#define IPCC_SIDR     0x3FCu
+#define IPCC_C1CR      0x000u
+#define IPCC_C1MR      0x004u
+#define IPCC_C1SCR     0x008u
+#define IPCC_C1TOC2SR  0x00Cu
+#define IPCC_C2CR      0x010u
+#define IPCC_C2MR      0x014u
+#define IPCC_C2SCR     0x018u
+#define IPCC_C2TOC1SR  0x01Cu
+#define IPCC_HWCFGR    0x3F0u
+#define IPCC_VERR      0x3F4u
+#define IPCC_IPIDR     0x3F8u
+#define IPCC_SIDR      0x3FCu
 #define IPCC_REGS_SIZE 0x400u
 /* Processor 2's bank is processor 1's plus this. */
 #define IPCC_BANK_STRIDE 0x010u
@@ -114,8 +114,7 @@ IPCC_EXPORT int ipcc_chan_set(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
 /* RX: clear the peer's flag (CHnC: free). */
 IPCC_EXPORT int ipcc_chan_clear(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
 /* Mask or unmask the channel's interrupt: RX -> CHnOM, TX -> CHnFM. */
-IPCC_EXPORT int ipcc_chan_mask(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
-			       enum ipcc_dir dir);
+IPCC_EXPORT int ipcc_chan_mask(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 IPCC_EXPORT int ipcc_chan_unmask(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
 				 enum ipcc_dir dir);
 /* Set (enable = true) or clear CxCR.RXOIE (RX) or CxCR.TXFIE (TX) of this CPU's bank. */

@@ -81,8 +81,7 @@ static int chan_mask_update(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, en
 	return 0;
 }
 
-IPCC_EXPORT int ipcc_chan_mask(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
-			       enum ipcc_dir dir)
+IPCC_EXPORT int ipcc_chan_mask(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir)
 {
 	return chan_mask_update(cpu, peer, ch, dir, true);
 }

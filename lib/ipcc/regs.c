@@ -42,7 +42,8 @@ uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 /* Processor p's own CR or MR changed: if one of its lines is now high, ring its CPU. */
 static void ring_self_if_high(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
-	if (ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) || ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF))
+	if (ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) ||
+	    ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF))
 		ipcc_bell_ring(sys, l->cpu[p], l->cpu[!p]);
 }
 
@@ -61,8 +62,8 @@ void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p
 	ring_self_if_high(sys, l, p);
 }
 
-void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
-			 uint32_t set, uint32_t clear)
+void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			 uint32_t clear)
 {
 	/*
 	 * RMW, not store: the application thread and the interrupt thread of one CPU may both
@@ -77,8 +78,8 @@ void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 	}
 }
 
-void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
-			 uint32_t set, uint32_t clear)
+void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			 uint32_t clear)
 {
 	const uint32_t valid = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
 
@@ -105,8 +106,8 @@ void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 	 * seq_cst: see the file comment.
 	 */
 	if (set) {
-		uint32_t old = atomic_fetch_or_explicit(&l->shm->status[p].sr, set,
-							memory_order_seq_cst);
+		uint32_t old =
+			atomic_fetch_or_explicit(&l->shm->status[p].sr, set, memory_order_seq_cst);
 		rxo = (set & ~old) != 0; /* newly occupied: may raise the peer's RX occupied */
 	}
 	if (clr) {

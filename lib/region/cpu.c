@@ -39,7 +39,6 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt)
 	opt->spin_ns = 20000;
 }
 
-int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt);
 int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt)
 {
 	if ((unsigned)opt->wait >= IPCC_WAIT_MODE_COUNT)
@@ -63,22 +62,14 @@ static void reset_banks(struct ipcc_system *sys, unsigned id)
 	}
 }
 
-IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
-				const struct ipcc_cpu_options *options, struct ipcc_cpu **ret_cpu)
+/* The claim half of ipcc_cpu_attach (lib/irq/cpu.c adds the interrupt layer's state). */
+int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_cpu_options *options,
+		   struct ipcc_cpu **ret_cpu)
 {
-	struct ipcc_cpu_options defaults;
 	struct ipcc_cpu *cpu;
 	int r;
 
-	if (!sys || !ret_cpu || cpu_id >= sys->geo.cpus)
-		return -EINVAL;
-	if (!options) {
-		ipcc_cpu_options_init(&defaults);
-		options = &defaults;
-	}
-	r = ipcc_cpu_options_check(options);
-	if (r < 0)
-		return r;
+	assert(sys && options && ret_cpu && cpu_id < sys->geo.cpus);
 	cpu = calloc(1, sizeof(*cpu));
 	if (!cpu)
 		return -ENOMEM;
@@ -123,10 +114,8 @@ fail:
 	return r;
 }
 
-IPCC_EXPORT void ipcc_cpu_detach(struct ipcc_cpu *cpu)
+void ipcc_cpu_release(struct ipcc_cpu *cpu)
 {
-	if (!cpu)
-		return;
 	struct ipcc_system *sys = cpu->sys;
 
 	pthread_mutex_lock(&sys->lock);

@@ -10,8 +10,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-bool ipcc_geometry_pair_linked(const uint64_t link_map[IPCC_LINK_MAP_WORDS], unsigned a,
-			       unsigned b)
+bool ipcc_geometry_pair_linked(const uint64_t link_map[IPCC_LINK_MAP_WORDS], unsigned a, unsigned b)
 {
 	assert(a < b && b < IPCC_CPUS_MAX);
 	return (link_map[a] >> b) & 1u;
@@ -47,8 +46,8 @@ int ipcc_geometry_compute(unsigned cpus, unsigned channels, uint32_t buffer_size
 	g.channels = channels;
 	g.buffer_size = buffer_size;
 	g.chmask = (1u << channels) - 1;
-	g.slot_stride = (uint32_t)align_up(sizeof(struct ipcc_shm_slot) + buffer_size,
-					   IPCC_CACHE_LINE);
+	g.slot_stride =
+		(uint32_t)align_up(sizeof(struct ipcc_shm_slot) + buffer_size, IPCC_CACHE_LINE);
 	g.cpu_offset = IPCC_SHM_HEADER_SIZE;
 	g.link_offset = g.cpu_offset + (uint64_t)cpus * IPCC_SHM_CPU_SIZE;
 	g.slot_offset = IPCC_SHM_LINK_SIZE;

@@ -298,7 +298,7 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 		struct ipcc_cpu *cpu = sys->cpus[i];
 		pthread_mutex_unlock(&sys->lock);
 		if (cpu)
-			ipcc_cpu_detach(cpu);
+			cpu->detach(cpu);
 	}
 	/*
 	 * A claim still held by another thread keeps the object in that thread's robust list:

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interrupts across processes: handlers, the dispatcher, waiting (power modes).
+ *
+ * Each attached CPU has a doorbell in the shared object. A register change that can raise one of
+ * the CPU's lines rings it; the register state is the truth and the doorbell a hint, so spurious
+ * wake-ups are harmless and no level is lost. A CPU whose owner thread dies is seen by every
+ * waiter that depends on it within milliseconds: the owner's claim is a robust futex the kernel
+ * marks and wakes at thread death, and sleepers wait on it together with their doorbell
+ * (futex_waitv).
+ *
+ * Timeouts are in nanoseconds: 0 never blocks, IPCC_TIMEOUT_INFINITE (any negative value) waits
+ * without a bound.
+ */
+#ifndef IPCC_IRQ_H
+#define IPCC_IRQ_H
+
+#include <ipcc/common.h>
+#include <ipcc/regs.h>
+#include <ipcc/system.h>
+
+IPCC_BEGIN_DECLS
+
+#define IPCC_TIMEOUT_INFINITE ((int64_t)-1)
+
+/*
+ * A channel handler, called from the dispatcher with the channel's interrupt already masked
+ * (as the ST HAL does): RX handlers end by clearing the flag and unmasking (ipcc_chan_clear,
+ * ipcc_chan_unmask), TX-free handlers leave the channel masked until the next send.
+ */
+typedef void (*ipcc_irq_handler)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				 enum ipcc_dir dir, void *arg);
+
+/*
+ * HAL ActivateNotification: store `fn` for (peer, ch, dir); an RX channel is unmasked at once,
+ * a TX channel stays masked (it is unmasked when a send finds it occupied). Enables RXOIE or
+ * TXFIE of this CPU's bank on that link. Errors: -EINVAL (bad peer/channel/direction, NULL fn),
+ * -ENOENT (no link), -EEXIST (a handler is already registered there), -ENOMEM.
+ * Call from the CPU's own threads; not concurrently with ipcc_cpu_dispatch on the same channel.
+ */
+IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				  enum ipcc_dir dir, ipcc_irq_handler fn, void *arg);
+/* HAL DeActivateNotification: mask the channel and forget its handler. -EINVAL, -ENOENT. */
+IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				    enum ipcc_dir dir);
+
+/*
+ * Run the handler of every asserted line of this CPU until no unmasked level remains; each
+ * channel is masked before its handler runs (an asserted channel without a handler is just
+ * masked). Cost grows with the number of asserted lines and rung links, not with the number of
+ * links or channels. Returns the number of channel events handled (0: none), -EINVAL.
+ * Not reentrant per CPU: call from one thread at a time (never from a handler), and not while
+ * the CPU has an interrupt thread.
+ */
+IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu);
+
+/*
+ * Wait for interrupt: returns 0 as soon as one of this CPU's lines is asserted (it may already
+ * be), without handling it. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
+ * peer that was alive when the wait began died or detached; the next wait watches the peers
+ * alive then), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
+ * interrupt thread.
+ */
+IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns);
+
+/*
+ * CStandby: like ipcc_cpu_wait, but the CPU sleeps in the kernel whatever its wait mode, and on
+ * return (for any reason but -EINVAL) its register banks on every link are back at their reset
+ * values, as the hardware loses them in Standby: the caller re-initialises its masks.
+ */
+IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns);
+
+/*
+ * Change the wait mode (and the adaptive spin budget) of an attached CPU. Takes effect at the
+ * next wait. -EINVAL (bad mode, spin_ns above 1 s), -EOPNOTSUPP (the mode's backend is not
+ * available here).
+ */
+IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode mode,
+				       uint32_t spin_ns);
+IPCC_EXPORT enum ipcc_wait_mode ipcc_cpu_wait_mode(const struct ipcc_cpu *cpu);
+IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode);
+
+/*
+ * Whether peer's owner is alive now (1), not attached (0); -EINVAL, -ENOENT no link.
+ * -EPIPE: the peer crashed and nobody has taken its slot over.
+ */
+IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer);
+
+IPCC_END_DECLS
+
+#endif

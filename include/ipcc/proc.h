@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simplex and half-duplex message procedures of the STM32 IPCC, over one channel of the link
+ * between this CPU and `peer`. Each channel carries one message at a time in its buffer in the
+ * shared object (ipcc_system_buffer_size() bytes per direction).
+ *
+ * Simplex: the sender writes the message and sets its flag (CHnS); when the flag is still set the
+ * channel is occupied and the sender unmasks TX free and waits. The receiver masks RX occupied,
+ * reads, clears the flag (CHnC) and unmasks.
+ * Half-duplex: the request goes into the sender's buffer with CHnS; the receiver reads it, writes
+ * the response into the same buffer and clears the flag, which the sender sees as TX free:
+ * "response ready".
+ *
+ * Common rules. timeout_ns: 0 never blocks (-EAGAIN), a positive value bounds the wait
+ * (-ETIMEDOUT), IPCC_TIMEOUT_INFINITE waits without a bound. A wait that depends on the peer
+ * returns -EPIPE once the peer's owner dies or detaches (a peer that has not attached yet is
+ * waited for). Messages larger than the buffer are refused with -EMSGSIZE; a message larger than
+ * the receiver's buffer is left in the channel and -EMSGSIZE returned: nothing is truncated.
+ * -EINVAL for bad arguments, -ENOENT when the CPUs have no link. A channel is used either with
+ * the blocking calls or with the callback forms, in one mode (simplex or half-duplex) agreed by
+ * both sides; calls for one channel come from one thread at a time.
+ */
+#ifndef IPCC_PROC_H
+#define IPCC_PROC_H
+
+#include <ipcc/common.h>
+#include <ipcc/irq.h>
+
+IPCC_BEGIN_DECLS
+
+/* Simplex send: copy `len` bytes into the channel and mark it occupied. */
+IPCC_EXPORT int ipcc_send(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			  size_t len, int64_t timeout_ns);
+/* Simplex receive: returns the message length copied into buf. */
+IPCC_EXPORT int ipcc_recv(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t cap,
+			  int64_t timeout_ns);
+
+/*
+ * Zero-copy simplex. ipcc_send_claim waits until the channel is free and hands out its buffer;
+ * ipcc_send_commit publishes `len` bytes of it. ipcc_recv_claim waits for a message and hands it
+ * out in place; ipcc_recv_release frees the channel. A buffer is handed out once: a second claim
+ * before the commit or release returns -EBUSY, and a commit or release without a claim -EALREADY.
+ */
+IPCC_EXPORT int ipcc_send_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				int64_t timeout_ns, void **ret_buf, size_t *ret_cap);
+IPCC_EXPORT int ipcc_send_commit(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, size_t len);
+IPCC_EXPORT int ipcc_recv_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				int64_t timeout_ns, const void **ret_buf, size_t *ret_len);
+IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
+
+/*
+ * Half-duplex call: send the request, wait for the response, return its length. With timeout 0
+ * the request is sent if the channel is free and -EAGAIN returned unless the response is already
+ * there; the response then stays pending like that of a timed-out call.
+ * If an earlier call timed out, its response is still pending: a new call with timeout 0 returns
+ * -EBUSY while the peer has not answered it; with a timeout it waits for that stale response,
+ * discards it, then proceeds. A response larger than `cap` is discarded with -EMSGSIZE.
+ */
+IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
+			  size_t req_len, void *resp, size_t cap, int64_t timeout_ns);
+/*
+ * Half-duplex receiving side: ipcc_serve waits for a request and copies it into buf (returns its
+ * length); the channel stays occupied until ipcc_reply writes the response and frees it.
+ * ipcc_reply without a request being served returns -ENOMSG.
+ */
+IPCC_EXPORT int ipcc_serve(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t cap,
+			   int64_t timeout_ns);
+IPCC_EXPORT int ipcc_reply(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *resp,
+			   size_t len);
+
+/*
+ * Callback forms, run by the dispatcher (ipcc_cpu_dispatch or the interrupt thread) like
+ * firmware in ISRs. Registering on a channel that already has a handler returns -EEXIST;
+ * ipcc_irq_deactivate(cpu, peer, ch, dir) removes it.
+ */
+/* Simplex receive: fn sees the message in place; the channel is freed when fn returns. */
+typedef void (*ipcc_recv_fn)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			     size_t len, void *arg);
+IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
+				void *arg);
+/* Simplex send: fn runs once, when the channel is (or becomes) free; a send then succeeds. */
+typedef void (*ipcc_txfree_fn)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *arg);
+IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				 ipcc_txfree_fn fn, void *arg);
+/*
+ * Half-duplex server: fn gets the request in place in a buffer of `cap` bytes and returns the
+ * length of the response it wrote there (the reply is sent when fn returns), or a negative value
+ * to answer later with ipcc_reply.
+ */
+typedef int (*ipcc_serve_fn)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf,
+			     size_t len, size_t cap, void *arg);
+IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_serve_fn fn,
+				 void *arg);
+/*
+ * Half-duplex client: send the request now (-EBUSY while a response is pending) and call fn with
+ * the response from the dispatcher. The TX handler stays registered between calls.
+ */
+IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
+				size_t req_len, ipcc_recv_fn fn, void *arg);
+
+IPCC_END_DECLS
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Handlers and the dispatcher.
+ *
+ * The doorbell's bell_pending word names the links that were rung; the dispatcher takes the word
+ * (clearing it), then evaluates the lines of exactly those links. Clearing before evaluating is
+ * what makes it safe: a ringer changes the registers before it sets its bit, so a change that
+ * the evaluation missed left its bit set for the next round.
+ */
+#include <stdlib.h>
+
+#include "irq/irq.h"
+
+static struct ipcc_irq_slot *slot_of(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				     enum ipcc_dir dir)
+{
+	struct ipcc_irq_slot *t = cpu->irq->handlers[peer];
+	return t ? &t[dir * cpu->sys->geo.channels + ch] : NULL;
+}
+
+IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				  enum ipcc_dir dir, ipcc_irq_handler fn, void *arg)
+{
+	if (!cpu || !fn || (dir != IPCC_DIR_TX && dir != IPCC_DIR_RX))
+		return -EINVAL;
+	int r = ipcc_chan_status(cpu, peer, ch, dir); /* validates peer, link, channel */
+	if (r < 0)
+		return r;
+	struct ipcc_irq_state *irq = cpu->irq;
+	if (!irq->handlers[peer]) {
+		irq->handlers[peer] =
+			calloc(2u * cpu->sys->geo.channels, sizeof(struct ipcc_irq_slot));
+		if (!irq->handlers[peer])
+			return -ENOMEM;
+	}
+	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
+	if (s->fn)
+		return -EEXIST;
+	s->fn = fn;
+	s->arg = arg;
+	ipcc_chan_irq_enable(cpu, peer, dir, true);
+	if (dir == IPCC_DIR_RX)
+		ipcc_chan_unmask(cpu, peer, ch, IPCC_DIR_RX);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				    enum ipcc_dir dir)
+{
+	if (!cpu || (dir != IPCC_DIR_TX && dir != IPCC_DIR_RX))
+		return -EINVAL;
+	int r = ipcc_chan_mask(cpu, peer, ch, dir);
+	if (r < 0)
+		return r;
+	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
+	if (s)
+		*s = (struct ipcc_irq_slot){ 0 };
+	return 0;
+}
+
+/* Handle every asserted line of one link until none is left; returns the events handled. */
+static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned peer)
+{
+	struct ipcc_system *sys = cpu->sys;
+	unsigned p = ipcc_link_proc(l, cpu->id);
+	int n = 0;
+
+	for (;;) {
+		uint32_t rx = ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO);
+		uint32_t tx = ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF);
+		uint32_t bit;
+		uint64_t tmp;
+
+		if (!rx && !tx)
+			return n;
+		ipcc_for_each_bit(bit, tmp, rx) {
+			ipcc_link_update_mr(sys, l, p, IPCC_MR_CHOM(bit), 0);
+			struct ipcc_irq_slot *s = slot_of(cpu, peer, bit, IPCC_DIR_RX);
+			if (s && s->fn)
+				s->fn(cpu, peer, bit, IPCC_DIR_RX, s->arg);
+			n++;
+		}
+		ipcc_for_each_bit(bit, tmp, tx) {
+			ipcc_link_update_mr(sys, l, p, IPCC_MR_CHFM(bit), 0);
+			struct ipcc_irq_slot *s = slot_of(cpu, peer, bit, IPCC_DIR_TX);
+			if (s && s->fn)
+				s->fn(cpu, peer, bit, IPCC_DIR_TX, s->arg);
+			n++;
+		}
+	}
+}
+
+IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
+{
+	if (!cpu)
+		return -EINVAL;
+	int n = 0;
+	for (;;) {
+		/* Relaxed peek first: an idle dispatcher does not write the doorbell line. */
+		if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed))
+			return n;
+		/* seq_cst: orders the clear before the register reads that follow (see the file
+		 * comment); pairs with the fetch_or in ipcc_bell_ring. */
+		uint64_t pend =
+			atomic_exchange_explicit(&cpu->shm->bell_pending, 0, memory_order_seq_cst);
+		unsigned peer;
+		uint64_t tmp;
+		ipcc_for_each_bit(peer, tmp, pend) {
+			/* A bit without a link (a stray or hostile write) is ignored. */
+			struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
+			if (l)
+				n += dispatch_link(cpu, l, peer);
+		}
+	}
+}
+
+/*
+ * Predicate of ipcc_cpu_wait: is any line of this CPU asserted? Takes the pending word like the
+ * dispatcher, and puts back the bits of the links that still assert a line so that the next
+ * dispatch finds them.
+ */
+bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)
+{
+	/* Relaxed peek: a spinning waiter must not write the doorbell line on every poll. */
+	if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed))
+		return false;
+	/* seq_cst: as in ipcc_cpu_dispatch. */
+	uint64_t pend = atomic_exchange_explicit(&cpu->shm->bell_pending, 0, memory_order_seq_cst);
+	uint64_t high = 0, tmp;
+	unsigned peer;
+	ipcc_for_each_bit(peer, tmp, pend) {
+		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
+		if (!l)
+			continue;
+		unsigned p = ipcc_link_proc(l, cpu->id);
+		if (ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_RXO) ||
+		    ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_TXF))
+			high |= 1ull << peer;
+	}
+	if (high) /* seq_cst: pairs with the exchange in ipcc_cpu_dispatch. */
+		atomic_fetch_or_explicit(&cpu->shm->bell_pending, high, memory_order_seq_cst);
+	return high != 0;
+}

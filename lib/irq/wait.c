@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wait core: spin, sleep, or spin-then-sleep until a predicate over the register state holds,
+ * with timeouts and peer-death detection. And the futex backend.
+ *
+ * Lost wake-ups: a sleeper reads bell_seq, checks the predicate, announces itself in
+ * bell_sleepers, then sleeps only while bell_seq still has the value it read. The ringer
+ * (lib/region/doorbell.c:ipcc_bell_ring) changes the registers, bumps bell_seq, then reads
+ * bell_sleepers. All of these are seq_cst, so either the ringer sees the sleeper and wakes it, or
+ * the kernel's compare sees the bump and does not sleep.
+ *
+ * Peer death: the peer's owner word is a robust futex (lib/region/cpu.c). A sleeper sets
+ * FUTEX_WAITERS in it, so the kernel wakes a waiter when the owner thread dies (and glibc when it
+ * detaches); futex_waitv sleeps on the doorbell and the peers' words at once. The kernel and glibc
+ * wake one waiter per word: whoever sees a watched owner gone wakes all the others.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "irq/irq.h"
+
+static bool owner_same(uint32_t word, uint32_t tid)
+{
+	return (word & FUTEX_TID_MASK) == tid && !(word & FUTEX_OWNER_DIED);
+}
+
+int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer)
+{
+	_Atomic uint32_t *word = ipcc_owner_word(ipcc_shm_cpu(cpu->sys, peer));
+	/* Relaxed: the word's own value is the information; nothing is published through it. */
+	uint32_t v = atomic_load_explicit(word, memory_order_relaxed);
+
+	if (v & FUTEX_OWNER_DIED)
+		return -EPIPE;
+	if (!(v & FUTEX_TID_MASK))
+		return 0; /* not attached (yet): nothing to lose */
+	assert(w->n < IPCC_CPUS_MAX);
+	w->peer[w->n] = peer;
+	w->word[w->n] = word;
+	w->tid[w->n] = v & FUTEX_TID_MASK;
+	w->n++;
+	return 0;
+}
+
+void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w)
+{
+	w->n = 0;
+	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++)
+		if (peer != cpu->id && ipcc_link_get(cpu->sys, cpu->id, peer))
+			(void)ipcc_watch_add(cpu, w, peer);
+}
+
+bool ipcc_watch_dead(const struct ipcc_watch *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		/* Relaxed: see ipcc_watch_add. */
+		uint32_t v = atomic_load_explicit(w->word[i], memory_order_relaxed);
+		if (!owner_same(v, w->tid[i])) {
+			syscall(SYS_futex, w->word[i], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Set FUTEX_WAITERS on every watched word; false if one of the owners is gone. */
+static bool watch_arm(const struct ipcc_watch *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		/* Relaxed: see ipcc_watch_add; the CAS only adds a bit the owner's unlock reads. */
+		uint32_t v = atomic_load_explicit(w->word[i], memory_order_relaxed);
+		while (!(v & FUTEX_WAITERS)) {
+			if (!owner_same(v, w->tid[i]))
+				return false;
+			if (atomic_compare_exchange_weak_explicit(w->word[i], &v, v | FUTEX_WAITERS,
+								  memory_order_relaxed,
+								  memory_order_relaxed))
+				break;
+		}
+		if (!owner_same(atomic_load_explicit(w->word[i], memory_order_relaxed), w->tid[i]))
+			return false;
+	}
+	return true;
+}
+
+static int futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
+		       const struct timespec *deadline)
+{
+	struct futex_waitv v[1 + IPCC_CPUS_MAX];
+	unsigned n = 0;
+
+	v[n++] = (struct futex_waitv){ .val = seq,
+				       .uaddr = (uintptr_t)&cpu->shm->bell_seq,
+				       .flags = FUTEX_32 };
+	for (unsigned i = 0; i < watch->n; i++)
+		v[n++] = (struct futex_waitv){ .val = watch->tid[i] | FUTEX_WAITERS,
+					       .uaddr = (uintptr_t)watch->word[i],
+					       .flags = FUTEX_32 };
+	long r = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
+	if (r >= 0 || errno == EAGAIN || errno == EINTR)
+		return 0;
+	if (errno == ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (errno == ENOSYS) {
+		/*
+		 * Before Linux 5.16: sleep on the doorbell alone, for at most 10 ms at a time,
+		 * so a peer's death is still noticed by the caller's re-check.
+		 */
+		struct timespec rel = { 0, 10 * 1000 * 1000 };
+		syscall(SYS_futex, &cpu->shm->bell_seq, FUTEX_WAIT, seq, &rel, NULL, 0);
+		return 0;
+	}
+	return 0;
+}
+
+const struct ipcc_wait_backend ipcc_backend_futex = {
+	.name = "futex",
+	.sleep = futex_sleep,
+};
+
+int64_t ipcc_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec ns_to_ts(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+}
+
+/* Sleep phase: returns as ipcc_wait_core does. */
+static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, ipcc_pred_fn pred,
+		      void *arg, struct ipcc_watch *watch, int64_t deadline)
+{
+	struct ipcc_shm_cpu *c = cpu->shm;
+	struct timespec ts = ns_to_ts(deadline);
+
+	for (;;) {
+		/* seq_cst: see the file comment (pairs with ipcc_bell_ring). */
+		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
+		if (pred(cpu, arg))
+			return 0;
+		if (!watch_arm(watch)) {
+			(void)ipcc_watch_dead(watch);
+			return -EPIPE;
+		}
+		if (deadline >= 0 && ipcc_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		/* seq_cst: the announcement must precede the kernel's read of bell_seq. */
+		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
+		be->sleep(cpu, seq, watch, deadline >= 0 ? &ts : NULL);
+		/* Relaxed: only makes later ringers skip the wake syscall; a late decrement
+		 * costs one needless wake. */
+		atomic_fetch_sub_explicit(&c->bell_sleepers, 1, memory_order_relaxed);
+		if (ipcc_watch_dead(watch) && !pred(cpu, arg))
+			return -EPIPE;
+	}
+}
+
+int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
+		   int64_t timeout_ns, bool force_sleep)
+{
+	struct ipcc_watch none = { .n = 0 };
+	if (!watch)
+		watch = &none;
+
+	if (pred(cpu, arg))
+		return 0;
+	if (timeout_ns == 0)
+		return ipcc_watch_dead(watch) ? -EPIPE : -EAGAIN;
+
+	int64_t start = ipcc_now_ns();
+	int64_t deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
+	/* Relaxed: a mode change applies from the next wait on; no data depends on it. */
+	unsigned mode = atomic_load_explicit(&cpu->irq->mode, memory_order_relaxed);
+	int64_t spin = atomic_load_explicit(&cpu->irq->spin_ns, memory_order_relaxed);
+
+	if (force_sleep || mode == IPCC_WAIT_FUTEX)
+		spin = 0;
+	else if (mode == IPCC_WAIT_SPIN)
+		spin = INT64_MAX;
+	else if (mode != IPCC_WAIT_ADAPTIVE)
+		spin = 0; /* a backend of its own: sleeps at once */
+
+	if (spin > 0) {
+		for (unsigned i = 1;; i++) {
+			if (pred(cpu, arg))
+				return 0;
+			if ((i & 63) == 0) {
+				if (ipcc_watch_dead(watch))
+					return pred(cpu, arg) ? 0 : -EPIPE;
+				int64_t t = ipcc_now_ns();
+				if (deadline >= 0 && t >= deadline)
+					return pred(cpu, arg) ? 0 : -ETIMEDOUT;
+				if (t - start >= spin)
+					break;
+			}
+			ipcc_cpu_relax();
+		}
+	}
+	return sleep_loop(cpu, &ipcc_backend_futex, pred, arg, watch, deadline);
+}

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simplex and half-duplex procedures (stm32-ipcc.md, "Procedures"), blocking, zero-copy and
+ * callback forms.
+ *
+ * Publication of a message: the sender writes the data and the length, then sets CHnS with a
+ * seq_cst RMW (lib/ipcc/regs.c:ipcc_link_write_scr), which is also a release. The receiver reads
+ * the flag with an acquire load (flag_set below) before it reads the length and the data. The
+ * way back is the same: the receiver's last read of the buffer precedes its CHnC RMW, and the
+ * sender sees the flag clear with an acquire load before it writes the buffer again.
+ */
+#include <stdlib.h>
+
+#include <ipcc/proc.h>
+
+#include "irq/irq.h"
+
+/* Process-local software state of one channel (both directions) towards one peer. */
+struct proc_chan {
+	struct ipcc_cpu *cpu;
+	unsigned peer, ch;
+	bool response_pending; /* half-duplex sender: a request is out */
+	bool tx_claimed;       /* zero-copy: the TX buffer is handed out */
+	bool rx_claimed;       /* zero-copy: the RX buffer is handed out */
+	bool tx_hooked;	       /* ipcc_call_async registered its TX handler */
+	ipcc_recv_fn recv_fn;
+	ipcc_txfree_fn txfree_fn;
+	ipcc_serve_fn serve_fn;
+	ipcc_recv_fn resp_fn;
+	void *rx_arg, *tx_arg;
+};
+
+struct proc_state {
+	struct proc_chan *chan[IPCC_CPUS_MAX]; /* per peer, `channels` entries */
+};
+
+static void proc_free(void *p)
+{
+	struct proc_state *st = p;
+	if (!st)
+		return;
+	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
+		free(st->chan[i]);
+	free(st);
+}
+
+/* A resolved channel: the link, this CPU's processor number, the software state. */
+struct chan_ref {
+	struct ipcc_system *sys;
+	struct ipcc_link *l;
+	unsigned p;
+	unsigned ch;
+	struct proc_chan *pc;
+};
+
+static int chan_get(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, struct chan_ref *ref)
+{
+	if (!cpu || peer >= cpu->sys->geo.cpus || peer == cpu->id || ch >= cpu->sys->geo.channels)
+		return -EINVAL;
+	struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
+	if (!l)
+		return -ENOENT;
+	if (!cpu->proc) {
+		cpu->proc = calloc(1, sizeof(struct proc_state));
+		if (!cpu->proc)
+			return -ENOMEM;
+		cpu->proc_free = proc_free;
+	}
+	struct proc_state *st = cpu->proc;
+	if (!st->chan[peer]) {
+		struct proc_chan *t = calloc(cpu->sys->geo.channels, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		for (unsigned i = 0; i < cpu->sys->geo.channels; i++)
+			t[i] = (struct proc_chan){ .cpu = cpu, .peer = peer, .ch = i };
+		st->chan[peer] = t;
+	}
+	*ref = (struct chan_ref){ .sys = cpu->sys,
+				  .l = l,
+				  .p = ipcc_link_proc(l, cpu->id),
+				  .ch = ch,
+				  .pc = &st->chan[peer][ch] };
+	return 0;
+}
+
+/* Flag of the channel from processor `from` (acquire: see the file comment). */
+static bool flag_set(const struct chan_ref *c, unsigned from)
+{
+	return (atomic_load_explicit(&c->l->shm->status[from].sr, memory_order_acquire) >> c->ch) &
+	       1u;
+}
+
+static bool pred_tx_free(struct ipcc_cpu *cpu, void *arg)
+{
+	return !flag_set(arg, ((struct chan_ref *)arg)->p);
+}
+
+static bool pred_rx_occupied(struct ipcc_cpu *cpu, void *arg)
+{
+	return flag_set(arg, !((struct chan_ref *)arg)->p);
+}
+
+static void enable_irq(const struct chan_ref *c, uint32_t bit)
+{
+	/* Relaxed peek: only this CPU writes its CR; skip the RMW when already enabled. */
+	if (!(atomic_load_explicit(&c->l->shm->bank[c->p].cr, memory_order_relaxed) & bit))
+		ipcc_link_update_cr(c->sys, c->l, c->p, bit, 0);
+}
+
+/*
+ * Wait for the line `line` condition of this channel with the channel unmasked (the procedure's
+ * "unmask and wait for the interrupt"), then mask it again.
+ */
+static int chan_wait(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_irq line,
+		     int64_t timeout_ns)
+{
+	struct ipcc_watch watch = { .n = 0 };
+	uint32_t mbit = line == IPCC_IRQ_TXF ? IPCC_MR_CHFM(c->ch) : IPCC_MR_CHOM(c->ch);
+	ipcc_pred_fn pred = line == IPCC_IRQ_TXF ? pred_tx_free : pred_rx_occupied;
+
+	if (pred(cpu, c))
+		return 0;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	int r = ipcc_watch_add(cpu, &watch, c->l->cpu[!c->p]);
+	if (r < 0)
+		return r;
+	enable_irq(c, line == IPCC_IRQ_TXF ? IPCC_CR_TXFIE : IPCC_CR_RXOIE);
+	ipcc_link_update_mr(c->sys, c->l, c->p, 0, mbit);
+	r = ipcc_wait_core(cpu, pred, c, &watch, timeout_ns, false);
+	ipcc_link_update_mr(c->sys, c->l, c->p, mbit, 0);
+	return r;
+}
+
+static void write_msg(struct chan_ref *c, struct ipcc_shm_slot *slot, const void *data, size_t len)
+{
+	if (len)
+		memcpy(ipcc_slot_data(slot), data, len);
+	/* Relaxed: published by the CHnS or CHnC RMW that follows (see the file comment). */
+	atomic_store_explicit(&slot->len, (uint32_t)len, memory_order_relaxed);
+}
+
+/* Length of the message in `slot`, or -EBADMSG if the peer wrote an impossible one. */
+static int msg_len(const struct chan_ref *c, struct ipcc_shm_slot *slot)
+{
+	/* Relaxed: ordered after the acquire flag load that found the message. */
+	uint32_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+	return len > c->sys->geo.buffer_size ? -EBADMSG : (int)len;
+}
+
+IPCC_EXPORT int ipcc_send(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			  size_t len, int64_t timeout_ns)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!data && len)
+		return -EINVAL;
+	if (len > c.sys->geo.buffer_size)
+		return -EMSGSIZE;
+	if (c.pc->tx_claimed)
+		return -EBUSY;
+	r = chan_wait(cpu, &c, IPCC_IRQ_TXF, timeout_ns);
+	if (r < 0)
+		return r;
+	write_msg(&c, ipcc_slot(c.sys, c.l, c.p, ch), data, len);
+	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	return 0;
+}
+
+/* After the flag was seen set: mask RX occupied, as the receive procedure starts. */
+static void rx_begin(struct chan_ref *c)
+{
+	ipcc_link_update_mr(c->sys, c->l, c->p, IPCC_MR_CHOM(c->ch), 0);
+}
+
+/* Free the channel (CHnC) and unmask RX occupied: the end of the receive procedure. */
+static void rx_end(struct chan_ref *c)
+{
+	ipcc_link_write_scr(c->sys, c->l, c->p, IPCC_SCR_CHC(c->ch));
+	ipcc_link_update_mr(c->sys, c->l, c->p, 0, IPCC_MR_CHOM(c->ch));
+}
+
+IPCC_EXPORT int ipcc_recv(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t cap,
+			  int64_t timeout_ns)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!buf && cap)
+		return -EINVAL;
+	if (c.pc->rx_claimed)
+		return -EBUSY;
+	r = chan_wait(cpu, &c, IPCC_IRQ_RXO, timeout_ns);
+	if (r < 0)
+		return r;
+	rx_begin(&c);
+	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	int len = msg_len(&c, slot);
+	if (len < 0 || (size_t)len > cap) {
+		/* Left in place: a bigger buffer can take it; a corrupt one is the caller's call. */
+		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+		return len < 0 ? len : -EMSGSIZE;
+	}
+	if (len)
+		memcpy(buf, ipcc_slot_data(slot), (size_t)len);
+	rx_end(&c);
+	return len;
+}
+
+IPCC_EXPORT int ipcc_send_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				int64_t timeout_ns, void **ret_buf, size_t *ret_cap)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!ret_buf || !ret_cap)
+		return -EINVAL;
+	if (c.pc->tx_claimed)
+		return -EBUSY;
+	r = chan_wait(cpu, &c, IPCC_IRQ_TXF, timeout_ns);
+	if (r < 0)
+		return r;
+	c.pc->tx_claimed = true;
+	*ret_buf = ipcc_slot_data(ipcc_slot(c.sys, c.l, c.p, ch));
+	*ret_cap = c.sys->geo.buffer_size;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_send_commit(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, size_t len)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!c.pc->tx_claimed)
+		return -EALREADY;
+	if (len > c.sys->geo.buffer_size)
+		return -EMSGSIZE;
+	/* Relaxed: published by the CHnS RMW below (see the file comment). */
+	atomic_store_explicit(&ipcc_slot(c.sys, c.l, c.p, ch)->len, (uint32_t)len,
+			      memory_order_relaxed);
+	c.pc->tx_claimed = false;
+	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_recv_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				int64_t timeout_ns, const void **ret_buf, size_t *ret_len)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!ret_buf || !ret_len)
+		return -EINVAL;
+	if (c.pc->rx_claimed)
+		return -EBUSY;
+	r = chan_wait(cpu, &c, IPCC_IRQ_RXO, timeout_ns);
+	if (r < 0)
+		return r;
+	rx_begin(&c);
+	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	int len = msg_len(&c, slot);
+	if (len < 0) {
+		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+		return len;
+	}
+	c.pc->rx_claimed = true;
+	*ret_buf = ipcc_slot_data(slot);
+	*ret_len = (size_t)len;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned ch)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!c.pc->rx_claimed)
+		return -EALREADY;
+	c.pc->rx_claimed = false;
+	rx_end(&c);
+	return 0;
+}
+
+/* A pending response of an earlier call: -EBUSY (timeout 0) or wait for it and drop it. */
+static int call_settle(struct ipcc_cpu *cpu, struct chan_ref *c, int64_t timeout_ns)
+{
+	if (!c->pc->response_pending && !flag_set(c, c->p))
+		return 0;
+	int r = chan_wait(cpu, c, IPCC_IRQ_TXF, timeout_ns);
+	if (r == -EAGAIN)
+		return -EBUSY;
+	if (r < 0)
+		return r;
+	c->pc->response_pending = false;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
+			  size_t req_len, void *resp, size_t cap, int64_t timeout_ns)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if ((!req && req_len) || (!resp && cap))
+		return -EINVAL;
+	if (req_len > c.sys->geo.buffer_size)
+		return -EMSGSIZE;
+	if (c.pc->tx_hooked || c.pc->tx_claimed)
+		return -EBUSY;
+	/* One budget for the whole call: settling a stale response uses part of it. */
+	int64_t start = timeout_ns > 0 ? ipcc_now_ns() : 0;
+	r = call_settle(cpu, &c, timeout_ns);
+	if (r < 0)
+		return r;
+	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, c.p, ch);
+	write_msg(&c, slot, req, req_len);
+	c.pc->response_pending = true;
+	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	if (timeout_ns > 0) {
+		timeout_ns -= ipcc_now_ns() - start;
+		if (timeout_ns <= 0)
+			timeout_ns = 1; /* still look once more before -ETIMEDOUT */
+	}
+	/* timeout 0: the request is out; -EAGAIN leaves its response pending (see proc.h). */
+	r = chan_wait(cpu, &c, IPCC_IRQ_TXF, timeout_ns);
+	if (r < 0)
+		return r;
+	c.pc->response_pending = false;
+	int len = msg_len(&c, slot);
+	if (len < 0)
+		return len;
+	if ((size_t)len > cap)
+		return -EMSGSIZE;
+	if (len)
+		memcpy(resp, ipcc_slot_data(slot), (size_t)len);
+	return len;
+}
+
+IPCC_EXPORT int ipcc_serve(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t cap,
+			   int64_t timeout_ns)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!buf && cap)
+		return -EINVAL;
+	r = chan_wait(cpu, &c, IPCC_IRQ_RXO, timeout_ns);
+	if (r < 0)
+		return r;
+	rx_begin(&c);
+	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	int len = msg_len(&c, slot);
+	if (len < 0 || (size_t)len > cap) {
+		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+		return len < 0 ? len : -EMSGSIZE;
+	}
+	if (len)
+		memcpy(buf, ipcc_slot_data(slot), (size_t)len);
+	return len; /* the flag stays set: the reply frees the channel */
+}
+
+IPCC_EXPORT int ipcc_reply(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *resp,
+			   size_t len)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!resp && len)
+		return -EINVAL;
+	if (len > c.sys->geo.buffer_size)
+		return -EMSGSIZE;
+	if (!flag_set(&c, !c.p))
+		return -ENOMSG;
+	write_msg(&c, ipcc_slot(c.sys, c.l, !c.p, ch), resp, len);
+	rx_end(&c); /* CHnC is "response ready" at the caller */
+	return 0;
+}
+
+/* Dispatcher trampolines: the dispatcher has masked the channel already. */
+static void on_rx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir, void *arg)
+{
+	struct proc_chan *pc = arg;
+	struct chan_ref c;
+	if (chan_get(cpu, peer, ch, &c) < 0)
+		return;
+	if (!flag_set(&c, !c.p)) { /* spurious: nothing to read */
+		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+		return;
+	}
+	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	int len = msg_len(&c, slot);
+	void *data = ipcc_slot_data(slot);
+	if (pc->recv_fn) {
+		if (len >= 0)
+			pc->recv_fn(cpu, peer, ch, data, (size_t)len, pc->rx_arg);
+		rx_end(&c); /* a corrupt length is dropped: the channel must not stay stuck */
+		return;
+	}
+	if (len < 0) {
+		rx_end(&c);
+		return;
+	}
+	int n = pc->serve_fn(cpu, peer, ch, data, (size_t)len, c.sys->geo.buffer_size, pc->rx_arg);
+	if (n >= 0) {
+		/* Relaxed: published by the CHnC RMW in rx_end. */
+		atomic_store_explicit(&slot->len,
+				      (uint32_t)((size_t)n > c.sys->geo.buffer_size
+							 ? c.sys->geo.buffer_size
+							 : (size_t)n),
+				      memory_order_relaxed);
+		rx_end(&c);
+	}
+}
+
+static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir, void *arg)
+{
+	struct proc_chan *pc = arg;
+	struct chan_ref c;
+	if (chan_get(cpu, peer, ch, &c) < 0)
+		return;
+	if (pc->resp_fn && pc->response_pending) {
+		struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, c.p, ch);
+		int len = msg_len(&c, slot);
+		pc->response_pending = false;
+		pc->resp_fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len,
+			    pc->tx_arg);
+		return;
+	}
+	if (pc->txfree_fn) {
+		ipcc_txfree_fn fn = pc->txfree_fn;
+		pc->txfree_fn = NULL;
+		ipcc_irq_deactivate(cpu, peer, ch, IPCC_DIR_TX);
+		fn(cpu, peer, ch, pc->tx_arg);
+	}
+}
+
+IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
+				void *arg)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_RX, on_rx, c.pc);
+	if (r < 0)
+		return r;
+	c.pc->serve_fn = NULL;
+	c.pc->recv_fn = fn;
+	c.pc->rx_arg = arg;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_serve_fn fn,
+				 void *arg)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	c.pc->recv_fn = NULL;
+	c.pc->serve_fn = fn;
+	c.pc->rx_arg = arg;
+	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_RX, on_rx, c.pc);
+	if (r < 0)
+		c.pc->serve_fn = NULL;
+	return r;
+}
+
+IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				 ipcc_txfree_fn fn, void *arg)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!fn)
+		return -EINVAL;
+	c.pc->txfree_fn = fn;
+	c.pc->tx_arg = arg;
+	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_TX, on_tx, c.pc);
+	if (r < 0) {
+		c.pc->txfree_fn = NULL;
+		return r;
+	}
+	/* The procedure's "unmask TX free": asserts at once if the channel is already free. */
+	ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHFM(ch));
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
+				size_t req_len, ipcc_recv_fn fn, void *arg)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!fn || (!req && req_len))
+		return -EINVAL;
+	if (req_len > c.sys->geo.buffer_size)
+		return -EMSGSIZE;
+	if (c.pc->response_pending || flag_set(&c, c.p) || c.pc->tx_claimed)
+		return -EBUSY;
+	if (!c.pc->tx_hooked) {
+		r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_TX, on_tx, c.pc);
+		if (r < 0)
+			return r;
+		c.pc->tx_hooked = true;
+	}
+	c.pc->resp_fn = fn;
+	c.pc->tx_arg = arg;
+	write_msg(&c, ipcc_slot(c.sys, c.l, c.p, ch), req, req_len);
+	c.pc->response_pending = true;
+	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	/* "Response ready" interrupt: TX free of this channel. */
+	ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHFM(ch));
+	return 0;
+}
