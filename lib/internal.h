@@ -57,6 +57,15 @@ struct ipcc_system {
 	pthread_mutex_t lock;				   /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
 	bool leak_mapping; /* a claim is held by another thread: never unmap (see close) */
+	/* Set by lib/irq at attach: write target's eventfd; < 0 falls back (ipcc_bell_fallback). */
+	int (*eventfd_ring)(struct ipcc_system *sys, unsigned target);
+	/* Eventfds of eventfd-mode CPUs, obtained from their owners (lib/irq/eventfd.c). */
+	struct ipcc_efd_peer {
+		pthread_mutex_t lock; /* process-local; only trylocked by ringers */
+		_Atomic int fd;	      /* stable number once set: updates go through dup2 */
+		_Atomic uint32_t gen; /* owner generation the fd belongs to */
+		int conn;	      /* socket of a request in flight, or -1 */
+	} efd_peer[IPCC_CPUS_MAX];
 };
 
 struct ipcc_irq_state; /* lib/irq */
@@ -125,6 +134,7 @@ int ipcc_name_validate(const char *name);
 
 /* lib/region/doorbell.c */
 void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
+void ipcc_bell_fallback(struct ipcc_shm_cpu *c);
 /* The robust-futex word inside the owner mutex: TID | FUTEX_WAITERS | FUTEX_OWNER_DIED. */
 _Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
 bool ipcc_owner_word_alive(uint32_t word);

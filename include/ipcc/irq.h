@@ -81,6 +81,16 @@ IPCC_EXPORT enum ipcc_wait_mode ipcc_cpu_wait_mode(const struct ipcc_cpu *cpu);
 IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode);
 
 /*
+ * The pollable file descriptor of a CPU in IPCC_WAIT_EVENTFD mode: it becomes readable when one
+ * of the CPU's lines may have asserted; the application then calls ipcc_cpu_dispatch, which
+ * drains it. Ringers in other processes (related or not, same uid or root) obtain it over an
+ * abstract UNIX socket; a ringer that cannot still wakes the CPU through a fallback futex served
+ * by a thread of the CPU's process. The fd belongs to the CPU: do not close it.
+ * -EINVAL, -ENODEV (the CPU is not in eventfd mode).
+ */
+IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu);
+
+/*
  * Whether peer's owner is alive now (1), not attached (0); -EINVAL, -ENOENT no link.
  * -EPIPE: the peer crashed and nobody has taken its slot over.
  */

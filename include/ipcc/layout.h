@@ -84,9 +84,10 @@ struct ipcc_shm_cpu {
 	uint8_t pad0[IPCC_CACHE_LINE - sizeof(pthread_mutex_t) - 12];
 	/* line 1: doorbell */
 	_Atomic uint32_t bell_seq;	/* futex word: bumped by every ring */
-	_Atomic uint32_t bell_sleepers; /* non-zero while a thread of this CPU may sleep */
+	_Atomic uint32_t bell_sleepers; /* IPCC_BELL_*: who may be asleep and how */
 	_Atomic uint64_t bell_pending;	/* bit p: a line on the link to CPU p may have changed */
-	uint8_t pad1[IPCC_CACHE_LINE - 16];
+	_Atomic uint32_t bell_fallback; /* futex word: eventfd CPU rung by one without its fd */
+	uint8_t pad1[IPCC_CACHE_LINE - 20];
 	/* line 2: written by the owner */
 	_Atomic uint32_t wait_mode;
 	_Atomic uint32_t power;
@@ -94,6 +95,14 @@ struct ipcc_shm_cpu {
 	/* line 3 */
 	uint32_t reserved3[16];
 };
+
+/*
+ * bell_sleepers: the low 16 bits count the CPU's threads that sleep (or are about to) on the
+ * bell_seq futex; IPCC_BELL_EVENTFD is set while an eventfd-mode CPU may be blocked in its own
+ * event loop, and the ringer that clears it writes the eventfd once.
+ */
+#define IPCC_BELL_FUTEX_MASK 0xFFFFu
+#define IPCC_BELL_EVENTFD    0x10000u
 
 /* One register bank (CxCR, CxMR) on its own line: only its processor writes it. */
 struct ipcc_shm_bank {

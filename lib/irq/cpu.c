@@ -54,6 +54,7 @@ static void irq_thread_stop(struct ipcc_cpu *cpu)
 static void cpu_detach(struct ipcc_cpu *cpu)
 {
 	irq_thread_stop(cpu);
+	ipcc_eventfd_fini(cpu);
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
 		free(cpu->irq->handlers[i]);
 	free(cpu->irq);
@@ -80,12 +81,10 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	r = ipcc_cpu_options_check(options);
 	if (r < 0)
 		return r;
-	if (options->wait == IPCC_WAIT_EVENTFD)
-		return -EOPNOTSUPP;
 	irq = calloc(1, sizeof(*irq));
 	if (!irq)
 		return -ENOMEM;
-	irq->efd = -1;
+	irq->efd = irq->listener = -1;
 	atomic_init(&irq->mode, options->wait);
 	atomic_init(&irq->spin_ns, options->spin_ns);
 
@@ -96,6 +95,14 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	}
 	cpu->irq = irq;
 	cpu->detach = cpu_detach;
+	sys->eventfd_ring = ipcc_eventfd_ring;
+	if (options->wait == IPCC_WAIT_EVENTFD) {
+		r = ipcc_eventfd_init(cpu);
+		if (r < 0) {
+			cpu_detach(cpu);
+			return r;
+		}
+	}
 	/* Relaxed: informational for ipcc info; the mode itself is process-local. */
 	atomic_store_explicit(&cpu->shm->wait_mode, options->wait, memory_order_relaxed);
 
@@ -122,8 +129,13 @@ IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode
 {
 	if (!cpu || (unsigned)mode >= IPCC_WAIT_MODE_COUNT || spin_ns > 1000000000u)
 		return -EINVAL;
-	if (mode == IPCC_WAIT_EVENTFD)
-		return -EOPNOTSUPP;
+	if (mode == IPCC_WAIT_EVENTFD) {
+		int r = ipcc_eventfd_init(cpu);
+		if (r < 0)
+			return r;
+	} else {
+		ipcc_eventfd_fini(cpu);
+	}
 	/* Relaxed: see ipcc_wait_core. */
 	atomic_store_explicit(&cpu->irq->spin_ns, spin_ns, memory_order_relaxed);
 	atomic_store_explicit(&cpu->irq->mode, mode, memory_order_relaxed);

@@ -97,8 +97,13 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 	int n = 0;
 	for (;;) {
 		/* Relaxed peek first: an idle dispatcher does not write the doorbell line. */
-		if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed))
-			return n;
+		if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed)) {
+			/* eventfd mode: back to the event loop only once re-armed with nothing
+			 * pending (lib/irq/eventfd.c:ipcc_eventfd_rearm). */
+			if (cpu->irq->efd < 0 || !ipcc_eventfd_rearm(cpu))
+				return n;
+			continue;
+		}
 		/* seq_cst: orders the clear before the register reads that follow (see the file
 		 * comment); pairs with the fetch_or in ipcc_bell_ring. */
 		uint64_t pend =

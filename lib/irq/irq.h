@@ -49,8 +49,19 @@ struct ipcc_irq_state {
 	bool thread_started;
 	pthread_t thread;
 	_Atomic bool stop;
-	int efd; /* eventfd backend, -1 otherwise */
+	/* eventfd mode (lib/irq/eventfd.c); -1 when not set up */
+	int efd;
+	int listener;
+	bool efd_thread_started;
+	pthread_t efd_thread;
+	_Atomic bool efd_stop;
 };
+
+/* lib/irq/eventfd.c */
+int ipcc_eventfd_init(struct ipcc_cpu *cpu);
+void ipcc_eventfd_fini(struct ipcc_cpu *cpu);
+bool ipcc_eventfd_rearm(struct ipcc_cpu *cpu);
+int ipcc_eventfd_ring(struct ipcc_system *sys, unsigned target);
 
 typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 

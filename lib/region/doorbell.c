@@ -30,6 +30,29 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from)
 	if (!(atomic_load_explicit(&c->bell_pending, memory_order_seq_cst) & bit))
 		atomic_fetch_or_explicit(&c->bell_pending, bit, memory_order_seq_cst);
 	atomic_fetch_add_explicit(&c->bell_seq, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst) != 0)
+	uint32_t sleepers = atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst);
+	if (ipcc_likely(sleepers == 0))
+		return;
+	if (sleepers & IPCC_BELL_FUTEX_MASK)
 		syscall(SYS_futex, &c->bell_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	/*
+	 * An eventfd-mode CPU that may be blocked in its event loop: the ringer that clears the
+	 * armed bit writes the eventfd, once; the CPU re-arms when it dispatches
+	 * (lib/irq/dispatch.c:ipcc_cpu_dispatch). seq_cst: part of the same total order.
+	 */
+	if ((sleepers & IPCC_BELL_EVENTFD) &&
+	    (atomic_fetch_and_explicit(&c->bell_sleepers, ~IPCC_BELL_EVENTFD,
+				       memory_order_seq_cst) &
+	     IPCC_BELL_EVENTFD)) {
+		if (!sys->eventfd_ring || sys->eventfd_ring(sys, target) < 0)
+			ipcc_bell_fallback(c);
+	}
+}
+
+void ipcc_bell_fallback(struct ipcc_shm_cpu *c)
+{
+	/* Release: pairs with the acquire load of the receiver's fd server (lib/irq/eventfd.c),
+	 * which writes the eventfd on our behalf. */
+	atomic_fetch_add_explicit(&c->bell_fallback, 1, memory_order_release);
+	syscall(SYS_futex, &c->bell_fallback, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
