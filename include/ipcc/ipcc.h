@@ -9,5 +9,6 @@
 #include <ipcc/regs.h>
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
+#include <ipcc/uring.h>
 
 #endif

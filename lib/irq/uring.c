@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_uring waits (include/ipcc/uring.h), built when liburing is found.
+ */
+#include <linux/futex.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#include <ipcc/uring.h>
+
+#include "irq/irq.h"
+
+/* liburing 2.3 predates the futex opcodes: the value is the kernel ABI (Linux 6.7). */
+#define IPCC_IORING_OP_FUTEX_WAIT 51
+#define IPCC_FUTEX2_SIZE_U32	  0x02u
+#define IPCC_FUTEX_BITSET_ANY	  0xFFFFFFFFull
+
+IPCC_EXPORT int ipcc_uring_futex_supported(struct io_uring *ring)
+{
+	if (!ring)
+		return -EINVAL;
+	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+	if (!p)
+		return 0;
+	int ok = io_uring_opcode_supported(p, IPCC_IORING_OP_FUTEX_WAIT);
+	io_uring_free_probe(p);
+	return ok ? 1 : 0;
+}
+
+static void prep_futex_wait(struct io_uring_sqe *sqe, _Atomic uint32_t *word, uint32_t val)
+{
+	/* Laid out as the kernel's io_futex_prep reads it: address, value, mask, futex2 flags
+	 * in fd (shared: no FUTEX2_PRIVATE, the word is in a shared mapping). */
+	io_uring_prep_rw(IPCC_IORING_OP_FUTEX_WAIT, sqe, (int)IPCC_FUTEX2_SIZE_U32, (void *)word, 0,
+			 val);
+	sqe->addr3 = IPCC_FUTEX_BITSET_ANY;
+}
+
+IPCC_EXPORT int ipcc_uring_prep_wait(struct io_uring *ring, struct ipcc_cpu *cpu,
+				     enum ipcc_uring_wait how, uint64_t user_data)
+{
+	if (!ring || !cpu || (how != IPCC_URING_POLL && how != IPCC_URING_FUTEX))
+		return -EINVAL;
+	if (how == IPCC_URING_POLL && cpu->irq->efd < 0)
+		return -ENODEV;
+	if (how == IPCC_URING_FUTEX && ipcc_uring_futex_supported(ring) != 1)
+		return -EOPNOTSUPP;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	if (!sqe)
+		return -EBUSY;
+	if (how == IPCC_URING_POLL) {
+		io_uring_prep_poll_multishot(sqe, cpu->irq->efd, POLLIN);
+	} else {
+		struct ipcc_shm_cpu *c = cpu->shm;
+		/* seq_cst: the sleeper protocol of lib/irq/wait.c (announce, read bell_seq,
+		 * check bell_pending), with the kernel's compare happening at submission. */
+		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
+		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
+		/* Something pending already: wait on a value the word does not have, so the
+		 * completion comes at once (-EAGAIN) and the dispatcher runs. */
+		if (atomic_load_explicit(&c->bell_pending, memory_order_seq_cst))
+			seq++;
+		prep_futex_wait(sqe, &c->bell_seq, seq);
+	}
+	io_uring_sqe_set_data64(sqe, user_data);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_uring_complete(struct ipcc_cpu *cpu, enum ipcc_uring_wait how,
+				    const struct io_uring_cqe *cqe, bool *ret_rearm)
+{
+	if (!cpu || !cqe || !ret_rearm || (how != IPCC_URING_POLL && how != IPCC_URING_FUTEX))
+		return -EINVAL;
+	bool rearm;
+	if (how == IPCC_URING_FUTEX) {
+		/* Relaxed: only lets later ringers skip the wake syscall (see lib/irq/wait.c). */
+		atomic_fetch_sub_explicit(&cpu->shm->bell_sleepers, 1, memory_order_relaxed);
+		rearm = true;
+	} else {
+		rearm = !(cqe->flags & IORING_CQE_F_MORE);
+		if (cqe->res < 0 && cqe->res != -ECANCELED) {
+			*ret_rearm = rearm;
+			return cqe->res;
+		}
+	}
+	/* A futex completion's -EAGAIN or -ETIMEDOUT is a wake-up like any other. */
+	int n = ipcc_cpu_dispatch(cpu);
+	*ret_rearm = rearm;
+	return n;
+}
