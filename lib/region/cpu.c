@@ -153,7 +153,9 @@ IPCC_EXPORT int ipcc_system_cpu_owner(struct ipcc_system *sys, unsigned cpu_id,
 		.pid = (pid_t)atomic_load_explicit(&c->owner_pid, memory_order_relaxed),
 		.tid = (pid_t)atomic_load_explicit(&c->owner_tid, memory_order_relaxed),
 	};
-	o.attached = (word & FUTEX_TID_MASK) != 0;
+	/* A dead owner's word keeps no TID, only FUTEX_OWNER_DIED (the kernel's robust-list walk):
+	 * still attached, as nobody released the claim. */
+	o.attached = (word & (FUTEX_TID_MASK | FUTEX_OWNER_DIED)) != 0;
 	o.alive = ipcc_owner_word_alive(word);
 	/* A process in another pid namespace could leave the word unmarked: ask the kernel too. */
 	if (o.alive && o.pid > 0 && kill(o.pid, 0) < 0 && errno == ESRCH)

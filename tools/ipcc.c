@@ -1,0 +1,949 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcc: create, inspect and remove libipcc systems from the shell.
+ *
+ * The library never prints: this tool turns its negative errnos into one message on stderr that
+ * names the object and the cause. Exit status: 0 success, 1 runtime error, 2 usage error.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ipcc/ipcc.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+/* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
+#define SHM_DIR "/dev/shm"
+
+static const char usage_text[] =
+	"Usage: ipcc COMMAND [ARGS]\n"
+	"\n"
+	"Create, inspect and remove libipcc systems. NAME is a POSIX shm name such as /demo\n"
+	"(the leading '/' may be left out).\n"
+	"\n"
+	"Commands:\n"
+	"  create NAME [OPTIONS]   create a system (every CPU pair linked by default)\n"
+	"      --cpus K            CPUs, 2..64 (default 2)\n"
+	"      --channels N        channels per direction on each link, 1..16 (default 6)\n"
+	"      --buffer-size B     bytes per channel buffer, 8..1048576 (default 512);\n"
+	"                          a K or M suffix multiplies by 1024 or 1048576\n"
+	"      --mode OCTAL        permissions of the object (default 0600)\n"
+	"      --unlink A-B[,...]  no IPCC between CPUs A and B (repeatable)\n"
+	"      --links A-B[,...]   link only these pairs (repeatable)\n"
+	"  info NAME [OPTIONS]     geometry, CPU owners, decoded registers of every link\n"
+	"      --link A-B          only the link between CPUs A and B\n"
+	"      --json              machine-readable output\n"
+	"  list                    the libipcc objects in " SHM_DIR "\n"
+	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
+	"      -f, --force         no error if missing; remove even a foreign object\n"
+	"  help                    this text\n"
+	"\n"
+	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* A usage error: one line naming the problem, a pointer to the help, exit status 2. */
+static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ipcc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'ipcc help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* ---- argument parsing ---------------------------------------------------------------------- */
+
+/*
+ * Strict unsigned parse of all of `s`: digits only (no sign, no blanks, no trailing garbage).
+ * strtoul alone would accept " -1" as ULONG_MAX.
+ */
+static int parse_ulong(const char *s, int base, unsigned long *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* A decimal number of bytes with an optional binary suffix: K, KiB, M, MiB (any case). */
+static int parse_size(const char *s, unsigned long *ret)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = { { "", 0 }, { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 } };
+	unsigned long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].suffix))
+			continue;
+		if (v > (~0ul >> units[i].shift))
+			return -EINVAL;
+		*ret = v << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* A number option within [min, max]; prints the usage error itself. */
+static int parse_option_range(const char *opt, const char *arg, unsigned long min,
+			      unsigned long max, unsigned long *ret)
+{
+	unsigned long v;
+
+	if (parse_ulong(arg, 10, &v) < 0 || v < min || v > max)
+		return usage_error("invalid value '%s' for %s: expected a decimal number %lu..%lu",
+				   arg, opt, min, max);
+	*ret = v;
+	return 0;
+}
+
+/* One CPU pair "A-B", both ids below IPCC_CPUS_MAX and different; returns a < b. */
+static int parse_pair(const char *opt, const char *arg, unsigned *ret_a, unsigned *ret_b)
+{
+	char buf[32], *dash;
+	unsigned long a, b;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	dash = strchr(buf, '-');
+	if (!dash)
+		goto bad;
+	*dash = '\0';
+	if (parse_ulong(buf, 10, &a) < 0 || parse_ulong(dash + 1, 10, &b) < 0)
+		goto bad;
+	if (a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX || a == b)
+		return usage_error("invalid pair '%s' for %s: two different CPU ids below %u", arg,
+				   opt, IPCC_CPUS_MAX);
+	*ret_a = (unsigned)(a < b ? a : b);
+	*ret_b = (unsigned)(a < b ? b : a);
+	return 0;
+bad:
+	return usage_error("invalid value '%s' for %s: expected a CPU pair like 0-1", arg, opt);
+}
+
+/*
+ * A list of CPU pairs "A-B[,C-D...]" into map (bit b of map[a], a < b). Ids are checked
+ * against the CPU count later, once --cpus is known.
+ */
+static int parse_pairs(const char *opt, const char *arg, uint64_t map[IPCC_CPUS_MAX])
+{
+	const char *p = arg;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char tok[32];
+		unsigned a, b;
+		int r;
+
+		if (len == 0 || len >= sizeof(tok))
+			return usage_error("invalid value '%s' for %s: expected CPU pairs like "
+					   "0-1,2-3",
+					   arg, opt);
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		r = parse_pair(opt, tok, &a, &b);
+		if (r)
+			return r;
+		map[a] |= 1ull << b;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/* The first pair of map that uses a CPU at or above cpus; false if there is none. */
+static bool pairs_beyond(const uint64_t map[IPCC_CPUS_MAX], unsigned cpus, unsigned *ret_a,
+			 unsigned *ret_b)
+{
+	for (unsigned a = 0; a < IPCC_CPUS_MAX; a++) {
+		for (unsigned b = a + 1; b < IPCC_CPUS_MAX; b++) {
+			if (((map[a] >> b) & 1u) && b >= cpus) {
+				*ret_a = a;
+				*ret_b = b;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * NAME with or without its leading '/', into buf (IPCC_NAME_MAX + 2 bytes). The checks mirror
+ * the library's, so that a bad name gets a reason instead of a bare -EINVAL.
+ */
+static int name_normalize(const char *arg, char *buf, size_t size)
+{
+	const char *base = arg[0] == '/' ? arg + 1 : arg;
+
+	if (!*base)
+		return usage_error("invalid name '%s': empty", arg);
+	if (strchr(base, '/'))
+		return usage_error("invalid name '%s': no '/' allowed after the leading one", arg);
+	if (strlen(base) > IPCC_NAME_MAX)
+		return usage_error("invalid name '%.20s...': longer than %u bytes", arg,
+				   IPCC_NAME_MAX);
+	if (!strcmp(base, ".") || !strcmp(base, ".."))
+		return usage_error("invalid name '%s'", arg);
+	snprintf(buf, size, "/%s", base);
+	return 0;
+}
+
+/* ---- error messages ------------------------------------------------------------------------ */
+
+/*
+ * Read the first `size` bytes of object `name` into buf, bypassing the library: only to explain
+ * its errors and to tell foreign objects from ours. Returns the bytes read or a negative errno.
+ */
+static ssize_t peek(const char *name, void *buf, size_t size)
+{
+	ssize_t n;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, size, 0);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
+/* 0 if object `name` starts with the libipcc magic or is too short to tell, else -EPROTO. */
+static int peek_magic(const char *name)
+{
+	uint64_t magic;
+	ssize_t n = peek(name, &magic, sizeof(magic));
+
+	if (n < 0)
+		return (int)n;
+	return n < (ssize_t)sizeof(magic) || magic == IPCC_LAYOUT_MAGIC ? 0 : -EPROTO;
+}
+
+/* The layout version stored in an object's header; 0 if it cannot be read. */
+static uint32_t peek_layout_version(const char *name)
+{
+	struct ipcc_shm_header h;
+
+	return peek(name, &h, sizeof(h)) == (ssize_t)sizeof(h) ? h.layout_version : 0;
+}
+
+/* The cause behind a negative errno from ipcc_system_open/create/unlink, for `name`. */
+static void print_cause(FILE *f, const char *name, int err)
+{
+	uint32_t v;
+
+	switch (-err) {
+	case EEXIST:
+		fprintf(f, "it already exists (remove it with 'ipcc rm %s')\n", name);
+		break;
+	case ENOENT:
+		fprintf(f, "no such object\n");
+		break;
+	case EAGAIN:
+		fprintf(f,
+			"it is still being created (retry; if its creator died, remove it "
+			"with 'ipcc rm %s')\n",
+			name);
+		break;
+	case EPROTO:
+		fprintf(f, "not a libipcc object (no libipcc magic in its header)\n");
+		break;
+	case EPROTONOSUPPORT:
+		v = peek_layout_version(name);
+		if (v)
+			fprintf(f,
+				"created by an incompatible libipcc layout version (object "
+				"v%" PRIu32 ", this ipcc v%u)\n",
+				v, IPCC_LAYOUT_VERSION);
+		else
+			fprintf(f,
+				"created by an incompatible libipcc layout version (this "
+				"ipcc v%u)\n",
+				IPCC_LAYOUT_VERSION);
+		break;
+	case EBADMSG:
+		fprintf(f, "truncated (smaller than its header or than its geometry needs)\n");
+		break;
+	case EUCLEAN:
+		fprintf(f, "corrupt header (geometry outside the limits or inconsistent)\n");
+		break;
+	case EINVAL:
+		fprintf(f, "invalid name or configuration\n");
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(f, "permission denied\n");
+		break;
+	case ENOMEM:
+		fprintf(f, "out of memory\n");
+		break;
+	default:
+		fprintf(f, "%s\n", strerror(-err));
+		break;
+	}
+}
+
+static int fail(const char *verb, const char *name, int err)
+{
+	fprintf(stderr, "ipcc: cannot %s %s: ", verb, name);
+	print_cause(stderr, name, err);
+	return EXIT_RUNTIME;
+}
+
+/* ---- create -------------------------------------------------------------------------------- */
+
+static unsigned config_link_count(const struct ipcc_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			n += (cfg->links[a] >> b) & 1u;
+	return n;
+}
+
+/* The object size for cfg, by the formula of include/ipcc/layout.h (for messages only). */
+static uint64_t config_object_size(const struct ipcc_config *cfg)
+{
+	uint64_t slot = (sizeof(struct ipcc_shm_slot) + cfg->buffer_size + IPCC_CACHE_LINE - 1) /
+			IPCC_CACHE_LINE * IPCC_CACHE_LINE;
+	uint64_t link = IPCC_SHM_LINK_SIZE + 2ull * cfg->channels * slot;
+
+	return IPCC_SHM_HEADER_SIZE + (uint64_t)cfg->cpus * IPCC_SHM_CPU_SIZE +
+	       config_link_count(cfg) * link;
+}
+
+/* "417792 B (408.0 KiB)" */
+static const char *format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, size, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%" PRIu64 " B (%.1f %s)", bytes, v, unit[u]);
+	return buf;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	enum { OPT_CPUS = 256, OPT_CHANNELS, OPT_BUFFER_SIZE, OPT_MODE, OPT_UNLINK, OPT_LINKS };
+	static const struct option longopts[] = {
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "channels", required_argument, NULL, OPT_CHANNELS },
+		{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "unlink", required_argument, NULL, OPT_UNLINK },
+		{ "links", required_argument, NULL, OPT_LINKS },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t unlink_map[IPCC_CPUS_MAX] = { 0 }, only_map[IPCC_CPUS_MAX] = { 0 };
+	struct ipcc_config cfg;
+	struct ipcc_system *sys;
+	char name[IPCC_NAME_MAX + 2], sz[64];
+	bool only = false;
+	unsigned long v;
+	unsigned a, b;
+	int c, r;
+
+	ipcc_config_init(&cfg);
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case OPT_CPUS:
+			r = parse_option_range("--cpus", optarg, IPCC_CPUS_MIN, IPCC_CPUS_MAX, &v);
+			if (r)
+				return r;
+			cfg.cpus = (unsigned)v;
+			break;
+		case OPT_CHANNELS:
+			r = parse_option_range("--channels", optarg, IPCC_CHANNELS_MIN,
+					       IPCC_CHANNELS_MAX, &v);
+			if (r)
+				return r;
+			cfg.channels = (unsigned)v;
+			break;
+		case OPT_BUFFER_SIZE:
+			if (parse_size(optarg, &v) < 0 || v < IPCC_BUFFER_SIZE_MIN ||
+			    v > IPCC_BUFFER_SIZE_MAX)
+				return usage_error("invalid value '%s' for --buffer-size: expected "
+						   "%u..%u bytes (suffix K or M allowed)",
+						   optarg, IPCC_BUFFER_SIZE_MIN,
+						   IPCC_BUFFER_SIZE_MAX);
+			cfg.buffer_size = (uint32_t)v;
+			break;
+		case OPT_MODE:
+			if (parse_ulong(optarg, 8, &v) < 0 || v > 07777)
+				return usage_error(
+					"invalid value '%s' for --mode: expected an octal "
+					"mode 0..7777",
+					optarg);
+			cfg.mode = (mode_t)v;
+			break;
+		case OPT_UNLINK:
+			r = parse_pairs("--unlink", optarg, unlink_map);
+			if (r)
+				return r;
+			break;
+		case OPT_LINKS:
+			r = parse_pairs("--links", optarg, only_map);
+			if (r)
+				return r;
+			only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs a value", opt);
+		default:
+			return usage_error("create: unknown option '%s'", opt);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(optind >= argc ? "create: missing NAME"
+						  : "create: exactly one NAME expected");
+	r = name_normalize(argv[optind], name, sizeof(name));
+	if (r)
+		return r;
+
+	if (pairs_beyond(only_map, cfg.cpus, &a, &b))
+		return usage_error("--links %u-%u: CPU %u does not exist (%u CPUs)", a, b, b,
+				   cfg.cpus);
+	if (pairs_beyond(unlink_map, cfg.cpus, &a, &b))
+		return usage_error("--unlink %u-%u: CPU %u does not exist (%u CPUs)", a, b, b,
+				   cfg.cpus);
+	for (a = 0; a < IPCC_CPUS_MAX; a++) {
+		if (only)
+			cfg.links[a] = only_map[a];
+		cfg.links[a] &= ~unlink_map[a];
+	}
+	if (config_link_count(&cfg) == 0)
+		return usage_error(
+			"create: no CPU pair left linked: a system needs at least one link");
+
+	r = ipcc_system_create(name, &cfg, &sys);
+	if (r == -EINVAL) {
+		/* Everything the tool can check was checked: what is left is the size limit. */
+		uint64_t size = config_object_size(&cfg);
+		char lim[64];
+		if (size > IPCC_SYSTEM_SIZE_MAX) {
+			fprintf(stderr,
+				"ipcc: cannot create %s: invalid configuration: the object would "
+				"need "
+				"%s, above the %s limit\n",
+				name, format_size(size, sz, sizeof(sz)),
+				format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (r < 0)
+		return fail("create", name, r);
+	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n", name,
+	       ipcc_system_cpus(sys), ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+	       ipcc_system_link_count(sys), ipcc_system_link_count(sys) == 1 ? "" : "s",
+	       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+	ipcc_system_close(sys);
+	return 0;
+}
+
+/* ---- info ---------------------------------------------------------------------------------- */
+
+/* One link's registers, read once: what both output formats print. */
+struct link_snapshot {
+	unsigned cpu[2];
+	uint32_t cr[2], mr[2], sr[2]; /* [0]: C1CR, C1MR, C1TOC2SR; [1]: C2CR, C2MR, C2TOC1SR */
+	bool irq[2][2];		      /* [proc - 1][IPCC_IRQ_RXO / IPCC_IRQ_TXF] */
+};
+
+static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct link_snapshot *ret)
+{
+	static const uint32_t cr_off[2] = { IPCC_C1CR, IPCC_C2CR };
+	static const uint32_t mr_off[2] = { IPCC_C1MR, IPCC_C2MR };
+	static const uint32_t sr_off[2] = { IPCC_C1TOC2SR, IPCC_C2TOC1SR };
+	struct ipcc_regs *regs;
+	struct link_snapshot s = { .cpu = { a, b } };
+	int r;
+
+	r = ipcc_regs_open(sys, a, b, &regs);
+	if (r < 0)
+		return r;
+	for (unsigned p = 0; p < 2 && r == 0; p++) {
+		r = ipcc_regs_read(regs, cr_off[p], &s.cr[p]);
+		if (r == 0)
+			r = ipcc_regs_read(regs, mr_off[p], &s.mr[p]);
+		if (r == 0)
+			r = ipcc_regs_read(regs, sr_off[p], &s.sr[p]);
+		s.irq[p][IPCC_IRQ_RXO] = ipcc_regs_irq(regs, p + 1, IPCC_IRQ_RXO);
+		s.irq[p][IPCC_IRQ_TXF] = ipcc_regs_irq(regs, p + 1, IPCC_IRQ_TXF);
+	}
+	ipcc_regs_close(regs);
+	if (r == 0)
+		*ret = s;
+	return r;
+}
+
+static void print_text_header(struct ipcc_system *sys)
+{
+	unsigned cpus = ipcc_system_cpus(sys), pairs = cpus * (cpus - 1) / 2;
+	char sz[64];
+
+	printf("%s: libipcc system, layout v%u, object %s\n", ipcc_system_name(sys),
+	       IPCC_LAYOUT_VERSION, format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+	printf("  %u CPUs, %u channels per direction, %" PRIu32
+	       " B buffers, linked pairs %u of %u\n",
+	       cpus, ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+	       ipcc_system_link_count(sys), pairs);
+	if (ipcc_system_link_count(sys) != pairs) {
+		unsigned shown = 0;
+		fputs("  unlinked:", stdout);
+		for (unsigned a = 0; a < cpus; a++) {
+			for (unsigned b = a + 1; b < cpus; b++) {
+				if (ipcc_system_linked(sys, a, b))
+					continue;
+				if (shown++ < 32)
+					printf(" %u-%u", a, b);
+			}
+		}
+		if (shown > 32)
+			printf(" ... (%u pairs)", shown);
+		putchar('\n');
+	}
+}
+
+static void print_text_cpus(const struct ipcc_cpu_owner *own, unsigned cpus)
+{
+	printf("\n  CPU  ATTACHED  ALIVE  PID       TID       GENERATION\n");
+	for (unsigned i = 0; i < cpus; i++) {
+		const struct ipcc_cpu_owner *o = &own[i];
+		char pid[16] = "-", tid[16] = "-";
+		if (o->pid > 0)
+			snprintf(pid, sizeof(pid), "%d", (int)o->pid);
+		if (o->tid > 0)
+			snprintf(tid, sizeof(tid), "%d", (int)o->tid);
+		printf("  %3u  %-8s  %-5s  %-8s  %-8s  %" PRIu32 "\n", i,
+		       o->attached ? "yes" : "no", o->attached ? (o->alive ? "yes" : "no") : "-",
+		       pid, tid, o->generation);
+	}
+}
+
+static void print_bits_row(const char *label, uint32_t word, unsigned shift, unsigned channels)
+{
+	printf("  %-15s", label);
+	for (unsigned n = 0; n < channels; n++)
+		printf(" %2s", (word >> (shift + n)) & 1u ? "1" : ".");
+	putchar('\n');
+}
+
+static void print_text_link(const struct link_snapshot *s, unsigned channels)
+{
+	printf("\nlink %u-%u: processor 1 = CPU %u, processor 2 = CPU %u\n", s->cpu[0], s->cpu[1],
+	       s->cpu[0], s->cpu[1]);
+	for (unsigned p = 0; p < 2; p++)
+		printf("  C%uCR 0x%08" PRIx32 "  RXOIE %u  TXFIE %u   C%uMR 0x%08" PRIx32
+		       "   lines: RXO %-4s  TXF %s\n",
+		       p + 1, s->cr[p], !!(s->cr[p] & IPCC_CR_RXOIE), !!(s->cr[p] & IPCC_CR_TXFIE),
+		       p + 1, s->mr[p], s->irq[p][IPCC_IRQ_RXO] ? "HIGH" : "low",
+		       s->irq[p][IPCC_IRQ_TXF] ? "HIGH" : "low");
+	printf("  C1TOC2SR 0x%08" PRIx32 "   C2TOC1SR 0x%08" PRIx32 "\n", s->sr[0], s->sr[1]);
+	printf("  %-15s", "channel");
+	for (unsigned n = 0; n < channels; n++)
+		printf(" %2u", n);
+	putchar('\n');
+	print_bits_row("C1TOC2SR CHnF", s->sr[0], 0, channels);
+	print_bits_row("C2TOC1SR CHnF", s->sr[1], 0, channels);
+	print_bits_row("C1MR CHnOM", s->mr[0], 0, channels);
+	print_bits_row("C1MR CHnFM", s->mr[0], 16, channels);
+	print_bits_row("C2MR CHnOM", s->mr[1], 0, channels);
+	print_bits_row("C2MR CHnFM", s->mr[1], 16, channels);
+}
+
+/* A JSON string; shm names may hold any byte but '/' and NUL. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static const char *json_bool(bool v)
+{
+	return v ? "true" : "false";
+}
+
+static void print_json_link(const struct link_snapshot *s, unsigned channels)
+{
+	printf("    {\n      \"cpu1\": %u, \"cpu2\": %u,\n", s->cpu[0], s->cpu[1]);
+	printf("      \"registers\": { \"C1CR\": %" PRIu32 ", \"C1MR\": %" PRIu32
+	       ", \"C1TOC2SR\": %" PRIu32 ", \"C2CR\": %" PRIu32 ", \"C2MR\": %" PRIu32
+	       ", \"C2TOC1SR\": %" PRIu32 " },\n",
+	       s->cr[0], s->mr[0], s->sr[0], s->cr[1], s->mr[1], s->sr[1]);
+	for (unsigned p = 0; p < 2; p++)
+		printf("      \"proc%u\": { \"RXOIE\": %s, \"TXFIE\": %s, \"RXO\": %s, \"TXF\": %s "
+		       "},\n",
+		       p + 1, json_bool(s->cr[p] & IPCC_CR_RXOIE),
+		       json_bool(s->cr[p] & IPCC_CR_TXFIE), json_bool(s->irq[p][IPCC_IRQ_RXO]),
+		       json_bool(s->irq[p][IPCC_IRQ_TXF]));
+	printf("      \"channels\": [\n");
+	for (unsigned n = 0; n < channels; n++)
+		printf("        { \"n\": %u, \"C1TOC2SR\": %s, \"C2TOC1SR\": %s, \"C1OM\": %s, "
+		       "\"C1FM\": %s, \"C2OM\": %s, \"C2FM\": %s }%s\n",
+		       n, json_bool(s->sr[0] & IPCC_SR_CHF(n)),
+		       json_bool(s->sr[1] & IPCC_SR_CHF(n)), json_bool(s->mr[0] & IPCC_MR_CHOM(n)),
+		       json_bool(s->mr[0] & IPCC_MR_CHFM(n)), json_bool(s->mr[1] & IPCC_MR_CHOM(n)),
+		       json_bool(s->mr[1] & IPCC_MR_CHFM(n)), n + 1 < channels ? "," : "");
+	printf("      ]\n    }");
+}
+
+static void print_json_header(struct ipcc_system *sys, const struct ipcc_cpu_owner *own)
+{
+	unsigned cpus = ipcc_system_cpus(sys);
+
+	printf("{\n  \"name\": ");
+	json_string(ipcc_system_name(sys));
+	printf(",\n  \"layout_version\": %u,\n  \"cpus\": %u,\n  \"channels\": %u,\n"
+	       "  \"buffer_size\": %" PRIu32 ",\n  \"link_count\": %u,\n  \"size\": %" PRIu64 ",\n",
+	       IPCC_LAYOUT_VERSION, cpus, ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+	       ipcc_system_link_count(sys), ipcc_system_size(sys));
+	printf("  \"cpu\": [\n");
+	for (unsigned i = 0; i < cpus; i++)
+		printf("    { \"id\": %u, \"attached\": %s, \"alive\": %s, "
+		       "\"pid\": %d, \"tid\": %d, \"generation\": %" PRIu32 " }%s\n",
+		       i, json_bool(own[i].attached), json_bool(own[i].alive), (int)own[i].pid,
+		       (int)own[i].tid, own[i].generation, i + 1 < cpus ? "," : "");
+	printf("  ],\n  \"links\": [\n");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "link", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ipcc_cpu_owner own[IPCC_CPUS_MAX];
+	struct ipcc_system *sys;
+	char name[IPCC_NAME_MAX + 2];
+	bool json = false, only = false, first = true;
+	unsigned cpus, channels, only_a = 0, only_b = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'l':
+			r = parse_pair("--link", optarg, &only_a, &only_b);
+			if (r)
+				return r;
+			only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs a value", opt);
+		default:
+			return usage_error("info: unknown option '%s'", opt);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(optind >= argc ? "info: missing NAME"
+						  : "info: exactly one NAME expected");
+	r = name_normalize(argv[optind], name, sizeof(name));
+	if (r)
+		return r;
+
+	r = ipcc_system_open(name, &sys);
+	if (r < 0)
+		return fail("open", name, r);
+	cpus = ipcc_system_cpus(sys);
+	channels = ipcc_system_channels(sys);
+	if (only && !ipcc_system_linked(sys, only_a, only_b)) {
+		if (only_b >= cpus)
+			fprintf(stderr, "ipcc: %s has no link %u-%u: it has %u CPUs\n", name,
+				only_a, only_b, cpus);
+		else
+			fprintf(stderr, "ipcc: %s has no link %u-%u: the pair is unlinked\n", name,
+				only_a, only_b);
+		ipcc_system_close(sys);
+		return EXIT_RUNTIME;
+	}
+	for (unsigned i = 0; i < cpus; i++) {
+		r = ipcc_system_cpu_owner(sys, i, &own[i]);
+		if (r < 0)
+			goto fail;
+	}
+
+	if (json) {
+		print_json_header(sys, own);
+	} else {
+		print_text_header(sys);
+		print_text_cpus(own, cpus);
+		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
+	}
+	for (unsigned a = 0; a < cpus; a++) {
+		for (unsigned b = a + 1; b < cpus; b++) {
+			struct link_snapshot s = { 0 };
+			if (!ipcc_system_linked(sys, a, b) ||
+			    (only && (a != only_a || b != only_b)))
+				continue;
+			r = link_snapshot(sys, a, b, &s);
+			if (r < 0)
+				goto fail;
+			if (json) {
+				if (!first)
+					printf(",\n");
+				print_json_link(&s, channels);
+			} else {
+				print_text_link(&s, channels);
+			}
+			first = false;
+		}
+	}
+	if (json)
+		printf("\n  ]\n}\n");
+	ipcc_system_close(sys);
+	return 0;
+
+fail:
+	ipcc_system_close(sys);
+	return fail("read", name, r);
+}
+
+/* ---- rm ------------------------------------------------------------------------------------ */
+
+static int cmd_rm(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char name[IPCC_NAME_MAX + 2];
+	bool force = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, ":fh", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error("rm: unknown option '%s'", opt);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(optind >= argc ? "rm: missing NAME"
+						  : "rm: exactly one NAME expected");
+	r = name_normalize(argv[optind], name, sizeof(name));
+	if (r)
+		return r;
+
+	/*
+	 * Look before removing: another program's shm object under the same name is not ours to
+	 * delete unless asked. Anything that may be libipcc's (even half-built, truncated or of
+	 * another layout version) can go.
+	 */
+	if (!force && peek_magic(name) == -EPROTO) {
+		fprintf(stderr, "ipcc: not removing %s: not a libipcc object (-f removes it)\n",
+			name);
+		return EXIT_RUNTIME;
+	}
+	r = ipcc_system_unlink(name);
+	if (r == -ENOENT && force)
+		return 0;
+	if (r < 0)
+		return fail("remove", name, r);
+	return 0;
+}
+
+/* ---- list ---------------------------------------------------------------------------------- */
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Whether object `name` starts with the libipcc magic. */
+static bool has_magic(const char *name)
+{
+	uint64_t magic;
+
+	return peek(name, &magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+	       magic == IPCC_LAYOUT_MAGIC;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	char **names = NULL, sz[64];
+	size_t count = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		return usage_error("list: unexpected argument '%s'", argv[1]);
+	}
+	dir = opendir(SHM_DIR);
+	if (!dir) {
+		fprintf(stderr, "ipcc: cannot list %s: %s\n", SHM_DIR, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	while ((de = readdir(dir))) {
+		char name[IPCC_NAME_MAX + 2];
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX)
+			continue;
+		snprintf(name, sizeof(name), "/%s", de->d_name);
+		if (!has_magic(name))
+			continue;
+		if (count == cap) {
+			char **n = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+			if (!n)
+				goto oom;
+			names = n;
+		}
+		if (!(names[count] = strdup(de->d_name)))
+			goto oom;
+		count++;
+	}
+	closedir(dir);
+	dir = NULL;
+	if (count) {
+		qsort(names, count, sizeof(*names), name_cmp);
+		printf("%-24s %4s %8s %8s %6s %8s  %s\n", "NAME", "CPUS", "CHANNELS", "BUFFER",
+		       "LINKS", "ATTACHED", "SIZE");
+	}
+	for (size_t i = 0; i < count; i++) {
+		char name[IPCC_NAME_MAX + 2];
+		struct ipcc_system *sys;
+		unsigned attached = 0;
+		int r;
+
+		snprintf(name, sizeof(name), "/%s", names[i]);
+		r = ipcc_system_open(name, &sys);
+		if (r < 0) {
+			printf("%-24s ", name);
+			print_cause(stdout, name, r);
+			continue;
+		}
+		for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
+			struct ipcc_cpu_owner o;
+			if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
+				attached++;
+		}
+		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", name, ipcc_system_cpus(sys),
+		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+		       ipcc_system_link_count(sys), attached,
+		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+		ipcc_system_close(sys);
+	}
+	goto out;
+
+oom:
+	fprintf(stderr, "ipcc: out of memory\n");
+	ret = EXIT_RUNTIME;
+out:
+	if (dir)
+		closedir(dir);
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "create", cmd_create },
+		{ "info", cmd_info },
+		{ "rm", cmd_rm },
+		{ "list", cmd_list },
+	};
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	/* Every message is printed by us: getopt's own would name the subcommand as the program. */
+	opterr = 0;
+	if (!cmd) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmd, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return usage_error("unknown option '%s'", cmd);
+	return usage_error("unknown command '%s'", cmd);
+}
