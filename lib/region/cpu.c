@@ -81,8 +81,18 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_c
 
 	pthread_mutex_lock(&sys->lock);
 	if (sys->cpus[cpu_id]) {
-		r = -EBUSY;
-		goto fail;
+		/*
+		 * A handle of this process holds the CPU. If its thread ended without detaching,
+		 * the claim is dead: forget the stale handle (it stays allocated: the ended
+		 * thread's code may not touch it again) and take the CPU over below.
+		 * Relaxed: the word's own value is the information (see ipcc_owner_word_alive).
+		 */
+		uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
+		if (ipcc_owner_word_alive(w)) {
+			r = -EBUSY;
+			goto fail;
+		}
+		sys->cpus[cpu_id] = NULL;
 	}
 	r = pthread_mutex_trylock(&cpu->shm->owner);
 	if (r == EOWNERDEAD) {
@@ -119,10 +129,17 @@ void ipcc_cpu_release(struct ipcc_cpu *cpu)
 	struct ipcc_system *sys = cpu->sys;
 
 	pthread_mutex_lock(&sys->lock);
-	sys->cpus[cpu->id] = NULL;
-	if ((pid_t)syscall(SYS_gettid) == cpu->tid)
+	/* A stale handle (its thread ended, the CPU was taken over) must not touch the new
+	 * owner's registration or claim. */
+	bool current = sys->cpus[cpu->id] == cpu;
+	if (current)
+		sys->cpus[cpu->id] = NULL;
+	/* Relaxed: as in ipcc_cpu_claim. */
+	uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
+	if (current && (pid_t)syscall(SYS_gettid) == cpu->tid &&
+	    (pid_t)(w & FUTEX_TID_MASK) == cpu->tid)
 		pthread_mutex_unlock(&cpu->shm->owner);
-	else
+	else if (current && ipcc_owner_word_alive(w))
 		sys->leak_mapping = true; /* the claim ends when its thread does */
 	pthread_mutex_unlock(&sys->lock);
 	free(cpu);
