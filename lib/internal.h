@@ -65,6 +65,7 @@ struct ipcc_system {
 		_Atomic int fd;	      /* stable number once set: updates go through dup2 */
 		_Atomic uint32_t gen; /* owner generation the fd belongs to */
 		int conn;	      /* socket of a request in flight, or -1 */
+		uint32_t conn_gen;    /* owner generation that request went to */
 	} efd_peer[IPCC_CPUS_MAX];
 };
 

@@ -87,14 +87,15 @@ static void *efd_server_main(void *arg)
 	struct ipcc_cpu *cpu = arg;
 	struct ipcc_irq_state *irq = cpu->irq;
 	_Atomic uint32_t *fb = &cpu->shm->bell_fallback;
-	/* Acquire: pairs with the release in lib/region/doorbell.c:ipcc_bell_fallback. */
-	uint32_t seen = atomic_load_explicit(fb, memory_order_acquire);
+	/* Read before the thread was created: a ring that came before we ran is not lost. */
+	uint32_t seen = irq->efd_seen;
 
 	for (;;) {
 		serve_requests(irq);
 		/* Acquire: pairs with the release store in ipcc_eventfd_fini. */
 		if (atomic_load_explicit(&irq->efd_stop, memory_order_acquire))
 			return NULL;
+		/* Acquire: pairs with the release in ipcc_bell_fallback. */
 		uint32_t now = atomic_load_explicit(fb, memory_order_acquire);
 		if (now != seen) {
 			seen = now;
@@ -129,6 +130,9 @@ int ipcc_eventfd_init(struct ipcc_cpu *cpu)
 		goto fail;
 	}
 	atomic_store_explicit(&irq->efd_stop, false, memory_order_relaxed);
+	/* Acquire: pairs with the release in lib/region/doorbell.c:ipcc_bell_fallback. Taken
+	 * before the thread exists and before arming, so every later fallback ring is seen. */
+	irq->efd_seen = atomic_load_explicit(&cpu->shm->bell_fallback, memory_order_acquire);
 	r = -pthread_create(&irq->efd_thread, NULL, efd_server_main, cpu);
 	if (r < 0)
 		goto fail;
@@ -186,6 +190,7 @@ static int efd_fetch(struct ipcc_system *sys, unsigned target, uint32_t gen,
 		e->conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (e->conn < 0)
 			return -errno;
+		e->conn_gen = gen;
 		socklen_t len = sock_name(sys, target, gen, &sa);
 		if (connect(e->conn, (struct sockaddr *)&sa, len) < 0) {
 			int r = -errno;
@@ -247,7 +252,7 @@ int ipcc_eventfd_ring(struct ipcc_system *sys, unsigned target)
 	/* Slow path, at most one thread at a time; the others fall back meanwhile. */
 	if (pthread_mutex_trylock(&e->lock) != 0)
 		return -EAGAIN;
-	if (atomic_load_explicit(&e->gen, memory_order_relaxed) != gen && e->conn >= 0) {
+	if (e->conn >= 0 && e->conn_gen != gen) {
 		close(e->conn); /* a request to an earlier owner */
 		e->conn = -1;
 	}

@@ -55,6 +55,7 @@ struct ipcc_irq_state {
 	bool efd_thread_started;
 	pthread_t efd_thread;
 	_Atomic bool efd_stop;
+	uint32_t efd_seen; /* bell_fallback when the fd server was started */
 };
 
 /* lib/irq/eventfd.c */
