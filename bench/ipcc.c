@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libipcc rows of ipcc-bench: one transport per wait mode, each running the library's own
+ * procedures between two processes that open the system by name and attach a CPU each.
+ *
+ *   half-duplex  A: ipcc_call on channel 0, timed round trip; B: ipcc_serve + ipcc_reply (echo).
+ *   simplex      A: ipcc_send on channel 0 carrying its send time; B: ipcc_recv, time, sample,
+ *                then an untimed 8-byte ack on channel 0 the other way, which A receives before
+ *                the next message (no queueing).
+ *   stream       A: ipcc_send back to back over every channel of the link, round robin;
+ *                B: ipcc_recv in the same order.
+ *
+ * spin, futex and adaptive use the blocking calls. eventfd and uring run the way an event-loop
+ * application would: the waiting side blocks in epoll on ipcc_cpu_fd, or in io_uring
+ * (IORING_OP_FUTEX_WAIT on the doorbell where the kernel has it, else a multishot poll on the
+ * eventfd), and the work happens in the callback forms run by the dispatcher.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <ipcc/ipcc.h>
+
+#include "harness.h"
+#include "transports.h"
+#include "uring-loop.h"
+
+#define CHANNELS 6
+
+struct ipcc_state {
+	char name[64];
+};
+
+enum loop_kind { LOOP_NONE, LOOP_EPOLL, LOOP_URING };
+
+struct ipcc_priv {
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu;
+	unsigned peer;
+	enum loop_kind loop;
+	int ep;
+	struct bench_uring *ring;
+	/* event-loop state, written by the callbacks */
+	struct bench_side *side;
+	uint64_t events; /* callbacks completed */
+	uint64_t target; /* events the harness asked for so far, over all run calls */
+	uint64_t i;	 /* simplex B: sample index */
+	int error;	 /* first error seen in a callback */
+};
+
+static const char *wait_of(const struct bench_transport *t)
+{
+	return t->wait;
+}
+
+static enum ipcc_wait_mode mode_of(const struct bench_transport *t)
+{
+	const char *w = wait_of(t);
+	if (!strcmp(w, "spin"))
+		return IPCC_WAIT_SPIN;
+	if (!strcmp(w, "futex"))
+		return IPCC_WAIT_FUTEX;
+	if (!strcmp(w, "adaptive"))
+		return IPCC_WAIT_ADAPTIVE;
+	return IPCC_WAIT_EVENTFD; /* eventfd, and uring (which may poll the eventfd) */
+}
+
+static int ipcc_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+{
+	static unsigned counter;
+	struct ipcc_state *st = calloc(1, sizeof(*st));
+	struct ipcc_config cfg;
+	struct ipcc_system *sys;
+
+	if (!st) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	snprintf(st->name, sizeof(st->name), "/ipcc-bench-%d-%u", (int)getpid(), counter++);
+	ipcc_config_init(&cfg);
+	cfg.channels = CHANNELS;
+	cfg.buffer_size = size < IPCC_BUFFER_SIZE_MIN ? IPCC_BUFFER_SIZE_MIN : (uint32_t)size;
+	int r = ipcc_system_create(st->name, &cfg, &sys);
+	if (r < 0) {
+		snprintf(err, len, "ipcc_system_create %s: %s", st->name, strerror(-r));
+		free(st);
+		return -1;
+	}
+	/* The children open it by name, as separate programs would. */
+	ipcc_system_close(sys);
+	*state = st;
+	return 0;
+}
+
+static void ipcc_teardown(void *state)
+{
+	struct ipcc_state *st = state;
+	ipcc_system_unlink(st->name);
+	free(st);
+}
+
+static int ipcc_attach_side(struct bench_side *s)
+{
+	struct ipcc_state *st = s->state;
+	struct ipcc_priv *pv = calloc(1, sizeof(*pv));
+	struct ipcc_cpu_options opt;
+	unsigned id = s->role == BENCH_SIDE_A ? 0 : 1;
+	int r;
+
+	if (!pv)
+		return bench_fail(s, "out of memory");
+	s->priv = pv;
+	pv->side = s;
+	pv->peer = !id;
+	pv->ep = -1;
+	r = ipcc_system_open(st->name, &pv->sys);
+	if (r < 0)
+		return bench_fail(s, "ipcc_system_open: %s", strerror(-r));
+	ipcc_cpu_options_init(&opt);
+	opt.wait = mode_of(s->t);
+	r = ipcc_cpu_attach(pv->sys, id, &opt, &pv->cpu);
+	if (r < 0)
+		return bench_fail(s, "ipcc_cpu_attach(%u): %s", id, strerror(-r));
+	/* The stream writer keeps blocking sends in every mode: only waiting sides use a loop. */
+	bool evloop = opt.wait == IPCC_WAIT_EVENTFD &&
+		      !(s->pattern == BENCH_STREAM && s->role == BENCH_SIDE_A);
+	if (!evloop)
+		return 0;
+	if (!strcmp(wait_of(s->t), "uring")) {
+		r = bench_uring_open(&pv->ring, pv->cpu);
+		if (r < 0)
+			return bench_fail(s, "io_uring wait: %s", strerror(-r));
+		pv->loop = LOOP_URING;
+		return 0;
+	}
+	pv->ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (pv->ep < 0 || epoll_ctl(pv->ep, EPOLL_CTL_ADD, ipcc_cpu_fd(pv->cpu), &ev) < 0)
+		return bench_fail(s, "epoll: %s", strerror(errno));
+	pv->loop = LOOP_EPOLL;
+	return 0;
+}
+
+static void ipcc_detach_side(struct bench_side *s)
+{
+	struct ipcc_priv *pv = s->priv;
+	if (!pv)
+		return;
+	bench_uring_close(pv->ring);
+	if (pv->ep >= 0)
+		close(pv->ep);
+	ipcc_cpu_detach(pv->cpu);
+	ipcc_system_close(pv->sys);
+	free(pv);
+	s->priv = NULL;
+}
+
+/* Event loop: block until the CPU's interrupts fire, then run the dispatcher. */
+static int loop_once(struct ipcc_priv *pv)
+{
+	if (pv->loop == LOOP_URING)
+		return bench_uring_wait(pv->ring);
+	struct epoll_event ev;
+	int n = epoll_wait(pv->ep, &ev, 1, -1);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	int r = ipcc_cpu_dispatch(pv->cpu);
+	return r < 0 ? r : 0;
+}
+
+static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events);
+
+/*
+ * Run the loop until `n` more events than asked for by earlier calls have happened. The target
+ * is cumulative: a dispatch may handle messages the peer already sent for the next call (the
+ * stream writer does not wait for us between calls), and those count for that call.
+ */
+static int loop_more(struct bench_side *s, struct ipcc_priv *pv, uint64_t n)
+{
+	pv->target += n;
+	return loop_until(s, pv, pv->target);
+}
+
+static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events)
+{
+	while (pv->events < events) {
+		int r = loop_once(pv);
+		if (r < 0)
+			return bench_fail(s, "event loop: %s", strerror(-r));
+		if (pv->error)
+			return bench_fail(s, "callback: %s", strerror(-pv->error));
+	}
+	return 0;
+}
+
+/* ---- half-duplex ---- */
+
+static int hd_a(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = ipcc_call(pv->cpu, pv->peer, 0, s->buf, s->size, s->buf, s->size,
+				  IPCC_TIMEOUT_INFINITE);
+		if (r != (int)s->size)
+			return bench_fail(s, "ipcc_call: %s", r < 0 ? strerror(-r) : "short");
+		bench_sample(s, i, t0, bench_now_ns());
+	}
+	return 0;
+}
+
+static int hd_b(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		int r = ipcc_serve(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
+		if (r != (int)s->size)
+			return bench_fail(s, "ipcc_serve: %s", r < 0 ? strerror(-r) : "short");
+		r = ipcc_reply(pv->cpu, pv->peer, 0, s->buf, s->size);
+		if (r < 0)
+			return bench_fail(s, "ipcc_reply: %s", strerror(-r));
+	}
+	return 0;
+}
+
+static void on_response(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			size_t len, void *arg)
+{
+	struct ipcc_priv *pv = arg;
+	if (len != pv->side->size && !pv->error)
+		pv->error = -EBADMSG;
+	pv->events++;
+}
+
+static int hd_a_loop(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = ipcc_call_async(pv->cpu, pv->peer, 0, s->buf, s->size, on_response, pv);
+		if (r < 0)
+			return bench_fail(s, "ipcc_call_async: %s", strerror(-r));
+		r = loop_more(s, pv, 1);
+		if (r < 0)
+			return r;
+		bench_sample(s, i, t0, bench_now_ns());
+	}
+	return 0;
+}
+
+static int on_request(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t len,
+		      size_t cap, void *arg)
+{
+	struct ipcc_priv *pv = arg;
+	pv->events++;
+	return (int)len; /* echo, in place */
+}
+
+static int hd_b_loop(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	if (s->counter == 0) {
+		int r = ipcc_serve_async(pv->cpu, pv->peer, 0, on_request, pv);
+		if (r < 0)
+			return bench_fail(s, "ipcc_serve_async: %s", strerror(-r));
+		s->counter = 1;
+	}
+	return loop_more(s, pv, n);
+}
+
+/* ---- simplex ---- */
+
+static int sx_a(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	uint64_t ack;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t = bench_now_ns();
+		memcpy(s->buf, &t, sizeof(t));
+		int r = ipcc_send(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
+		if (r < 0)
+			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+		r = ipcc_recv(pv->cpu, pv->peer, 0, &ack, sizeof(ack), IPCC_TIMEOUT_INFINITE);
+		if (r != sizeof(ack))
+			return bench_fail(s, "ipcc_recv (ack): %s", r < 0 ? strerror(-r) : "short");
+	}
+	return 0;
+}
+
+static int sx_b(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		int r = ipcc_recv(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
+		uint64_t t_recv = bench_now_ns(), t_send;
+		if (r != (int)s->size)
+			return bench_fail(s, "ipcc_recv: %s", r < 0 ? strerror(-r) : "short");
+		memcpy(&t_send, s->buf, sizeof(t_send));
+		bench_sample(s, i, t_send, t_recv);
+		r = ipcc_send(pv->cpu, pv->peer, 0, &i, sizeof(i), IPCC_TIMEOUT_INFINITE);
+		if (r < 0)
+			return bench_fail(s, "ipcc_send (ack): %s", strerror(-r));
+	}
+	return 0;
+}
+
+static void on_ack(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data, size_t len,
+		   void *arg)
+{
+	((struct ipcc_priv *)arg)->events++;
+}
+
+static int sx_a_loop(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	if (s->counter == 0) {
+		int r = ipcc_recv_async(pv->cpu, pv->peer, 0, on_ack, pv);
+		if (r < 0)
+			return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+		s->counter = 1;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t = bench_now_ns();
+		memcpy(s->buf, &t, sizeof(t));
+		/* B acks from its handler before the procedure frees the channel: it may still be
+		 * occupied for a moment, so wait for TX free like any sender. */
+		int r = ipcc_send(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
+		if (r < 0)
+			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+		r = loop_more(s, pv, 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void on_message(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+		       size_t len, void *arg)
+{
+	struct ipcc_priv *pv = arg;
+	uint64_t t_recv = bench_now_ns(), t_send;
+	memcpy(&t_send, data, sizeof(t_send));
+	bench_sample(pv->side, pv->i++, t_send, t_recv);
+	/* The ack channel is free: A consumed the previous ack before sending this message. */
+	int r = ipcc_send(cpu, peer, 0, &t_recv, sizeof(t_recv), 0);
+	if (r < 0 && !pv->error)
+		pv->error = r;
+	pv->events++;
+}
+
+static int sx_b_loop(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	if (s->counter == 0) {
+		int r = ipcc_recv_async(pv->cpu, pv->peer, 0, on_message, pv);
+		if (r < 0)
+			return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+		s->counter = 1;
+	}
+	pv->i = 0; /* sample indices restart with each chunk */
+	return loop_more(s, pv, n);
+}
+
+/* ---- stream ---- */
+
+static int st_a(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		int r = ipcc_send(pv->cpu, pv->peer, (unsigned)(s->counter++ % CHANNELS), s->buf,
+				  s->size, IPCC_TIMEOUT_INFINITE);
+		if (r < 0)
+			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+	}
+	return 0;
+}
+
+static int st_b(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	for (uint64_t i = 0; i < n; i++) {
+		int r = ipcc_recv(pv->cpu, pv->peer, (unsigned)(s->counter++ % CHANNELS), s->buf,
+				  s->size, IPCC_TIMEOUT_INFINITE);
+		if (r != (int)s->size)
+			return bench_fail(s, "ipcc_recv: %s", r < 0 ? strerror(-r) : "short");
+	}
+	return 0;
+}
+
+static void on_stream(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+		      size_t len, void *arg)
+{
+	((struct ipcc_priv *)arg)->events++;
+}
+
+static int st_b_loop(struct bench_side *s, uint64_t n)
+{
+	struct ipcc_priv *pv = s->priv;
+	if (s->counter == 0) {
+		for (unsigned ch = 0; ch < CHANNELS; ch++) {
+			int r = ipcc_recv_async(pv->cpu, pv->peer, ch, on_stream, pv);
+			if (r < 0)
+				return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+		}
+		s->counter = 1;
+	}
+	return loop_more(s, pv, n);
+}
+
+static const char *uring_unavailable(void)
+{
+	return bench_uring_unavailable();
+}
+
+/* clang-format off */
+#define IPCC_BLOCKING_TRANSPORT(sym, w)                                                    \
+	const struct bench_transport sym = {                                               \
+		.name = "ipcc", .wait = w, .mode = w,                                      \
+		.max_size = IPCC_BUFFER_SIZE_MAX,                                          \
+		.baseline = bench_baseline_by_wait,                                        \
+		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
+		.detach = ipcc_detach_side, .teardown = ipcc_teardown,                     \
+		.run = {                                                                   \
+			[BENCH_SIMPLEX] = { sx_a, sx_b },                                  \
+			[BENCH_HALF_DUPLEX] = { hd_a, hd_b },                              \
+			[BENCH_STREAM] = { st_a, st_b },                                   \
+		},                                                                         \
+	}
+
+IPCC_BLOCKING_TRANSPORT(bench_ipcc_spin, "spin");
+IPCC_BLOCKING_TRANSPORT(bench_ipcc_futex, "futex");
+IPCC_BLOCKING_TRANSPORT(bench_ipcc_adaptive, "adaptive");
+
+#define IPCC_LOOP_TRANSPORT(sym, w, unavail)                                               \
+	const struct bench_transport sym = {                                               \
+		.name = "ipcc", .wait = w, .mode = w,                                      \
+		.max_size = IPCC_BUFFER_SIZE_MAX,                                          \
+		.unavailable = unavail,                                                    \
+		.baseline = bench_baseline_by_wait,                                        \
+		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
+		.detach = ipcc_detach_side, .teardown = ipcc_teardown,                     \
+		.run = {                                                                   \
+			[BENCH_SIMPLEX] = { sx_a_loop, sx_b_loop },                        \
+			[BENCH_HALF_DUPLEX] = { hd_a_loop, hd_b_loop },                    \
+			[BENCH_STREAM] = { st_a, st_b_loop },                              \
+		},                                                                         \
+	}
+
+IPCC_LOOP_TRANSPORT(bench_ipcc_eventfd, "eventfd", NULL);
+IPCC_LOOP_TRANSPORT(bench_ipcc_uring, "uring", uring_unavailable);
+/* clang-format on */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every transport ipcc-bench knows about. main.c lists them in its registry; add a library
+ * transport here and there.
+ */
+#ifndef IPCC_BENCH_TRANSPORTS_H
+#define IPCC_BENCH_TRANSPORTS_H
+
+#include "harness.h"
+
+/* baselines.c */
+extern const struct bench_transport bench_raw_spin;
+extern const struct bench_transport bench_raw_futex;
+extern const struct bench_transport bench_eventfd;
+extern const struct bench_transport bench_pipe;
+extern const struct bench_transport bench_unix;
+
+/* baseline_uring.c with liburing, baseline_uring_none.c (always unavailable) without */
+extern const struct bench_transport bench_io_uring;
+
+/* ipcc.c: the library, one transport per wait mode */
+extern const struct bench_transport bench_ipcc_spin;
+extern const struct bench_transport bench_ipcc_futex;
+extern const struct bench_transport bench_ipcc_adaptive;
+extern const struct bench_transport bench_ipcc_eventfd;
+extern const struct bench_transport bench_ipcc_uring;
+
+#endif /* IPCC_BENCH_TRANSPORTS_H */
