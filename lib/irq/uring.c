@@ -57,10 +57,14 @@ IPCC_EXPORT int ipcc_uring_prep_wait(struct io_uring *ring, struct ipcc_cpu *cpu
 		 * check bell_pending), with the kernel's compare happening at submission. */
 		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
 		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
-		/* Something pending already: wait on a value the word does not have, so the
-		 * completion comes at once (-EAGAIN) and the dispatcher runs. */
+		/*
+		 * Something pending already: wait on a value the word cannot have, so the
+		 * completion comes at once (-EAGAIN) and the dispatcher runs. bell_seq only moves
+		 * forward, so it is the previous value; seq + 1 is what the next ring makes it,
+		 * and the wait would then sleep with the pending line unseen.
+		 */
 		if (atomic_load_explicit(&c->bell_pending, memory_order_seq_cst))
-			seq++;
+			seq--;
 		prep_futex_wait(sqe, &c->bell_seq, seq);
 	}
 	io_uring_sqe_set_data64(sqe, user_data);
