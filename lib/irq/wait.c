@@ -3,11 +3,13 @@
  * The wait core: spin, sleep, or spin-then-sleep until a predicate over the register state holds,
  * with timeouts and peer-death detection. And the futex backend.
  *
- * Lost wake-ups: a sleeper reads bell_seq, checks the predicate, announces itself in
- * bell_sleepers, then sleeps only while bell_seq still has the value it read. The ringer
- * (lib/region/doorbell.c:ipcc_bell_ring) changes the registers, bumps bell_seq, then reads
- * bell_sleepers. All of these are seq_cst, so either the ringer sees the sleeper and wakes it, or
- * the kernel's compare sees the bump and does not sleep.
+ * Lost wake-ups: a sleeper announces itself in bell_sleepers, reads bell_seq, checks the
+ * predicate, then sleeps only while bell_seq still has the value it read. The ringer
+ * (lib/region/doorbell.c:ipcc_bell_ring) changes the registers, then reads bell_sleepers, and
+ * only if it sees a sleeper bumps bell_seq and wakes. All of these are seq_cst: if the ringer saw
+ * no sleeper, the sleeper's announcement came later and its predicate sees the change; if it saw
+ * one, either the sleeper read bell_seq after the bump (and its predicate sees the change) or
+ * the kernel's compare sees the bump and does not sleep, or the wake finds it queued.
  *
  * Peer death: the peer's owner word is a robust futex (lib/region/cpu.c). A sleeper sets
  * FUTEX_WAITERS in it, so the kernel wakes a waiter when the owner thread dies (and glibc when it
@@ -140,22 +142,28 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 	struct timespec ts = ns_to_ts(deadline);
 
 	for (;;) {
-		/* seq_cst: see the file comment (pairs with ipcc_bell_ring). */
-		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
-		if (pred(cpu, arg))
-			return 0;
-		if (!watch_arm(watch)) {
-			(void)ipcc_watch_dead(watch);
-			return -EPIPE;
-		}
-		if (deadline >= 0 && ipcc_now_ns() >= deadline)
-			return -ETIMEDOUT;
-		/* seq_cst: the announcement must precede the kernel's read of bell_seq. */
+		/*
+		 * Announce, then read bell_seq, then look: seq_cst, see the file comment (pairs
+		 * with ipcc_bell_ring, which skips the bump when it sees no sleeper).
+		 */
 		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
-		be->sleep(cpu, seq, watch, deadline >= 0 ? &ts : NULL);
+		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
+		int r = 1;
+		if (pred(cpu, arg))
+			r = 0;
+		else if (!watch_arm(watch))
+			r = -EPIPE;
+		else if (deadline >= 0 && ipcc_now_ns() >= deadline)
+			r = -ETIMEDOUT;
+		else
+			be->sleep(cpu, seq, watch, deadline >= 0 ? &ts : NULL);
 		/* Relaxed: only makes later ringers skip the wake syscall; a late decrement
 		 * costs one needless wake. */
 		atomic_fetch_sub_explicit(&c->bell_sleepers, 1, memory_order_relaxed);
+		if (r == -EPIPE)
+			(void)ipcc_watch_dead(watch); /* wake the other waiters on that word */
+		if (r <= 0)
+			return r;
 		if (ipcc_watch_dead(watch) && !pred(cpu, arg))
 			return -EPIPE;
 	}

@@ -3,9 +3,9 @@
  * The doorbell of a CPU: a hint that one of its interrupt lines may have changed.
  *
  * The truth is the register state; the doorbell only says where to look (bell_pending: one bit
- * per peer CPU) and wakes a sleeper (bell_seq is the futex word). Ringing costs two atomic
- * operations on the target's doorbell line and no syscall unless the target announced, in
- * bell_sleepers, that it may be asleep.
+ * per peer CPU) and wakes a sleeper (bell_seq is the futex word). Ringing a CPU that is awake
+ * costs two loads of its doorbell line (an RMW when the pending bit was clear); the bump and the
+ * syscall happen only when the target announced, in bell_sleepers, that it may be asleep.
  */
 #include <linux/futex.h>
 #include <limits.h>
@@ -20,19 +20,19 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from)
 	uint64_t bit = 1ull << from;
 
 	/*
-	 * seq_cst on all three: the caller's register change (a seq_cst RMW or store in
-	 * lib/ipcc/regs.c) comes before these in the single total order, and the sleeper in
-	 * lib/irq/wait.c:bell_sleep increments bell_sleepers before it reads bell_seq in the
-	 * kernel. Either the sleeper's futex check sees our bell_seq bump, or our load below sees
-	 * its bell_sleepers increment: never neither (the Dekker pattern).
-	 * The pending bit is set before the bump so a waiter that sees the bump finds the bit.
+	 * seq_cst on all of these: the caller's register change (a seq_cst RMW or store in
+	 * lib/ipcc/regs.c) comes before them in the single total order, and a sleeper
+	 * (lib/irq/wait.c:sleep_loop, lib/irq/uring.c) announces itself in bell_sleepers before it
+	 * reads bell_seq and the registers. If we see no sleeper, any later one sees our change:
+	 * no bump, no syscall, and with the pending bit already set the doorbell line is only
+	 * read, so it is not bounced between the cores on every message.
 	 */
 	if (!(atomic_load_explicit(&c->bell_pending, memory_order_seq_cst) & bit))
 		atomic_fetch_or_explicit(&c->bell_pending, bit, memory_order_seq_cst);
-	atomic_fetch_add_explicit(&c->bell_seq, 1, memory_order_seq_cst);
 	uint32_t sleepers = atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst);
 	if (ipcc_likely(sleepers == 0))
 		return;
+	atomic_fetch_add_explicit(&c->bell_seq, 1, memory_order_seq_cst);
 	if (sleepers & IPCC_BELL_FUTEX_MASK)
 		syscall(SYS_futex, &c->bell_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	/*
