@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Run ipcc-bench --quick --json and check the output against bench/SCHEMA.md.
+
+Structure and types only: no timing value is judged. Exit 0 when the document conforms,
+1 with one line per violation otherwise, 77 (Meson's skip) when ipcc-bench cannot run here.
+"""
+import json
+import subprocess
+import sys
+import tempfile
+
+TRANSPORTS = {"ipcc", "raw-spin", "raw-futex", "eventfd", "pipe", "unix", "io_uring"}
+PATTERNS = {"simplex", "half-duplex", "stream"}
+LATENCY = ["min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
+MACHINE = {"cpu_model": str, "online_cpus": int, "allowed_cpus": int, "kernel": dict,
+           "virtualized": bool, "virt_evidence": str, "clock": str, "vdso": bool,
+           "clock_res_ns": int, "clock_read_ns": int, "cpus": list, "date": str}
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_num(v):
+    return (isinstance(v, (int, float))) and not isinstance(v, bool)
+
+
+def check(doc, errors):
+    if not isinstance(doc, dict) or set(doc) != {"machine", "results"}:
+        errors.append("top level must be an object with exactly machine and results")
+        return
+    m = doc["machine"]
+    for key, typ in MACHINE.items():
+        if key not in m:
+            errors.append(f"machine.{key} missing")
+        elif typ is int and not is_int(m[key]) or typ is not int and not isinstance(m[key], typ):
+            errors.append(f"machine.{key} has type {type(m[key]).__name__}")
+    if m.get("clock") != "CLOCK_MONOTONIC":
+        errors.append("machine.clock is not CLOCK_MONOTONIC")
+    if not isinstance(m.get("cpus"), list) or len(m["cpus"]) != 2:
+        errors.append("machine.cpus is not a pair")
+    res = doc["results"]
+    if not isinstance(res, list) or not res:
+        errors.append("results is empty")
+        return
+    seen = set()
+    for i, r in enumerate(res):
+        where = f"results[{i}]"
+        if r.get("transport") not in TRANSPORTS:
+            errors.append(f"{where}.transport {r.get('transport')!r}")
+        if r.get("pattern") not in PATTERNS:
+            errors.append(f"{where}.pattern {r.get('pattern')!r}")
+        if not isinstance(r.get("wait"), str):
+            errors.append(f"{where}.wait is not a string")
+        for key in ["size", "iterations"]:
+            if not is_int(r.get(key)) or r[key] <= 0:
+                errors.append(f"{where}.{key} is not a positive integer")
+        stream = r.get("pattern") == "stream"
+        for key in LATENCY + ["mean_ns", "msgs_per_s", "baseline", "ratio"]:
+            if key not in r:
+                errors.append(f"{where}.{key} missing (every key is always present)")
+        if stream:
+            if not is_num(r.get("msgs_per_s")) or r["msgs_per_s"] <= 0:
+                errors.append(f"{where}: stream row without msgs_per_s")
+            if any(r.get(k) is not None for k in LATENCY):
+                errors.append(f"{where}: stream row with latency fields")
+        else:
+            vals = [r.get(k) for k in LATENCY]
+            if not all(is_int(v) for v in vals):
+                errors.append(f"{where}: latency fields are not integers")
+            elif vals != sorted(vals):
+                errors.append(f"{where}: min <= p50 <= p90 <= p99 <= p99.9 <= max fails")
+            if not is_num(r.get("mean_ns")):
+                errors.append(f"{where}.mean_ns is not a number")
+            if r.get("msgs_per_s") is not None:
+                errors.append(f"{where}: latency row with msgs_per_s")
+        if (r.get("baseline") is None) != (r.get("ratio") is None):
+            errors.append(f"{where}: baseline and ratio must be both null or both set")
+        if r.get("transport") == "ipcc" and r.get("baseline") is None:
+            errors.append(f"{where}: ipcc row without a baseline in a full run")
+        seen.add((r.get("transport"), r.get("pattern")))
+    for need in [("ipcc", "simplex"), ("ipcc", "half-duplex"), ("ipcc", "stream"),
+                 ("raw-spin", "half-duplex"), ("pipe", "stream")]:
+        if need not in seen:
+            errors.append(f"no {need[0]} {need[1]} row")
+
+
+def main():
+    bench = sys.argv[1]
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        run = subprocess.run([bench, "--quick", "--json", out.name], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=600)
+        if run.returncode != 0:
+            print(run.stdout[-3000:], run.stderr[-3000:])
+            print(f"ipcc-bench exited {run.returncode}")
+            return 1
+        with open(out.name) as f:
+            doc = json.load(f)
+    errors = []
+    check(doc, errors)
+    for e in errors:
+        print(e)
+    print(f"{len(doc.get('results', []))} results checked, {len(errors)} problems")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
