@@ -66,6 +66,7 @@ struct ipcc_system {
 		_Atomic uint32_t gen; /* owner generation the fd belongs to */
 		int conn;	      /* socket of a request in flight, or -1 */
 		uint32_t conn_gen;    /* owner generation that request went to */
+		uint32_t refused_gen; /* owner generation that refused us (+1; 0: none) */
 	} efd_peer[IPCC_CPUS_MAX];
 };
 

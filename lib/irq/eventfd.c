@@ -252,11 +252,18 @@ int ipcc_eventfd_ring(struct ipcc_system *sys, unsigned target)
 	/* Slow path, at most one thread at a time; the others fall back meanwhile. */
 	if (pthread_mutex_trylock(&e->lock) != 0)
 		return -EAGAIN;
+	if (e->refused_gen == gen + 1) {
+		/* This owner refused us (another uid): the fallback serves; do not ask again. */
+		pthread_mutex_unlock(&e->lock);
+		return -EACCES;
+	}
 	if (e->conn >= 0 && e->conn_gen != gen) {
 		close(e->conn); /* a request to an earlier owner */
 		e->conn = -1;
 	}
 	int r = efd_fetch(sys, target, gen, e);
+	if (r == -EPERM || r == -EPROTO)
+		e->refused_gen = gen + 1;
 	if (r == 0)
 		efd_signal(atomic_load_explicit(&e->fd, memory_order_relaxed));
 	pthread_mutex_unlock(&e->lock);

@@ -16,16 +16,24 @@
 #define IPCC_FUTEX2_SIZE_U32	  0x02u
 #define IPCC_FUTEX_BITSET_ANY	  0xFFFFFFFFull
 
+/* What the running kernel answered: -1 not asked yet, else 0 or 1 (the kernel's, not the ring's). */
+static _Atomic int futex_op_cache = -1;
+
 IPCC_EXPORT int ipcc_uring_futex_supported(struct io_uring *ring)
 {
 	if (!ring)
 		return -EINVAL;
+	/* Relaxed: an idempotent answer; two threads asking at once both probe, both store it. */
+	int known = atomic_load_explicit(&futex_op_cache, memory_order_relaxed);
+	if (known >= 0)
+		return known;
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
 	if (!p)
 		return 0;
-	int ok = io_uring_opcode_supported(p, IPCC_IORING_OP_FUTEX_WAIT);
+	int ok = io_uring_opcode_supported(p, IPCC_IORING_OP_FUTEX_WAIT) ? 1 : 0;
 	io_uring_free_probe(p);
-	return ok ? 1 : 0;
+	atomic_store_explicit(&futex_op_cache, ok, memory_order_relaxed);
+	return ok;
 }
 
 static void prep_futex_wait(struct io_uring_sqe *sqe, _Atomic uint32_t *word, uint32_t val)
@@ -57,6 +65,8 @@ IPCC_EXPORT int ipcc_uring_prep_wait(struct io_uring *ring, struct ipcc_cpu *cpu
 		 * check bell_pending), with the kernel's compare happening at submission. */
 		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
 		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
+		/* Orders the check below after the announcement, as in lib/irq/wait.c. */
+		atomic_thread_fence(memory_order_seq_cst);
 		/*
 		 * Something pending already: wait on a value the word cannot have, so the
 		 * completion comes at once (-EAGAIN) and the dispatcher runs. bell_seq only moves

@@ -148,6 +148,12 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 		 */
 		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
 		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
+		/*
+		 * The predicates read the registers with acquire loads; C11 orders those after
+		 * the announcement only through this fence (pairs with the seq_cst register RMW
+		 * and bell_sleepers load of the ringer). Free on the sleep path.
+		 */
+		atomic_thread_fence(memory_order_seq_cst);
 		int r = 1;
 		if (pred(cpu, arg))
 			r = 0;
