@@ -44,6 +44,12 @@ IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 	return 0;
 }
 
+bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir)
+{
+	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
+	return s && s->fn;
+}
+
 IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
 				    enum ipcc_dir dir)
 {

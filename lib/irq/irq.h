@@ -86,6 +86,8 @@ bool ipcc_watch_dead(const struct ipcc_watch *w);
 int64_t ipcc_now_ns(void);
 
 /* lib/irq/dispatch.c */
+/* Whether a handler is registered for (peer, ch, dir); arguments already validated. */
+bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused);
 
 static inline void ipcc_cpu_relax(void)

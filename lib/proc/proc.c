@@ -444,6 +444,24 @@ static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	}
 }
 
+/*
+ * Register a callback form: refuse an occupied slot before touching anything, store the
+ * callback, then activate. Activation is what unmasks (a seq_cst RMW in lib/ipcc/regs.c), so a
+ * dispatcher that sees the line has the callback too; on failure the fields are cleared again.
+ */
+static int hook(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_dir dir)
+{
+	int r = ipcc_irq_activate(cpu, c->pc->peer, c->ch, dir, dir == IPCC_DIR_RX ? on_rx : on_tx,
+				  c->pc);
+	if (r < 0 && dir == IPCC_DIR_RX) {
+		c->pc->recv_fn = NULL;
+		c->pc->serve_fn = NULL;
+	} else if (r < 0) {
+		c->pc->txfree_fn = NULL;
+	}
+	return r;
+}
+
 IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
 				void *arg)
 {
@@ -453,13 +471,12 @@ IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 		return r;
 	if (!fn)
 		return -EINVAL;
-	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_RX, on_rx, c.pc);
-	if (r < 0)
-		return r;
+	if (ipcc_irq_registered(cpu, peer, ch, IPCC_DIR_RX))
+		return -EEXIST;
 	c.pc->serve_fn = NULL;
 	c.pc->recv_fn = fn;
 	c.pc->rx_arg = arg;
-	return 0;
+	return hook(cpu, &c, IPCC_DIR_RX);
 }
 
 IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_serve_fn fn,
@@ -471,13 +488,12 @@ IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 		return r;
 	if (!fn)
 		return -EINVAL;
+	if (ipcc_irq_registered(cpu, peer, ch, IPCC_DIR_RX))
+		return -EEXIST;
 	c.pc->recv_fn = NULL;
 	c.pc->serve_fn = fn;
 	c.pc->rx_arg = arg;
-	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_RX, on_rx, c.pc);
-	if (r < 0)
-		c.pc->serve_fn = NULL;
-	return r;
+	return hook(cpu, &c, IPCC_DIR_RX);
 }
 
 IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
@@ -489,13 +505,13 @@ IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 		return r;
 	if (!fn)
 		return -EINVAL;
+	if (ipcc_irq_registered(cpu, peer, ch, IPCC_DIR_TX))
+		return -EEXIST;
 	c.pc->txfree_fn = fn;
 	c.pc->tx_arg = arg;
-	r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_TX, on_tx, c.pc);
-	if (r < 0) {
-		c.pc->txfree_fn = NULL;
+	r = hook(cpu, &c, IPCC_DIR_TX);
+	if (r < 0)
 		return r;
-	}
 	/* The procedure's "unmask TX free": asserts at once if the channel is already free. */
 	ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHFM(ch));
 	return 0;
