@@ -58,7 +58,7 @@ struct ipcc_system {
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
 	bool leak_mapping; /* a claim is held by another thread: never unmap (see close) */
 	/* Set by lib/irq at attach: write target's eventfd; < 0 falls back (ipcc_bell_fallback). */
-	int (*eventfd_ring)(struct ipcc_system *sys, unsigned target);
+	int (*_Atomic eventfd_ring)(struct ipcc_system *sys, unsigned target);
 	/* Eventfds of eventfd-mode CPUs, obtained from their owners (lib/irq/eventfd.c). */
 	struct ipcc_efd_peer {
 		pthread_mutex_t lock; /* process-local; only trylocked by ringers */
@@ -80,7 +80,7 @@ struct ipcc_cpu {
 	struct ipcc_cpu_options opt;
 	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
 	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
-	void *proc;			      /* the procedures' per-channel state, or NULL */
+	_Atomic(void *) proc;		      /* the procedures' per-channel state, or NULL */
 	void (*proc_free)(void *proc);
 };
 

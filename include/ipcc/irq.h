@@ -45,10 +45,12 @@ IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigne
 				    enum ipcc_dir dir);
 
 /*
- * Run the handler of every asserted line of this CPU until no unmasked level remains; each
- * channel is masked before its handler runs (an asserted channel without a handler is just
- * masked). Cost grows with the number of asserted lines and rung links, not with the number of
- * links or channels. Returns the number of channel events handled (0: none), -EINVAL.
+ * Run the handler of every asserted line of this CPU until no unmasked level of a channel with a
+ * handler remains; each channel is masked before its handler runs, as the ST HAL does. Channels
+ * without a handler are left alone: a blocking call (ipcc_recv, ipcc_send, ...) of another
+ * thread of this CPU may be waiting on them. Cost grows with the number of asserted lines and
+ * rung links, not with the number of links or channels. Returns the number of channel events
+ * handled (0: none), -EINVAL.
  * Not reentrant per CPU: call from one thread at a time (never from a handler), and not while
  * the CPU has an interrupt thread.
  */
@@ -56,7 +58,8 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu);
 
 /*
  * Wait for interrupt: returns 0 as soon as one of this CPU's lines is asserted (it may already
- * be), without handling it. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
+ * be), without handling it; a line of a channel without a handler counts too, so mask what you
+ * do not handle. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
  * peer that was alive when the wait began died or detached; the next wait watches the peers
  * alive then), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
  * interrupt thread.

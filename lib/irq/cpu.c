@@ -23,7 +23,7 @@ static bool thread_pred(struct ipcc_cpu *cpu, void *arg)
 {
 	/* Acquire: pairs with the release store in irq_thread_stop. */
 	return atomic_load_explicit(&cpu->irq->stop, memory_order_acquire) ||
-	       ipcc_irq_any_line(cpu, NULL);
+	       ipcc_irq_any_handled_line(cpu, NULL);
 }
 
 static void *irq_thread_main(void *arg)
@@ -60,7 +60,7 @@ static void cpu_detach(struct ipcc_cpu *cpu)
 	free(cpu->irq);
 	cpu->irq = NULL;
 	if (cpu->proc_free)
-		cpu->proc_free(cpu->proc);
+		cpu->proc_free(atomic_load_explicit(&cpu->proc, memory_order_acquire));
 	ipcc_cpu_release(cpu);
 }
 
@@ -95,7 +95,22 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	}
 	cpu->irq = irq;
 	cpu->detach = cpu_detach;
-	sys->eventfd_ring = ipcc_eventfd_ring;
+	/*
+	 * Handler tables for every linked peer now, not on first use: registration from several
+	 * threads of the CPU then never races on an allocation.
+	 */
+	for (unsigned peer = 0; peer < sys->geo.cpus; peer++) {
+		if (!ipcc_link_get(sys, cpu_id, peer))
+			continue;
+		irq->handlers[peer] = calloc(2u * sys->geo.channels, sizeof(struct ipcc_irq_slot));
+		if (!irq->handlers[peer]) {
+			cpu_detach(cpu);
+			return -ENOMEM;
+		}
+	}
+	/* Release: pairs with the acquire load in lib/region/doorbell.c:ipcc_bell_ring; every
+	 * attach stores the same function, so racing stores agree. */
+	atomic_store_explicit(&sys->eventfd_ring, ipcc_eventfd_ring, memory_order_release);
 	if (options->wait == IPCC_WAIT_EVENTFD) {
 		r = ipcc_eventfd_init(cpu);
 		if (r < 0) {

@@ -26,18 +26,14 @@ IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 	int r = ipcc_chan_status(cpu, peer, ch, dir); /* validates peer, link, channel */
 	if (r < 0)
 		return r;
-	struct ipcc_irq_state *irq = cpu->irq;
-	if (!irq->handlers[peer]) {
-		irq->handlers[peer] =
-			calloc(2u * cpu->sys->geo.channels, sizeof(struct ipcc_irq_slot));
-		if (!irq->handlers[peer])
-			return -ENOMEM;
-	}
-	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
+	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir); /* allocated at attach */
 	if (s->fn)
 		return -EEXIST;
 	s->fn = fn;
 	s->arg = arg;
+	/* Release: the handler is stored before the dispatcher can see its bit (acquire in
+	 * handled_mask); the unmask below, a seq_cst RMW, comes later still. */
+	atomic_fetch_or_explicit(&cpu->irq->handled[peer][dir], 1u << ch, memory_order_release);
 	ipcc_chan_irq_enable(cpu, peer, dir, true);
 	if (dir == IPCC_DIR_RX)
 		ipcc_chan_unmask(cpu, peer, ch, IPCC_DIR_RX);
@@ -58,13 +54,25 @@ IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigne
 	int r = ipcc_chan_mask(cpu, peer, ch, dir);
 	if (r < 0)
 		return r;
+	/* Relaxed: the dispatcher only ever reads this bit as a filter; the channel is masked. */
+	atomic_fetch_and_explicit(&cpu->irq->handled[peer][dir], ~(1u << ch), memory_order_relaxed);
 	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
 	if (s)
 		*s = (struct ipcc_irq_slot){ 0 };
 	return 0;
 }
 
-/* Handle every asserted line of one link until none is left; returns the events handled. */
+static uint32_t handled_mask(struct ipcc_cpu *cpu, unsigned peer, enum ipcc_dir dir)
+{
+	/* Acquire: pairs with the release in ipcc_irq_activate (the handler is stored). */
+	return atomic_load_explicit(&cpu->irq->handled[peer][dir], memory_order_acquire);
+}
+
+/*
+ * Handle every asserted line of one link that has a handler, until none is left; returns the
+ * events handled. Channels without a handler are left alone: a blocking call of another thread
+ * of this CPU may be waiting on them, and masking its channel would hide its message.
+ */
 static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned peer)
 {
 	struct ipcc_system *sys = cpu->sys;
@@ -72,8 +80,10 @@ static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned pee
 	int n = 0;
 
 	for (;;) {
-		uint32_t rx = ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO);
-		uint32_t tx = ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF);
+		uint32_t rx = ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) &
+			      handled_mask(cpu, peer, IPCC_DIR_RX);
+		uint32_t tx = ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF) &
+			      handled_mask(cpu, peer, IPCC_DIR_TX);
 		uint32_t bit;
 		uint64_t tmp;
 
@@ -130,7 +140,7 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
  * dispatcher, and puts back the bits of the links that still assert a line so that the next
  * dispatch finds them.
  */
-bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)
+static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 {
 	/* Relaxed peek: a spinning waiter must not write the doorbell line on every poll. */
 	if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed))
@@ -144,11 +154,26 @@ bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)
 		if (!l)
 			continue;
 		unsigned p = ipcc_link_proc(l, cpu->id);
-		if (ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_RXO) ||
-		    ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_TXF))
+		uint32_t rx = ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_RXO);
+		uint32_t tx = ipcc_link_pending(cpu->sys, l, p, IPCC_IRQ_TXF);
+		if (handled_only) {
+			rx &= handled_mask(cpu, peer, IPCC_DIR_RX);
+			tx &= handled_mask(cpu, peer, IPCC_DIR_TX);
+		}
+		if (rx || tx)
 			high |= 1ull << peer;
 	}
 	if (high) /* seq_cst: pairs with the exchange in ipcc_cpu_dispatch. */
 		atomic_fetch_or_explicit(&cpu->shm->bell_pending, high, memory_order_seq_cst);
 	return high != 0;
+}
+
+bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)
+{
+	return any_line(cpu, false);
+}
+
+bool ipcc_irq_any_handled_line(struct ipcc_cpu *cpu, void *unused)
+{
+	return any_line(cpu, true);
 }

@@ -43,6 +43,11 @@ struct ipcc_irq_slot {
 struct ipcc_irq_state {
 	/* handlers[peer][dir * channels + ch], allocated on first activation for that peer */
 	struct ipcc_irq_slot *handlers[IPCC_CPUS_MAX];
+	/*
+	 * handled[peer][dir]: a bit per channel with a handler. The dispatcher touches only these
+	 * channels: the others may belong to a blocking call of another thread of this CPU.
+	 */
+	_Atomic uint32_t handled[IPCC_CPUS_MAX][2];
 	/* Relaxed atomics: changed by ipcc_cpu_set_wait_mode while another thread may wait. */
 	_Atomic unsigned mode;
 	_Atomic uint32_t spin_ns;
@@ -89,6 +94,8 @@ int64_t ipcc_now_ns(void);
 /* Whether a handler is registered for (peer, ch, dir); arguments already validated. */
 bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused);
+/* The same, counting only channels that have a handler (the interrupt thread's predicate). */
+bool ipcc_irq_any_handled_line(struct ipcc_cpu *cpu, void *unused);
 
 static inline void ipcc_cpu_relax(void)
 {

@@ -31,7 +31,7 @@ struct proc_chan {
 };
 
 struct proc_state {
-	struct proc_chan *chan[IPCC_CPUS_MAX]; /* per peer, `channels` entries */
+	_Atomic(struct proc_chan *) chan[IPCC_CPUS_MAX]; /* per peer, `channels` entries */
 };
 
 static void proc_free(void *p)
@@ -40,7 +40,7 @@ static void proc_free(void *p)
 	if (!st)
 		return;
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
-		free(st->chan[i]);
+		free(atomic_load_explicit(&st->chan[i], memory_order_acquire));
 	free(st);
 }
 
@@ -60,26 +60,42 @@ static int chan_get(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, struct cha
 	struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 	if (!l)
 		return -ENOENT;
-	if (!cpu->proc) {
-		cpu->proc = calloc(1, sizeof(struct proc_state));
-		if (!cpu->proc)
+	/*
+	 * The tables are made on first use, possibly by several threads of the CPU at once (on
+	 * different channels): each is initialised, then published with a CAS; a thread that loses
+	 * frees its copy and uses the winner's. Acquire on the loads pairs with the CAS release.
+	 */
+	struct proc_state *st = atomic_load_explicit(&cpu->proc, memory_order_acquire);
+	if (!st) {
+		struct proc_state *fresh = calloc(1, sizeof(*fresh));
+		if (!fresh)
 			return -ENOMEM;
-		cpu->proc_free = proc_free;
+		void *seen = NULL;
+		if (atomic_compare_exchange_strong_explicit(
+			    &cpu->proc, &seen, fresh, memory_order_acq_rel, memory_order_acquire)) {
+			cpu->proc_free = proc_free; /* only the winner; read at detach */
+			st = fresh;
+		} else {
+			free(fresh);
+			st = seen;
+		}
 	}
-	struct proc_state *st = cpu->proc;
-	if (!st->chan[peer]) {
-		struct proc_chan *t = calloc(cpu->sys->geo.channels, sizeof(*t));
-		if (!t)
+	struct proc_chan *t = atomic_load_explicit(&st->chan[peer], memory_order_acquire);
+	if (!t) {
+		struct proc_chan *fresh = calloc(cpu->sys->geo.channels, sizeof(*fresh));
+		if (!fresh)
 			return -ENOMEM;
 		for (unsigned i = 0; i < cpu->sys->geo.channels; i++)
-			t[i] = (struct proc_chan){ .cpu = cpu, .peer = peer, .ch = i };
-		st->chan[peer] = t;
+			fresh[i] = (struct proc_chan){ .cpu = cpu, .peer = peer, .ch = i };
+		if (atomic_compare_exchange_strong_explicit(
+			    &st->chan[peer], &t, fresh, memory_order_acq_rel, memory_order_acquire))
+			t = fresh;
+		else
+			free(fresh);
 	}
-	*ref = (struct chan_ref){ .sys = cpu->sys,
-				  .l = l,
-				  .p = ipcc_link_proc(l, cpu->id),
-				  .ch = ch,
-				  .pc = &st->chan[peer][ch] };
+	*ref = (struct chan_ref){
+		.sys = cpu->sys, .l = l, .p = ipcc_link_proc(l, cpu->id), .ch = ch, .pc = &t[ch]
+	};
 	return 0;
 }
 

@@ -44,7 +44,10 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from)
 	    (atomic_fetch_and_explicit(&c->bell_sleepers, ~IPCC_BELL_EVENTFD,
 				       memory_order_seq_cst) &
 	     IPCC_BELL_EVENTFD)) {
-		if (!sys->eventfd_ring || sys->eventfd_ring(sys, target) < 0)
+		/* Acquire: pairs with the release store in lib/irq/cpu.c:ipcc_cpu_attach. */
+		int (*ring)(struct ipcc_system *, unsigned) =
+			atomic_load_explicit(&sys->eventfd_ring, memory_order_acquire);
+		if (!ring || ring(sys, target) < 0)
 			ipcc_bell_fallback(c);
 	}
 }
