@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stress with the CPUs as threads of one process, so that ThreadSanitizer sees every access of
+ * every side: a randomised stress in both directions over several channels and all three wait
+ * modes, and lost wake-up hunts (ping-pongs that sleep on every message, no timeout).
+ *
+ * Each CPU is attached and detached by its own thread, as the claim belongs to a thread.
+ * Blocking calls without a timeout are guarded by a watchdog thread that aborts the process
+ * (meson reports SIGABRT) when a run overstays: a lost wake-up hangs.
+ *
+ * The last two cases are regression tests for library bugs found while writing this file
+ * (several threads of one CPU; an interrupt thread beside blocking calls): they fail until
+ * the library is fixed, each as a meson test of its own.
+ *
+ * ThreadSanitizer: this file is meant to run clean in a -Db_sanitize=thread build:
+ *   meson setup /tmp/build-tsan -Db_sanitize=thread -Dbench=false
+ *   meson test -C /tmp/build-tsan --suite stress
+ * That is why it is a plain program and not a Criterion one: Criterion 2.4 aborts at start
+ * under TSan ("Could not initialize inheritable arena", Snaipe/Criterion#274: its BoxFort
+ * arena wants an address range TSan's shadow memory holds). It runs its cases in order, or
+ * those whose names contain one of its arguments, and exits non-zero on the first failure.
+ * TSan knows nothing of futexes, but the library orders everything through C11 atomics, which
+ * it does see.
+ */
+#define PT_NO_CRITERION
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+
+#include "proc-test.h"
+
+#define BUFFER 256u
+
+#define check(cond, ...) pt_assert(cond, __VA_ARGS__)
+
+/*
+ * All CPUs are threads of this process and share one handle: the name can go at once, so that
+ * nothing is left behind by an abort (the watchdog, a sanitizer halting on a report).
+ */
+static struct ipcc_system *stress_system(unsigned cpus, unsigned channels, uint32_t buffer)
+{
+	struct ipcc_system *sys = pt_create(cpus, channels, buffer);
+	check(ipcc_system_unlink(ipcc_system_name(sys)) == 0, "unlink");
+	return sys;
+}
+
+/* ---- watchdog ------------------------------------------------------------------------------ */
+
+struct watchdog {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	unsigned seconds;
+	const char *what;
+};
+
+static void *watchdog_main(void *p)
+{
+	struct watchdog *w = p;
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += w->seconds;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &end) == ETIMEDOUT && !w->done) {
+			fprintf(stderr, "watchdog: %s still running after %u s: lost wake-up?\n",
+				w->what, w->seconds);
+			abort();
+		}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void watchdog_start(struct watchdog *w, unsigned seconds, const char *what)
+{
+	*w = (struct watchdog){ .seconds = seconds, .what = what };
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	check(pthread_create(&w->thread, NULL, watchdog_main, w) == 0, "watchdog thread");
+}
+
+static void watchdog_stop(struct watchdog *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * ---- randomised stress ------------------------------------------------------------------------
+ *
+ * Three CPUs in a full mesh, four channels per link: channels 0 and 1 simplex (both
+ * directions), channel 2 half-duplex with the lower CPU id calling, channel 3 with the higher
+ * one calling. Every thread picks at random what to do next (send, receive, call, serve,
+ * change its wait mode) with a random timeout, so that each wait path meets each other one.
+ * Sends are counted when they succeed and received in order; a call that fails may or may not
+ * have gone out, so requests carry a number that only has to grow at the server and each
+ * response must carry the number of the call it ends: a stale response is never returned.
+ */
+
+#define R_CPUS	   3u
+#define R_MSGS	   5000u /* per simplex stream */
+#define R_CALLS	   1000u /* successful calls per client link */
+#define K_SIMPLEX  1u
+#define K_REQUEST  2u
+#define K_RESPONSE 3u
+#define STREAM(kind, from, to, ch) \
+	(((uint32_t)(kind) << 24) | ((uint32_t)(from) << 16) | ((uint32_t)(to) << 8) | (ch))
+
+struct rshared {
+	struct ipcc_system *sys;
+	_Atomic unsigned attached, finished;
+	_Atomic unsigned errors;
+};
+
+struct rcpu {
+	struct rshared *sh;
+	unsigned id;
+	uint64_t rng;
+	uint64_t tx[R_CPUS][2];
+	struct pt_tally rx[R_CPUS][2];
+	uint64_t call_seq[R_CPUS], calls_ok[R_CPUS];
+	int64_t last_req[R_CPUS];
+	uint64_t served, timeouts, stale_refused;
+	char error[256];
+};
+
+static void rfail(struct rcpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rfail(struct rcpu *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+	atomic_fetch_add(&c->sh->errors, 1);
+}
+
+/* A request or response: at least 8 bytes, so that it carries its number. */
+static size_t hd_len(uint32_t stream, uint64_t seq)
+{
+	return 8 + pt_msg_len(stream, seq, BUFFER - 8);
+}
+
+/* The number of a well-formed message of `stream`, or -1. */
+static int64_t hd_check(const uint8_t *m, size_t n, uint32_t stream)
+{
+	uint8_t want[BUFFER];
+	uint32_t seq;
+	if (n < 8)
+		return -1;
+	memcpy(&seq, m, 4);
+	if (n != hd_len(stream, seq))
+		return -1;
+	pt_msg_fill(want, stream, seq, n);
+	return memcmp(want, m, n) ? -1 : (int64_t)seq;
+}
+
+static int64_t rtimeout(struct rcpu *c)
+{
+	/* Mostly short: a wait on a random channel often has nothing coming. */
+	static const int64_t t[] = { 0, 0, 0, 5000, 5000, 20000, 50000, 500000 };
+	return t[rnd(&c->rng) % 8];
+}
+
+static unsigned rpeer(struct rcpu *c)
+{
+	return (c->id + 1 + (unsigned)(rnd(&c->rng) % (R_CPUS - 1))) % R_CPUS;
+}
+
+static unsigned client_ch(unsigned me, unsigned peer)
+{
+	return me < peer ? 2 : 3;
+}
+
+static bool quotas_done(const struct rcpu *c)
+{
+	for (unsigned p = 0; p < R_CPUS; p++) {
+		if (p == c->id)
+			continue;
+		for (unsigned ch = 0; ch < 2; ch++)
+			if (c->tx[p][ch] < R_MSGS || c->rx[p][ch].expect < R_MSGS)
+				return false;
+		if (c->calls_ok[p] < R_CALLS)
+			return false;
+	}
+	return true;
+}
+
+static void r_send(struct rcpu *c, struct ipcc_cpu *cpu)
+{
+	unsigned p = rpeer(c), ch = (unsigned)(rnd(&c->rng) & 1);
+	/* Half of the sends go to a free channel with something left to send. */
+	for (unsigned i = 0; (rnd(&c->rng) & 1) && i < 2 * R_CPUS; i++) {
+		unsigned q = i / 2 % R_CPUS, qch = i & 1;
+		if (q != c->id && c->tx[q][qch] < R_MSGS &&
+		    ipcc_chan_status(cpu, q, qch, IPCC_DIR_TX) == 0) {
+			p = q;
+			ch = qch;
+			break;
+		}
+	}
+	if (c->tx[p][ch] >= R_MSGS)
+		return;
+	uint8_t buf[BUFFER];
+	uint32_t s = STREAM(K_SIMPLEX, c->id, p, ch);
+	size_t len = pt_msg_len(s, c->tx[p][ch], BUFFER);
+	pt_msg_fill(buf, s, c->tx[p][ch], len);
+	int r = ipcc_send(cpu, p, ch, buf, len, rtimeout(c));
+	if (r == 0)
+		c->tx[p][ch]++;
+	else if (r == -ETIMEDOUT || r == -EAGAIN)
+		c->timeouts++;
+	else
+		rfail(c, "CPU %u: send to %u: %s", c->id, p, strerror(-r));
+}
+
+/*
+ * Half of the receives and serves go where something waits (a flag set), so that the run makes
+ * progress; the other half wait on a random channel, so that waits meet sends.
+ */
+static bool pick_waiting(struct rcpu *c, struct ipcc_cpu *cpu, bool call, unsigned *ret_p,
+			 unsigned *ret_ch)
+{
+	if (rnd(&c->rng) & 1)
+		return false;
+	for (unsigned p = 0; p < R_CPUS; p++) {
+		if (p == c->id)
+			continue;
+		for (unsigned ch = 0; ch < 2; ch++) {
+			unsigned cch = call ? client_ch(p, c->id) : ch;
+			if ((call || c->rx[p][ch].expect < R_MSGS) &&
+			    ipcc_chan_status(cpu, p, cch, IPCC_DIR_RX) == 1) {
+				*ret_p = p;
+				*ret_ch = cch;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void r_recv(struct rcpu *c, struct ipcc_cpu *cpu)
+{
+	unsigned p = rpeer(c), ch = (unsigned)(rnd(&c->rng) & 1);
+	pick_waiting(c, cpu, false, &p, &ch);
+	struct pt_tally *t = &c->rx[p][ch];
+	if (t->expect >= R_MSGS)
+		return;
+	uint8_t buf[BUFFER];
+	int r = ipcc_recv(cpu, p, ch, buf, sizeof(buf), rtimeout(c));
+	if (r >= 0) {
+		if (!pt_msg_take(t, buf, (size_t)r, STREAM(K_SIMPLEX, p, c->id, ch), BUFFER))
+			rfail(c, "CPU %u from %u ch %u: " PT_TALLY_FMT, c->id, p, ch,
+			      PT_TALLY_ARGS(t));
+	} else if (r == -ETIMEDOUT || r == -EAGAIN) {
+		c->timeouts++;
+	} else {
+		rfail(c, "CPU %u: recv from %u: %s", c->id, p, strerror(-r));
+	}
+}
+
+static void r_call(struct rcpu *c, struct ipcc_cpu *cpu)
+{
+	unsigned p = rpeer(c), ch = client_ch(c->id, p);
+	if (c->calls_ok[p] >= R_CALLS)
+		return;
+	uint8_t req[BUFFER], resp[BUFFER];
+	uint64_t seq = c->call_seq[p]++;
+	uint32_t s = STREAM(K_REQUEST, c->id, p, ch);
+	size_t len = hd_len(s, seq);
+	pt_msg_fill(req, s, seq, len);
+	int r = ipcc_call(cpu, p, ch, req, len, resp, sizeof(resp), rtimeout(c));
+	if (r >= 0) {
+		int64_t got = hd_check(resp, (size_t)r, STREAM(K_RESPONSE, p, c->id, ch));
+		if (got != (int64_t)seq)
+			rfail(c, "CPU %u: call %llu to %u answered by %lld", c->id,
+			      (unsigned long long)seq, p, (long long)got);
+		c->calls_ok[p]++;
+	} else if (r == -ETIMEDOUT || r == -EAGAIN) {
+		c->timeouts++;
+	} else if (r == -EBUSY) {
+		c->stale_refused++;
+	} else {
+		rfail(c, "CPU %u: call to %u: %s", c->id, p, strerror(-r));
+	}
+}
+
+static void r_serve(struct rcpu *c, struct ipcc_cpu *cpu)
+{
+	unsigned p = rpeer(c), ch = client_ch(p, c->id);
+	pick_waiting(c, cpu, true, &p, &ch);
+	uint8_t buf[BUFFER];
+	int r = ipcc_serve(cpu, p, ch, buf, sizeof(buf), rtimeout(c));
+	if (r == -ETIMEDOUT || r == -EAGAIN) {
+		c->timeouts++;
+		return;
+	}
+	if (r == -EPIPE && atomic_load(&c->sh->finished) == R_CPUS)
+		return; /* the peer is done and gone */
+	if (r < 0) {
+		rfail(c, "CPU %u: serve %u: %s", c->id, p, strerror(-r));
+		return;
+	}
+	int64_t seq = hd_check(buf, (size_t)r, STREAM(K_REQUEST, p, c->id, ch));
+	if (seq < 0 || seq <= c->last_req[p]) {
+		rfail(c, "CPU %u: request %lld from %u after %lld", c->id, (long long)seq, p,
+		      (long long)c->last_req[p]);
+		return;
+	}
+	c->last_req[p] = seq;
+	uint32_t s = STREAM(K_RESPONSE, c->id, p, ch);
+	size_t len = hd_len(s, (uint64_t)seq);
+	pt_msg_fill(buf, s, (uint64_t)seq, len);
+	if ((rnd(&c->rng) & 15) == 0)
+		sched_yield(); /* now and then, answer late */
+	r = ipcc_reply(cpu, p, ch, buf, len);
+	if (r < 0) {
+		rfail(c, "CPU %u: reply to %u: %s", c->id, p, strerror(-r));
+		return;
+	}
+	c->served++;
+}
+
+static void *r_thread(void *p)
+{
+	struct rcpu *c = p;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options((enum ipcc_wait_mode)(c->id % 3), 0);
+	int r = ipcc_cpu_attach(c->sh->sys, c->id, &o, &cpu);
+	if (r < 0) {
+		rfail(c, "attach %u: %s", c->id, strerror(-r));
+		atomic_fetch_add(&c->sh->attached, 1);
+		atomic_fetch_add(&c->sh->finished, 1);
+		return NULL;
+	}
+	for (unsigned i = 0; i < R_CPUS; i++)
+		c->last_req[i] = -1;
+	/* Start together: a CPU's attach resets its banks. */
+	atomic_fetch_add(&c->sh->attached, 1);
+	while (atomic_load(&c->sh->attached) < R_CPUS)
+		sched_yield();
+
+	bool finished = false;
+	while (!c->error[0]) {
+		if (!finished && quotas_done(c)) {
+			finished = true;
+			atomic_fetch_add(&c->sh->finished, 1);
+		}
+		if (finished) {
+			/* Keep answering until every CPU is done: their calls need us. */
+			if (atomic_load(&c->sh->finished) == R_CPUS || atomic_load(&c->sh->errors))
+				break;
+			r_serve(c, cpu);
+			continue;
+		}
+		unsigned what = (unsigned)(rnd(&c->rng) % 100);
+		if (what < 30)
+			r_send(c, cpu);
+		else if (what < 60)
+			r_recv(c, cpu);
+		else if (what < 75)
+			r_call(c, cpu);
+		else if (what < 98)
+			r_serve(c, cpu);
+		else
+			ipcc_cpu_set_wait_mode(cpu, (enum ipcc_wait_mode)(rnd(&c->rng) % 3),
+					       (uint32_t)(rnd(&c->rng) % 50000));
+		if (atomic_load(&c->sh->errors))
+			break;
+	}
+	if (!finished)
+		atomic_fetch_add(&c->sh->finished, 1);
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void random_both_directions_all_modes(void)
+{
+	struct rshared sh = { .sys = stress_system(R_CPUS, 4, BUFFER) };
+	struct rcpu c[R_CPUS];
+	pthread_t th[R_CPUS];
+	struct watchdog w;
+	int64_t t0 = pt_now_ns();
+
+	watchdog_start(&w, 240, "the randomised stress");
+	for (unsigned i = 0; i < R_CPUS; i++) {
+		c[i] = (struct rcpu){ .sh = &sh, .id = i, .rng = pt_mix(i + 1) | 1 };
+		check(pthread_create(&th[i], NULL, r_thread, &c[i]) == 0, "thread");
+	}
+	for (unsigned i = 0; i < R_CPUS; i++)
+		pthread_join(th[i], NULL);
+	watchdog_stop(&w);
+	for (unsigned i = 0; i < R_CPUS; i++) {
+		fprintf(stderr,
+			"stress: CPU %u served %llu, %llu waits timed out, %llu calls refused "
+			"(-EBUSY)\n",
+			i, (unsigned long long)c[i].served, (unsigned long long)c[i].timeouts,
+			(unsigned long long)c[i].stale_refused);
+		if (c[i].error[0])
+			fprintf(stderr, "stress: %s\n", c[i].error);
+	}
+	check(atomic_load(&sh.errors) == 0, "%u CPUs failed", atomic_load(&sh.errors));
+	for (unsigned i = 0; i < R_CPUS; i++)
+		for (unsigned p = 0; p < R_CPUS; p++) {
+			if (p == i)
+				continue;
+			check(c[i].calls_ok[p] == R_CALLS, "calls %u to %u", i, p);
+			for (unsigned ch = 0; ch < 2; ch++) {
+				check(c[i].tx[p][ch] == R_MSGS, "sent %u to %u", i, p);
+				check(c[i].rx[p][ch].expect == R_MSGS &&
+					      pt_tally_ok(&c[i].rx[p][ch]),
+				      "%u from %u: " PT_TALLY_FMT, i, p,
+				      PT_TALLY_ARGS(&c[i].rx[p][ch]));
+			}
+		}
+	fprintf(stderr, "stress: random, %u CPUs, done in %.2f s\n", R_CPUS,
+		(double)(pt_now_ns() - t0) / PT_SEC);
+	ipcc_system_close(sh.sys);
+}
+
+/*
+ * ---- lost wake-ups ------------------------------------------------------------------------------
+ *
+ * A ping-pong makes every message arrive just as its receiver goes to sleep: the receiver has
+ * only just sent its own message. With IPCC_TIMEOUT_INFINITE a wake-up lost between "check"
+ * and "sleep" hangs for good; the watchdog turns that into a failure.
+ */
+
+enum pp_kind { PP_SIMPLEX, PP_CALL };
+
+struct pingpong {
+	struct ipcc_system *sys;
+	enum ipcc_wait_mode mode;
+	uint32_t spin_ns;
+	uint32_t jitter_ns; /* each side pauses up to this long before it answers */
+	enum pp_kind kind;
+	uint64_t rounds;
+	_Atomic unsigned attached;
+	char error[2][200];
+};
+
+struct pp_side {
+	struct pingpong *pp;
+	unsigned id;
+};
+
+static void *pp_thread(void *p)
+{
+	struct pp_side *s = p;
+	struct pingpong *pp = s->pp;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options(pp->mode, 0);
+	char *err = pp->error[s->id];
+	unsigned peer = !s->id;
+	uint64_t v = 0;
+	int r;
+
+	o.spin_ns = pp->spin_ns;
+	r = ipcc_cpu_attach(pp->sys, s->id, &o, &cpu);
+	atomic_fetch_add(&pp->attached, 1);
+	if (r < 0) {
+		snprintf(err, 200, "attach: %s", strerror(-r));
+		return NULL;
+	}
+	while (atomic_load(&pp->attached) < 2)
+		sched_yield();
+
+	uint64_t rng = pt_mix(s->id + 7) | 1;
+	for (uint64_t i = 0; i < pp->rounds; i++) {
+		uint64_t got = ~0ull;
+		if (pp->jitter_ns) {
+			/* Busy, not asleep: the peer's spin budget runs out at any point of it. */
+			int64_t end = pt_now_ns() + (int64_t)(rnd(&rng) % pp->jitter_ns);
+			while (pt_now_ns() < end)
+				;
+		}
+		if (pp->kind == PP_SIMPLEX) {
+			/* CPU 0 pings on channel 0, CPU 1 pongs on channel 1. */
+			if (s->id == 0) {
+				r = ipcc_send(cpu, peer, 0, &i, sizeof(i), IPCC_TIMEOUT_INFINITE);
+				if (r == 0)
+					r = ipcc_recv(cpu, peer, 1, &got, sizeof(got),
+						      IPCC_TIMEOUT_INFINITE);
+			} else {
+				r = ipcc_recv(cpu, peer, 0, &got, sizeof(got),
+					      IPCC_TIMEOUT_INFINITE);
+				if (r >= 0)
+					r = ipcc_send(cpu, peer, 1, &got, sizeof(got),
+						      IPCC_TIMEOUT_INFINITE);
+			}
+		} else if (s->id == 0) {
+			v = i * 3;
+			r = ipcc_call(cpu, peer, 2, &v, sizeof(v), &got, sizeof(got),
+				      IPCC_TIMEOUT_INFINITE);
+			if (r >= 0 && got != v + 1)
+				r = -EBADMSG;
+		} else {
+			r = ipcc_serve(cpu, peer, 2, &got, sizeof(got), IPCC_TIMEOUT_INFINITE);
+			if (r >= 0) {
+				got++;
+				r = ipcc_reply(cpu, peer, 2, &got, sizeof(got));
+			}
+			got = i;
+		}
+		if (r >= 0 && pp->kind == PP_SIMPLEX && got != i)
+			r = -EBADMSG;
+		if (r < 0) {
+			snprintf(err, 200, "CPU %u, round %llu: %s", s->id, (unsigned long long)i,
+				 strerror(-r));
+			break;
+		}
+	}
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void pingpong(enum ipcc_wait_mode mode, uint32_t spin_ns, uint32_t jitter_ns,
+		     enum pp_kind kind, uint64_t rounds)
+{
+	struct pingpong pp = { .sys = stress_system(2, 4, 64),
+			       .mode = mode,
+			       .spin_ns = spin_ns,
+			       .jitter_ns = jitter_ns,
+			       .kind = kind,
+			       .rounds = rounds };
+	struct pp_side side[2] = { { &pp, 0 }, { &pp, 1 } };
+	pthread_t th[2];
+	struct watchdog w;
+	int64_t t0 = pt_now_ns();
+
+	watchdog_start(&w, 60, kind == PP_SIMPLEX ? "the simplex ping-pong" : "the call ping-pong");
+	for (int i = 0; i < 2; i++)
+		check(pthread_create(&th[i], NULL, pp_thread, &side[i]) == 0, "thread");
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	watchdog_stop(&w);
+	double s = (double)(pt_now_ns() - t0) / PT_SEC;
+	fprintf(stderr,
+		"stress: %s ping-pong, %s (spin %u ns, jitter %u ns), %llu rounds in %.2f s "
+		"(%.1f us)\n",
+		kind == PP_SIMPLEX ? "simplex" : "call", pt_mode_name(mode), spin_ns, jitter_ns,
+		(unsigned long long)rounds, s, s * 1e6 / (double)rounds);
+	check(!pp.error[0][0], "%s", pp.error[0]);
+	check(!pp.error[1][0], "%s", pp.error[1]);
+	ipcc_system_close(pp.sys);
+}
+
+static void lost_wakeup_simplex_pingpong_futex(void)
+{
+	pingpong(IPCC_WAIT_FUTEX, 0, 0, PP_SIMPLEX, 200000);
+}
+
+static void lost_wakeup_call_pingpong_futex(void)
+{
+	pingpong(IPCC_WAIT_FUTEX, 0, 0, PP_CALL, 100000);
+}
+
+/*
+ * Adaptive with a short spin and answers that come anywhere from at once to well after the
+ * spin budget: the ring meets the waiter spinning, going to sleep, or asleep.
+ */
+static void lost_wakeup_simplex_pingpong_adaptive_short_spin(void)
+{
+	pingpong(IPCC_WAIT_ADAPTIVE, 2000, 8000, PP_SIMPLEX, 100000);
+}
+
+/*
+ * ---- several threads of one CPU ------------------------------------------------------------------
+ *
+ * proc.h only asks that "calls for one channel come from one thread at a time": threads of one
+ * CPU may each own a channel. Their first calls on a fresh CPU handle race to create the
+ * procedures' per-CPU state (lib/proc/proc.c:chan_get allocates cpu->proc and its per-peer
+ * table lazily, unlocked): a loser's table is dropped with the claim it recorded, so its
+ * commit fails with -EALREADY, and TSan reports the race. Each round attaches afresh, so
+ * every round races again.
+ */
+
+#define T_THREADS 2u /* one per core: they leave the start line together */
+#define T_ROUNDS  2000u
+
+struct first_use {
+	struct ipcc_cpu *cpu;
+	_Atomic unsigned *start;
+	unsigned ch;
+	int result;
+};
+
+static void *first_use_thread(void *p)
+{
+	struct first_use *f = p;
+	void *buf;
+	size_t cap;
+
+	/* A spinning start line: a futex barrier wakes its waiters one after the other. */
+	atomic_fetch_add(f->start, 1);
+	while (atomic_load(f->start) < T_THREADS)
+		;
+	f->result = ipcc_send_claim(f->cpu, 1, f->ch, 0, &buf, &cap);
+	if (f->result == 0) {
+		memcpy(buf, &f->ch, sizeof(f->ch));
+		f->result = ipcc_send_commit(f->cpu, 1, f->ch, sizeof(f->ch));
+	}
+	return NULL;
+}
+
+static void threads_of_one_cpu_first_use(void)
+{
+	struct ipcc_system *sys = stress_system(2, T_THREADS, 64);
+	unsigned failures = 0;
+
+	for (unsigned round = 0; round < T_ROUNDS; round++) {
+		struct ipcc_cpu *c0 = pt_attach(sys, 0, IPCC_WAIT_SPIN, 0);
+		struct ipcc_cpu *c1 = pt_attach(sys, 1, IPCC_WAIT_SPIN, 0);
+		struct first_use f[T_THREADS];
+		pthread_t th[T_THREADS];
+		_Atomic unsigned start = 0;
+
+		for (unsigned i = 0; i < T_THREADS; i++) {
+			f[i] = (struct first_use){ .cpu = c0, .start = &start, .ch = i };
+			check(pthread_create(&th[i], NULL, first_use_thread, &f[i]) == 0, "thread");
+		}
+		for (unsigned i = 0; i < T_THREADS; i++)
+			pthread_join(th[i], NULL);
+		for (unsigned i = 0; i < T_THREADS; i++) {
+			unsigned got = ~0u;
+			if (f[i].result < 0) {
+				if (!failures)
+					fprintf(stderr, "stress: round %u, channel %u: %s\n", round,
+						i, strerror(-f[i].result));
+				failures++;
+				/* Unstick the channel for the next round. */
+				ipcc_chan_set(c0, 1, i);
+			}
+			check(ipcc_recv(c1, 0, i, &got, sizeof(got), PT_SEC) >= 0, "recv %u", i);
+		}
+		ipcc_cpu_detach(c1);
+		ipcc_cpu_detach(c0);
+	}
+	ipcc_system_close(sys);
+	check(!failures, "%u of %u first sends by threads of one CPU failed", failures,
+	      T_ROUNDS * T_THREADS);
+}
+
+/*
+ * ---- an interrupt thread beside blocking calls ------------------------------------------------
+ *
+ * CPU 1 runs ipcc_recv_async on channel 0 (its interrupt thread dispatches it) and blocking
+ * ipcc_recv on channel 1 in its main thread, a mix proc.h allows (the rule is per channel).
+ * The dispatcher masks every asserted channel, handler or not, from one snapshot of the line
+ * (lib/irq/dispatch.c:dispatch_link): when the snapshot holds both channels it runs channel
+ * 0's handler first, and meanwhile the main thread may finish its receive on channel 1 and go
+ * back to waiting with the channel unmasked. The dispatcher's late mask of channel 1 then
+ * hides the next message: no line, no ring, and the main thread sleeps for good (futex mode,
+ * no timeout). The handler takes a few microseconds, as real ones do, which widens the window.
+ */
+
+#define M_ROUNDS 200000u
+
+struct mixed {
+	struct ipcc_system *sys;
+	_Atomic unsigned attached;
+	_Atomic uint64_t async_got;
+	char error[2][200];
+};
+
+static void mixed_on_msg(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			 size_t len, void *arg)
+{
+	struct mixed *m = arg;
+	int64_t end = pt_now_ns() + 3000;
+	while (pt_now_ns() < end)
+		;
+	atomic_fetch_add(&m->async_got, 1);
+}
+
+static void *mixed_sender(void *p)
+{
+	struct mixed *m = p;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, 0);
+	int r = ipcc_cpu_attach(m->sys, 0, &o, &cpu);
+	atomic_fetch_add(&m->attached, 1);
+	if (r < 0) {
+		snprintf(m->error[0], 200, "attach: %s", strerror(-r));
+		return NULL;
+	}
+	while (atomic_load(&m->attached) < 2)
+		sched_yield();
+	for (uint64_t i = 0; i < M_ROUNDS && !r; i++) {
+		/*
+		 * Now and then a message on both channels at once, then only channel 1: a message
+		 * on channel 0 after the dispatcher's late mask would ring CPU 1 and wake the main
+		 * thread by chance.
+		 */
+		if (i % 4 == 0)
+			r = ipcc_send(cpu, 1, 0, &i, sizeof(i), 10 * PT_SEC);
+		if (!r)
+			r = ipcc_send(cpu, 1, 1, &i, sizeof(i), 10 * PT_SEC);
+		if (r)
+			snprintf(m->error[0], 200, "send %llu: %s", (unsigned long long)i,
+				 strerror(-r));
+	}
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void *mixed_receiver(void *p)
+{
+	struct mixed *m = p;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	int r = ipcc_cpu_attach(m->sys, 1, &o, &cpu);
+	if (r == 0)
+		r = ipcc_recv_async(cpu, 0, 0, mixed_on_msg, m);
+	atomic_fetch_add(&m->attached, 1);
+	if (r < 0) {
+		snprintf(m->error[1], 200, "attach: %s", strerror(-r));
+		ipcc_cpu_detach(cpu);
+		return NULL;
+	}
+	for (uint64_t i = 0; i < M_ROUNDS; i++) {
+		uint64_t got = ~0ull;
+		/*
+		 * Bounded: a wait whose wake-up was lost still finds the message when its
+		 * deadline makes it look again, so a lost wake-up shows as a receive that took
+		 * the whole timeout although the sender never pauses.
+		 */
+		int64_t t0 = pt_now_ns();
+		r = ipcc_recv(cpu, 0, 1, &got, sizeof(got), 2 * PT_SEC);
+		int64_t dt = pt_now_ns() - t0;
+		if (dt >= PT_SEC) {
+			snprintf(m->error[1], 200,
+				 "recv %llu: lost wake-up: the receive returned %d after %.3f s, "
+				 "found by the timeout's last look",
+				 (unsigned long long)i, r, (double)dt / PT_SEC);
+			break;
+		}
+		if (r < 0 || got != i) {
+			snprintf(m->error[1], 200, "recv %llu: %d %s", (unsigned long long)i, r,
+				 r < 0 ? strerror(-r) : "wrong message");
+			break;
+		}
+	}
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void irq_thread_beside_blocking_recv(void)
+{
+	struct mixed m = { .sys = stress_system(2, 2, 64) };
+	pthread_t th[2];
+	struct watchdog w;
+	int64_t t0 = pt_now_ns();
+
+	watchdog_start(&w, 60, "blocking ipcc_recv beside an interrupt thread");
+	check(pthread_create(&th[0], NULL, mixed_sender, &m) == 0, "thread");
+	check(pthread_create(&th[1], NULL, mixed_receiver, &m) == 0, "thread");
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	watchdog_stop(&w);
+	fprintf(stderr, "stress: blocking beside %llu async receives, %.2f s\n",
+		(unsigned long long)atomic_load(&m.async_got), (double)(pt_now_ns() - t0) / PT_SEC);
+	check(!m.error[1][0], "%s", m.error[1]);
+	check(!m.error[0][0], "%s", m.error[0]);
+	ipcc_system_close(m.sys);
+}
+
+#define CASE(fn)        \
+	{               \
+#fn, fn \
+	}
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	CASE(random_both_directions_all_modes),
+	CASE(lost_wakeup_simplex_pingpong_futex),
+	CASE(lost_wakeup_call_pingpong_futex),
+	CASE(lost_wakeup_simplex_pingpong_adaptive_short_spin),
+	CASE(threads_of_one_cpu_first_use),
+	CASE(irq_thread_beside_blocking_recv),
+};
+
+int main(int argc, char **argv)
+{
+	unsigned ran = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool wanted = argc < 2;
+		for (int a = 1; a < argc; a++)
+			wanted |= strstr(cases[i].name, argv[a]) != NULL;
+		if (!wanted)
+			continue;
+		fprintf(stderr, "[RUN ] stress::%s\n", cases[i].name);
+		int64_t t0 = pt_now_ns();
+		cases[i].fn();
+		pt_cleanup();
+		fprintf(stderr, "[PASS] stress::%s (%.2f s)\n", cases[i].name,
+			(double)(pt_now_ns() - t0) / PT_SEC);
+		ran++;
+	}
+	fprintf(stderr, "stress: %u passed\n", ran);
+	return ran ? 0 : 1;
+}
