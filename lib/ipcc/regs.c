@@ -39,9 +39,27 @@ uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 	return ~sr & ~(mr >> 16) & chmask;
 }
 
+/*
+ * Whether a ring of processor p's CPU for this link could change anything. Not when the link's
+ * pending bit is already set and nobody sleeps: a dispatcher that takes the bit, or a sleeper
+ * that announces itself, does so after these seq_cst loads and then sees our register change
+ * (lib/region/doorbell.c). This skips the evaluation of the target's bank, which the target
+ * rewrites on every message (mask, unmask): one cache-line transfer per message saved.
+ */
+static bool ring_may_matter(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+{
+	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, l->cpu[p]);
+	/* seq_cst: part of the ring protocol's single total order (see the file comment). */
+	return !(atomic_load_explicit(&c->bell_pending, memory_order_seq_cst) &
+		 (1ull << l->cpu[!p])) ||
+	       atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst) != 0;
+}
+
 /* Processor p's own CR or MR changed: if one of its lines is now high, ring its CPU. */
 static void ring_self_if_high(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
+	if (!ring_may_matter(sys, l, p))
+		return;
 	if (ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) ||
 	    ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF))
 		ipcc_bell_ring(sys, l->cpu[p], l->cpu[!p]);
@@ -115,6 +133,8 @@ void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 							 memory_order_seq_cst);
 		txf = (clr & old) != 0; /* newly free: may raise the peer's TX free */
 	}
+	if (!(rxo || txf) || !ring_may_matter(sys, l, !p))
+		return;
 	if ((rxo && ipcc_link_pending(sys, l, !p, IPCC_IRQ_RXO)) ||
 	    (txf && ipcc_link_pending(sys, l, !p, IPCC_IRQ_TXF)))
 		ipcc_bell_ring(sys, l->cpu[!p], l->cpu[p]);
