@@ -478,38 +478,34 @@ static int hook(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_dir dir)
 	return r;
 }
 
-IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
-				void *arg)
+/* The RX callback forms: exactly one of recv_fn and serve_fn is set. */
+static int rx_register(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn recv_fn,
+		       ipcc_serve_fn serve_fn, void *arg)
 {
 	struct chan_ref c;
 	int r = chan_get(cpu, peer, ch, &c);
 	if (r < 0)
 		return r;
-	if (!fn)
+	if (!recv_fn && !serve_fn)
 		return -EINVAL;
 	if (ipcc_irq_registered(cpu, peer, ch, IPCC_DIR_RX))
 		return -EEXIST;
-	c.pc->serve_fn = NULL;
-	c.pc->recv_fn = fn;
+	c.pc->recv_fn = recv_fn;
+	c.pc->serve_fn = serve_fn;
 	c.pc->rx_arg = arg;
 	return hook(cpu, &c, IPCC_DIR_RX);
+}
+
+IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
+				void *arg)
+{
+	return fn ? rx_register(cpu, peer, ch, fn, NULL, arg) : -EINVAL;
 }
 
 IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_serve_fn fn,
 				 void *arg)
 {
-	struct chan_ref c;
-	int r = chan_get(cpu, peer, ch, &c);
-	if (r < 0)
-		return r;
-	if (!fn)
-		return -EINVAL;
-	if (ipcc_irq_registered(cpu, peer, ch, IPCC_DIR_RX))
-		return -EEXIST;
-	c.pc->recv_fn = NULL;
-	c.pc->serve_fn = fn;
-	c.pc->rx_arg = arg;
-	return hook(cpu, &c, IPCC_DIR_RX);
+	return fn ? rx_register(cpu, peer, ch, NULL, fn, arg) : -EINVAL;
 }
 
 IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
