@@ -168,7 +168,8 @@ IPCC_EXPORT enum ipcc_wait_mode ipcc_cpu_wait_mode(const struct ipcc_cpu *cpu)
 
 IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns)
 {
-	struct ipcc_watch watch = { 0 };
+	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
+	watch.n = 0;
 
 	if (!cpu)
 		return -EINVAL;
@@ -180,7 +181,8 @@ enum { POWER_RUN = 0, POWER_STANDBY = 3 };
 
 IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 {
-	struct ipcc_watch watch = { 0 };
+	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
+	watch.n = 0;
 
 	if (!cpu)
 		return -EINVAL;

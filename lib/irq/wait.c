@@ -178,7 +178,8 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, bool force_sleep)
 {
-	struct ipcc_watch none = { .n = 0 };
+	struct ipcc_watch none; /* 1 KiB: only .n is set, never zero-filled */
+	none.n = 0;
 	if (!watch)
 		watch = &none;
 

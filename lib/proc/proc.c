@@ -130,7 +130,8 @@ static void enable_irq(const struct chan_ref *c, uint32_t bit)
 static int chan_wait(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_irq line,
 		     int64_t timeout_ns)
 {
-	struct ipcc_watch watch = { .n = 0 };
+	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
+	watch.n = 0;
 	uint32_t mbit = line == IPCC_IRQ_TXF ? IPCC_MR_CHFM(c->ch) : IPCC_MR_CHOM(c->ch);
 	ipcc_pred_fn pred = line == IPCC_IRQ_TXF ? pred_tx_free : pred_rx_occupied;
 
