@@ -56,7 +56,8 @@ struct ipcc_system {
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* both orders; IPCC_NO_LINK */
 	pthread_mutex_t lock;				   /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
-	bool leak_mapping; /* a claim is held by another thread: never unmap (see close) */
+	bool leak_mapping;	/* a claim is held by another thread: never unmap (see close) */
+	struct ipcc_cpu *stale; /* handles whose thread ended and whose CPU was taken over */
 	/* Set by lib/irq at attach: write target's eventfd; < 0 falls back (ipcc_bell_fallback). */
 	int (*_Atomic eventfd_ring)(struct ipcc_system *sys, unsigned target);
 	/* Eventfds of eventfd-mode CPUs, obtained from their owners (lib/irq/eventfd.c). */
@@ -80,6 +81,7 @@ struct ipcc_cpu {
 	struct ipcc_cpu_options opt;
 	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
 	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
+	struct ipcc_cpu *stale_next;	      /* on sys->stale, under sys->lock */
 	_Atomic(void *) proc;		      /* the procedures' per-channel state, or NULL */
 	void (*proc_free)(void *proc);
 };

@@ -83,8 +83,8 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_c
 	if (sys->cpus[cpu_id]) {
 		/*
 		 * A handle of this process holds the CPU. If its thread ended without detaching,
-		 * the claim is dead: forget the stale handle (it stays allocated: the ended
-		 * thread's code may not touch it again) and take the CPU over below.
+		 * the claim is dead: set the stale handle aside (the application may still detach
+		 * it; ipcc_system_close frees what is left) and take the CPU over below.
 		 * Relaxed: the word's own value is the information (see ipcc_owner_word_alive).
 		 */
 		uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
@@ -92,6 +92,8 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_c
 			r = -EBUSY;
 			goto fail;
 		}
+		sys->cpus[cpu_id]->stale_next = sys->stale;
+		sys->stale = sys->cpus[cpu_id];
 		sys->cpus[cpu_id] = NULL;
 	}
 	r = pthread_mutex_trylock(&cpu->shm->owner);
@@ -134,6 +136,12 @@ void ipcc_cpu_release(struct ipcc_cpu *cpu)
 	bool current = sys->cpus[cpu->id] == cpu;
 	if (current)
 		sys->cpus[cpu->id] = NULL;
+	for (struct ipcc_cpu **pp = &sys->stale; *pp; pp = &(*pp)->stale_next) {
+		if (*pp == cpu) {
+			*pp = cpu->stale_next;
+			break;
+		}
+	}
 	/* Relaxed: as in ipcc_cpu_claim. */
 	uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
 	if (current && (pid_t)syscall(SYS_gettid) == cpu->tid &&

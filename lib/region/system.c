@@ -305,6 +305,14 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 		if (cpu)
 			cpu->detach(cpu);
 	}
+	for (;;) {
+		pthread_mutex_lock(&sys->lock);
+		struct ipcc_cpu *cpu = sys->stale;
+		pthread_mutex_unlock(&sys->lock);
+		if (!cpu)
+			break;
+		cpu->detach(cpu); /* unlinks it from sys->stale */
+	}
 	/*
 	 * A claim still held by another thread keeps the object in that thread's robust list:
 	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit.
