@@ -199,6 +199,33 @@ static void rx_end(struct chan_ref *c)
 	ipcc_link_update_mr(c->sys, c->l, c->p, 0, IPCC_MR_CHOM(c->ch));
 }
 
+/*
+ * The receiving half shared by ipcc_recv and ipcc_serve: wait for RX occupied, mask it, copy
+ * the message out. A message that does not fit (or has an impossible length) is left in place
+ * with the channel unmasked again: a bigger buffer can take it. Returns its length.
+ */
+static int rx_take(struct ipcc_cpu *cpu, struct chan_ref *c, void *buf, size_t cap,
+		   int64_t timeout_ns)
+{
+	if (!buf && cap)
+		return -EINVAL;
+	if (c->pc->rx_claimed)
+		return -EBUSY;
+	int r = chan_wait(cpu, c, IPCC_IRQ_RXO, timeout_ns);
+	if (r < 0)
+		return r;
+	rx_begin(c);
+	struct ipcc_shm_slot *slot = ipcc_slot(c->sys, c->l, !c->p, c->ch);
+	int len = msg_len(c, slot);
+	if (len < 0 || (size_t)len > cap) {
+		ipcc_link_update_mr(c->sys, c->l, c->p, 0, IPCC_MR_CHOM(c->ch));
+		return len < 0 ? len : -EMSGSIZE;
+	}
+	if (len)
+		memcpy(buf, ipcc_slot_data(slot), (size_t)len);
+	return len;
+}
+
 IPCC_EXPORT int ipcc_recv(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t cap,
 			  int64_t timeout_ns)
 {
@@ -206,25 +233,10 @@ IPCC_EXPORT int ipcc_recv(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void
 	int r = chan_get(cpu, peer, ch, &c);
 	if (r < 0)
 		return r;
-	if (!buf && cap)
-		return -EINVAL;
-	if (c.pc->rx_claimed)
-		return -EBUSY;
-	r = chan_wait(cpu, &c, IPCC_IRQ_RXO, timeout_ns);
-	if (r < 0)
-		return r;
-	rx_begin(&c);
-	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
-	int len = msg_len(&c, slot);
-	if (len < 0 || (size_t)len > cap) {
-		/* Left in place: a bigger buffer can take it; a corrupt one is the caller's call. */
-		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
-		return len < 0 ? len : -EMSGSIZE;
-	}
-	if (len)
-		memcpy(buf, ipcc_slot_data(slot), (size_t)len);
-	rx_end(&c);
-	return len;
+	r = rx_take(cpu, &c, buf, cap, timeout_ns);
+	if (r >= 0)
+		rx_end(&c);
+	return r;
 }
 
 IPCC_EXPORT int ipcc_send_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
@@ -368,21 +380,7 @@ IPCC_EXPORT int ipcc_serve(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, voi
 	int r = chan_get(cpu, peer, ch, &c);
 	if (r < 0)
 		return r;
-	if (!buf && cap)
-		return -EINVAL;
-	r = chan_wait(cpu, &c, IPCC_IRQ_RXO, timeout_ns);
-	if (r < 0)
-		return r;
-	rx_begin(&c);
-	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
-	int len = msg_len(&c, slot);
-	if (len < 0 || (size_t)len > cap) {
-		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
-		return len < 0 ? len : -EMSGSIZE;
-	}
-	if (len)
-		memcpy(buf, ipcc_slot_data(slot), (size_t)len);
-	return len; /* the flag stays set: the reply frees the channel */
+	return rx_take(cpu, &c, buf, cap, timeout_ns); /* the flag stays set: the reply frees it */
 }
 
 IPCC_EXPORT int ipcc_reply(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *resp,
