@@ -410,31 +410,9 @@ static int st_b_loop(struct bench_side *s, uint64_t n)
 	return loop_more(s, pv, n);
 }
 
-static const char *uring_unavailable(void)
-{
-	return bench_uring_unavailable();
-}
-
 /* clang-format off */
-#define IPCC_BLOCKING_TRANSPORT(sym, w)                                                    \
-	const struct bench_transport sym = {                                               \
-		.name = "ipcc", .wait = w, .mode = w,                                      \
-		.max_size = IPCC_BUFFER_SIZE_MAX,                                          \
-		.baseline = bench_baseline_by_wait,                                        \
-		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
-		.detach = ipcc_detach_side, .teardown = ipcc_teardown,                     \
-		.run = {                                                                   \
-			[BENCH_SIMPLEX] = { sx_a, sx_b },                                  \
-			[BENCH_HALF_DUPLEX] = { hd_a, hd_b },                              \
-			[BENCH_STREAM] = { st_a, st_b },                                   \
-		},                                                                         \
-	}
-
-IPCC_BLOCKING_TRANSPORT(bench_ipcc_spin, "spin");
-IPCC_BLOCKING_TRANSPORT(bench_ipcc_futex, "futex");
-IPCC_BLOCKING_TRANSPORT(bench_ipcc_adaptive, "adaptive");
-
-#define IPCC_LOOP_TRANSPORT(sym, w, unavail)                                               \
+/* One transport per wait mode; the event-loop modes wait in their loops, the others block. */
+#define IPCC_TRANSPORT(sym, w, unavail, sx_a_fn, sx_b_fn, hd_a_fn, hd_b_fn, st_b_fn)         \
 	const struct bench_transport sym = {                                               \
 		.name = "ipcc", .wait = w, .mode = w,                                      \
 		.max_size = IPCC_BUFFER_SIZE_MAX,                                          \
@@ -443,12 +421,18 @@ IPCC_BLOCKING_TRANSPORT(bench_ipcc_adaptive, "adaptive");
 		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
 		.detach = ipcc_detach_side, .teardown = ipcc_teardown,                     \
 		.run = {                                                                   \
-			[BENCH_SIMPLEX] = { sx_a_loop, sx_b_loop },                        \
-			[BENCH_HALF_DUPLEX] = { hd_a_loop, hd_b_loop },                    \
-			[BENCH_STREAM] = { st_a, st_b_loop },                              \
+			[BENCH_SIMPLEX] = { sx_a_fn, sx_b_fn },                            \
+			[BENCH_HALF_DUPLEX] = { hd_a_fn, hd_b_fn },                        \
+			[BENCH_STREAM] = { st_a, st_b_fn },                                \
 		},                                                                         \
 	}
+#define IPCC_BLOCKING(sym, w) IPCC_TRANSPORT(sym, w, NULL, sx_a, sx_b, hd_a, hd_b, st_b)
+#define IPCC_LOOP(sym, w, unavail)                                                         \
+	IPCC_TRANSPORT(sym, w, unavail, sx_a_loop, sx_b_loop, hd_a_loop, hd_b_loop, st_b_loop)
 
-IPCC_LOOP_TRANSPORT(bench_ipcc_eventfd, "eventfd", NULL);
-IPCC_LOOP_TRANSPORT(bench_ipcc_uring, "uring", uring_unavailable);
+IPCC_BLOCKING(bench_ipcc_spin, "spin");
+IPCC_BLOCKING(bench_ipcc_futex, "futex");
+IPCC_BLOCKING(bench_ipcc_adaptive, "adaptive");
+IPCC_LOOP(bench_ipcc_eventfd, "eventfd", NULL);
+IPCC_LOOP(bench_ipcc_uring, "uring", bench_uring_unavailable);
 /* clang-format on */

@@ -78,7 +78,6 @@ struct ipcc_cpu {
 	struct ipcc_shm_cpu *shm;
 	unsigned id;
 	pid_t tid;
-	struct ipcc_cpu_options opt;
 	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
 	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
 	struct ipcc_cpu *stale_next;	      /* on sys->stale, under sys->lock */
@@ -144,8 +143,7 @@ _Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
 bool ipcc_owner_word_alive(uint32_t word);
 
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
-int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_cpu_options *opt,
-		   struct ipcc_cpu **ret_cpu);
+int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);
 void ipcc_cpu_release(struct ipcc_cpu *cpu);
 int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt);
 

@@ -224,6 +224,16 @@ static int name_normalize(const char *arg, char *buf, size_t size)
 	return 0;
 }
 
+/* The one NAME operand left after the options of subcommand `cmd`, normalised into buf. */
+static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size)
+{
+	if (optind >= argc)
+		return usage_error("%s: missing NAME", cmd);
+	if (optind != argc - 1)
+		return usage_error("%s: exactly one NAME expected", cmd);
+	return name_normalize(argv[optind], buf, size);
+}
+
 /* ---- error messages ------------------------------------------------------------------------ */
 
 /*
@@ -445,10 +455,7 @@ static int cmd_create(int argc, char **argv)
 			return usage_error("create: unknown option '%s'", opt);
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error(optind >= argc ? "create: missing NAME"
-						  : "create: exactly one NAME expected");
-	r = name_normalize(argv[optind], name, sizeof(name));
+	r = name_operand("create", argc, argv, name, sizeof(name));
 	if (r)
 		return r;
 
@@ -703,10 +710,7 @@ static int cmd_info(int argc, char **argv)
 			return usage_error("info: unknown option '%s'", opt);
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error(optind >= argc ? "info: missing NAME"
-						  : "info: exactly one NAME expected");
-	r = name_normalize(argv[optind], name, sizeof(name));
+	r = name_operand("info", argc, argv, name, sizeof(name));
 	if (r)
 		return r;
 
@@ -793,10 +797,7 @@ static int cmd_rm(int argc, char **argv)
 			return usage_error("rm: unknown option '%s'", opt);
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error(optind >= argc ? "rm: missing NAME"
-						  : "rm: exactly one NAME expected");
-	r = name_normalize(argv[optind], name, sizeof(name));
+	r = name_operand("rm", argc, argv, name, sizeof(name));
 	if (r)
 		return r;
 

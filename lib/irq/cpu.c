@@ -60,6 +60,7 @@ static void cpu_detach(struct ipcc_cpu *cpu)
 	free(cpu->irq);
 	cpu->irq = NULL;
 	if (cpu->proc_free)
+		/* Acquire: pairs with the CAS that published it (lib/proc/proc.c:chan_get). */
 		cpu->proc_free(atomic_load_explicit(&cpu->proc, memory_order_acquire));
 	ipcc_cpu_release(cpu);
 }
@@ -88,7 +89,7 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	atomic_init(&irq->mode, options->wait);
 	atomic_init(&irq->spin_ns, options->spin_ns);
 
-	r = ipcc_cpu_claim(sys, cpu_id, options, &cpu);
+	r = ipcc_cpu_claim(sys, cpu_id, &cpu);
 	if (r < 0) {
 		free(irq);
 		return r;
@@ -195,6 +196,7 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 		if (l)
 			ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
 	}
+	/* Relaxed: informational, as above. */
 	atomic_store_explicit(&cpu->shm->power, POWER_RUN, memory_order_relaxed);
 	return r;
 }

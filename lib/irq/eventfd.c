@@ -129,6 +129,7 @@ int ipcc_eventfd_init(struct ipcc_cpu *cpu)
 		r = -errno;
 		goto fail;
 	}
+	/* Relaxed: pthread_create below orders it before the thread's first read. */
 	atomic_store_explicit(&irq->efd_stop, false, memory_order_relaxed);
 	/* Acquire: pairs with the release in lib/region/doorbell.c:ipcc_bell_fallback. Taken
 	 * before the thread exists and before arming, so every later fallback ring is seen. */
@@ -264,7 +265,7 @@ int ipcc_eventfd_ring(struct ipcc_system *sys, unsigned target)
 	int r = efd_fetch(sys, target, gen, e);
 	if (r == -EPERM || r == -EPROTO)
 		e->refused_gen = gen + 1;
-	if (r == 0)
+	if (r == 0) /* Relaxed: we hold e->lock, under which e->fd was just stored. */
 		efd_signal(atomic_load_explicit(&e->fd, memory_order_relaxed));
 	pthread_mutex_unlock(&e->lock);
 	return r;

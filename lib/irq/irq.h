@@ -27,8 +27,6 @@ struct ipcc_watch {
  */
 struct ipcc_wait_backend {
 	const char *name;
-	int (*init)(struct ipcc_cpu *cpu);
-	void (*fini)(struct ipcc_cpu *cpu);
 	int (*sleep)(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
 		     const struct timespec *deadline);
 };

@@ -81,6 +81,7 @@ static bool watch_arm(const struct ipcc_watch *w)
 								  memory_order_relaxed))
 				break;
 		}
+		/* Relaxed: re-read after arming; see ipcc_watch_add. */
 		if (!owner_same(atomic_load_explicit(w->word[i], memory_order_relaxed), w->tid[i]))
 			return false;
 	}

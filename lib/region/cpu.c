@@ -63,20 +63,18 @@ static void reset_banks(struct ipcc_system *sys, unsigned id)
 }
 
 /* The claim half of ipcc_cpu_attach (lib/irq/cpu.c adds the interrupt layer's state). */
-int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, const struct ipcc_cpu_options *options,
-		   struct ipcc_cpu **ret_cpu)
+int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu)
 {
 	struct ipcc_cpu *cpu;
 	int r;
 
-	assert(sys && options && ret_cpu && cpu_id < sys->geo.cpus);
+	assert(sys && ret_cpu && cpu_id < sys->geo.cpus);
 	cpu = calloc(1, sizeof(*cpu));
 	if (!cpu)
 		return -ENOMEM;
 	cpu->sys = sys;
 	cpu->id = cpu_id;
 	cpu->shm = ipcc_shm_cpu(sys, cpu_id);
-	cpu->opt = *options;
 	cpu->tid = (pid_t)syscall(SYS_gettid);
 
 	pthread_mutex_lock(&sys->lock);
