@@ -24,7 +24,7 @@
 #define ipcc_for_each_bit(bit, tmp, word) \
 	for ((tmp) = (word); (tmp) && ((bit) = (unsigned)__builtin_ctzll(tmp), 1); (tmp) &= (tmp)-1)
 
-/* Everything a process needs to address the object, computed locally (never read back). */
+/* Everything a process needs to address the object, computed or checked locally. */
 struct ipcc_geometry {
 	unsigned cpus;
 	unsigned channels;
@@ -32,12 +32,14 @@ struct ipcc_geometry {
 	uint32_t buffer_size;
 	uint32_t slot_stride;
 	uint32_t chmask; /* (1 << channels) - 1 */
-	uint64_t cpu_offset;
-	uint64_t link_offset;
 	uint64_t link_stride;
-	uint64_t slot_offset;
+	uint64_t cpu_offset;  /* of the cpus section */
+	uint64_t link_offset; /* of the links section */
 	uint64_t total_size;
 	uint64_t link_map[IPCC_LINK_MAP_WORDS];
+	/* The directory: planned at create, checked at open; in address order. */
+	unsigned section_count;
+	struct ipcc_shm_section sections[IPCC_SECTIONS_MAX];
 };
 
 /* One link as this process sees it. */
@@ -45,16 +47,20 @@ struct ipcc_link {
 	struct ipcc_shm_link *shm;
 	unsigned cpu[2]; /* processor 1 (lower id), processor 2 */
 	unsigned index;
+	uint32_t reserved; /* channels reserved by a service: refused to the procedures */
+	uint8_t chan_owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
 };
 
 struct ipcc_system {
 	char name[IPCC_NAME_MAX + 2];
 	uint8_t *base;
 	size_t map_size;
+	bool readonly; /* IPCC_OPEN_READONLY: mapped without write access */
 	struct ipcc_geometry geo;
-	struct ipcc_link *links;			   /* geo.link_count entries */
-	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* both orders; IPCC_NO_LINK */
-	pthread_mutex_t lock;				   /* process-local: guards cpus[] */
+	char cpu_names[IPCC_CPUS_MAX][IPCC_SHM_CPU_NAME_SIZE]; /* checked at open */
+	struct ipcc_link *links;			       /* geo.link_count entries */
+	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX];     /* both orders; IPCC_NO_LINK */
+	pthread_mutex_t lock;				       /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
 	bool leak_mapping;	/* a claim is held by another thread: never unmap (see close) */
 	struct ipcc_cpu *stale; /* handles whose thread ended and whose CPU was taken over */
@@ -118,7 +124,7 @@ static inline struct ipcc_shm_slot *ipcc_slot(const struct ipcc_system *sys,
 					      const struct ipcc_link *l, unsigned from, unsigned ch)
 {
 	assert(from < 2 && ch < sys->geo.channels);
-	return (struct ipcc_shm_slot *)((uint8_t *)l->shm + sys->geo.slot_offset +
+	return (struct ipcc_shm_slot *)((uint8_t *)l->shm + IPCC_SHM_LINK_SIZE +
 					(uint64_t)(from * sys->geo.channels + ch) *
 						sys->geo.slot_stride);
 }
@@ -128,12 +134,55 @@ static inline void *ipcc_slot_data(struct ipcc_shm_slot *slot)
 	return slot + 1;
 }
 
-/* lib/region/geometry.c */
-int ipcc_geometry_compute(unsigned cpus, unsigned channels, uint32_t buffer_size,
-			  const uint64_t link_map[IPCC_LINK_MAP_WORDS], struct ipcc_geometry *ret);
+/*
+ * A section type: what its layer knows about it. The layout code (lib/region/layout.c) asks
+ * every type for its sections of a config, places them, checks the directory of an object
+ * it opens against them, and calls the type back to initialise (create) and load (create and
+ * open) the creator-written contents.
+ */
+struct ipcc_section_type {
+	uint32_t type; /* as stored, with IPCC_SECTION_COMPAT when ignorable */
+	const char *name;
+	const char *layer;
+	bool required; /* exactly one in every object */
+	/*
+	 * Append this type's sections for cfg (sizes, counts, strides, owners; no offsets) to
+	 * out[] (room for `cap`); g has the base geometry. Returns the number added or -EINVAL.
+	 */
+	int (*plan)(const struct ipcc_config *cfg, const struct ipcc_geometry *g,
+		    struct ipcc_shm_section *out, unsigned cap);
+	/* At open: does entry s agree with g? 0 or -EUCLEAN. May record offsets in g. */
+	int (*check)(struct ipcc_geometry *g, const struct ipcc_shm_section *s);
+	/* At create, on zeroed memory, before READY: write the creator's part. */
+	void (*init)(struct ipcc_system *sys, const struct ipcc_shm_section *s,
+		     const struct ipcc_config *cfg);
+	/* At create and open: validate the creator's part, copy what the process keeps.
+	 * 0 or -EUCLEAN. */
+	int (*load)(struct ipcc_system *sys, const struct ipcc_shm_section *s);
+};
+
+/* lib/layers.c: every section type of every layer, in layer order. */
+extern const struct ipcc_section_type *const ipcc_section_types[];
+extern const unsigned ipcc_section_type_count;
+
+/* lib/region/layout.c */
+/* The array geometry of a config (limits, link map, strides); no offsets. -EINVAL. */
+int ipcc_geometry_base(unsigned cpus, unsigned channels, uint32_t buffer_size,
+		       const uint64_t link_map[IPCC_LINK_MAP_WORDS], struct ipcc_geometry *ret);
 bool ipcc_geometry_pair_linked(const uint64_t link_map[IPCC_LINK_MAP_WORDS], unsigned a,
 			       unsigned b);
+/* The whole layout of cfg: base geometry, names checked, directory placed, total size. */
+int ipcc_layout_plan(const struct ipcc_config *cfg, struct ipcc_geometry *ret);
+/* Check a header read from an object of `size` bytes; on success *ret is its layout. */
+int ipcc_layout_check(const struct ipcc_shm_header *h, uint64_t size, struct ipcc_geometry *ret);
+/* Describe g's directory into ret[0..cap); returns the section count. */
+int ipcc_layout_describe(const struct ipcc_geometry *g, struct ipcc_section_info *ret,
+			 unsigned cap);
+/* The section type of a stored type word, or NULL. */
+const struct ipcc_section_type *ipcc_section_type_find(uint32_t type);
 int ipcc_name_validate(const char *name);
+int ipcc_cpu_name_validate(const char *name);
+void ipcc_cpu_name_default(unsigned id, char name[IPCC_SHM_CPU_NAME_SIZE]);
 
 /* lib/region/doorbell.c */
 void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
@@ -141,6 +190,9 @@ void ipcc_bell_fallback(struct ipcc_shm_cpu *c);
 /* The robust-futex word inside the owner mutex: TID | FUTEX_WAITERS | FUTEX_OWNER_DIED. */
 _Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
 bool ipcc_owner_word_alive(uint32_t word);
+
+/* lib/region/system.c: a CPU record's owner part, at create. */
+void ipcc_cpu_record_init(struct ipcc_shm_cpu *c);
 
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);
@@ -159,6 +211,12 @@ void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 /* Channels asserting line `line` of processor p (a bit per channel); 0 if the line is low. */
 uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
 			   enum ipcc_irq line);
+/*
+ * lib/ipcc/links.c: reserve channel ch of link l for service `owner` (not
+ * IPCC_CHAN_OWNER_PROC), from a section type's init at create, before READY. -EINVAL; -EBUSY
+ * if another service has it.
+ */
+int ipcc_link_reserve(struct ipcc_system *sys, struct ipcc_link *l, unsigned ch, uint8_t owner);
 /* Reset processor p's bank (CR, MR) to the reset values. */
 void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p);
 

@@ -489,6 +489,11 @@ Test(system, open_of_a_truncated_object_fails_with_ebadmsg, .fini = teardown)
 	}
 }
 
+/* Offset of a field of directory entry i (0 header, 1 cpus, 2 links in a default object). */
+#define SECTION_FIELD(i, field)                                                               \
+	(offsetof(struct ipcc_shm_header, sections) + (i) * sizeof(struct ipcc_shm_section) + \
+	 offsetof(struct ipcc_shm_section, field))
+
 Test(system, open_of_corrupt_geometry_fails_with_euclean, .fini = teardown)
 {
 	static const struct {
@@ -506,14 +511,17 @@ Test(system, open_of_corrupt_geometry_fails_with_euclean, .fini = teardown)
 		  448 },
 		{ "link_count 2", offsetof(struct ipcc_shm_header, link_count), 2 },
 		{ "link_count 0", offsetof(struct ipcc_shm_header, link_count), 0 },
-		{ "slot_stride 64", offsetof(struct ipcc_shm_header, slot_stride), 64 },
 		{ "header_size 512", offsetof(struct ipcc_shm_header, header_size), 512 },
-		{ "cpu_size 128", offsetof(struct ipcc_shm_header, cpu_size), 128 },
-		{ "link_size 512", offsetof(struct ipcc_shm_header, link_size), 512 },
-		{ "cpu_offset", offsetof(struct ipcc_shm_header, cpu_offset), 2048 },
-		{ "link_offset", offsetof(struct ipcc_shm_header, link_offset), 64 },
-		{ "link_stride", offsetof(struct ipcc_shm_header, link_stride), 256 },
-		{ "slot_offset", offsetof(struct ipcc_shm_header, slot_offset), 0 },
+		{ "section_size 40", offsetof(struct ipcc_shm_header, section_size), 40 },
+		{ "section_count 0", offsetof(struct ipcc_shm_header, section_count), 0 },
+		{ "section_count 65", offsetof(struct ipcc_shm_header, section_count), 65 },
+		{ "cpus stride 128", SECTION_FIELD(1, stride), 128 },
+		{ "cpus count 3", SECTION_FIELD(1, count), 3 },
+		{ "cpus offset", SECTION_FIELD(1, offset), 2048 },
+		{ "links offset", SECTION_FIELD(2, offset), 64 },
+		{ "links stride", SECTION_FIELD(2, stride), 256 },
+		{ "links slot stride 64", SECTION_FIELD(2, arg), 64 },
+		{ "links flags", SECTION_FIELD(2, flags), 1 },
 		{ "total_size small", offsetof(struct ipcc_shm_header, total_size), 4096 },
 		/* link_map[0]: bit 1 is the only pair of 2 CPUs; bit 2 is a CPU that is not there */
 		{ "link_map bit above cpus", offsetof(struct ipcc_shm_header, link_map), 0x6 },

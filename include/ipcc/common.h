@@ -34,5 +34,10 @@
 #define IPCC_SYSTEM_SIZE_MAX (1ull << 30)
 /* Names are POSIX shm names: a leading '/', no other '/', at most this many bytes after it. */
 #define IPCC_NAME_MAX 200u
+/* CPU names ("a53-0", "r5f0-0", "m4"): 1..15 bytes of [A-Za-z0-9_.-], starting with a letter
+ * or a digit, unique in a system. A CPU without a configured name is called "cpuN". */
+#define IPCC_CPU_NAME_MAX 15u
+/* The owner of a channel that no service reserved: the procedures and the channel API. */
+#define IPCC_CHAN_OWNER_PROC 0u
 
 #endif

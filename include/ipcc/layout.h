@@ -1,99 +1,164 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory layout: the ABI between every process attached to one system.
+ * The shared-memory layout (version 2): the ABI between every process attached to one system.
  *
- * Everything in the object is addressed by offsets from its start, because each process maps it
- * at its own address. Processes of different builds of libipcc agree on this layout only while
- * IPCC_LAYOUT_VERSION matches; any change to an offset, size or meaning bumps it.
+ * This header is for inspectors and for the library itself; it is not part of the umbrella
+ * <ipcc/ipcc.h>. Everything in the object is addressed by offsets from its start, because each
+ * process maps it at its own address. Processes of different builds of libipcc agree on this
+ * layout only while IPCC_LAYOUT_VERSION matches and each understands the other's incompatible
+ * features; any change to an offset, size or meaning of what is here bumps the version.
  *
- *   [header  ] struct ipcc_shm_header, 1024 bytes
- *   [cpus    ] cpus x struct ipcc_shm_cpu, 256 bytes each
- *   [links   ] links x link stride: struct ipcc_shm_link (256 bytes) then the channel slots:
- *                for direction d (0: processor 1 -> 2, 1: 2 -> 1), channel n (0-based):
- *                slot (d * channels + n) at slot_offset + slot index * slot stride
- *   slot      = struct ipcc_shm_slot (8 bytes) + buffer_size bytes of data, rounded up to 64
+ *   [header   ] struct ipcc_shm_header, one page, with the section directory
+ *   [sections ] each at the offset its directory entry gives, 64-byte aligned, in any order:
+ *     cpus      count = CPUs, stride 256: struct ipcc_shm_cpu
+ *     links     count = links, stride = link stride: struct ipcc_shm_link (320 bytes) then the
+ *               channel slots: for direction d (0: processor 1 -> 2, 1: 2 -> 1), channel n,
+ *               slot (d * channels + n) at IPCC_SHM_LINK_SIZE + slot index * slot stride;
+ *               slot = struct ipcc_shm_slot (8 bytes) + buffer_size bytes, rounded up to 64
+ *     (later layers add their own section types: Notify queues, vrings, logs, user regions)
  *
  * Links exist for the CPU pairs whose bit is set in link_map; the link index of a pair (a < b)
  * is the number of set pairs before it in the order (0,1), (0,2) ... (0,K-1), (1,2) ... Pair
  * (a, b) has bit number a * 64 + b in link_map (only a < b is ever set).
  *
- * The geometry fields are written once by the creator before `state` becomes READY, then never
- * again. A process that opens the object recomputes every offset from cpus, channels, buffer_size
- * and link_map, checks that the stored ones agree and that the object is large enough, and uses
- * only its own copy from then on.
+ * Growing the ABI: compat_features bits an opener does not know are ignored; an
+ * incompat_features bit it does not know makes it refuse the object. A section type carries
+ * the same distinction in its IPCC_SECTION_COMPAT bit: an unknown compatible section is
+ * skipped, an unknown incompatible one refused.
+ *
+ * The header, the directory and the creator-written parts of each section are written once
+ * by the creator before `state` becomes READY, then never again. A process that opens the
+ * object checks every directory entry (inside the object, aligned, not overlapping, sizes
+ * consistent with the geometry it recomputes from cpus, channels, buffer_size and link_map)
+ * and uses only its own copy from then on.
  */
 #ifndef IPCC_LAYOUT_H
 #define IPCC_LAYOUT_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <ipcc/common.h>
 
+/*
+ * Words written by several processes are C11 atomics. C++ has no _Atomic before C++23: there
+ * the same words are plain integers of the same size and alignment (the static assertions
+ * below hold in both languages), to be read with std::atomic_ref (C++20) or __atomic builtins.
+ */
+#ifdef __cplusplus
+#define IPCC_SHM_ATOMIC(type) type
+#define IPCC_SHM_ASSERT	      static_assert
+#else
+#include <stdatomic.h>
+#define IPCC_SHM_ATOMIC(type) _Atomic type
+#define IPCC_SHM_ASSERT	      _Static_assert
+IPCC_SHM_ASSERT(ATOMIC_INT_LOCK_FREE == 2, "cross-process atomics must be lock-free");
+IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock-free");
+#endif
+
 /* "IPCCSYS1" as a little-endian word: tells a libipcc object from any other shm object. */
 #define IPCC_LAYOUT_MAGIC   0x3153595343435049ull
-#define IPCC_LAYOUT_VERSION 1u
+#define IPCC_LAYOUT_VERSION 2u
 
 /* header.state: BUILDING until the creator has written everything, then READY. */
 #define IPCC_STATE_BUILDING 0u
 #define IPCC_STATE_READY    0x59444552u /* "REDY" */
 
 #define IPCC_CACHE_LINE	     64u
-#define IPCC_SHM_HEADER_SIZE 1024u
+#define IPCC_SHM_HEADER_SIZE 4096u
 #define IPCC_SHM_CPU_SIZE    256u
-#define IPCC_SHM_LINK_SIZE   256u
+#define IPCC_SHM_LINK_SIZE   320u
 #define IPCC_LINK_MAP_WORDS  64u
+/* Every section starts on this boundary. */
+#define IPCC_SECTION_ALIGN 64u
+/* Directory entries in the header. */
+#define IPCC_SECTIONS_MAX 64u
 
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "cross-process atomics must be lock-free");
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock-free");
+/* Feature words: no feature is defined yet in either word. */
+#define IPCC_COMPAT_KNOWN   0ull
+#define IPCC_INCOMPAT_KNOWN 0ull
+
+/*
+ * Section types. The low 16 bits name the type; IPCC_SECTION_COMPAT set means an opener that
+ * does not know the type may ignore the section (it only adds information). Types 0x8000-0xFFFF
+ * (with or without the compat bit) are for applications and experiments: libipcc never
+ * defines one there.
+ */
+#define IPCC_SECTION_COMPAT    0x80000000u
+#define IPCC_SECTION_TYPE_MASK 0x0000FFFFu
+#define IPCC_SECTION_HEADER    1u /* the header itself, offset 0 */
+#define IPCC_SECTION_CPUS      2u /* count = CPUs, stride = IPCC_SHM_CPU_SIZE */
+#define IPCC_SECTION_LINKS     3u /* count = links, stride = link stride, arg = slot stride */
+
+/* section.owner: no CPU or pair owns the section as a whole. */
+#define IPCC_SECTION_OWNER_NONE 0xFFFFFFFFu
+
+/* One directory entry: 48 bytes. */
+struct ipcc_shm_section {
+	uint32_t type;	 /* IPCC_SECTION_*, with IPCC_SECTION_COMPAT when ignorable */
+	uint32_t flags;	 /* 0: no flag is defined */
+	uint64_t offset; /* from the start of the object, IPCC_SECTION_ALIGN-aligned */
+	uint64_t size;	 /* bytes, a multiple of IPCC_SECTION_ALIGN */
+	uint32_t count;	 /* entries in an array section; 1 otherwise */
+	uint32_t stride; /* bytes per entry (count * stride <= size); size otherwise */
+	uint32_t owner;	 /* a CPU id, or IPCC_SECTION_OWNER_NONE */
+	uint32_t arg;	 /* what the type needs beyond this (links: the slot stride) */
+	uint64_t reserved;
+};
 
 struct ipcc_shm_header {
 	uint64_t magic;
 	uint32_t layout_version;
-	_Atomic uint32_t state;
+	IPCC_SHM_ATOMIC(uint32_t) state;
 	uint64_t total_size;
-	uint32_t header_size;
-	uint32_t cpus;
+	uint64_t compat_features;
+	uint64_t incompat_features;
+	uint32_t header_size;	/* IPCC_SHM_HEADER_SIZE */
+	uint32_t section_count; /* directory entries in use, 1..IPCC_SECTIONS_MAX */
+	uint32_t section_size;	/* sizeof(struct ipcc_shm_section) */
+	uint32_t cpus;		/* the geometry every section is checked against */
 	uint32_t channels;
 	uint32_t buffer_size;
 	uint32_t link_count;
-	uint32_t slot_stride;
-	uint64_t cpu_offset;
-	uint64_t link_offset;
-	uint64_t link_stride;
-	uint64_t slot_offset; /* from the start of a link */
-	uint32_t cpu_size;
-	uint32_t link_size;
-	uint32_t reserved0[2];
+	uint32_t reserved0[7];
 	uint64_t link_map[IPCC_LINK_MAP_WORDS];
-	uint32_t reserved[(IPCC_SHM_HEADER_SIZE - 96 - 8 * IPCC_LINK_MAP_WORDS) / 4];
+	uint32_t reserved1[104]; /* up to the directory at 1024 */
+	struct ipcc_shm_section sections[IPCC_SECTIONS_MAX];
 };
+
+/* cpu.power: written by the owner, shown by ipcc info. */
+#define IPCC_POWER_RUN	   0u /* running, or blocked in a Run/Stop-mode wait */
+#define IPCC_POWER_STANDBY 3u /* in ipcc_cpu_standby: banks reset when it wakes */
+
+/* A CPU name: 1..IPCC_CPU_NAME_MAX bytes (common.h), NUL-padded to this size. */
+#define IPCC_SHM_CPU_NAME_SIZE 16u
 
 /*
  * One CPU. Cache line 0 is written only when the CPU is attached or detached; line 1 (the
- * doorbell) is written by every CPU that rings this one; line 2 only by the owner.
+ * doorbell) is written by every CPU that rings this one; line 2 only by the owner; line 3 by
+ * the creator, once.
  */
 struct ipcc_shm_cpu {
 	/* line 0: ownership */
 	pthread_mutex_t owner; /* robust, process-shared; locked by the attached thread */
-	_Atomic uint32_t owner_pid;
-	_Atomic uint32_t owner_tid;
-	_Atomic uint32_t generation; /* bumped at every attach: a peer sees restarts */
+	IPCC_SHM_ATOMIC(uint32_t) owner_pid;
+	IPCC_SHM_ATOMIC(uint32_t) owner_tid;
+	IPCC_SHM_ATOMIC(uint32_t) generation; /* bumped at every attach: a peer sees restarts */
 	uint8_t pad0[IPCC_CACHE_LINE - sizeof(pthread_mutex_t) - 12];
 	/* line 1: doorbell */
-	_Atomic uint32_t bell_seq;	/* futex word: bumped by every ring */
-	_Atomic uint32_t bell_sleepers; /* IPCC_BELL_*: who may be asleep and how */
-	_Atomic uint64_t bell_pending;	/* bit p: a line on the link to CPU p may have changed */
-	_Atomic uint32_t bell_fallback; /* futex word: eventfd CPU rung by one without its fd */
+	IPCC_SHM_ATOMIC(uint32_t) bell_seq;	 /* futex word: bumped by every ring */
+	IPCC_SHM_ATOMIC(uint32_t) bell_sleepers; /* IPCC_BELL_*: who may be asleep and how */
+	IPCC_SHM_ATOMIC(uint64_t) bell_pending;	 /* bit p: a line on the link to CPU p changed */
+	IPCC_SHM_ATOMIC(uint32_t) bell_fallback; /* futex word: eventfd CPU rung without its fd */
 	uint8_t pad1[IPCC_CACHE_LINE - 20];
 	/* line 2: written by the owner */
-	_Atomic uint32_t wait_mode;
-	_Atomic uint32_t power;
+	IPCC_SHM_ATOMIC(uint32_t) wait_mode; /* enum ipcc_wait_mode of the owner (ipcc info) */
+	IPCC_SHM_ATOMIC(uint32_t) power;     /* IPCC_POWER_* */
 	uint32_t reserved2[14];
-	/* line 3 */
-	uint32_t reserved3[16];
+	/* line 3: written by the creator */
+	char name[IPCC_SHM_CPU_NAME_SIZE];
+	uint32_t reserved3[12];
 };
 
 /*
@@ -106,42 +171,53 @@ struct ipcc_shm_cpu {
 
 /* One register bank (CxCR, CxMR) on its own line: only its processor writes it. */
 struct ipcc_shm_bank {
-	_Atomic uint32_t cr;
-	_Atomic uint32_t mr;
+	IPCC_SHM_ATOMIC(uint32_t) cr;
+	IPCC_SHM_ATOMIC(uint32_t) mr;
 	uint32_t reserved[14];
 };
 
 /*
+ * link.chan_owner[n]: who may use channel n of the link (both directions):
+ * IPCC_CHAN_OWNER_PROC (common.h), or the number of the service that reserved it.
+ */
+
+/*
  * One IPCC instance. The status registers are written by both processors (CHnS by the sender,
  * CHnC by the receiver); each direction's word has a line of its own so the two directions do not
- * share a line.
+ * share a line. The last line is written by the creator, once.
  */
 struct ipcc_shm_link {
 	struct ipcc_shm_bank bank[2]; /* processor 1, processor 2 */
 	struct {
-		_Atomic uint32_t sr; /* C1TOC2SR for [0], C2TOC1SR for [1] */
+		IPCC_SHM_ATOMIC(uint32_t) sr; /* C1TOC2SR for [0], C2TOC1SR for [1] */
 		uint32_t reserved[15];
 	} status[2];
+	uint8_t chan_owner[IPCC_CHANNELS_MAX];
+	uint32_t reserved[12];
 };
 
 /* The head of each channel slot; the data follows it in the same cache line. */
 struct ipcc_shm_slot {
-	_Atomic uint32_t len; /* message length, written by the procedures before CHnS */
+	IPCC_SHM_ATOMIC(uint32_t) len; /* message length, written by the procedures before CHnS */
 	uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct ipcc_shm_header) == IPCC_SHM_HEADER_SIZE, "header size");
-_Static_assert(offsetof(struct ipcc_shm_header, magic) == 0, "magic first");
-_Static_assert(offsetof(struct ipcc_shm_header, layout_version) == 8, "version offset");
-_Static_assert(offsetof(struct ipcc_shm_header, state) == 12, "state offset");
-_Static_assert(offsetof(struct ipcc_shm_header, link_map) == 96, "link map offset");
-_Static_assert(sizeof(pthread_mutex_t) + 12 <= IPCC_CACHE_LINE, "owner fits a line");
-_Static_assert(sizeof(struct ipcc_shm_cpu) == IPCC_SHM_CPU_SIZE, "cpu size");
-_Static_assert(offsetof(struct ipcc_shm_cpu, bell_seq) == IPCC_CACHE_LINE, "doorbell line");
-_Static_assert(offsetof(struct ipcc_shm_cpu, wait_mode) == 2 * IPCC_CACHE_LINE, "owner line");
-_Static_assert(sizeof(struct ipcc_shm_bank) == IPCC_CACHE_LINE, "bank is a line");
-_Static_assert(sizeof(struct ipcc_shm_link) == IPCC_SHM_LINK_SIZE, "link size");
-_Static_assert(offsetof(struct ipcc_shm_link, status) == 2 * IPCC_CACHE_LINE, "status lines");
-_Static_assert(sizeof(struct ipcc_shm_slot) == 8, "slot head");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_section) == 48, "section entry size");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_header) == IPCC_SHM_HEADER_SIZE, "header size");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, magic) == 0, "magic first");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, layout_version) == 8, "version offset");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, state) == 12, "state offset");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, link_map) == 96, "link map offset");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, sections) == 1024, "directory offset");
+IPCC_SHM_ASSERT(sizeof(pthread_mutex_t) + 12 <= IPCC_CACHE_LINE, "owner fits a line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_cpu) == IPCC_SHM_CPU_SIZE, "cpu size");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, bell_seq) == IPCC_CACHE_LINE, "doorbell line");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, wait_mode) == 2 * IPCC_CACHE_LINE, "owner line");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, name) == 3 * IPCC_CACHE_LINE, "creator line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_bank) == IPCC_CACHE_LINE, "bank is a line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_link) == IPCC_SHM_LINK_SIZE, "link size");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, status) == 2 * IPCC_CACHE_LINE, "status lines");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, chan_owner) == 4 * IPCC_CACHE_LINE, "owner line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_slot) == 8, "slot head");
 
 #endif

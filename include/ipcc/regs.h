@@ -83,7 +83,8 @@ IPCC_EXPORT void ipcc_regs_close(struct ipcc_regs *regs);
  * 32-bit register access at `offset`. -EINVAL for a misaligned offset or one at or beyond
  * IPCC_REGS_SIZE. Reserved offsets read 0; writes to read-only or reserved registers are
  * ignored (and return 0), as on the bus. Bits of channels beyond the link's count have no effect
- * and read as their reset value.
+ * and read as their reset value. ipcc_regs_write fails with -EROFS on a system opened with
+ * IPCC_OPEN_READONLY.
  */
 IPCC_EXPORT int ipcc_regs_read(struct ipcc_regs *regs, uint32_t offset, uint32_t *ret_value);
 IPCC_EXPORT int ipcc_regs_write(struct ipcc_regs *regs, uint32_t offset, uint32_t value);

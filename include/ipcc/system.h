@@ -29,6 +29,11 @@ struct ipcc_config {
 	 * at or above `cpus`, and bits with a >= b, are ignored.
 	 */
 	uint64_t links[IPCC_CPUS_MAX];
+	/*
+	 * CPU names (see IPCC_CPU_NAME_MAX), NUL-terminated; an empty string means the default
+	 * "cpuN". Set them with ipcc_config_set_cpu_name(), which checks them.
+	 */
+	char cpu_names[IPCC_CPUS_MAX][IPCC_CPU_NAME_MAX + 1];
 };
 
 /* Fill *cfg with the defaults. Never fails. */
@@ -39,6 +44,43 @@ IPCC_EXPORT void ipcc_config_init(struct ipcc_config *cfg);
  * above IPCC_CPUS_MAX.
  */
 IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b, bool linked);
+
+/*
+ * Name CPU `id` (NULL or "" gives back the default "cpuN"). -EINVAL for an id at or above
+ * IPCC_CPUS_MAX or a name that is not 1..IPCC_CPU_NAME_MAX bytes of [A-Za-z0-9_.-] starting
+ * with a letter or a digit, or a name "cpuK" with K other than id (the default names stay
+ * unique); -EEXIST if another CPU of cfg already has that name. Only the first cfg->cpus
+ * names are used.
+ */
+IPCC_EXPORT int ipcc_config_set_cpu_name(struct ipcc_config *cfg, unsigned id, const char *name);
+
+/*
+ * The size in bytes of an object created with cfg (NULL: defaults): what `ipcc plan` calls
+ * "shared memory needed". Fails like ipcc_system_create would for a bad config (-EINVAL).
+ */
+IPCC_EXPORT int ipcc_config_size(const struct ipcc_config *cfg, uint64_t *ret_size);
+
+/* One section of an object, as ipcc_config_plan and ipcc_system_sections describe it. */
+struct ipcc_section_info {
+	uint32_t type;	   /* IPCC_SECTION_* of <ipcc/layout.h>, with its compat bit */
+	const char *name;  /* "header", "cpus", "links" ...; "unknown" for a type this build
+			      does not know (only a compatible one gets this far) */
+	const char *layer; /* the layer that owns it: "region", "ipcc" ... */
+	uint64_t offset;   /* from the start of the object */
+	uint64_t size;
+	uint32_t count;	 /* entries of an array section (CPUs, links ...); 1 otherwise */
+	uint32_t stride; /* bytes per entry */
+	int owner_cpu;	 /* the CPU that owns the section, or -1 */
+};
+
+/*
+ * The memory map an object created with cfg (NULL: defaults) would have: its sections in
+ * address order. Fills at most `cap` entries of ret (NULL with cap 0 only counts) and returns
+ * the number of sections, which may exceed cap. -EINVAL for a bad config or ret NULL with
+ * cap > 0. Pure computation; any thread.
+ */
+IPCC_EXPORT int ipcc_config_plan(const struct ipcc_config *cfg, struct ipcc_section_info *ret,
+				 unsigned cap);
 
 /*
  * Create the shm object `name` for `cfg` (NULL: defaults) and open it. Fails with -EEXIST if the
@@ -60,6 +102,18 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
  */
 IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys);
 
+/* ipcc_system_open_flags flags */
+#define IPCC_OPEN_READONLY 0x1u /* map the object read-only: an observer (ipcc info) */
+
+/*
+ * ipcc_system_open with flags. With IPCC_OPEN_READONLY the object is opened and mapped
+ * read-only, so a user who may read but not write it can observe it: every query works,
+ * while ipcc_cpu_attach and register writes fail with -EROFS. Errors as ipcc_system_open, and
+ * -EINVAL for an unknown flag.
+ */
+IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
+				       struct ipcc_system **ret_sys);
+
 /*
  * Unmap and free the handle. CPUs still attached through it are detached first (see
  * ipcc_cpu_detach for the thread rule). Accepts NULL.
@@ -78,6 +132,33 @@ IPCC_EXPORT uint64_t ipcc_system_size(const struct ipcc_system *sys);
 IPCC_EXPORT const char *ipcc_system_name(const struct ipcc_system *sys);
 /* true if CPUs a and b (either order, a != b) have a link. */
 IPCC_EXPORT bool ipcc_system_linked(const struct ipcc_system *sys, unsigned a, unsigned b);
+/* true if the handle was opened with IPCC_OPEN_READONLY. */
+IPCC_EXPORT bool ipcc_system_readonly(const struct ipcc_system *sys);
+
+/* The name of CPU `id` ("cpuN" unless configured), or NULL for an id out of range. */
+IPCC_EXPORT const char *ipcc_system_cpu_name(const struct ipcc_system *sys, unsigned id);
+/* The id of the CPU called `name`, or -ENOENT; -EINVAL for NULL arguments. */
+IPCC_EXPORT int ipcc_system_cpu_by_name(const struct ipcc_system *sys, const char *name);
+
+/*
+ * The sections of the open object, as checked at open (ipcc_config_plan describes the same
+ * for a config). Fills at most cap entries and returns the number of sections; -EINVAL.
+ */
+IPCC_EXPORT int ipcc_system_sections(const struct ipcc_system *sys, struct ipcc_section_info *ret,
+				     unsigned cap);
+
+/*
+ * Who may use channel `ch` (both directions) of the link between a and b (either order):
+ * IPCC_CHAN_OWNER_PROC (0) for a channel free for the procedures and the channel API, else
+ * the number of the service that reserved it (ipcc_service_name names it). -EINVAL for bad
+ * arguments, -ENOENT for no link. The procedures, the channel API and ipcc_irq_activate
+ * refuse a reserved channel with -EACCES. From the process-local copy made at open.
+ */
+IPCC_EXPORT int ipcc_system_channel_owner(const struct ipcc_system *sys, unsigned a, unsigned b,
+					  unsigned ch);
+
+/* The name of service number `id` ("procedures" for 0), or NULL if this build has none. */
+IPCC_EXPORT const char *ipcc_service_name(unsigned id);
 
 struct ipcc_cpu_owner {
 	bool attached;	     /* somebody claimed the CPU and has not detached */
@@ -116,7 +197,8 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * Claim CPU `cpu_id` for the calling thread (NULL options: defaults). The claim is held by the
  * calling thread: if that thread (or its process) ends without ipcc_cpu_detach, the CPU's owner
  * is dead and the next attach takes it over. The CPU's register banks are reset on attach.
- * Errors: -EINVAL id out of range or bad options; -EBUSY the CPU is claimed by a live thread
+ * Errors: -EINVAL id out of range or bad options; -EROFS the system was opened read-only;
+ * -EBUSY the CPU is claimed by a live thread
  * (including the caller); -ENOMEM; -EOWNERDEAD is never returned (a takeover is a success).
  */
 IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,

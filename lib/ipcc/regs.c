@@ -224,6 +224,8 @@ IPCC_EXPORT int ipcc_regs_write(struct ipcc_regs *regs, uint32_t offset, uint32_
 {
 	if (!regs || !offset_ok(offset))
 		return -EINVAL;
+	if (regs->sys->readonly)
+		return -EROFS;
 	switch (offset) {
 	case IPCC_C1CR:
 	case IPCC_C2CR:

@@ -75,6 +75,8 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 
 	if (!sys || !ret_cpu || cpu_id >= sys->geo.cpus)
 		return -EINVAL;
+	if (sys->readonly)
+		return -EROFS;
 	if (!options) {
 		ipcc_cpu_options_init(&defaults);
 		options = &defaults;
@@ -178,8 +180,6 @@ IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	return ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, false);
 }
 
-enum { POWER_RUN = 0, POWER_STANDBY = 3 };
-
 IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 {
 	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
@@ -189,7 +189,7 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 		return -EINVAL;
 	ipcc_watch_all(cpu, &watch);
 	/* Relaxed: informational (ipcc info shows the power state). */
-	atomic_store_explicit(&cpu->shm->power, POWER_STANDBY, memory_order_relaxed);
+	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_STANDBY, memory_order_relaxed);
 	int r = ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, true);
 	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
@@ -197,7 +197,7 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 			ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
 	}
 	/* Relaxed: informational, as above. */
-	atomic_store_explicit(&cpu->shm->power, POWER_RUN, memory_order_relaxed);
+	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_RUN, memory_order_relaxed);
 	return r;
 }
 

@@ -5,7 +5,7 @@
  *
  * Publication of a message: the sender writes the data and the length, then sets CHnS with a
  * seq_cst RMW (lib/ipcc/regs.c:ipcc_link_write_scr), which is also a release. The receiver reads
- * the flag with an acquire load (flag_set below) before it reads the length and the data. The
+ * the flag with an acquire load (lib/ipcc/chan.h:ipcc_chan_flag) before it reads the length and the data. The
  * way back is the same: the receiver's last read of the buffer precedes its CHnC RMW, and the
  * sender sees the flag clear with an acquire load before it writes the buffer again.
  */
@@ -13,6 +13,7 @@
 
 #include <ipcc/proc.h>
 
+#include "ipcc/chan.h"
 #include "irq/irq.h"
 
 /* Process-local software state of one channel (both directions) towards one peer. */
@@ -44,22 +45,17 @@ static void proc_free(void *p)
 	free(st);
 }
 
-/* A resolved channel: the link, this CPU's processor number, the software state. */
+/* A resolved channel (lib/ipcc/chan.h) and its software state. */
 struct chan_ref {
-	struct ipcc_system *sys;
-	struct ipcc_link *l;
-	unsigned p;
-	unsigned ch;
+	struct ipcc_chan hw;
 	struct proc_chan *pc;
 };
 
 static int chan_get(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, struct chan_ref *ref)
 {
-	if (!cpu || peer >= cpu->sys->geo.cpus || peer == cpu->id || ch >= cpu->sys->geo.channels)
-		return -EINVAL;
-	struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
-	if (!l)
-		return -ENOENT;
+	int r = ipcc_chan_resolve(cpu, peer, ch, false, &ref->hw);
+	if (r < 0)
+		return r;
 	/*
 	 * The tables are made on first use, possibly by several threads of the CPU at once (on
 	 * different channels): each is initialised, then published with a CAS; a thread that loses
@@ -93,34 +89,18 @@ static int chan_get(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, struct cha
 		else
 			free(fresh);
 	}
-	*ref = (struct chan_ref){
-		.sys = cpu->sys, .l = l, .p = ipcc_link_proc(l, cpu->id), .ch = ch, .pc = &t[ch]
-	};
+	ref->pc = &t[ch];
 	return 0;
-}
-
-/* Flag of the channel from processor `from` (acquire: see the file comment). */
-static bool flag_set(const struct chan_ref *c, unsigned from)
-{
-	return (atomic_load_explicit(&c->l->shm->status[from].sr, memory_order_acquire) >> c->ch) &
-	       1u;
 }
 
 static bool pred_tx_free(struct ipcc_cpu *cpu, void *arg)
 {
-	return !flag_set(arg, ((struct chan_ref *)arg)->p);
+	return !ipcc_chan_tx_busy(&((struct chan_ref *)arg)->hw);
 }
 
 static bool pred_rx_occupied(struct ipcc_cpu *cpu, void *arg)
 {
-	return flag_set(arg, !((struct chan_ref *)arg)->p);
-}
-
-static void enable_irq(const struct chan_ref *c, uint32_t bit)
-{
-	/* Relaxed peek: only this CPU writes its CR; skip the RMW when already enabled. */
-	if (!(atomic_load_explicit(&c->l->shm->bank[c->p].cr, memory_order_relaxed) & bit))
-		ipcc_link_update_cr(c->sys, c->l, c->p, bit, 0);
+	return ipcc_chan_rx_occupied(&((struct chan_ref *)arg)->hw);
 }
 
 /*
@@ -132,20 +112,19 @@ static int chan_wait(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_irq lin
 {
 	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
 	watch.n = 0;
-	uint32_t mbit = line == IPCC_IRQ_TXF ? IPCC_MR_CHFM(c->ch) : IPCC_MR_CHOM(c->ch);
 	ipcc_pred_fn pred = line == IPCC_IRQ_TXF ? pred_tx_free : pred_rx_occupied;
 
 	if (pred(cpu, c))
 		return 0;
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	int r = ipcc_watch_add(cpu, &watch, c->l->cpu[!c->p]);
+	int r = ipcc_watch_add(cpu, &watch, c->hw.peer);
 	if (r < 0)
 		return r;
-	enable_irq(c, line == IPCC_IRQ_TXF ? IPCC_CR_TXFIE : IPCC_CR_RXOIE);
-	ipcc_link_update_mr(c->sys, c->l, c->p, 0, mbit);
+	ipcc_chan_enable_line(&c->hw, line);
+	ipcc_chan_mask_line(&c->hw, line, false);
 	r = ipcc_wait_core(cpu, pred, c, &watch, timeout_ns, false);
-	ipcc_link_update_mr(c->sys, c->l, c->p, mbit, 0);
+	ipcc_chan_mask_line(&c->hw, line, true);
 	return r;
 }
 
@@ -162,7 +141,7 @@ static int msg_len(const struct chan_ref *c, struct ipcc_shm_slot *slot)
 {
 	/* Relaxed: ordered after the acquire flag load that found the message. */
 	uint32_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
-	return len > c->sys->geo.buffer_size ? -EBADMSG : (int)len;
+	return len > c->hw.sys->geo.buffer_size ? -EBADMSG : (int)len;
 }
 
 IPCC_EXPORT int ipcc_send(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
@@ -174,29 +153,29 @@ IPCC_EXPORT int ipcc_send(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, cons
 		return r;
 	if (!data && len)
 		return -EINVAL;
-	if (len > c.sys->geo.buffer_size)
+	if (len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
 	if (c.pc->tx_claimed)
 		return -EBUSY;
 	r = chan_wait(cpu, &c, IPCC_IRQ_TXF, timeout_ns);
 	if (r < 0)
 		return r;
-	write_msg(&c, ipcc_slot(c.sys, c.l, c.p, ch), data, len);
-	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	write_msg(&c, ipcc_chan_slot(&c.hw, IPCC_DIR_TX), data, len);
+	ipcc_chan_scr_set(&c.hw);
 	return 0;
 }
 
 /* After the flag was seen set: mask RX occupied, as the receive procedure starts. */
 static void rx_begin(struct chan_ref *c)
 {
-	ipcc_link_update_mr(c->sys, c->l, c->p, IPCC_MR_CHOM(c->ch), 0);
+	ipcc_chan_mask_line(&c->hw, IPCC_IRQ_RXO, true);
 }
 
 /* Free the channel (CHnC) and unmask RX occupied: the end of the receive procedure. */
 static void rx_end(struct chan_ref *c)
 {
-	ipcc_link_write_scr(c->sys, c->l, c->p, IPCC_SCR_CHC(c->ch));
-	ipcc_link_update_mr(c->sys, c->l, c->p, 0, IPCC_MR_CHOM(c->ch));
+	ipcc_chan_scr_clear(&c->hw);
+	ipcc_chan_mask_line(&c->hw, IPCC_IRQ_RXO, false);
 }
 
 /*
@@ -215,10 +194,10 @@ static int rx_take(struct ipcc_cpu *cpu, struct chan_ref *c, void *buf, size_t c
 	if (r < 0)
 		return r;
 	rx_begin(c);
-	struct ipcc_shm_slot *slot = ipcc_slot(c->sys, c->l, !c->p, c->ch);
+	struct ipcc_shm_slot *slot = ipcc_chan_slot(&c->hw, IPCC_DIR_RX);
 	int len = msg_len(c, slot);
 	if (len < 0 || (size_t)len > cap) {
-		ipcc_link_update_mr(c->sys, c->l, c->p, 0, IPCC_MR_CHOM(c->ch));
+		ipcc_chan_mask_line(&c->hw, IPCC_IRQ_RXO, false);
 		return len < 0 ? len : -EMSGSIZE;
 	}
 	if (len)
@@ -254,8 +233,8 @@ IPCC_EXPORT int ipcc_send_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 	if (r < 0)
 		return r;
 	c.pc->tx_claimed = true;
-	*ret_buf = ipcc_slot_data(ipcc_slot(c.sys, c.l, c.p, ch));
-	*ret_cap = c.sys->geo.buffer_size;
+	*ret_buf = ipcc_slot_data(ipcc_chan_slot(&c.hw, IPCC_DIR_TX));
+	*ret_cap = c.hw.sys->geo.buffer_size;
 	return 0;
 }
 
@@ -267,13 +246,13 @@ IPCC_EXPORT int ipcc_send_commit(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 		return r;
 	if (!c.pc->tx_claimed)
 		return -EALREADY;
-	if (len > c.sys->geo.buffer_size)
+	if (len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
 	/* Relaxed: published by the CHnS RMW below (see the file comment). */
-	atomic_store_explicit(&ipcc_slot(c.sys, c.l, c.p, ch)->len, (uint32_t)len,
+	atomic_store_explicit(&ipcc_chan_slot(&c.hw, IPCC_DIR_TX)->len, (uint32_t)len,
 			      memory_order_relaxed);
 	c.pc->tx_claimed = false;
-	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	ipcc_chan_scr_set(&c.hw);
 	return 0;
 }
 
@@ -292,10 +271,10 @@ IPCC_EXPORT int ipcc_recv_claim(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 	if (r < 0)
 		return r;
 	rx_begin(&c);
-	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_RX);
 	int len = msg_len(&c, slot);
 	if (len < 0) {
-		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+		ipcc_chan_mask_line(&c.hw, IPCC_IRQ_RXO, false);
 		return len;
 	}
 	c.pc->rx_claimed = true;
@@ -320,7 +299,7 @@ IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 /* A pending response of an earlier call: -EBUSY (timeout 0) or wait for it and drop it. */
 static int call_settle(struct ipcc_cpu *cpu, struct chan_ref *c, int64_t timeout_ns)
 {
-	if (!c->pc->response_pending && !flag_set(c, c->p))
+	if (!c->pc->response_pending && !ipcc_chan_tx_busy(&c->hw))
 		return 0;
 	int r = chan_wait(cpu, c, IPCC_IRQ_TXF, timeout_ns);
 	if (r == -EAGAIN)
@@ -340,7 +319,7 @@ IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, cons
 		return r;
 	if ((!req && req_len) || (!resp && cap))
 		return -EINVAL;
-	if (req_len > c.sys->geo.buffer_size)
+	if (req_len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
 	if (c.pc->tx_hooked || c.pc->tx_claimed)
 		return -EBUSY;
@@ -349,10 +328,10 @@ IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, cons
 	r = call_settle(cpu, &c, timeout_ns);
 	if (r < 0)
 		return r;
-	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, c.p, ch);
+	struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_TX);
 	write_msg(&c, slot, req, req_len);
 	c.pc->response_pending = true;
-	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	ipcc_chan_scr_set(&c.hw);
 	if (timeout_ns > 0) {
 		timeout_ns -= ipcc_now_ns() - start;
 		if (timeout_ns <= 0)
@@ -392,11 +371,11 @@ IPCC_EXPORT int ipcc_reply(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, con
 		return r;
 	if (!resp && len)
 		return -EINVAL;
-	if (len > c.sys->geo.buffer_size)
+	if (len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
-	if (!flag_set(&c, !c.p))
+	if (!ipcc_chan_rx_occupied(&c.hw))
 		return -ENOMSG;
-	write_msg(&c, ipcc_slot(c.sys, c.l, !c.p, ch), resp, len);
+	write_msg(&c, ipcc_chan_slot(&c.hw, IPCC_DIR_RX), resp, len);
 	rx_end(&c); /* CHnC is "response ready" at the caller */
 	return 0;
 }
@@ -408,11 +387,11 @@ static void on_rx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	struct chan_ref c;
 	if (chan_get(cpu, peer, ch, &c) < 0)
 		return;
-	if (!flag_set(&c, !c.p)) { /* spurious: nothing to read */
-		ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHOM(ch));
+	if (!ipcc_chan_rx_occupied(&c.hw)) { /* spurious: nothing to read */
+		ipcc_chan_mask_line(&c.hw, IPCC_IRQ_RXO, false);
 		return;
 	}
-	struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, !c.p, ch);
+	struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_RX);
 	int len = msg_len(&c, slot);
 	void *data = ipcc_slot_data(slot);
 	if (pc->recv_fn) {
@@ -425,12 +404,13 @@ static void on_rx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 		rx_end(&c);
 		return;
 	}
-	int n = pc->serve_fn(cpu, peer, ch, data, (size_t)len, c.sys->geo.buffer_size, pc->rx_arg);
+	int n = pc->serve_fn(cpu, peer, ch, data, (size_t)len, c.hw.sys->geo.buffer_size,
+			     pc->rx_arg);
 	if (n >= 0) {
 		/* Relaxed: published by the CHnC RMW in rx_end. */
 		atomic_store_explicit(&slot->len,
-				      (uint32_t)((size_t)n > c.sys->geo.buffer_size
-							 ? c.sys->geo.buffer_size
+				      (uint32_t)((size_t)n > c.hw.sys->geo.buffer_size
+							 ? c.hw.sys->geo.buffer_size
 							 : (size_t)n),
 				      memory_order_relaxed);
 		rx_end(&c);
@@ -444,7 +424,7 @@ static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	if (chan_get(cpu, peer, ch, &c) < 0)
 		return;
 	if (pc->resp_fn && pc->response_pending) {
-		struct ipcc_shm_slot *slot = ipcc_slot(c.sys, c.l, c.p, ch);
+		struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_TX);
 		int len = msg_len(&c, slot);
 		pc->response_pending = false;
 		pc->resp_fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len,
@@ -466,8 +446,8 @@ static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
  */
 static int hook(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_dir dir)
 {
-	int r = ipcc_irq_activate(cpu, c->pc->peer, c->ch, dir, dir == IPCC_DIR_RX ? on_rx : on_tx,
-				  c->pc);
+	int r = ipcc_irq_activate(cpu, c->pc->peer, c->hw.ch, dir,
+				  dir == IPCC_DIR_RX ? on_rx : on_tx, c->pc);
 	if (r < 0 && dir == IPCC_DIR_RX) {
 		c->pc->recv_fn = NULL;
 		c->pc->serve_fn = NULL;
@@ -524,7 +504,7 @@ IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 	if (r < 0)
 		return r;
 	/* The procedure's "unmask TX free": asserts at once if the channel is already free. */
-	ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHFM(ch));
+	ipcc_chan_mask_line(&c.hw, IPCC_IRQ_TXF, false);
 	return 0;
 }
 
@@ -537,9 +517,9 @@ IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 		return r;
 	if (!fn || (!req && req_len))
 		return -EINVAL;
-	if (req_len > c.sys->geo.buffer_size)
+	if (req_len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
-	if (c.pc->response_pending || flag_set(&c, c.p) || c.pc->tx_claimed)
+	if (c.pc->response_pending || ipcc_chan_tx_busy(&c.hw) || c.pc->tx_claimed)
 		return -EBUSY;
 	if (!c.pc->tx_hooked) {
 		r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_TX, on_tx, c.pc);
@@ -549,10 +529,10 @@ IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 	}
 	c.pc->resp_fn = fn;
 	c.pc->tx_arg = arg;
-	write_msg(&c, ipcc_slot(c.sys, c.l, c.p, ch), req, req_len);
+	write_msg(&c, ipcc_chan_slot(&c.hw, IPCC_DIR_TX), req, req_len);
 	c.pc->response_pending = true;
-	ipcc_link_write_scr(c.sys, c.l, c.p, IPCC_SCR_CHS(ch));
+	ipcc_chan_scr_set(&c.hw);
 	/* "Response ready" interrupt: TX free of this channel. */
-	ipcc_link_update_mr(c.sys, c.l, c.p, 0, IPCC_MR_CHFM(ch));
+	ipcc_chan_mask_line(&c.hw, IPCC_IRQ_TXF, false);
 	return 0;
 }

@@ -84,6 +84,41 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 	return 0;
 }
 
+/* Free a handle whose CPUs are all detached (or that never had any). */
+static void system_free(struct ipcc_system *sys)
+{
+	if (!sys->leak_mapping)
+		munmap(sys->base, sys->map_size);
+	pthread_mutex_destroy(&sys->lock);
+	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
+		struct ipcc_efd_peer *e = &sys->efd_peer[i];
+		/* Relaxed: no other thread may use the system while it is being closed. */
+		int fd = atomic_load_explicit(&e->fd, memory_order_relaxed);
+		if (fd >= 0)
+			close(fd);
+		if (e->conn >= 0)
+			close(e->conn);
+		pthread_mutex_destroy(&e->lock);
+	}
+	free(sys->links);
+	free(sys);
+}
+
+/* Each section type validates and copies the creator-written part of its sections. */
+static int sections_load(struct ipcc_system *sys)
+{
+	for (unsigned i = 0; i < sys->geo.section_count; i++) {
+		const struct ipcc_shm_section *s = &sys->geo.sections[i];
+		const struct ipcc_section_type *type = ipcc_section_type_find(s->type);
+		if (type && type->load) {
+			int r = type->load(sys, s);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g)
 {
 	memset(h, 0, sizeof(*h));
@@ -91,42 +126,37 @@ static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g
 	h->layout_version = IPCC_LAYOUT_VERSION;
 	h->state = IPCC_STATE_BUILDING;
 	h->total_size = g->total_size;
+	h->compat_features = 0;
+	h->incompat_features = 0;
 	h->header_size = IPCC_SHM_HEADER_SIZE;
+	h->section_count = g->section_count;
+	h->section_size = sizeof(struct ipcc_shm_section);
 	h->cpus = g->cpus;
 	h->channels = g->channels;
 	h->buffer_size = g->buffer_size;
 	h->link_count = g->link_count;
-	h->slot_stride = g->slot_stride;
-	h->cpu_offset = g->cpu_offset;
-	h->link_offset = g->link_offset;
-	h->link_stride = g->link_stride;
-	h->slot_offset = g->slot_offset;
-	h->cpu_size = IPCC_SHM_CPU_SIZE;
-	h->link_size = IPCC_SHM_LINK_SIZE;
 	memcpy(h->link_map, g->link_map, sizeof(h->link_map));
+	memcpy(h->sections, g->sections, g->section_count * sizeof(h->sections[0]));
 }
 
-static int cpu_slot_init(struct ipcc_shm_cpu *c)
+void ipcc_cpu_record_init(struct ipcc_shm_cpu *c)
 {
 	pthread_mutexattr_t attr;
-	int r;
 
+	/* The mutex cannot fail to initialise with these attributes on Linux. */
 	pthread_mutexattr_init(&attr);
-	r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	if (r == 0)
-		r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	if (r == 0)
-		r = pthread_mutex_init(&c->owner, &attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&c->owner, &attr);
 	pthread_mutexattr_destroy(&attr);
-	return -r;
 }
 
 IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
 				   struct ipcc_system **ret_sys)
 {
 	struct ipcc_config defaults;
-	struct ipcc_geometry geo;
-	struct ipcc_shm_header h;
+	struct ipcc_geometry *geo;
+	struct ipcc_shm_header *h;
 	struct ipcc_system *sys = NULL;
 	uint8_t *base = MAP_FAILED;
 	int fd = -1, r;
@@ -139,13 +169,21 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 	}
 	if (cfg->mode & ~07777u)
 		return -EINVAL;
-	r = ipcc_geometry_compute(cfg->cpus, cfg->channels, cfg->buffer_size, cfg->links, &geo);
+	geo = malloc(sizeof(*geo));
+	h = malloc(sizeof(*h));
+	if (!geo || !h) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = ipcc_layout_plan(cfg, geo);
 	if (r < 0)
-		return r;
+		goto out;
 
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode & 0777);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
 	/* shm_open applies the umask; the configured mode is what the user asked for. */
 	if (fchmod(fd, cfg->mode) < 0) {
 		r = -errno;
@@ -156,16 +194,16 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 	 * either an empty object or a header with state BUILDING (both -EAGAIN), never a
 	 * half-written header that would look foreign.
 	 */
-	header_fill(&h, &geo);
-	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+	header_fill(h, geo);
+	if (pwrite(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
 		r = errno ? -errno : -EIO;
 		goto fail_unlink;
 	}
-	if (ftruncate(fd, (off_t)geo.total_size) < 0) {
+	if (ftruncate(fd, (off_t)geo->total_size) < 0) {
 		r = -errno;
 		goto fail_unlink;
 	}
-	base = mmap(NULL, geo.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	base = mmap(NULL, geo->total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		r = -errno;
 		goto fail_unlink;
@@ -173,125 +211,120 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 	close(fd);
 	fd = -1;
 
-	/* ftruncate zero-filled everything: flags and pending words start at 0. */
-	for (unsigned i = 0; i < geo.cpus; i++) {
-		r = cpu_slot_init((struct ipcc_shm_cpu *)(base + geo.cpu_offset +
-							  (uint64_t)i * IPCC_SHM_CPU_SIZE));
-		if (r < 0)
-			goto fail_unmap;
-	}
-	for (unsigned i = 0; i < geo.link_count; i++) {
-		struct ipcc_shm_link *l = (struct ipcc_shm_link *)(base + geo.link_offset +
-								   (uint64_t)i * geo.link_stride);
-		for (unsigned p = 0; p < 2; p++) {
-			/* Relaxed: nobody can read the object before the READY release below. */
-			atomic_store_explicit(&l->bank[p].cr, IPCC_CR_RESET, memory_order_relaxed);
-			atomic_store_explicit(&l->bank[p].mr, IPCC_MR_RESET, memory_order_relaxed);
-		}
-	}
-	r = system_new(name, base, geo.total_size, &geo, &sys);
+	r = system_new(name, base, geo->total_size, geo, &sys);
 	if (r < 0)
 		goto fail_unmap;
+	/* ftruncate zero-filled everything: each section type writes what it needs. */
+	for (unsigned i = 0; i < geo->section_count; i++) {
+		const struct ipcc_section_type *type =
+			ipcc_section_type_find(geo->sections[i].type);
+		if (type->init)
+			type->init(sys, &geo->sections[i], cfg);
+	}
+	r = sections_load(sys);
+	assert(r == 0); /* we wrote it */
 
 	/* Release: publishes every write above; pairs with the acquire in ipcc_system_open. */
 	atomic_store_explicit(&ipcc_header(sys)->state, IPCC_STATE_READY, memory_order_release);
 	*ret_sys = sys;
-	return 0;
+	r = 0;
+	goto out;
 
 fail_unmap:
-	munmap(base, geo.total_size);
+	munmap(base, geo->total_size);
 fail_unlink:
 	if (fd >= 0)
 		close(fd);
 	shm_unlink(name);
+out:
+	free(h);
+	free(geo);
 	return r;
 }
 
-/* Check a header read from an object of `size` bytes; on success *ret is its geometry. */
-static int header_check(const struct ipcc_shm_header *h, uint64_t size, struct ipcc_geometry *ret)
+IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
+				       struct ipcc_system **ret_sys)
 {
-	struct ipcc_geometry g;
-
-	if (h->magic != IPCC_LAYOUT_MAGIC)
-		return -EPROTO;
-	if (h->layout_version != IPCC_LAYOUT_VERSION)
-		return -EPROTONOSUPPORT;
-	if (h->header_size != IPCC_SHM_HEADER_SIZE || h->cpu_size != IPCC_SHM_CPU_SIZE ||
-	    h->link_size != IPCC_SHM_LINK_SIZE)
-		return -EUCLEAN;
-	if (ipcc_geometry_compute(h->cpus, h->channels, h->buffer_size, h->link_map, &g) < 0)
-		return -EUCLEAN;
-	/* Bits outside the upper triangle of the CPUs present are corruption, not ignorable. */
-	if (memcmp(g.link_map, h->link_map, sizeof(g.link_map)) != 0)
-		return -EUCLEAN;
-	if (h->link_count != g.link_count || h->slot_stride != g.slot_stride ||
-	    h->cpu_offset != g.cpu_offset || h->link_offset != g.link_offset ||
-	    h->link_stride != g.link_stride || h->slot_offset != g.slot_offset ||
-	    h->total_size != g.total_size)
-		return -EUCLEAN;
-	if (size < g.total_size)
-		return -EBADMSG;
-	*ret = g;
-	return 0;
-}
-
-IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)
-{
-	struct ipcc_shm_header h;
-	struct ipcc_geometry geo;
+	struct ipcc_shm_header *h = NULL;
+	struct ipcc_geometry *geo = NULL;
 	struct stat st;
 	uint8_t *base;
 	int fd, r;
 
-	if (!ret_sys || ipcc_name_validate(name) < 0)
+	if (!ret_sys || ipcc_name_validate(name) < 0 || (flags & ~IPCC_OPEN_READONLY))
 		return -EINVAL;
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	bool ro = flags & IPCC_OPEN_READONLY;
+	fd = shm_open(name, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		goto out_close;
+		goto out;
 	}
 	if (st.st_size == 0) {
 		r = -EAGAIN; /* the creator has not written its header yet */
-		goto out_close;
+		goto out;
 	}
-	if ((uint64_t)st.st_size < sizeof(h)) {
+	if ((uint64_t)st.st_size < sizeof(*h)) {
 		r = -EBADMSG;
-		goto out_close;
+		goto out;
 	}
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+	h = malloc(sizeof(*h));
+	geo = malloc(sizeof(*geo));
+	if (!h || !geo) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Our own copy: a peer may rewrite the object's header while we check it. */
+	if (pread(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
 		r = -EBADMSG;
-		goto out_close;
+		goto out;
 	}
-	if (h.magic == IPCC_LAYOUT_MAGIC && h.layout_version == IPCC_LAYOUT_VERSION &&
-	    h.state == IPCC_STATE_BUILDING) {
+	if (h->magic == IPCC_LAYOUT_MAGIC && h->layout_version == IPCC_LAYOUT_VERSION &&
+	    h->state == IPCC_STATE_BUILDING) {
 		r = -EAGAIN;
-		goto out_close;
+		goto out;
 	}
-	r = header_check(&h, (uint64_t)st.st_size, &geo);
+	r = ipcc_layout_check(h, (uint64_t)st.st_size, geo);
 	if (r < 0)
-		goto out_close;
+		goto out;
 
-	base = mmap(NULL, geo.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	base = mmap(NULL, geo->total_size, PROT_READ | (ro ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		r = -errno;
-		goto out_close;
+		goto out;
 	}
 	/* Acquire: pairs with the READY release in ipcc_system_create. */
 	uint32_t state = atomic_load_explicit(&((struct ipcc_shm_header *)base)->state,
 					      memory_order_acquire);
 	if (state != IPCC_STATE_READY) {
 		r = state == IPCC_STATE_BUILDING ? -EAGAIN : -EUCLEAN;
-		munmap(base, geo.total_size);
-		goto out_close;
+		munmap(base, geo->total_size);
+		goto out;
 	}
-	r = system_new(name, base, geo.total_size, &geo, ret_sys);
-	if (r < 0)
-		munmap(base, geo.total_size);
-out_close:
+	struct ipcc_system *sys;
+	r = system_new(name, base, geo->total_size, geo, &sys);
+	if (r < 0) {
+		munmap(base, geo->total_size);
+		goto out;
+	}
+	sys->readonly = ro;
+	r = sections_load(sys);
+	if (r < 0) {
+		system_free(sys);
+		goto out;
+	}
+	*ret_sys = sys;
+out:
+	free(h);
+	free(geo);
 	close(fd);
 	return r;
+}
+
+IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)
+{
+	return ipcc_system_open_flags(name, 0, ret_sys);
 }
 
 IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
@@ -315,23 +348,10 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 	}
 	/*
 	 * A claim still held by another thread keeps the object in that thread's robust list:
-	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit.
+	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit
+	 * (system_free looks at leak_mapping).
 	 */
-	if (!sys->leak_mapping)
-		munmap(sys->base, sys->map_size);
-	pthread_mutex_destroy(&sys->lock);
-	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
-		struct ipcc_efd_peer *e = &sys->efd_peer[i];
-		/* Relaxed: no other thread may use the system while it is being closed. */
-		int fd = atomic_load_explicit(&e->fd, memory_order_relaxed);
-		if (fd >= 0)
-			close(fd);
-		if (e->conn >= 0)
-			close(e->conn);
-		pthread_mutex_destroy(&e->lock);
-	}
-	free(sys->links);
-	free(sys);
+	system_free(sys);
 }
 
 IPCC_EXPORT int ipcc_system_unlink(const char *name)
@@ -374,4 +394,32 @@ IPCC_EXPORT const char *ipcc_system_name(const struct ipcc_system *sys)
 IPCC_EXPORT bool ipcc_system_linked(const struct ipcc_system *sys, unsigned a, unsigned b)
 {
 	return sys && ipcc_link_get(sys, a, b) != NULL;
+}
+
+IPCC_EXPORT bool ipcc_system_readonly(const struct ipcc_system *sys)
+{
+	return sys && sys->readonly;
+}
+
+IPCC_EXPORT const char *ipcc_system_cpu_name(const struct ipcc_system *sys, unsigned id)
+{
+	return sys && id < sys->geo.cpus ? sys->cpu_names[id] : NULL;
+}
+
+IPCC_EXPORT int ipcc_system_cpu_by_name(const struct ipcc_system *sys, const char *name)
+{
+	if (!sys || !name)
+		return -EINVAL;
+	for (unsigned i = 0; i < sys->geo.cpus; i++)
+		if (!strcmp(sys->cpu_names[i], name))
+			return (int)i;
+	return -ENOENT;
+}
+
+IPCC_EXPORT int ipcc_system_sections(const struct ipcc_system *sys, struct ipcc_section_info *ret,
+				     unsigned cap)
+{
+	if (!sys || (!ret && cap))
+		return -EINVAL;
+	return ipcc_layout_describe(&sys->geo, ret, cap);
 }
