@@ -112,4 +112,61 @@ static inline uint32_t test_chmask(unsigned channels)
 	return (uint32_t)((1ull << channels) - 1);
 }
 
+/* ---- objects made or damaged by hand, the way a stale, foreign or broken one looks ---- */
+
+static inline off_t shm_size(const char *name)
+{
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY, 0);
+	cr_assert_geq(fd, 0, "shm_open(%s): %s", name, strerror(errno));
+	cr_assert_eq(fstat(fd, &st), 0);
+	close(fd);
+	return st.st_size;
+}
+
+/* A raw shm object of `size` bytes with `len` bytes of `data` at its start. */
+static inline const char *raw_object(const void *data, size_t len, off_t size)
+{
+	const char *name = test_name();
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0, "shm_open: %s", strerror(errno));
+	cr_assert_eq(ftruncate(fd, size), 0);
+	if (len)
+		cr_assert_eq(pwrite(fd, data, len, 0), (ssize_t)len);
+	close(fd);
+	return name;
+}
+
+/* A real, closed system with the defaults (2 CPUs). */
+static inline const char *real_object(void)
+{
+	struct ipcc_system *s = test_system(NULL);
+	ipcc_system_close(s);
+	/* The name lives on in test_names[], unlike the handle's copy. */
+	return test_names[test_name_count - 1];
+}
+
+static inline void patch(const char *name, size_t offset, const void *value, size_t len)
+{
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, value, len, (off_t)offset), (ssize_t)len);
+	close(fd);
+}
+
+static inline void patch_u32(const char *name, size_t offset, uint32_t value)
+{
+	patch(name, offset, &value, sizeof(value));
+}
+
+static inline void expect_open(const char *name, int expected, const char *what)
+{
+	struct ipcc_system *s = (struct ipcc_system *)&s, *const marker = s;
+	int r = ipcc_system_open(name, &s);
+	cr_assert_eq(r, expected, "%s: open returned %d (%s), expected %d (%s)", what, r,
+		     strerror(-r), expected, strerror(-expected));
+	cr_assert_eq(s, marker, "%s: a failed open wrote its output", what);
+	cr_assert(test_shm_exists(name), "%s: a failed open removed the object", what);
+}
+
 #endif

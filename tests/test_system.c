@@ -38,16 +38,6 @@ static uint64_t layout_size(unsigned cpus, unsigned links, unsigned channels, ui
 	       (uint64_t)links * (IPCC_SHM_LINK_SIZE + 2ull * channels * slot);
 }
 
-static off_t shm_size(const char *name)
-{
-	struct stat st;
-	int fd = shm_open(name, O_RDONLY, 0);
-	cr_assert_geq(fd, 0, "shm_open(%s): %s", name, strerror(errno));
-	cr_assert_eq(fstat(fd, &st), 0);
-	close(fd);
-	return st.st_size;
-}
-
 /* ---- create, open, close, unlink ---- */
 
 Test(system, create_open_close_unlink_round_trip, .fini = teardown)
@@ -359,51 +349,6 @@ Test(system, the_object_gets_the_configured_mode_whatever_the_umask, .fini = tea
 }
 
 /* ---- open of damaged, foreign and unfinished objects ---- */
-
-/* A raw shm object of `size` bytes with `len` bytes of `data` at its start. */
-static const char *raw_object(const void *data, size_t len, off_t size)
-{
-	const char *name = test_name();
-	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	cr_assert_geq(fd, 0, "shm_open: %s", strerror(errno));
-	cr_assert_eq(ftruncate(fd, size), 0);
-	if (len)
-		cr_assert_eq(pwrite(fd, data, len, 0), (ssize_t)len);
-	close(fd);
-	return name;
-}
-
-/* A real, closed system with the defaults (2 CPUs). */
-static const char *real_object(void)
-{
-	struct ipcc_system *s = test_system(NULL);
-	ipcc_system_close(s);
-	/* The name lives on in test_names[], unlike the handle's copy. */
-	return test_names[test_name_count - 1];
-}
-
-static void patch(const char *name, size_t offset, const void *value, size_t len)
-{
-	int fd = shm_open(name, O_RDWR, 0);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(pwrite(fd, value, len, (off_t)offset), (ssize_t)len);
-	close(fd);
-}
-
-static void patch_u32(const char *name, size_t offset, uint32_t value)
-{
-	patch(name, offset, &value, sizeof(value));
-}
-
-static void expect_open(const char *name, int expected, const char *what)
-{
-	struct ipcc_system *s = (struct ipcc_system *)&s, *const marker = s;
-	int r = ipcc_system_open(name, &s);
-	cr_assert_eq(r, expected, "%s: open returned %d (%s), expected %d (%s)", what, r,
-		     strerror(-r), expected, strerror(-expected));
-	cr_assert_eq(s, marker, "%s: a failed open wrote its output", what);
-	cr_assert(test_shm_exists(name), "%s: a failed open removed the object", what);
-}
 
 static struct ipcc_shm_header valid_header(void)
 {
