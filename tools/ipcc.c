@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <ipcc/ipcc.h>
+#include <ipcc/layout.h> /* info decodes the object itself */
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Umbrella header: everything libipcc offers. */
+/*
+ * Umbrella header: the whole API, for C and C++ programs.
+ *
+ * The shared-memory layout, <ipcc/layout.h>, is not part of it: it describes the bytes of the
+ * object for inspectors (the `ipcc` tool, tests), and no function of the API needs it.
+ */
 #ifndef IPCC_IPCC_H
 #define IPCC_IPCC_H
 
 #include <ipcc/common.h>
-#include <ipcc/layout.h>
 #include <ipcc/system.h>
 #include <ipcc/regs.h>
 #include <ipcc/irq.h>

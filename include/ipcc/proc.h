@@ -78,10 +78,13 @@ typedef void (*ipcc_recv_fn)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, c
 			     size_t len, void *arg);
 IPCC_EXPORT int ipcc_recv_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_recv_fn fn,
 				void *arg);
-/* Simplex send: fn runs once, when the channel is (or becomes) free; a send then succeeds. */
+/*
+ * Simplex send, callback form (TX free): fn runs once, when the channel is (or becomes) free; a
+ * send from fn then succeeds without waiting.
+ */
 typedef void (*ipcc_txfree_fn)(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *arg);
-IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
-				 ipcc_txfree_fn fn, void *arg);
+IPCC_EXPORT int ipcc_send_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_txfree_fn fn,
+				void *arg);
 /*
  * Half-duplex server: fn gets the request in place in a buffer of `cap` bytes and returns the
  * length of the response it wrote there (the reply is sent when fn returns), or a negative value

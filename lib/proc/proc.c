@@ -487,8 +487,8 @@ IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 	return fn ? rx_register(cpu, peer, ch, NULL, fn, arg) : -EINVAL;
 }
 
-IPCC_EXPORT int ipcc_send_notify(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
-				 ipcc_txfree_fn fn, void *arg)
+IPCC_EXPORT int ipcc_send_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_txfree_fn fn,
+				void *arg)
 {
 	struct chan_ref c;
 	int r = chan_get(cpu, peer, ch, &c);

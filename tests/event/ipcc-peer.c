@@ -10,7 +10,7 @@
  * Two styles of waiting:
  *   blocking  ipcc_send / ipcc_call (the CPU's wait mode decides how they sleep);
  *   loop      an event loop over the CPU's eventfd (eventfd mode only): ipcc_send with timeout
- *             0, then ipcc_send_notify and poll(); calls with ipcc_call_async. Every wake-up
+ *             0, then ipcc_send_async and poll(); calls with ipcc_call_async. Every wake-up
  *             of this process then comes through its fd.
  *
  * With --retry-epipe a send that fails with -EPIPE (the receiver died) is reported on stdout
@@ -151,9 +151,9 @@ static int send_loop_style(struct peer *p, const void *msg, size_t len, unsigned
 			return r;
 		/* Occupied: ask for the TX-free interrupt and sleep in poll() until it fires. */
 		bool tx_free = false;
-		r = ipcc_send_notify(p->cpu, p->peer, p->ch, on_txfree, &tx_free);
+		r = ipcc_send_async(p->cpu, p->peer, p->ch, on_txfree, &tx_free);
 		if (r < 0) {
-			fail_errno("ipcc_send_notify", seq, r);
+			fail_errno("ipcc_send_async", seq, r);
 			return 1;
 		}
 		if (loop_until(p, &tx_free, "TX free before message", seq))

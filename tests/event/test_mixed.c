@@ -4,7 +4,7 @@
  * eventfd mode and the test process (CPU 1) in futex mode, with the blocking calls.
  *
  * The peer sends 100,000 simplex messages, then makes 10,000 half-duplex calls. In its own
- * event loop (--style loop) it waits for TX free (ipcc_send_notify) and for each response
+ * event loop (--style loop) it waits for TX free (ipcc_send_async) and for each response
  * (ipcc_call_async) through its eventfd, so every ring of ours must reach its fd; with blocking
  * calls in eventfd mode it sleeps on the futex instead. And the fallback the other way: a peer
  * of another uid, whose fd server we (root) refuse to take an fd from, is still woken through

@@ -180,7 +180,7 @@ Test(irq, tx_free_wait_after_the_channel_was_freed_returns_at_once)
 	cr_assert_not(ipcc_regs_irq(regs, 1, IPCC_IRQ_TXF));
 
 	/* Waiting for TX free now finds the level: no edge was needed. */
-	cr_assert_eq(ipcc_send_notify(cpu, 1, a.ch, on_free, &g), 0);
+	cr_assert_eq(ipcc_send_async(cpu, 1, a.ch, on_free, &g), 0);
 	cr_assert(ipcc_regs_irq(regs, 1, IPCC_IRQ_TXF));
 	int64_t t0 = pt_now_ns();
 	cr_assert_eq(ipcc_cpu_wait(cpu, 0), 0, "timeout 0 finds the line asserted");
@@ -230,7 +230,7 @@ Test(irq, dispatcher_masks_the_channel_before_the_handler)
 	cr_assert_eq(pt_rd(regs, MR(1)) & IPCC_MR_CHOM(4), 0);
 
 	/* TX free on CPU 1, channel 4: the channel is free again, so the level is up at once. */
-	cr_assert_eq(ipcc_send_notify(c1, 0, 4, on_free, &tx), 0);
+	cr_assert_eq(ipcc_send_async(c1, 0, 4, on_free, &tx), 0);
 	cr_assert_eq(pt_rd(regs, MR(2)) & IPCC_MR_CHFM(4), 0);
 	cr_assert_eq(ipcc_cpu_dispatch(c1), 1);
 	cr_assert_eq(tx.calls, 1);
@@ -330,8 +330,8 @@ Test(irq, double_registration_is_eexist)
 	cr_assert_eq(ipcc_serve_async(c0, 1, 1, serve_echo, &n), -EEXIST);
 	cr_assert_eq(ipcc_recv_async(c0, 1, 1, on_msg, &g), -EEXIST);
 	/* The directions of one channel are independent. */
-	cr_assert_eq(ipcc_send_notify(c0, 1, 0, on_free, &g), 0);
-	cr_assert_eq(ipcc_send_notify(c0, 1, 0, on_free, &g), -EEXIST);
+	cr_assert_eq(ipcc_send_async(c0, 1, 0, on_free, &g), 0);
+	cr_assert_eq(ipcc_send_async(c0, 1, 0, on_free, &g), -EEXIST);
 	cr_assert_eq(ipcc_irq_activate(c0, 1, 0, IPCC_DIR_TX, count_tx, &n), -EEXIST);
 	cr_assert_eq(ipcc_call_async(c0, 1, 0, "q", 1, on_resp, &g), -EEXIST);
 	/* Deactivation frees the slot for a new registration. */
@@ -350,26 +350,26 @@ Test(irq, double_registration_is_eexist)
 
 /*
  * A refused registration must leave the one in place untouched. Regression for
- * lib/proc/proc.c: ipcc_send_notify and ipcc_serve_async store their callback and argument in
+ * lib/proc/proc.c: ipcc_send_async and ipcc_serve_async store their callback and argument in
  * the channel's state before ipcc_irq_activate refuses with -EEXIST, and the cleanup then clears
  * the callback of the registration that was there.
  */
-Test(irq, refused_send_notify_keeps_the_first_callback)
+Test(irq, refused_send_async_keeps_the_first_callback)
 {
 	struct ipcc_system *sys = pt_create(2, 6, BUFFER);
 	struct ipcc_cpu *c0 = pt_attach(sys, 0, IPCC_WAIT_SPIN, 0);
 	struct ipcc_cpu *c1 = pt_attach(sys, 1, IPCC_WAIT_SPIN, 0);
 	struct got first = { 0 }, second = { 0 };
 
-	/* TX: a second ipcc_send_notify while the first is pending. */
+	/* TX: a second ipcc_send_async while the first is pending. */
 	cr_assert_eq(ipcc_send(c0, 1, 2, "x", 1, 0), 0); /* occupied: the notification waits */
-	cr_assert_eq(ipcc_send_notify(c0, 1, 2, on_free, &first), 0);
-	cr_assert_eq(ipcc_send_notify(c0, 1, 2, on_free, &second), -EEXIST);
+	cr_assert_eq(ipcc_send_async(c0, 1, 2, on_free, &first), 0);
+	cr_assert_eq(ipcc_send_async(c0, 1, 2, on_free, &second), -EEXIST);
 	char buf[8];
 	cr_assert_eq(ipcc_recv(c1, 0, 2, buf, sizeof(buf), 0), 1);
 	ipcc_cpu_dispatch(c0);
 	cr_assert_eq(second.calls, 0, "the refused callback ran");
-	cr_assert_eq(first.calls, 1, "the first ipcc_send_notify never fired after a refused one");
+	cr_assert_eq(first.calls, 1, "the first ipcc_send_async never fired after a refused one");
 
 	ipcc_cpu_detach(c1);
 	ipcc_cpu_detach(c0);
@@ -402,7 +402,7 @@ Test(irq, refused_serve_async_keeps_the_recv_async_handler)
  * ---- callback forms between two processes ------------------------------------------------
  *
  * Both CPUs are firmware: every procedure runs in handlers. CPU 0 sends simplex on channel 0
- * (ipcc_send_notify chain), CPU 1 receives it (ipcc_recv_async). CPU 0 calls CPU 1 on channel
+ * (ipcc_send_async chain), CPU 1 receives it (ipcc_recv_async). CPU 0 calls CPU 1 on channel
  * 1 and CPU 1 calls CPU 0 on channel 2 (ipcc_call_async chained from the response callback);
  * the servers (ipcc_serve_async) answer odd requests in place and even ones later, from the
  * main loop, with ipcc_reply. Driven either by ipcc_cpu_wait + ipcc_cpu_dispatch in the main
@@ -462,7 +462,7 @@ static void cb_free(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *arg)
 		return;
 	}
 	bump(s, P_TX);
-	if (++s->tx_next < CB_N && (r = ipcc_send_notify(cpu, peer, ch, cb_free, s)) < 0)
+	if (++s->tx_next < CB_N && (r = ipcc_send_async(cpu, peer, ch, cb_free, s)) < 0)
 		fail(s, r);
 }
 
@@ -563,7 +563,7 @@ static int side_run(struct side *s)
 	int r;
 	atomic_init(&s->deferred, -1);
 	if (s->me == 0)
-		r = ipcc_send_notify(s->cpu, s->peer, CH_SIMPLEX, cb_free, s);
+		r = ipcc_send_async(s->cpu, s->peer, CH_SIMPLEX, cb_free, s);
 	else
 		r = ipcc_recv_async(s->cpu, s->peer, CH_SIMPLEX, cb_msg, s);
 	if (r < 0)

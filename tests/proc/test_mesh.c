@@ -4,7 +4,7 @@
  * directed links at once, every message checked by sequence number and content.
  *
  * A CPU linked to three peers cannot block on one of them, so each process runs like firmware:
- * ipcc_recv_async for the three incoming channels and ipcc_send_notify for the three outgoing
+ * ipcc_recv_async for the three incoming channels and ipcc_send_async for the three outgoing
  * ones, in one thread that sleeps in ipcc_cpu_wait (all of its links at once) and runs
  * ipcc_cpu_dispatch. CPU i sends to every peer on channel i, so the six channels of a link are
  * not all the same index and each link carries two directions on different channels.
@@ -58,7 +58,7 @@ static void on_free(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *arg)
 	pt_msg_fill(buf, s, tx->next, len);
 	int r = ipcc_send(cpu, peer, ch, buf, len, 0); /* free when notified: never waits */
 	if (r == 0 && ++tx->next < tx->count)
-		r = ipcc_send_notify(cpu, peer, ch, on_free, tx);
+		r = ipcc_send_async(cpu, peer, ch, on_free, tx);
 	if (r < 0 && !tx->error)
 		tx->error = r;
 }
@@ -96,8 +96,8 @@ static int peer_mesh(void *p)
 		if (j == me)
 			continue;
 		tx[j] = (struct mesh_tx){ .to = j, .count = a->count };
-		int r = ipcc_send_notify(cpu, j, me, on_free, &tx[j]);
-		PEER_CHECK(r == 0, "send_notify to %u: %s", j, strerror(-r));
+		int r = ipcc_send_async(cpu, j, me, on_free, &tx[j]);
+		PEER_CHECK(r == 0, "send_async to %u: %s", j, strerror(-r));
 	}
 	for (;;) {
 		bool done = true;

@@ -246,7 +246,7 @@ Test(traffic, half_duplex_100k_adaptive)
  * ---- several channels in both directions at once ---------------------------------------
  *
  * CPU 0 runs like interrupt-driven firmware in one thread: ipcc_recv_async on its RX channels
- * and ipcc_send_notify on its TX channels, driven by ipcc_cpu_wait + ipcc_cpu_dispatch. The
+ * and ipcc_send_async on its TX channels, driven by ipcc_cpu_wait + ipcc_cpu_dispatch. The
  * peer uses blocking calls, round robin over the channels, so up to MULTI_CHANNELS messages are
  * in flight each way. The peer cannot deadlock with CPU 0, which never blocks on one channel.
  */
@@ -276,14 +276,14 @@ static void multi_on_free(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void
 	size_t len = pt_msg_len(tx->stream, tx->next, BUFFER);
 
 	pt_msg_fill(buf, tx->stream, tx->next, len);
-	/* The contract of ipcc_send_notify: when fn runs, a send succeeds without waiting. */
+	/* The contract of ipcc_send_async: when fn runs, a send succeeds without waiting. */
 	int r = ipcc_send(cpu, peer, ch, buf, len, 0);
 	if (r < 0) {
 		tx->error = r;
 		return;
 	}
 	if (++tx->next < tx->count) {
-		r = ipcc_send_notify(cpu, peer, ch, multi_on_free, tx);
+		r = ipcc_send_async(cpu, peer, ch, multi_on_free, tx);
 		if (r < 0)
 			tx->error = r;
 	}
@@ -335,7 +335,7 @@ static void multi_channel(enum ipcc_wait_mode mode, uint64_t count)
 		rx[ch] = (struct multi_rx){ .stream = STREAM(K_SIMPLEX, 1, ch) };
 		tx[ch] = (struct multi_tx){ .count = count, .stream = STREAM(K_SIMPLEX, 0, ch) };
 		cr_assert_eq(ipcc_recv_async(cpu, 1, ch, multi_on_msg, &rx[ch]), 0);
-		cr_assert_eq(ipcc_send_notify(cpu, 1, ch, multi_on_free, &tx[ch]), 0);
+		cr_assert_eq(ipcc_send_async(cpu, 1, ch, multi_on_free, &tx[ch]), 0);
 	}
 	for (;;) {
 		bool done = true;

@@ -170,7 +170,7 @@ static void want_next(struct demo *d)
 {
 	if (d->sent == d->messages)
 		return;
-	check(ipcc_send_notify(d->cpu, 1, CH_MSG, on_tx_free, d), "ipcc_send_notify");
+	check(ipcc_send_async(d->cpu, 1, CH_MSG, on_tx_free, d), "ipcc_send_async");
 	say(d,
 	    "message %u: C1TOC2SR.CH1F=%u (occupied): unmask C1MR.CH1FM=%u and wait for TX "
 	    "free (TXF of CPU0 %s)",
