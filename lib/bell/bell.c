@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The doorbell of a CPU: a hint that one of its interrupt lines may have changed. Every access
- * to its words is in this file (eventfd write-out in bell-eventfd.c).
+ * to its words is in this file; bell-eventfd.c writes the eventfd of a CPU that armed one.
  *
  * The truth is the register state; the doorbell only says where to look (bell_pending: one bit
  * per peer CPU) and wakes a sleeper (bell_seq is the futex word). Ringing a CPU that is awake
