@@ -51,6 +51,8 @@ struct ipcc_link {
 	uint8_t chan_owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
 };
 
+struct ipcc_bell_sys; /* lib/bell */
+
 struct ipcc_system {
 	char name[IPCC_NAME_MAX + 2];
 	uint8_t *base;
@@ -62,19 +64,9 @@ struct ipcc_system {
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX];     /* both orders; IPCC_NO_LINK */
 	pthread_mutex_t lock;				       /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
-	bool leak_mapping;	/* a claim is held by another thread: never unmap (see close) */
-	struct ipcc_cpu *stale; /* handles whose thread ended and whose CPU was taken over */
-	/* Set by lib/irq at attach: write target's eventfd; < 0 falls back (ipcc_bell_fallback). */
-	int (*_Atomic eventfd_ring)(struct ipcc_system *sys, unsigned target);
-	/* Eventfds of eventfd-mode CPUs, obtained from their owners (lib/irq/eventfd.c). */
-	struct ipcc_efd_peer {
-		pthread_mutex_t lock; /* process-local; only trylocked by ringers */
-		_Atomic int fd;	      /* stable number once set: updates go through dup2 */
-		_Atomic uint32_t gen; /* owner generation the fd belongs to */
-		int conn;	      /* socket of a request in flight, or -1 */
-		uint32_t conn_gen;    /* owner generation that request went to */
-		uint32_t refused_gen; /* owner generation that refused us (+1; 0: none) */
-	} efd_peer[IPCC_CPUS_MAX];
+	bool leak_mapping;	    /* a claim is held by another thread: never unmap (see close) */
+	struct ipcc_cpu *stale;	    /* handles whose thread ended and whose CPU was taken over */
+	struct ipcc_bell_sys *bell; /* lib/bell: ringer state (eventfd fd cache) */
 };
 
 struct ipcc_irq_state; /* lib/irq */
@@ -184,10 +176,8 @@ int ipcc_name_validate(const char *name);
 int ipcc_cpu_name_validate(const char *name);
 void ipcc_cpu_name_default(unsigned id, char name[IPCC_SHM_CPU_NAME_SIZE]);
 
-/* lib/region/doorbell.c */
-void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
-void ipcc_bell_fallback(struct ipcc_shm_cpu *c);
-/* The robust-futex word inside the owner mutex: TID | FUTEX_WAITERS | FUTEX_OWNER_DIED. */
+/* lib/region/cpu.c: the robust-futex word inside the owner mutex (TID | FUTEX_WAITERS |
+ * FUTEX_OWNER_DIED), and whether it names a live owner. */
 _Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
 bool ipcc_owner_word_alive(uint32_t word);
 

@@ -75,8 +75,20 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns);
 
 /*
  * Change the wait mode (and the adaptive spin budget) of an attached CPU. Takes effect at the
- * next wait. -EINVAL (bad mode, spin_ns above 1 s), -EOPNOTSUPP (the mode's backend is not
- * available here).
+ * next wait: a wait in progress (ipcc_cpu_wait, a blocking call, the interrupt thread between two
+ * interrupts) finishes in the mode it began in; the interrupt thread begins a new wait after each
+ * dispatch round. Errors: -EINVAL (bad mode, spin_ns above 1 s), -EOPNOTSUPP (the mode's backend
+ * is not available here), or what setting up IPCC_WAIT_EVENTFD failed with (-EMFILE, -ENFILE,
+ * -ENOMEM, -EAGAIN ...); on error the mode and spin budget are unchanged.
+ *
+ * Threads: any thread of the process holding the handle may call it at any time, also while
+ * other threads of this CPU wait, dispatch (ipcc_cpu_dispatch, the interrupt thread, a handler)
+ * or poll the CPU's fd; calls on one CPU are serialised, the last one wins. Not concurrently with
+ * ipcc_cpu_detach. May block briefly: the first switch to IPCC_WAIT_EVENTFD creates the CPU's
+ * eventfd and starts its fd server thread. The fd then stays open until detach, also while the
+ * CPU is in another mode, where it is no longer signalled and ipcc_cpu_fd says -ENODEV; back in
+ * IPCC_WAIT_EVENTFD, the same fd is signalled again (at once if a line is pending). So a thread
+ * still polling it or dispatching never uses a closed or reused descriptor.
  */
 IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode mode,
 				       uint32_t spin_ns);
@@ -88,7 +100,8 @@ IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode);
  * of the CPU's lines may have asserted; the application then calls ipcc_cpu_dispatch, which
  * drains it. Ringers in other processes (related or not, same uid or root) obtain it over an
  * abstract UNIX socket; a ringer that cannot still wakes the CPU through a fallback futex served
- * by a thread of the CPU's process. The fd belongs to the CPU: do not close it.
+ * by a thread of the CPU's process. The fd belongs to the CPU: do not close it; it stays the
+ * same until detach (see ipcc_cpu_set_wait_mode). Any thread may call this.
  * -EINVAL, -ENODEV (the CPU is not in eventfd mode).
  */
 IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu);

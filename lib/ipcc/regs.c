@@ -4,14 +4,14 @@
  * interrupt equations. One instance per link, all of its state in the shared object.
  *
  * Memory order: every register access is seq_cst. A write that may raise a line of a CPU rings
- * that CPU (lib/region/doorbell.c) after evaluating the line from the registers; the CPU itself
+ * that CPU (lib/bell/bell.c) after evaluating the line from the registers; the CPU itself
  * writes its own CR/MR and then re-evaluates. seq_cst on both sides puts the two accesses of each
  * side in one total order, so the ringer sees the unmask or the CPU sees the flag: a level is
  * never lost (store-load ordering, which acquire/release cannot give).
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "bell/bell.h"
 
 static uint32_t bank_valid_mr(const struct ipcc_system *sys)
 {
@@ -43,16 +43,12 @@ uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigne
  * Whether a ring of processor p's CPU for this link could change anything. Not when the link's
  * pending bit is already set and nobody sleeps: a dispatcher that takes the bit, or a sleeper
  * that announces itself, does so after these seq_cst loads and then sees our register change
- * (lib/region/doorbell.c). This skips the evaluation of the target's bank, which the target
+ * (the proof is in lib/bell/bell.c). This skips the evaluation of the target's bank, which the target
  * rewrites on every message (mask, unmask): one cache-line transfer per message saved.
  */
 static bool ring_may_matter(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
-	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, l->cpu[p]);
-	/* seq_cst: part of the ring protocol's single total order (see the file comment). */
-	return !(atomic_load_explicit(&c->bell_pending, memory_order_seq_cst) &
-		 (1ull << l->cpu[!p])) ||
-	       atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst) != 0;
+	return ipcc_bell_ring_needed(sys, l->cpu[p], l->cpu[!p]);
 }
 
 /* Processor p's own CR or MR changed: if one of its lines is now high, ring its CPU. */

@@ -7,16 +7,9 @@
 
 #include "irq/irq.h"
 
-static const char *const mode_names[IPCC_WAIT_MODE_COUNT] = {
-	[IPCC_WAIT_ADAPTIVE] = "adaptive",
-	[IPCC_WAIT_SPIN] = "spin",
-	[IPCC_WAIT_FUTEX] = "futex",
-	[IPCC_WAIT_EVENTFD] = "eventfd",
-};
-
 IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode)
 {
-	return (unsigned)mode < IPCC_WAIT_MODE_COUNT ? mode_names[mode] : NULL;
+	return (unsigned)mode < IPCC_WAIT_MODE_COUNT ? ipcc_wait_backends[mode]->name : NULL;
 }
 
 static bool thread_pred(struct ipcc_cpu *cpu, void *arg)
@@ -46,7 +39,7 @@ static void irq_thread_stop(struct ipcc_cpu *cpu)
 		return;
 	/* Release: pairs with the acquire loads in irq_thread_main/thread_pred. */
 	atomic_store_explicit(&cpu->irq->stop, true, memory_order_release);
-	ipcc_bell_ring(cpu->sys, cpu->id, cpu->id); /* a self bit: no link, only a wake-up */
+	ipcc_bell_wake(cpu->sys, cpu->id); /* no register change: only a wake-up */
 	pthread_join(cpu->irq->thread, NULL);
 	cpu->irq->thread_started = false;
 }
@@ -54,7 +47,10 @@ static void irq_thread_stop(struct ipcc_cpu *cpu)
 static void cpu_detach(struct ipcc_cpu *cpu)
 {
 	irq_thread_stop(cpu);
-	ipcc_eventfd_fini(cpu);
+	for (unsigned m = 0; m < IPCC_WAIT_MODE_COUNT; m++)
+		if (ipcc_wait_backends[m]->fini)
+			ipcc_wait_backends[m]->fini(cpu);
+	pthread_mutex_destroy(&cpu->irq->mode_lock);
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
 		free(cpu->irq->handlers[i]);
 	free(cpu->irq);
@@ -87,12 +83,13 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	irq = calloc(1, sizeof(*irq));
 	if (!irq)
 		return -ENOMEM;
-	irq->efd = irq->listener = -1;
+	pthread_mutex_init(&irq->mode_lock, NULL);
 	atomic_init(&irq->mode, options->wait);
 	atomic_init(&irq->spin_ns, options->spin_ns);
 
 	r = ipcc_cpu_claim(sys, cpu_id, &cpu);
 	if (r < 0) {
+		pthread_mutex_destroy(&irq->mode_lock);
 		free(irq);
 		return r;
 	}
@@ -111,11 +108,11 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 			return -ENOMEM;
 		}
 	}
-	/* Release: pairs with the acquire load in lib/region/doorbell.c:ipcc_bell_ring; every
-	 * attach stores the same function, so racing stores agree. */
-	atomic_store_explicit(&sys->eventfd_ring, ipcc_eventfd_ring, memory_order_release);
-	if (options->wait == IPCC_WAIT_EVENTFD) {
-		r = ipcc_eventfd_init(cpu);
+	/* No other thread has the handle yet: the mode needs no lock, and the threads started
+	 * below see what enter set up (pthread_create orders it). */
+	const struct ipcc_wait_backend *be = ipcc_wait_backends[options->wait];
+	if (be->enter) {
+		r = be->enter(cpu);
 		if (r < 0) {
 			cpu_detach(cpu);
 			return r;
@@ -147,26 +144,46 @@ IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode
 {
 	if (!cpu || (unsigned)mode >= IPCC_WAIT_MODE_COUNT || spin_ns > 1000000000u)
 		return -EINVAL;
-	if (mode == IPCC_WAIT_EVENTFD) {
-		int r = ipcc_eventfd_init(cpu);
-		if (r < 0)
-			return r;
-	} else {
-		ipcc_eventfd_fini(cpu);
+	struct ipcc_irq_state *irq = cpu->irq;
+	const struct ipcc_wait_backend *to = ipcc_wait_backends[mode];
+	int r = 0;
+
+	pthread_mutex_lock(&irq->mode_lock);
+	/* Relaxed: only changed under mode_lock, which we hold. */
+	const struct ipcc_wait_backend *from =
+		ipcc_wait_backends[atomic_load_explicit(&irq->mode, memory_order_relaxed)];
+	/* Enter the new mode before publishing it; leave the old one once it is no longer
+	 * published (a waiter that read it meanwhile finishes in it). */
+	if (to != from && to->enter)
+		r = to->enter(cpu);
+	if (r == 0) {
+		/* Relaxed: see lib/irq/wait.c:spin_budget. */
+		atomic_store_explicit(&irq->spin_ns, spin_ns, memory_order_relaxed);
+		/* Release: pairs with the acquire in lib/irq/wait.c:ipcc_wait_backend_of. */
+		atomic_store_explicit(&irq->mode, mode, memory_order_release);
+		/* Relaxed: informational for ipcc info; the mode itself is process-local. */
+		atomic_store_explicit(&cpu->shm->wait_mode, mode, memory_order_relaxed);
+		if (to != from && from->leave)
+			from->leave(cpu);
 	}
-	/* Relaxed: see ipcc_wait_core. */
-	atomic_store_explicit(&cpu->irq->spin_ns, spin_ns, memory_order_relaxed);
-	atomic_store_explicit(&cpu->irq->mode, mode, memory_order_relaxed);
-	atomic_store_explicit(&cpu->shm->wait_mode, mode, memory_order_relaxed);
-	return 0;
+	pthread_mutex_unlock(&irq->mode_lock);
+	return r;
 }
 
 IPCC_EXPORT enum ipcc_wait_mode ipcc_cpu_wait_mode(const struct ipcc_cpu *cpu)
 {
-	/* Relaxed: see ipcc_wait_core. */
+	/* Relaxed: a snapshot; nothing is read through it. */
 	return cpu ? (enum ipcc_wait_mode)atomic_load_explicit(&cpu->irq->mode,
 							       memory_order_relaxed)
 		   : IPCC_WAIT_ADAPTIVE;
+}
+
+IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu)
+{
+	if (!cpu)
+		return -EINVAL;
+	const struct ipcc_wait_backend *be = ipcc_wait_backend_of(cpu);
+	return be->fd ? be->fd(cpu) : -ENODEV;
 }
 
 IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns)

@@ -2,10 +2,10 @@
 /*
  * Handlers and the dispatcher.
  *
- * The doorbell's bell_pending word names the links that were rung; the dispatcher takes the word
- * (clearing it), then evaluates the lines of exactly those links. Clearing before evaluating is
- * what makes it safe: a ringer changes the registers before it sets its bit, so a change that
- * the evaluation missed left its bit set for the next round.
+ * The doorbell's pending word names the links that were rung; the dispatcher takes the word
+ * (lib/bell/bell.c:ipcc_bell_take clears it), then evaluates the lines of exactly those links.
+ * Clearing before evaluating is what makes it safe: a ringer changes the registers before it
+ * sets its bit, so a change that the evaluation missed left its bit set for the next round.
  */
 #include <stdlib.h>
 
@@ -112,18 +112,15 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 		return -EINVAL;
 	int n = 0;
 	for (;;) {
-		/* Relaxed peek first: an idle dispatcher does not write the doorbell line. */
-		if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed)) {
-			/* eventfd mode: back to the event loop only once re-armed with nothing
-			 * pending (lib/irq/eventfd.c:ipcc_eventfd_rearm). */
-			if (cpu->irq->efd < 0 || !ipcc_eventfd_rearm(cpu))
+		uint64_t pend = ipcc_bell_take(cpu);
+		if (!pend) {
+			/* Back to the application only once its mode's wake-up is re-armed with
+			 * nothing pending (eventfd mode; the others have nothing to re-arm). */
+			const struct ipcc_wait_backend *be = ipcc_wait_backend_of(cpu);
+			if (!be->rearm || !be->rearm(cpu))
 				return n;
 			continue;
 		}
-		/* seq_cst: orders the clear before the register reads that follow (see the file
-		 * comment); pairs with the fetch_or in ipcc_bell_ring. */
-		uint64_t pend =
-			atomic_exchange_explicit(&cpu->shm->bell_pending, 0, memory_order_seq_cst);
 		unsigned peer;
 		uint64_t tmp;
 		ipcc_for_each_bit(peer, tmp, pend) {
@@ -142,11 +139,9 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
  */
 static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 {
-	/* Relaxed peek: a spinning waiter must not write the doorbell line on every poll. */
-	if (!atomic_load_explicit(&cpu->shm->bell_pending, memory_order_relaxed))
+	uint64_t pend = ipcc_bell_take(cpu);
+	if (!pend)
 		return false;
-	/* seq_cst: as in ipcc_cpu_dispatch. */
-	uint64_t pend = atomic_exchange_explicit(&cpu->shm->bell_pending, 0, memory_order_seq_cst);
 	uint64_t high = 0, tmp;
 	unsigned peer;
 	ipcc_for_each_bit(peer, tmp, pend) {
@@ -163,8 +158,7 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 		if (rx || tx)
 			high |= 1ull << peer;
 	}
-	if (high) /* seq_cst: pairs with the exchange in ipcc_cpu_dispatch. */
-		atomic_fetch_or_explicit(&cpu->shm->bell_pending, high, memory_order_seq_cst);
+	ipcc_bell_put_back(cpu, high);
 	return high != 0;
 }
 

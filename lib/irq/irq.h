@@ -9,7 +9,7 @@
 
 #include <ipcc/irq.h>
 
-#include "internal.h"
+#include "bell/bell.h"
 
 /* Peers whose death ends a wait: their owner words and the values seen alive. */
 struct ipcc_watch {
@@ -20,18 +20,71 @@ struct ipcc_watch {
 };
 
 /*
- * A wait backend: how a CPU sleeps until its doorbell moves past `seq`, a watched owner word
- * changes, or the absolute CLOCK_MONOTONIC `deadline` (NULL: none) passes. Spurious returns are
- * allowed (the caller re-checks everything); only the backend file knows its mechanism.
- * Returns 0 or -ETIMEDOUT.
+ * A wait backend: what differs between the wait modes. One entry per mode (ipcc_wait_backends,
+ * indexed by enum ipcc_wait_mode); the core (wait.c, dispatch.c, cpu.c, uring.c) only calls
+ * through it. The spin, futex and adaptive entries share the futex sleep (wait.c); eventfd has
+ * its own file (eventfd.c). io_uring waits are not a mode: the application drives them on its
+ * own ring, IPCC_URING_FUTEX through the doorbell's verbs (lib/bell) in any mode, and
+ * IPCC_URING_POLL through the mode's `fd`.
  */
-struct ipcc_wait_backend {
-	const char *name;
-	int (*sleep)(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
-		     const struct timespec *deadline);
+enum ipcc_spin {
+	IPCC_SPIN_NONE,	   /* sleep at once */
+	IPCC_SPIN_BUDGET,  /* spin for the CPU's spin_ns, then sleep */
+	IPCC_SPIN_FOREVER, /* never sleep (only a timeout or a death ends the wait) */
 };
 
-extern const struct ipcc_wait_backend ipcc_backend_futex;
+struct ipcc_wait_backend {
+	const char *name; /* ipcc_wait_mode_name */
+	enum ipcc_spin spin;
+	/*
+	 * Sleep until the doorbell word moves past `seq` (announced with ipcc_bell_announce), a
+	 * watched owner word changes, or the absolute CLOCK_MONOTONIC `deadline` (NULL: none)
+	 * passes. Spurious returns are allowed (the caller re-checks everything). Returns 0 or
+	 * -ETIMEDOUT. NULL for a mode that never sleeps.
+	 */
+	int (*sleep)(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
+		     const struct timespec *deadline);
+	/*
+	 * Entering the mode (attach, ipcc_cpu_set_wait_mode; serialised by irq->mode_lock): set
+	 * up what it needs before the mode is published. 0 or -errno (the mode stays unchanged).
+	 * Leaving it: stop what must stop at once. Either may be NULL.
+	 */
+	int (*enter)(struct ipcc_cpu *cpu);
+	void (*leave)(struct ipcc_cpu *cpu);
+	/* At detach, whatever the mode then: free what entering kept beyond leaving. NULL: none. */
+	void (*fini)(struct ipcc_cpu *cpu);
+	/*
+	 * The dispatcher found nothing pending: re-arm the mode's wake-up before the application
+	 * blocks elsewhere (its event loop); true if a ring came meanwhile (dispatch again). NULL:
+	 * nothing to re-arm. Called on the dispatch path: the only indirect call there.
+	 */
+	bool (*rearm)(struct ipcc_cpu *cpu);
+	/* The pollable fd (ipcc_cpu_fd, IPCC_URING_POLL). NULL: the mode has none (-ENODEV). */
+	int (*fd)(struct ipcc_cpu *cpu);
+};
+
+extern const struct ipcc_wait_backend *const ipcc_wait_backends[IPCC_WAIT_MODE_COUNT];
+extern const struct ipcc_wait_backend ipcc_wait_futex;	 /* wait.c; also Standby's */
+extern const struct ipcc_wait_backend ipcc_wait_eventfd; /* eventfd.c */
+
+/* The backend of the CPU's current mode (acquire: see ipcc_cpu_set_wait_mode). */
+const struct ipcc_wait_backend *ipcc_wait_backend_of(struct ipcc_cpu *cpu);
+/* The futex sleep shared by the futex-based entries (wait.c). */
+int ipcc_wait_futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
+			  const struct timespec *deadline);
+
+/*
+ * The eventfd backend's state (eventfd.c only; zero: not set up): created on the first entry
+ * into the mode under mode_lock, before the mode is published, and freed at detach.
+ */
+struct ipcc_eventfd_state {
+	bool started; /* fd, listener and thread exist */
+	int fd;
+	int listener;
+	pthread_t thread;
+	_Atomic bool stop;
+	uint32_t seen; /* bell_fallback count when the fd server was started */
+};
 
 struct ipcc_irq_slot {
 	ipcc_irq_handler fn;
@@ -46,26 +99,18 @@ struct ipcc_irq_state {
 	 * channels: the others may belong to a blocking call of another thread of this CPU.
 	 */
 	_Atomic uint32_t handled[IPCC_CPUS_MAX][2];
-	/* Relaxed atomics: changed by ipcc_cpu_set_wait_mode while another thread may wait. */
+	/*
+	 * Changed by ipcc_cpu_set_wait_mode while other threads may wait or dispatch; the
+	 * changes are serialised by mode_lock (process-local), the readers take no lock.
+	 */
+	pthread_mutex_t mode_lock;
 	_Atomic unsigned mode;
 	_Atomic uint32_t spin_ns;
 	bool thread_started;
 	pthread_t thread;
 	_Atomic bool stop;
-	/* eventfd mode (lib/irq/eventfd.c); -1 when not set up */
-	int efd;
-	int listener;
-	bool efd_thread_started;
-	pthread_t efd_thread;
-	_Atomic bool efd_stop;
-	uint32_t efd_seen; /* bell_fallback when the fd server was started */
+	struct ipcc_eventfd_state efd;
 };
-
-/* lib/irq/eventfd.c */
-int ipcc_eventfd_init(struct ipcc_cpu *cpu);
-void ipcc_eventfd_fini(struct ipcc_cpu *cpu);
-bool ipcc_eventfd_rearm(struct ipcc_cpu *cpu);
-int ipcc_eventfd_ring(struct ipcc_system *sys, unsigned target);
 
 typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 

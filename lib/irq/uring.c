@@ -50,33 +50,20 @@ IPCC_EXPORT int ipcc_uring_prep_wait(struct io_uring *ring, struct ipcc_cpu *cpu
 {
 	if (!ring || !cpu || (how != IPCC_URING_POLL && how != IPCC_URING_FUTEX))
 		return -EINVAL;
-	if (how == IPCC_URING_POLL && cpu->irq->efd < 0)
+	/* The mode's pollable fd, if it has one (eventfd mode). */
+	const struct ipcc_wait_backend *be = ipcc_wait_backend_of(cpu);
+	int fd = how == IPCC_URING_POLL && be->fd ? be->fd(cpu) : -ENODEV;
+	if (how == IPCC_URING_POLL && fd < 0)
 		return -ENODEV;
 	if (how == IPCC_URING_FUTEX && ipcc_uring_futex_supported(ring) != 1)
 		return -EOPNOTSUPP;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	if (!sqe)
 		return -EBUSY;
-	if (how == IPCC_URING_POLL) {
-		io_uring_prep_poll_multishot(sqe, cpu->irq->efd, POLLIN);
-	} else {
-		struct ipcc_shm_cpu *c = cpu->shm;
-		/* seq_cst: the sleeper protocol of lib/irq/wait.c (announce, read bell_seq,
-		 * check bell_pending), with the kernel's compare happening at submission. */
-		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
-		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
-		/* Orders the check below after the announcement, as in lib/irq/wait.c. */
-		atomic_thread_fence(memory_order_seq_cst);
-		/*
-		 * Something pending already: wait on a value the word cannot have, so the
-		 * completion comes at once (-EAGAIN) and the dispatcher runs. bell_seq only moves
-		 * forward, so it is the previous value; seq + 1 is what the next ring makes it,
-		 * and the wait would then sleep with the pending line unseen.
-		 */
-		if (atomic_load_explicit(&c->bell_pending, memory_order_seq_cst))
-			seq--;
-		prep_futex_wait(sqe, &c->bell_seq, seq);
-	}
+	if (how == IPCC_URING_POLL)
+		io_uring_prep_poll_multishot(sqe, fd, POLLIN);
+	else /* a sleeper until the completion is consumed (ipcc_uring_complete retires it) */
+		prep_futex_wait(sqe, ipcc_bell_word(cpu), ipcc_bell_announce_async(cpu));
 	io_uring_sqe_set_data64(sqe, user_data);
 	return 0;
 }
@@ -88,8 +75,7 @@ IPCC_EXPORT int ipcc_uring_complete(struct ipcc_cpu *cpu, enum ipcc_uring_wait h
 		return -EINVAL;
 	bool rearm;
 	if (how == IPCC_URING_FUTEX) {
-		/* Relaxed: only lets later ringers skip the wake syscall (see lib/irq/wait.c). */
-		atomic_fetch_sub_explicit(&cpu->shm->bell_sleepers, 1, memory_order_relaxed);
+		ipcc_bell_retire(cpu);
 		rearm = true;
 	} else {
 		rearm = !(cqe->flags & IORING_CQE_F_MORE);

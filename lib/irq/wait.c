@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The wait core: spin, sleep, or spin-then-sleep until a predicate over the register state holds,
- * with timeouts and peer-death detection. And the futex backend.
+ * with timeouts and peer-death detection; the futex sleep and the wait backends built on it
+ * (spin, futex, adaptive), with the table of every mode.
  *
- * Lost wake-ups: a sleeper announces itself in bell_sleepers, reads bell_seq, checks the
- * predicate, then sleeps only while bell_seq still has the value it read. The ringer
- * (lib/region/doorbell.c:ipcc_bell_ring) changes the registers, then reads bell_sleepers, and
- * only if it sees a sleeper bumps bell_seq and wakes. All of these are seq_cst: if the ringer saw
- * no sleeper, the sleeper's announcement came later and its predicate sees the change; if it saw
- * one, either the sleeper read bell_seq after the bump (and its predicate sees the change) or
- * the kernel's compare sees the bump and does not sleep, or the wake finds it queued.
+ * Lost wake-ups: a sleeper announces itself on the doorbell (lib/bell/bell.c:ipcc_bell_announce,
+ * where the argument is), checks the predicate, then sleeps only while the doorbell word still
+ * has the value the announcement returned.
  *
  * Peer death: the peer's owner word is a robust futex (lib/region/cpu.c). A sleeper sets
  * FUTEX_WAITERS in it, so the kernel wakes a waiter when the owner thread dies (and glibc when it
@@ -88,14 +85,14 @@ static bool watch_arm(const struct ipcc_watch *w)
 	return true;
 }
 
-static int futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
-		       const struct timespec *deadline)
+int ipcc_wait_futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
+			  const struct timespec *deadline)
 {
 	struct futex_waitv v[1 + IPCC_CPUS_MAX];
 	unsigned n = 0;
 
 	v[n++] = (struct futex_waitv){ .val = seq,
-				       .uaddr = (uintptr_t)&cpu->shm->bell_seq,
+				       .uaddr = (uintptr_t)ipcc_bell_word(cpu),
 				       .flags = FUTEX_32 };
 	for (unsigned i = 0; i < watch->n; i++)
 		v[n++] = (struct futex_waitv){ .val = watch->tid[i] | FUTEX_WAITERS,
@@ -112,16 +109,46 @@ static int futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_wat
 		 * so a peer's death is still noticed by the caller's re-check.
 		 */
 		struct timespec rel = { 0, 10 * 1000 * 1000 };
-		syscall(SYS_futex, &cpu->shm->bell_seq, FUTEX_WAIT, seq, &rel, NULL, 0);
+		syscall(SYS_futex, ipcc_bell_word(cpu), FUTEX_WAIT, seq, &rel, NULL, 0);
 		return 0;
 	}
 	return 0;
 }
 
-const struct ipcc_wait_backend ipcc_backend_futex = {
-	.name = "futex",
-	.sleep = futex_sleep,
+/* Run: poll, never sleep (Standby sleeps in the kernel anyway, through ipcc_wait_futex). */
+static const struct ipcc_wait_backend wait_spin = {
+	.name = "spin",
+	.spin = IPCC_SPIN_FOREVER,
 };
+
+/* Stop: sleep in the kernel at once. */
+const struct ipcc_wait_backend ipcc_wait_futex = {
+	.name = "futex",
+	.spin = IPCC_SPIN_NONE,
+	.sleep = ipcc_wait_futex_sleep,
+};
+
+static const struct ipcc_wait_backend wait_adaptive = {
+	.name = "adaptive",
+	.spin = IPCC_SPIN_BUDGET,
+	.sleep = ipcc_wait_futex_sleep,
+};
+
+const struct ipcc_wait_backend *const ipcc_wait_backends[IPCC_WAIT_MODE_COUNT] = {
+	[IPCC_WAIT_ADAPTIVE] = &wait_adaptive,
+	[IPCC_WAIT_SPIN] = &wait_spin,
+	[IPCC_WAIT_FUTEX] = &ipcc_wait_futex,
+	[IPCC_WAIT_EVENTFD] = &ipcc_wait_eventfd,
+};
+
+const struct ipcc_wait_backend *ipcc_wait_backend_of(struct ipcc_cpu *cpu)
+{
+	/* Acquire: pairs with the release store of lib/irq/cpu.c:ipcc_cpu_set_wait_mode, so what
+	 * the mode's enter set up (its fd) is visible with the mode. */
+	unsigned mode = atomic_load_explicit(&cpu->irq->mode, memory_order_acquire);
+	assert(mode < IPCC_WAIT_MODE_COUNT);
+	return ipcc_wait_backends[mode];
+}
 
 int64_t ipcc_now_ns(void)
 {
@@ -139,22 +166,12 @@ static struct timespec ns_to_ts(int64_t ns)
 static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, ipcc_pred_fn pred,
 		      void *arg, struct ipcc_watch *watch, int64_t deadline)
 {
-	struct ipcc_shm_cpu *c = cpu->shm;
 	struct timespec ts = ns_to_ts(deadline);
 
+	assert(be->sleep);
 	for (;;) {
-		/*
-		 * Announce, then read bell_seq, then look: seq_cst, see the file comment (pairs
-		 * with ipcc_bell_ring, which skips the bump when it sees no sleeper).
-		 */
-		atomic_fetch_add_explicit(&c->bell_sleepers, 1, memory_order_seq_cst);
-		uint32_t seq = atomic_load_explicit(&c->bell_seq, memory_order_seq_cst);
-		/*
-		 * The predicates read the registers with acquire loads; C11 orders those after
-		 * the announcement only through this fence (pairs with the seq_cst register RMW
-		 * and bell_sleepers load of the ringer). Free on the sleep path.
-		 */
-		atomic_thread_fence(memory_order_seq_cst);
+		/* Announce, then look, then sleep on the value announced (lib/bell/bell.c). */
+		uint32_t seq = ipcc_bell_announce(cpu);
 		int r = 1;
 		if (pred(cpu, arg))
 			r = 0;
@@ -164,9 +181,7 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 			r = -ETIMEDOUT;
 		else
 			be->sleep(cpu, seq, watch, deadline >= 0 ? &ts : NULL);
-		/* Relaxed: only makes later ringers skip the wake syscall; a late decrement
-		 * costs one needless wake. */
-		atomic_fetch_sub_explicit(&c->bell_sleepers, 1, memory_order_relaxed);
+		ipcc_bell_retire(cpu);
 		if (r == -EPIPE)
 			(void)ipcc_watch_dead(watch); /* wake the other waiters on that word */
 		if (r <= 0)
@@ -174,6 +189,21 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 		if (ipcc_watch_dead(watch) && !pred(cpu, arg))
 			return -EPIPE;
 	}
+}
+
+/* How long a wait of backend `be` spins before it sleeps. */
+static int64_t spin_budget(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be)
+{
+	switch (be->spin) {
+	case IPCC_SPIN_FOREVER:
+		return INT64_MAX;
+	case IPCC_SPIN_BUDGET:
+		/* Relaxed: a budget changed meanwhile applies from the next wait on. */
+		return atomic_load_explicit(&cpu->irq->spin_ns, memory_order_relaxed);
+	case IPCC_SPIN_NONE:
+		break;
+	}
+	return 0;
 }
 
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
@@ -191,16 +221,11 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 
 	int64_t start = ipcc_now_ns();
 	int64_t deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
-	/* Relaxed: a mode change applies from the next wait on; no data depends on it. */
-	unsigned mode = atomic_load_explicit(&cpu->irq->mode, memory_order_relaxed);
-	int64_t spin = atomic_load_explicit(&cpu->irq->spin_ns, memory_order_relaxed);
-
-	if (force_sleep || mode == IPCC_WAIT_FUTEX)
-		spin = 0;
-	else if (mode == IPCC_WAIT_SPIN)
-		spin = INT64_MAX;
-	else if (mode != IPCC_WAIT_ADAPTIVE)
-		spin = 0; /* a backend of its own: sleeps at once */
+	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
+	 * ipcc_cpu_set_wait_mode). Standby sleeps in the kernel whatever the mode. */
+	const struct ipcc_wait_backend *be =
+		force_sleep ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
+	int64_t spin = spin_budget(cpu, be);
 
 	if (spin > 0) {
 		for (unsigned i = 1;; i++) {
@@ -218,5 +243,5 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 			ipcc_cpu_relax();
 		}
 	}
-	return sleep_loop(cpu, &ipcc_backend_futex, pred, arg, watch, deadline);
+	return sleep_loop(cpu, be, pred, arg, watch, deadline);
 }

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "bell/bell.h"
 
 IPCC_EXPORT void ipcc_config_init(struct ipcc_config *cfg)
 {
@@ -48,7 +48,8 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 	if (!sys)
 		return -ENOMEM;
 	sys->links = calloc(geo->link_count, sizeof(*sys->links));
-	if (!sys->links) {
+	if (!sys->links || ipcc_bell_sys_init(sys) < 0) {
+		free(sys->links);
 		free(sys);
 		return -ENOMEM;
 	}
@@ -57,11 +58,6 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 	sys->map_size = map_size;
 	sys->geo = *geo;
 	pthread_mutex_init(&sys->lock, NULL);
-	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
-		pthread_mutex_init(&sys->efd_peer[i].lock, NULL);
-		atomic_init(&sys->efd_peer[i].fd, -1);
-		sys->efd_peer[i].conn = -1;
-	}
 	memset(sys->link_index, 0xFF, sizeof(sys->link_index));
 
 	unsigned idx = 0;
@@ -90,16 +86,7 @@ static void system_free(struct ipcc_system *sys)
 	if (!sys->leak_mapping)
 		munmap(sys->base, sys->map_size);
 	pthread_mutex_destroy(&sys->lock);
-	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
-		struct ipcc_efd_peer *e = &sys->efd_peer[i];
-		/* Relaxed: no other thread may use the system while it is being closed. */
-		int fd = atomic_load_explicit(&e->fd, memory_order_relaxed);
-		if (fd >= 0)
-			close(fd);
-		if (e->conn >= 0)
-			close(e->conn);
-		pthread_mutex_destroy(&e->lock);
-	}
+	ipcc_bell_sys_fini(sys);
 	free(sys->links);
 	free(sys);
 }

@@ -265,7 +265,8 @@ Test(epoll, a_ringer_of_the_same_uid_obtains_the_eventfd_after_its_first_ring)
 	cr_assert_eq(rx.msgs.count, 100);
 	cr_assert_leq(fallbacks, 2,
 		      "%u of 100 rings fell back: the ringer never kept the eventfd "
-		      "(lib/irq/eventfd.c:ipcc_eventfd_ring drops its request in flight while "
-		      "e->gen, set only on success, differs from the owner's generation)",
+		      "(lib/bell/bell-eventfd.c:ipcc_bell_eventfd_ring drops its request in "
+		      "flight while e->gen, set only on success, differs from the owner's "
+		      "generation)",
 		      fallbacks);
 }

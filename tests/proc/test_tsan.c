@@ -29,6 +29,8 @@
 
 #include "proc-test.h"
 
+#include "irq/irq.h" /* the wait core and the doorbell's verbs */
+
 #define BUFFER 256u
 
 #define check(cond, ...) pt_assert(cond, __VA_ARGS__)
@@ -780,6 +782,193 @@ static void irq_thread_beside_blocking_recv(void)
 	ipcc_system_close(m.sys);
 }
 
+/*
+ * ---- the doorbell's wake without a register change ---------------------------------------------
+ *
+ * Two CPUs pass a turn counter back and forth: each waits (futex mode, no timeout) until the
+ * turn is its own, advances it and wakes the other with ipcc_bell_wake, the verb a barrier or
+ * a log reader uses. Every wake comes just as the other side goes to sleep: a wake-up lost
+ * between announce and sleep hangs, and the watchdog aborts.
+ */
+
+#define W_ROUNDS 20000u
+
+struct wake_pp {
+	struct ipcc_system *sys;
+	_Atomic uint64_t turn;
+	_Atomic unsigned attached;
+	char error[2][200];
+};
+
+struct wake_side {
+	struct wake_pp *pp;
+	unsigned id;
+};
+
+static bool my_turn(struct ipcc_cpu *cpu, void *arg)
+{
+	struct wake_side *s = arg;
+	/* seq_cst: the predicate of a wake without a register change (lib/bell/bell.h). */
+	return atomic_load_explicit(&s->pp->turn, memory_order_seq_cst) % 2 == s->id;
+}
+
+static void *wake_thread(void *p)
+{
+	struct wake_side *s = p;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, 0);
+	int r = ipcc_cpu_attach(s->pp->sys, s->id, &o, &cpu);
+	atomic_fetch_add(&s->pp->attached, 1);
+	if (r < 0) {
+		snprintf(s->pp->error[s->id], 200, "attach: %s", strerror(-r));
+		return NULL;
+	}
+	while (atomic_load(&s->pp->attached) < 2)
+		sched_yield();
+	for (unsigned i = 0; i < W_ROUNDS; i++) {
+		r = ipcc_wait_core(cpu, my_turn, s, NULL, IPCC_TIMEOUT_INFINITE, false);
+		if (r < 0) {
+			snprintf(s->pp->error[s->id], 200, "wait %u: %s", i, strerror(-r));
+			break;
+		}
+		atomic_fetch_add_explicit(&s->pp->turn, 1, memory_order_seq_cst);
+		ipcc_bell_wake(s->pp->sys, !s->id);
+	}
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void lost_wakeup_bell_wake_pingpong(void)
+{
+	struct wake_pp pp = { .sys = stress_system(2, 2, 64) };
+	struct wake_side side[2] = { { &pp, 0 }, { &pp, 1 } };
+	pthread_t th[2];
+	struct watchdog w;
+
+	watchdog_start(&w, 120, "the ipcc_bell_wake ping-pong");
+	for (unsigned i = 0; i < 2; i++)
+		check(pthread_create(&th[i], NULL, wake_thread, &side[i]) == 0, "thread");
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	watchdog_stop(&w);
+	check(!pp.error[0][0], "%s", pp.error[0]);
+	check(!pp.error[1][0], "%s", pp.error[1]);
+	check(atomic_load(&pp.turn) == 2ull * W_ROUNDS, "turns: %llu",
+	      (unsigned long long)atomic_load(&pp.turn));
+	ipcc_system_close(pp.sys);
+}
+
+/*
+ * ---- ipcc_cpu_set_wait_mode beside waits and dispatch ------------------------------------------
+ *
+ * CPU 1 has an interrupt thread that dispatches an async receive; two threads switch its mode at
+ * random (every mode, eventfd included) and a third polls its fd, while CPU 0 sends. The
+ * contract of include/ipcc/irq.h: no race between the switches and the waits, dispatches and
+ * fd users (ThreadSanitizer), no message lost (the count), no wake-up lost (the watchdog).
+ */
+
+#define S_MSGS 5000u
+
+struct switching {
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu; /* CPU 1, set before the helpers start */
+	_Atomic bool stop;
+	_Atomic uint64_t got;
+	_Atomic unsigned ready;
+	char error[200];
+};
+
+static void switching_on_msg(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
+			     size_t len, void *arg)
+{
+	struct switching *s = arg;
+	atomic_fetch_add(&s->got, 1);
+}
+
+static void *switching_sender(void *p)
+{
+	struct switching *s = p;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, 0);
+	int r = ipcc_cpu_attach(s->sys, 0, &o, &cpu);
+	if (r < 0) {
+		snprintf(s->error, 200, "attach: %s", strerror(-r));
+		return NULL;
+	}
+	while (atomic_load(&s->ready) < 1)
+		sched_yield();
+	for (uint64_t i = 0; i < S_MSGS && !r; i++)
+		r = ipcc_send(cpu, 1, 0, &i, sizeof(i), IPCC_TIMEOUT_INFINITE);
+	if (r)
+		snprintf(s->error, 200, "send: %s", strerror(-r));
+	ipcc_cpu_detach(cpu);
+	return NULL;
+}
+
+static void *switching_switcher(void *p)
+{
+	struct switching *s = p;
+	uint64_t x = (uint64_t)(uintptr_t)&x | 1;
+	while (!atomic_load(&s->stop)) {
+		int r = ipcc_cpu_set_wait_mode(s->cpu, (enum ipcc_wait_mode)(rnd(&x) % 4),
+					       (uint32_t)(rnd(&x) % 20000));
+		if (r < 0) {
+			snprintf(s->error, 200, "set_wait_mode: %s", strerror(-r));
+			return NULL;
+		}
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void *switching_poller(void *p)
+{
+	struct switching *s = p;
+	while (!atomic_load(&s->stop)) {
+		int fd = ipcc_cpu_fd(s->cpu);
+		if (fd >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			(void)poll(&pfd, 1, 1);
+		} else if (fd != -ENODEV) {
+			snprintf(s->error, 200, "ipcc_cpu_fd: %s", strerror(-fd));
+			return NULL;
+		} else {
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+static void set_wait_mode_beside_dispatch_and_fd(void)
+{
+	struct switching s = { .sys = stress_system(2, 2, 64) };
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_EVENTFD, IPCC_CPU_IRQ_THREAD);
+	pthread_t sender, helper[3];
+	struct watchdog w;
+
+	/* CPU 1 belongs to this thread, which attaches and detaches it. */
+	check(ipcc_cpu_attach(s.sys, 1, &o, &s.cpu) == 0, "attach");
+	check(ipcc_recv_async(s.cpu, 0, 0, switching_on_msg, &s) == 0, "recv_async");
+	watchdog_start(&w, 180, "mode switches beside the interrupt thread");
+	check(pthread_create(&sender, NULL, switching_sender, &s) == 0, "thread");
+	check(pthread_create(&helper[0], NULL, switching_switcher, &s) == 0, "thread");
+	check(pthread_create(&helper[1], NULL, switching_switcher, &s) == 0, "thread");
+	check(pthread_create(&helper[2], NULL, switching_poller, &s) == 0, "thread");
+	atomic_store(&s.ready, 1);
+	pthread_join(sender, NULL);
+	while (!s.error[0] && atomic_load(&s.got) < S_MSGS)
+		sched_yield(); /* the last message may still be in its handler */
+	atomic_store(&s.stop, true);
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(helper[i], NULL);
+	watchdog_stop(&w);
+	check(!s.error[0], "%s", s.error);
+	check(atomic_load(&s.got) == S_MSGS, "received %llu of %u",
+	      (unsigned long long)atomic_load(&s.got), S_MSGS);
+	ipcc_cpu_detach(s.cpu);
+	ipcc_system_close(s.sys);
+}
+
 #define CASE(fn)        \
 	{               \
 #fn, fn \
@@ -794,6 +983,8 @@ static const struct {
 	CASE(lost_wakeup_simplex_pingpong_adaptive_short_spin),
 	CASE(threads_of_one_cpu_first_use),
 	CASE(irq_thread_beside_blocking_recv),
+	CASE(lost_wakeup_bell_wake_pingpong),
+	CASE(set_wait_mode_beside_dispatch_and_fd),
 };
 
 int main(int argc, char **argv)

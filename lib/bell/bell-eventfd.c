@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ringing an eventfd-mode CPU: writing its eventfd, and obtaining that fd from its process.
+ *
+ * A ringer needs the target's fd: it asks the CPU's process over an abstract UNIX socket named
+ * after the system, the CPU and its attach generation, and gets it with SCM_RIGHTS. Both ends of
+ * that exchange are here (the server end runs in the CPU's fd server thread, lib/irq/eventfd.c).
+ * Both sides check SO_PEERCRED (same uid or root; the server must be the CPU's owner). Until a
+ * ringer holds the fd, ipcc_bell_eventfd_ring fails and bell.c bumps bell_fallback instead: the
+ * fd server thread answers pending requests and writes the eventfd on the ringer's behalf.
+ *
+ * The fds obtained are cached per target CPU in the system's ringer state (sys->bell).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bell/bell.h"
+
+/* The eventfd of one target CPU as this process holds it. */
+struct ipcc_efd_peer {
+	pthread_mutex_t lock; /* process-local; only trylocked by ringers */
+	_Atomic int fd;	      /* stable number once set: updates go through dup3 */
+	_Atomic uint32_t gen; /* owner generation the fd belongs to */
+	int conn;	      /* socket of a request in flight, or -1 */
+	uint32_t conn_gen;    /* owner generation that request went to */
+	uint32_t refused_gen; /* owner generation that refused us (+1; 0: none) */
+};
+
+struct ipcc_bell_sys {
+	struct ipcc_efd_peer peer[IPCC_CPUS_MAX];
+};
+
+int ipcc_bell_sys_init(struct ipcc_system *sys)
+{
+	struct ipcc_bell_sys *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
+		pthread_mutex_init(&b->peer[i].lock, NULL);
+		atomic_init(&b->peer[i].fd, -1);
+		b->peer[i].conn = -1;
+	}
+	sys->bell = b;
+	return 0;
+}
+
+void ipcc_bell_sys_fini(struct ipcc_system *sys)
+{
+	struct ipcc_bell_sys *b = sys->bell;
+	if (!b)
+		return;
+	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
+		struct ipcc_efd_peer *e = &b->peer[i];
+		/* Relaxed: no other thread may use the system while it is being closed. */
+		int fd = atomic_load_explicit(&e->fd, memory_order_relaxed);
+		if (fd >= 0)
+			close(fd);
+		if (e->conn >= 0)
+			close(e->conn);
+		pthread_mutex_destroy(&e->lock);
+	}
+	free(b);
+	sys->bell = NULL;
+}
+
+static socklen_t sock_name(const struct ipcc_system *sys, unsigned cpu_id, uint32_t gen,
+			   struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* Abstract namespace (leading NUL): no file to clean up, gone with its process. */
+	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "libipcc:%s:%u:%u", sys->name,
+			 cpu_id, gen);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path) - 1)
+		n = (int)sizeof(sa->sun_path) -
+		    2; /* a long name is cut the same way by both sides */
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static bool cred_ok(int sock, pid_t want_pid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid != geteuid() && cr.uid != 0)
+		return false;
+	return want_pid == 0 || cr.pid == want_pid;
+}
+
+void ipcc_bell_efd_signal(int efd)
+{
+	uint64_t one = 1;
+	/* EAGAIN means the counter is saturated: readable anyway. */
+	(void)!write(efd, &one, sizeof(one));
+}
+
+int ipcc_bell_efd_listen(struct ipcc_cpu *cpu)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -errno;
+	/* Acquire: our own generation, bumped by the claim (lib/region/cpu.c:ipcc_cpu_claim). */
+	uint32_t gen = atomic_load_explicit(&cpu->shm->generation, memory_order_acquire);
+	socklen_t len = sock_name(cpu->sys, cpu->id, gen, &sa);
+	if (bind(s, (struct sockaddr *)&sa, len) < 0 || listen(s, 64) < 0) {
+		int r = -errno;
+		close(s);
+		return r;
+	}
+	return s;
+}
+
+void ipcc_bell_efd_serve(int listener, int efd)
+{
+	for (;;) {
+		int s = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+		if (s < 0)
+			return;
+		if (cred_ok(s, 0)) {
+			char byte = 'E';
+			char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+			struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+			struct msghdr mh = { .msg_iov = &iov,
+					     .msg_iovlen = 1,
+					     .msg_control = ctl,
+					     .msg_controllen = sizeof(ctl) };
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+			(void)sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		}
+		close(s);
+	}
+}
+
+/* Try to obtain target's eventfd into e (called with e->lock held). */
+static int efd_fetch(struct ipcc_system *sys, unsigned target, uint32_t gen,
+		     struct ipcc_efd_peer *e)
+{
+	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, target);
+	struct sockaddr_un sa;
+
+	if (e->conn < 0) {
+		e->conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (e->conn < 0)
+			return -errno;
+		e->conn_gen = gen;
+		socklen_t len = sock_name(sys, target, gen, &sa);
+		if (connect(e->conn, (struct sockaddr *)&sa, len) < 0) {
+			int r = -errno;
+			close(e->conn);
+			e->conn = -1;
+			return r;
+		}
+		/* Relaxed: owner_pid is informational; the kernel's creds are the check. */
+		pid_t owner = (pid_t)atomic_load_explicit(&c->owner_pid, memory_order_relaxed);
+		if (!cred_ok(e->conn, owner)) {
+			close(e->conn);
+			e->conn = -1;
+			return -EPERM;
+		}
+		return -EINPROGRESS; /* the server answers once woken (our fallback ring) */
+	}
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
+	};
+	ssize_t n = recvmsg(e->conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EINPROGRESS;
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	close(e->conn);
+	e->conn = -1;
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	/* Relaxed: e->fd is only changed under e->lock, which we hold. */
+	int old = atomic_load_explicit(&e->fd, memory_order_relaxed);
+	if (old >= 0) {
+		/* Same number, new file: a concurrent writer never hits an unrelated fd. */
+		dup3(fd, old, O_CLOEXEC);
+		close(fd);
+		fd = old;
+	}
+	/* Release: pairs with the acquire loads in ipcc_bell_eventfd_ring. */
+	atomic_store_explicit(&e->gen, gen, memory_order_release);
+	atomic_store_explicit(&e->fd, fd, memory_order_release);
+	return 0;
+}
+
+int ipcc_bell_eventfd_ring(struct ipcc_system *sys, unsigned target)
+{
+	struct ipcc_efd_peer *e = &sys->bell->peer[target];
+	/* Acquire: pairs with the generation release in lib/region/cpu.c:ipcc_cpu_claim. */
+	uint32_t gen =
+		atomic_load_explicit(&ipcc_shm_cpu(sys, target)->generation, memory_order_acquire);
+	/* Acquire: pairs with the release stores in efd_fetch. */
+	int fd = atomic_load_explicit(&e->fd, memory_order_acquire);
+	if (fd >= 0 && atomic_load_explicit(&e->gen, memory_order_acquire) == gen) {
+		ipcc_bell_efd_signal(fd);
+		return 0;
+	}
+	/* Slow path, at most one thread at a time; the others fall back meanwhile. */
+	if (pthread_mutex_trylock(&e->lock) != 0)
+		return -EAGAIN;
+	if (e->refused_gen == gen + 1) {
+		/* This owner refused us (another uid): the fallback serves; do not ask again. */
+		pthread_mutex_unlock(&e->lock);
+		return -EACCES;
+	}
+	if (e->conn >= 0 && e->conn_gen != gen) {
+		close(e->conn); /* a request to an earlier owner */
+		e->conn = -1;
+	}
+	int r = efd_fetch(sys, target, gen, e);
+	if (r == -EPERM || r == -EPROTO)
+		e->refused_gen = gen + 1;
+	if (r == 0) /* Relaxed: we hold e->lock, under which e->fd was just stored. */
+		ipcc_bell_efd_signal(atomic_load_explicit(&e->fd, memory_order_relaxed));
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
