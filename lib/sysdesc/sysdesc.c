@@ -53,8 +53,8 @@ error_v(struct ipcc_sysdesc_error *err, unsigned line, unsigned column, const ch
 	return -EINVAL;
 }
 
-int sysdesc_error(struct ipcc_sysdesc_error *err, unsigned line, unsigned column, const char *key,
-		  const char *fmt, ...)
+int ipcc_sysdesc_fail(struct ipcc_sysdesc_error *err, unsigned line, unsigned column,
+		      const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -514,8 +514,8 @@ static int check_tree(const struct sysdesc_node *root, struct ipcc_sysdesc *desc
 	ipcc_config_init(&desc->config);
 	desc->name[0] = '\0';
 	if (!root)
-		return sysdesc_error(err, 1, 1, "",
-				     "empty: a description is a mapping with 'cpus'");
+		return ipcc_sysdesc_fail(err, 1, 1, "",
+					 "empty: a description is a mapping with 'cpus'");
 	if (root->kind != SYSDESC_MAPPING)
 		return wrong_type(&c, root, "", "a mapping of keys (cpus, links ...)");
 	r = check_mapping(&c, root, "", top_keys, found);
@@ -540,19 +540,17 @@ static int parse_text(const char *text, size_t len, struct ipcc_sysdesc **ret_de
 	int r;
 
 	if (len > IPCC_SYSDESC_SIZE_MAX) {
-		sysdesc_error(err, 0, 0, "", "larger than %u bytes", IPCC_SYSDESC_SIZE_MAX);
+		ipcc_sysdesc_fail(err, 0, 0, "", "larger than %u bytes", IPCC_SYSDESC_SIZE_MAX);
 		return -EFBIG;
 	}
 	desc = malloc(sizeof(*desc));
-	if (!desc)
-		return -ENOMEM;
-	r = sysdesc_tree_build(text, len, &root, err);
+	r = desc ? ipcc_sysdesc_tree_build(text, len, &root, err) : -ENOMEM;
 	if (r == 0)
 		r = check_tree(root, desc, err);
-	sysdesc_tree_free(root);
+	ipcc_sysdesc_tree_free(root);
 	if (r < 0) {
 		if (r == -ENOMEM)
-			sysdesc_error(err, 0, 0, "", "out of memory");
+			ipcc_sysdesc_fail(err, 0, 0, "", "out of memory");
 		free(desc);
 		return r;
 	}
@@ -567,7 +565,7 @@ IPCC_EXPORT int ipcc_sysdesc_parse(const char *label, const char *text, size_t l
 	int r;
 
 	if (!ret_desc || (!text && len))
-		r = sysdesc_error(&e, 0, 0, "", "invalid arguments");
+		r = ipcc_sysdesc_fail(&e, 0, 0, "", "invalid arguments");
 	else
 		r = parse_text(text ? text : "", len, ret_desc, &e);
 	if (r < 0 && err)
@@ -631,14 +629,14 @@ IPCC_EXPORT int ipcc_sysdesc_load(const char *path, struct ipcc_sysdesc **ret_de
 	int r;
 
 	if (!path || !ret_desc) {
-		r = sysdesc_error(&e, 0, 0, "", "invalid arguments");
+		r = ipcc_sysdesc_fail(&e, 0, 0, "", "invalid arguments");
 		goto out;
 	}
 	r = read_file(path, &text, &len);
 	if (r == -EFBIG)
-		sysdesc_error(&e, 0, 0, "", "larger than %u bytes", IPCC_SYSDESC_SIZE_MAX);
+		ipcc_sysdesc_fail(&e, 0, 0, "", "larger than %u bytes", IPCC_SYSDESC_SIZE_MAX);
 	else if (r < 0)
-		sysdesc_error(&e, 0, 0, "", "cannot read: %s", strerror(-r));
+		ipcc_sysdesc_fail(&e, 0, 0, "", "cannot read: %s", strerror(-r));
 	else
 		r = parse_text(text, len, ret_desc, &e);
 	free(text);

@@ -41,16 +41,16 @@ struct sysdesc_node {
  * several documents, aliases, tags, keys that are not scalars, duplicate keys, and the bounds
  * above (-EINVAL); -ENOMEM; -EOPNOTSUPP without libyaml.
  */
-int sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
-		       struct ipcc_sysdesc_error *err);
+int ipcc_sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
+			    struct ipcc_sysdesc_error *err);
 
-void sysdesc_tree_free(struct sysdesc_node *node);
+void ipcc_sysdesc_tree_free(struct sysdesc_node *node);
 
 /*
  * Fill err's position, key and message (printf-style), forcing both into printable one-line
  * ASCII and truncating them. Returns -EINVAL, the error of a bad description.
  */
-int sysdesc_error(struct ipcc_sysdesc_error *err, unsigned line, unsigned column, const char *key,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int ipcc_sysdesc_fail(struct ipcc_sysdesc_error *err, unsigned line, unsigned column,
+		      const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

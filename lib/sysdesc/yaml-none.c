@@ -7,14 +7,14 @@
 
 #include "sysdesc/tree.h"
 
-int sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
-		       struct ipcc_sysdesc_error *err)
+int ipcc_sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
+			    struct ipcc_sysdesc_error *err)
 {
-	sysdesc_error(err, 0, 0, "", "this libipcc was built without libyaml (meson -Dyaml)");
+	ipcc_sysdesc_fail(err, 0, 0, "", "this libipcc was built without libyaml (meson -Dyaml)");
 	return -EOPNOTSUPP;
 }
 
-void sysdesc_tree_free(struct sysdesc_node *node)
+void ipcc_sysdesc_tree_free(struct sysdesc_node *node)
 {
 	/* Nothing is ever built. */
 }

@@ -22,12 +22,12 @@ struct builder {
 	struct ipcc_sysdesc_error *err;
 };
 
-void sysdesc_tree_free(struct sysdesc_node *node)
+void ipcc_sysdesc_tree_free(struct sysdesc_node *node)
 {
 	if (!node)
 		return;
 	for (unsigned i = 0; i < node->count; i++)
-		sysdesc_tree_free(node->items[i]);
+		ipcc_sysdesc_tree_free(node->items[i]);
 	free(node->items);
 	free(node->text);
 	free(node);
@@ -84,8 +84,8 @@ static int builder_error_at(struct builder *b, const yaml_mark_t *mark, const ch
 	char path[IPCC_SYSDESC_KEY_MAX];
 
 	builder_path(b, key, after, path, sizeof(path));
-	return sysdesc_error(b->err, (unsigned)mark->line + 1, (unsigned)mark->column + 1, path,
-			     "%s", what);
+	return ipcc_sysdesc_fail(b->err, (unsigned)mark->line + 1, (unsigned)mark->column + 1, path,
+				 "%s", what);
 }
 
 static int builder_error(struct builder *b, const yaml_mark_t *mark, const char *key,
@@ -158,7 +158,7 @@ static int builder_add(struct builder *b, struct sysdesc_node *n, const yaml_mar
 	parent->items[parent->count++] = n;
 	return 0;
 fail:
-	sysdesc_tree_free(n);
+	ipcc_sysdesc_tree_free(n);
 	return r;
 }
 
@@ -174,7 +174,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	n->text = malloc(n->len + 1);
 	if (!n->text) {
-		sysdesc_tree_free(n);
+		ipcc_sysdesc_tree_free(n);
 		return -ENOMEM;
 	}
 	memcpy(n->text, ev->data.scalar.value, n->len);
@@ -290,8 +290,8 @@ static int syntax_error(struct builder *b, const yaml_parser_t *p, const char *t
 	return builder_error_at(b, &mark, NULL, true, what);
 }
 
-int sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
-		       struct ipcc_sysdesc_error *err)
+int ipcc_sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_root,
+			    struct ipcc_sysdesc_error *err)
 {
 	struct builder b = { .err = err };
 	yaml_parser_t parser;
@@ -313,7 +313,7 @@ int sysdesc_tree_build(const char *text, size_t len, struct sysdesc_node **ret_r
 	}
 	yaml_parser_delete(&parser);
 	if (r < 0) {
-		sysdesc_tree_free(b.root);
+		ipcc_sysdesc_tree_free(b.root);
 		return r;
 	}
 	*ret_root = b.root;
