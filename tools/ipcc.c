@@ -32,9 +32,12 @@ static const char usage_text[] =
 	"Usage: ipcc COMMAND [ARGS]\n"
 	"\n"
 	"Create, inspect and remove libipcc systems. NAME is a POSIX shm name such as /demo\n"
-	"(the leading '/' may be left out).\n"
+	"(the leading '/' may be left out). FILE is a system description (YAML; see the\n"
+	"README's \"System description\" section).\n"
 	"\n"
 	"Commands:\n"
+	"  plan FILE [--json]      check a description and print its memory map: every\n"
+	"                          section's offset, size, owner, and the shared memory needed\n"
 	"  create NAME [OPTIONS]   create a system (every CPU pair linked by default)\n"
 	"      --cpus K            CPUs, 2..64 (default 2)\n"
 	"      --channels N        channels per direction on each link, 1..16 (default 6)\n"
@@ -43,7 +46,13 @@ static const char usage_text[] =
 	"      --mode OCTAL        permissions of the object (default 0600)\n"
 	"      --unlink A-B[,...]  no IPCC between CPUs A and B (repeatable)\n"
 	"      --links A-B[,...]   link only these pairs (repeatable)\n"
-	"  info NAME [OPTIONS]     geometry, CPU owners, decoded registers of every link\n"
+	"  create --config FILE [NAME] [--mode OCTAL]\n"
+	"                          create the system FILE describes, exactly as 'plan' shows\n"
+	"                          it; NAME and --mode override the file's name and mode, the\n"
+	"                          other options conflict with --config\n"
+	"  info NAME [OPTIONS]     geometry, CPUs (names, owners, wait mode, power), sections,\n"
+	"                          decoded registers and channel owners of every link; opens\n"
+	"                          the object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
 	"  list                    the libipcc objects in " SHM_DIR "\n"
@@ -337,28 +346,7 @@ static int fail(const char *verb, const char *name, int err)
 	return EXIT_RUNTIME;
 }
 
-/* ---- create -------------------------------------------------------------------------------- */
-
-static unsigned config_link_count(const struct ipcc_config *cfg)
-{
-	unsigned n = 0;
-
-	for (unsigned a = 0; a < cfg->cpus; a++)
-		for (unsigned b = a + 1; b < cfg->cpus; b++)
-			n += (cfg->links[a] >> b) & 1u;
-	return n;
-}
-
-/* The object size for cfg, by the formula of include/ipcc/layout.h (for messages only). */
-static uint64_t config_object_size(const struct ipcc_config *cfg)
-{
-	uint64_t slot = (sizeof(struct ipcc_shm_slot) + cfg->buffer_size + IPCC_CACHE_LINE - 1) /
-			IPCC_CACHE_LINE * IPCC_CACHE_LINE;
-	uint64_t link = IPCC_SHM_LINK_SIZE + 2ull * cfg->channels * slot;
-
-	return IPCC_SHM_HEADER_SIZE + (uint64_t)cfg->cpus * IPCC_SHM_CPU_SIZE +
-	       config_link_count(cfg) * link;
-}
+/* ---- output helpers ------------------------------------------------------------------------ */
 
 /* "417792 B (408.0 KiB)" */
 static const char *format_size(uint64_t bytes, char *buf, size_t size)
@@ -380,9 +368,343 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
+/* A JSON string; shm names may hold any byte but '/' and NUL. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static const char *json_bool(bool v)
+{
+	return v ? "true" : "false";
+}
+
+/* A memory map, as ipcc_config_plan or ipcc_system_sections gives it, with CPU names. */
+struct memory_map {
+	struct ipcc_section_info *sections;
+	unsigned count;
+	unsigned cpus;
+	const char *cpu_names[IPCC_CPUS_MAX];
+};
+
+static const char *section_owner(const struct memory_map *m, const struct ipcc_section_info *s)
+{
+	if (s->owner_cpu < 0)
+		return NULL;
+	return (unsigned)s->owner_cpu < m->cpus ? m->cpu_names[s->owner_cpu] : "?";
+}
+
+static void print_text_sections(const struct memory_map *m)
+{
+	printf("\n  %-10s  %10s  %6s  %8s  %-10s  %-8s  %s\n", "OFFSET", "SIZE", "COUNT", "STRIDE",
+	       "SECTION", "LAYER", "OWNER");
+	for (unsigned i = 0; i < m->count; i++) {
+		const struct ipcc_section_info *s = &m->sections[i];
+		const char *owner = section_owner(m, s);
+		printf("  0x%08" PRIx64 "  %10" PRIu64 "  %6" PRIu32 "  %8" PRIu32
+		       "  %-10s  %-8s  %s\n",
+		       s->offset, s->size, s->count, s->stride, s->name, s->layer,
+		       owner ? owner : "-");
+	}
+}
+
+/* "  \"sections\": [ ... ]" without a trailing comma or newline. */
+static void print_json_sections(const struct memory_map *m)
+{
+	printf("  \"sections\": [\n");
+	for (unsigned i = 0; i < m->count; i++) {
+		const struct ipcc_section_info *s = &m->sections[i];
+		const char *owner = section_owner(m, s);
+		printf("    { \"type\": %" PRIu32 ", \"name\": ", s->type);
+		json_string(s->name);
+		printf(", \"layer\": ");
+		json_string(s->layer);
+		printf(", \"offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"count\": %" PRIu32
+		       ", \"stride\": %" PRIu32 ", \"owner\": ",
+		       s->offset, s->size, s->count, s->stride);
+		if (owner)
+			json_string(owner);
+		else
+			fputs("null", stdout);
+		printf(" }%s\n", i + 1 < m->count ? "," : "");
+	}
+	printf("  ]");
+}
+
+static void memory_map_free(struct memory_map *m)
+{
+	free(m->sections);
+	m->sections = NULL;
+}
+
+/* Room for every section that `count` (a first call with no room) says there are. */
+static int memory_map_alloc(struct memory_map *m, int count)
+{
+	if (count < 0)
+		return count;
+	m->sections = calloc(count ? (size_t)count : 1, sizeof(*m->sections));
+	if (!m->sections)
+		return -ENOMEM;
+	m->count = (unsigned)count;
+	return 0;
+}
+
+/* The map an object created with cfg would have (cfg's names must all be set). */
+static int memory_map_plan(const struct ipcc_config *cfg, struct memory_map *ret)
+{
+	struct memory_map m = { .cpus = cfg->cpus };
+	int r = memory_map_alloc(&m, ipcc_config_plan(cfg, NULL, 0));
+
+	if (r == 0)
+		r = ipcc_config_plan(cfg, m.sections, m.count);
+	if (r < 0) {
+		memory_map_free(&m);
+		return r;
+	}
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		m.cpu_names[i] = cfg->cpu_names[i];
+	*ret = m;
+	return 0;
+}
+
+static int memory_map_system(const struct ipcc_system *sys, struct memory_map *ret)
+{
+	struct memory_map m = { .cpus = ipcc_system_cpus(sys) };
+	int r = memory_map_alloc(&m, ipcc_system_sections(sys, NULL, 0));
+
+	if (r == 0)
+		r = ipcc_system_sections(sys, m.sections, m.count);
+	if (r < 0) {
+		memory_map_free(&m);
+		return r;
+	}
+	for (unsigned i = 0; i < m.cpus; i++)
+		m.cpu_names[i] = ipcc_system_cpu_name(sys, i);
+	*ret = m;
+	return 0;
+}
+
+/* ---- system descriptions ------------------------------------------------------------------- */
+
+/* Load description `path`; on failure print its one-line error (file:line:column: key: ...). */
+static int load_description(const char *path, struct ipcc_sysdesc **ret)
+{
+	struct ipcc_sysdesc_error err;
+	char line[512];
+	int r = ipcc_sysdesc_load(path, ret, &err);
+
+	if (r == 0)
+		return 0;
+	ipcc_sysdesc_error_format(&err, line, sizeof(line));
+	fprintf(stderr, "ipcc: %s\n", line);
+	return EXIT_RUNTIME;
+}
+
+static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
+			    const struct memory_map *m, uint64_t size)
+{
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+	const char *name = ipcc_sysdesc_name(desc);
+	char sz[64];
+
+	printf("%s: %s%s%u CPUs, %u channels per direction, %" PRIu32 " B buffers, mode %04o\n",
+	       file, name ? name : "", name ? ", " : "", cfg->cpus, cfg->channels, cfg->buffer_size,
+	       (unsigned)cfg->mode);
+	fputs("  CPUs:", stdout);
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		printf("%s %u %s", i ? "," : "", i, cfg->cpu_names[i]);
+	fputs("\n  links:", stdout);
+	for (unsigned a = 0, n = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			if ((cfg->links[a] >> b) & 1u)
+				printf("%s %s - %s", n++ ? "," : "", cfg->cpu_names[a],
+				       cfg->cpu_names[b]);
+	putchar('\n');
+	print_text_sections(m);
+	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
+}
+
+static void print_json_plan(const char *file, const struct ipcc_sysdesc *desc,
+			    const struct memory_map *m, uint64_t size)
+{
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+	const char *name = ipcc_sysdesc_name(desc);
+	bool first = true;
+
+	printf("{\n  \"file\": ");
+	json_string(file);
+	printf(",\n  \"name\": ");
+	if (name)
+		json_string(name);
+	else
+		fputs("null", stdout);
+	printf(",\n  \"cpus\": [\n");
+	for (unsigned i = 0; i < cfg->cpus; i++) {
+		printf("    { \"id\": %u, \"name\": ", i);
+		json_string(cfg->cpu_names[i]);
+		printf(" }%s\n", i + 1 < cfg->cpus ? "," : "");
+	}
+	printf("  ],\n  \"channels\": %u,\n  \"buffer_size\": %" PRIu32 ",\n  \"mode\": \"%04o\",\n"
+	       "  \"links\": [",
+	       cfg->channels, cfg->buffer_size, (unsigned)cfg->mode);
+	for (unsigned a = 0; a < cfg->cpus; a++) {
+		for (unsigned b = a + 1; b < cfg->cpus; b++) {
+			if (!((cfg->links[a] >> b) & 1u))
+				continue;
+			printf("%s\n    { \"cpu1\": %u, \"cpu2\": %u }", first ? "" : ",", a, b);
+			first = false;
+		}
+	}
+	printf("\n  ],\n");
+	print_json_sections(m);
+	printf(",\n  \"size\": %" PRIu64 "\n}\n", size);
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ipcc_sysdesc *desc;
+	struct memory_map m;
+	bool json = false;
+	uint64_t size;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error("plan: unknown option '%s'", opt);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("plan: missing FILE");
+	if (optind != argc - 1)
+		return usage_error("plan: exactly one FILE expected");
+	r = load_description(argv[optind], &desc);
+	if (r)
+		return r;
+	/* The description was checked against every limit: these cannot fail but for memory. */
+	r = ipcc_config_size(ipcc_sysdesc_config(desc), &size);
+	if (r == 0)
+		r = memory_map_plan(ipcc_sysdesc_config(desc), &m);
+	if (r < 0) {
+		fprintf(stderr, "ipcc: cannot plan %s: %s\n", argv[optind], strerror(-r));
+		ipcc_sysdesc_free(desc);
+		return EXIT_RUNTIME;
+	}
+	if (json)
+		print_json_plan(argv[optind], desc, &m, size);
+	else
+		print_text_plan(argv[optind], desc, &m, size);
+	memory_map_free(&m);
+	ipcc_sysdesc_free(desc);
+	return 0;
+}
+
+/* ---- create -------------------------------------------------------------------------------- */
+
+static unsigned config_link_count(const struct ipcc_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			n += (cfg->links[a] >> b) & 1u;
+	return n;
+}
+
+/* Create `name` for a config the tool has checked; print what was created. */
+static int create_system(const char *name, const struct ipcc_config *cfg)
+{
+	struct ipcc_system *sys;
+	char sz[64], lim[64];
+	uint64_t size;
+	int r = ipcc_config_size(cfg, &size);
+
+	if (r == -EINVAL) {
+		/* Everything the tool can check was checked: what is left is the size limit. */
+		fprintf(stderr,
+			"ipcc: cannot create %s: invalid configuration: the object would be above "
+			"the %s limit\n",
+			name, format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
+		return EXIT_RUNTIME;
+	}
+	if (r == 0)
+		r = ipcc_system_create(name, cfg, &sys);
+	if (r < 0)
+		return fail("create", name, r);
+	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n", name,
+	       ipcc_system_cpus(sys), ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+	       ipcc_system_link_count(sys), ipcc_system_link_count(sys) == 1 ? "" : "s",
+	       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+	ipcc_system_close(sys);
+	return 0;
+}
+
+/*
+ * create --config FILE [NAME]: the file describes the system; NAME (else the file's `name`)
+ * and --mode (else the file's `mode`) say where it goes and who may use it.
+ */
+static int create_from_file(const char *file, int argc, char **argv, bool mode_set, mode_t mode)
+{
+	struct ipcc_sysdesc *desc;
+	struct ipcc_config cfg;
+	char name[IPCC_NAME_MAX + 2];
+	int r;
+
+	if (optind < argc) {
+		r = name_operand("create", argc, argv, name, sizeof(name));
+		if (r)
+			return r;
+	}
+	r = load_description(file, &desc);
+	if (r)
+		return r;
+	if (optind >= argc) {
+		if (!ipcc_sysdesc_name(desc)) {
+			ipcc_sysdesc_free(desc);
+			return usage_error("create: missing NAME (%s has no 'name')", file);
+		}
+		snprintf(name, sizeof(name), "%s", ipcc_sysdesc_name(desc));
+	}
+	cfg = *ipcc_sysdesc_config(desc);
+	ipcc_sysdesc_free(desc);
+	if (mode_set)
+		cfg.mode = mode;
+	return create_system(name, &cfg);
+}
+
 static int cmd_create(int argc, char **argv)
 {
-	enum { OPT_CPUS = 256, OPT_CHANNELS, OPT_BUFFER_SIZE, OPT_MODE, OPT_UNLINK, OPT_LINKS };
+	enum {
+		OPT_CPUS = 256,
+		OPT_CHANNELS,
+		OPT_BUFFER_SIZE,
+		OPT_MODE,
+		OPT_UNLINK,
+		OPT_LINKS,
+		OPT_CONFIG
+	};
 	static const struct option longopts[] = {
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "channels", required_argument, NULL, OPT_CHANNELS },
@@ -390,14 +712,15 @@ static int cmd_create(int argc, char **argv)
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "unlink", required_argument, NULL, OPT_UNLINK },
 		{ "links", required_argument, NULL, OPT_LINKS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	uint64_t unlink_map[IPCC_CPUS_MAX] = { 0 }, only_map[IPCC_CPUS_MAX] = { 0 };
 	struct ipcc_config cfg;
-	struct ipcc_system *sys;
-	char name[IPCC_NAME_MAX + 2], sz[64];
-	bool only = false;
+	char name[IPCC_NAME_MAX + 2];
+	const char *config = NULL, *shape_opt = NULL;
+	bool only = false, mode_set = false;
 	unsigned long v;
 	unsigned a, b;
 	int c, r;
@@ -405,6 +728,10 @@ static int cmd_create(int argc, char **argv)
 	ipcc_config_init(&cfg);
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		/* The options that shape the system, which a description file gives instead
+		 * (longopts lists them in the order of the enum). */
+		if (c >= OPT_CPUS && c <= OPT_LINKS && c != OPT_MODE && !shape_opt)
+			shape_opt = longopts[c - OPT_CPUS].name;
 		switch (c) {
 		case OPT_CPUS:
 			r = parse_option_range("--cpus", optarg, IPCC_CPUS_MIN, IPCC_CPUS_MAX, &v);
@@ -435,6 +762,7 @@ static int cmd_create(int argc, char **argv)
 					"mode 0..7777",
 					optarg);
 			cfg.mode = (mode_t)v;
+			mode_set = true;
 			break;
 		case OPT_UNLINK:
 			r = parse_pairs("--unlink", optarg, unlink_map);
@@ -447,6 +775,9 @@ static int cmd_create(int argc, char **argv)
 				return r;
 			only = true;
 			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -456,6 +787,12 @@ static int cmd_create(int argc, char **argv)
 			return usage_error("create: unknown option '%s'", opt);
 		}
 	}
+	if (config && shape_opt)
+		return usage_error("create: --%s conflicts with --config: the file describes the "
+				   "system (only NAME and --mode may override it)",
+				   shape_opt);
+	if (config)
+		return create_from_file(config, argc, argv, mode_set, cfg.mode);
 	r = name_operand("create", argc, argv, name, sizeof(name));
 	if (r)
 		return r;
@@ -474,39 +811,17 @@ static int cmd_create(int argc, char **argv)
 	if (config_link_count(&cfg) == 0)
 		return usage_error(
 			"create: no CPU pair left linked: a system needs at least one link");
-
-	r = ipcc_system_create(name, &cfg, &sys);
-	if (r == -EINVAL) {
-		/* Everything the tool can check was checked: what is left is the size limit. */
-		uint64_t size = config_object_size(&cfg);
-		char lim[64];
-		if (size > IPCC_SYSTEM_SIZE_MAX) {
-			fprintf(stderr,
-				"ipcc: cannot create %s: invalid configuration: the object would "
-				"need "
-				"%s, above the %s limit\n",
-				name, format_size(size, sz, sizeof(sz)),
-				format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
-			return EXIT_RUNTIME;
-		}
-	}
-	if (r < 0)
-		return fail("create", name, r);
-	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n", name,
-	       ipcc_system_cpus(sys), ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-	       ipcc_system_link_count(sys), ipcc_system_link_count(sys) == 1 ? "" : "s",
-	       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
-	ipcc_system_close(sys);
-	return 0;
+	return create_system(name, &cfg);
 }
 
 /* ---- info ---------------------------------------------------------------------------------- */
 
-/* One link's registers, read once: what both output formats print. */
+/* One link's registers and channel owners, read once: what both output formats print. */
 struct link_snapshot {
 	unsigned cpu[2];
 	uint32_t cr[2], mr[2], sr[2]; /* [0]: C1CR, C1MR, C1TOC2SR; [1]: C2CR, C2MR, C2TOC1SR */
 	bool irq[2][2];		      /* [proc - 1][IPCC_IRQ_RXO / IPCC_IRQ_TXF] */
+	unsigned owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
 };
 
 static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct link_snapshot *ret)
@@ -518,6 +833,12 @@ static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct
 	struct link_snapshot s = { .cpu = { a, b } };
 	int r;
 
+	for (unsigned n = 0; n < ipcc_system_channels(sys); n++) {
+		r = ipcc_system_channel_owner(sys, a, b, n);
+		if (r < 0)
+			return r;
+		s.owner[n] = (unsigned)r;
+	}
 	r = ipcc_regs_open(sys, a, b, &regs);
 	if (r < 0)
 		return r;
@@ -534,6 +855,44 @@ static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct
 	if (r == 0)
 		*ret = s;
 	return r;
+}
+
+/* Who uses a channel: "procedures", a service's name, or "service N" for one unknown here. */
+static const char *owner_name(unsigned owner, char *buf, size_t size)
+{
+	const char *name = ipcc_service_name(owner);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "service %u", owner);
+	return buf;
+}
+
+/* Everything ipcc info shows about one CPU, read once. */
+struct cpu_snapshot {
+	struct ipcc_cpu_owner own;
+	struct ipcc_cpu_state state;
+	const char *name;
+};
+
+static const char *wait_mode_text(uint32_t mode, char *buf, size_t size)
+{
+	const char *name = ipcc_wait_mode_name((enum ipcc_wait_mode)mode);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "mode %" PRIu32, mode);
+	return buf;
+}
+
+static const char *power_text(uint32_t power, char *buf, size_t size)
+{
+	if (power == IPCC_POWER_RUN)
+		return "run";
+	if (power == IPCC_POWER_STANDBY)
+		return "standby";
+	snprintf(buf, size, "power %" PRIu32, power);
+	return buf;
 }
 
 static void print_text_header(struct ipcc_system *sys)
@@ -564,19 +923,25 @@ static void print_text_header(struct ipcc_system *sys)
 	}
 }
 
-static void print_text_cpus(const struct ipcc_cpu_owner *own, unsigned cpus)
+/* Wait mode and power mean something only while an owner is attached. */
+static void print_text_cpus(const struct cpu_snapshot *cs, unsigned cpus)
 {
-	printf("\n  CPU  ATTACHED  ALIVE  PID       TID       GENERATION\n");
+	printf("\n  CPU  NAME             ATTACHED  ALIVE  PID       TID       GENERATION  WAIT    "
+	       "  "
+	       "POWER\n");
 	for (unsigned i = 0; i < cpus; i++) {
-		const struct ipcc_cpu_owner *o = &own[i];
-		char pid[16] = "-", tid[16] = "-";
+		const struct ipcc_cpu_owner *o = &cs[i].own;
+		char pid[16] = "-", tid[16] = "-", wbuf[24], pbuf[24];
 		if (o->pid > 0)
 			snprintf(pid, sizeof(pid), "%d", (int)o->pid);
 		if (o->tid > 0)
 			snprintf(tid, sizeof(tid), "%d", (int)o->tid);
-		printf("  %3u  %-8s  %-5s  %-8s  %-8s  %" PRIu32 "\n", i,
-		       o->attached ? "yes" : "no", o->attached ? (o->alive ? "yes" : "no") : "-",
-		       pid, tid, o->generation);
+		printf("  %3u  %-15s  %-8s  %-5s  %-8s  %-8s  %-10" PRIu32 "  %-8s  %s\n", i,
+		       cs[i].name, o->attached ? "yes" : "no",
+		       o->attached ? (o->alive ? "yes" : "no") : "-", pid, tid, o->generation,
+		       o->attached ? wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf))
+				   : "-",
+		       o->attached ? power_text(cs[i].state.power, pbuf, sizeof(pbuf)) : "-");
 	}
 }
 
@@ -588,10 +953,29 @@ static void print_bits_row(const char *label, uint32_t word, unsigned shift, uns
 	putchar('\n');
 }
 
-static void print_text_link(const struct link_snapshot *s, unsigned channels)
+static void print_text_owners(const struct link_snapshot *s, unsigned channels)
 {
-	printf("\nlink %u-%u: processor 1 = CPU %u, processor 2 = CPU %u\n", s->cpu[0], s->cpu[1],
-	       s->cpu[0], s->cpu[1]);
+	char buf[24];
+	unsigned n = 1;
+
+	while (n < channels && s->owner[n] == s->owner[0])
+		n++;
+	if (n == channels) {
+		printf("  owner: every channel: %s\n", owner_name(s->owner[0], buf, sizeof(buf)));
+		return;
+	}
+	fputs("  owner:", stdout);
+	for (n = 0; n < channels; n++)
+		printf("%s %u %s", n ? "," : "", n, owner_name(s->owner[n], buf, sizeof(buf)));
+	putchar('\n');
+}
+
+static void print_text_link(struct ipcc_system *sys, const struct link_snapshot *s,
+			    unsigned channels)
+{
+	printf("\nlink %u-%u: processor 1 = CPU %u (%s), processor 2 = CPU %u (%s)\n", s->cpu[0],
+	       s->cpu[1], s->cpu[0], ipcc_system_cpu_name(sys, s->cpu[0]), s->cpu[1],
+	       ipcc_system_cpu_name(sys, s->cpu[1]));
 	for (unsigned p = 0; p < 2; p++)
 		printf("  C%uCR 0x%08" PRIx32 "  RXOIE %u  TXFIE %u   C%uMR 0x%08" PRIx32
 		       "   lines: RXO %-4s  TXF %s\n",
@@ -599,6 +983,7 @@ static void print_text_link(const struct link_snapshot *s, unsigned channels)
 		       p + 1, s->mr[p], s->irq[p][IPCC_IRQ_RXO] ? "HIGH" : "low",
 		       s->irq[p][IPCC_IRQ_TXF] ? "HIGH" : "low");
 	printf("  C1TOC2SR 0x%08" PRIx32 "   C2TOC1SR 0x%08" PRIx32 "\n", s->sr[0], s->sr[1]);
+	print_text_owners(s, channels);
 	printf("  %-15s", "channel");
 	for (unsigned n = 0; n < channels; n++)
 		printf(" %2u", n);
@@ -611,29 +996,10 @@ static void print_text_link(const struct link_snapshot *s, unsigned channels)
 	print_bits_row("C2MR CHnFM", s->mr[1], 16, channels);
 }
 
-/* A JSON string; shm names may hold any byte but '/' and NUL. */
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-static const char *json_bool(bool v)
-{
-	return v ? "true" : "false";
-}
-
 static void print_json_link(const struct link_snapshot *s, unsigned channels)
 {
+	char buf[24];
+
 	printf("    {\n      \"cpu1\": %u, \"cpu2\": %u,\n", s->cpu[0], s->cpu[1]);
 	printf("      \"registers\": { \"C1CR\": %" PRIu32 ", \"C1MR\": %" PRIu32
 	       ", \"C1TOC2SR\": %" PRIu32 ", \"C2CR\": %" PRIu32 ", \"C2MR\": %" PRIu32
@@ -646,19 +1012,24 @@ static void print_json_link(const struct link_snapshot *s, unsigned channels)
 		       json_bool(s->cr[p] & IPCC_CR_TXFIE), json_bool(s->irq[p][IPCC_IRQ_RXO]),
 		       json_bool(s->irq[p][IPCC_IRQ_TXF]));
 	printf("      \"channels\": [\n");
-	for (unsigned n = 0; n < channels; n++)
+	for (unsigned n = 0; n < channels; n++) {
 		printf("        { \"n\": %u, \"C1TOC2SR\": %s, \"C2TOC1SR\": %s, \"C1OM\": %s, "
-		       "\"C1FM\": %s, \"C2OM\": %s, \"C2FM\": %s }%s\n",
+		       "\"C1FM\": %s, \"C2OM\": %s, \"C2FM\": %s, \"owner_id\": %u, \"owner\": ",
 		       n, json_bool(s->sr[0] & IPCC_SR_CHF(n)),
 		       json_bool(s->sr[1] & IPCC_SR_CHF(n)), json_bool(s->mr[0] & IPCC_MR_CHOM(n)),
 		       json_bool(s->mr[0] & IPCC_MR_CHFM(n)), json_bool(s->mr[1] & IPCC_MR_CHOM(n)),
-		       json_bool(s->mr[1] & IPCC_MR_CHFM(n)), n + 1 < channels ? "," : "");
+		       json_bool(s->mr[1] & IPCC_MR_CHFM(n)), s->owner[n]);
+		json_string(owner_name(s->owner[n], buf, sizeof(buf)));
+		printf(" }%s\n", n + 1 < channels ? "," : "");
+	}
 	printf("      ]\n    }");
 }
 
-static void print_json_header(struct ipcc_system *sys, const struct ipcc_cpu_owner *own)
+static void print_json_header(struct ipcc_system *sys, const struct cpu_snapshot *cs,
+			      const struct memory_map *m)
 {
 	unsigned cpus = ipcc_system_cpus(sys);
+	char wbuf[24], pbuf[24];
 
 	printf("{\n  \"name\": ");
 	json_string(ipcc_system_name(sys));
@@ -667,12 +1038,22 @@ static void print_json_header(struct ipcc_system *sys, const struct ipcc_cpu_own
 	       IPCC_LAYOUT_VERSION, cpus, ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
 	       ipcc_system_link_count(sys), ipcc_system_size(sys));
 	printf("  \"cpu\": [\n");
-	for (unsigned i = 0; i < cpus; i++)
-		printf("    { \"id\": %u, \"attached\": %s, \"alive\": %s, "
-		       "\"pid\": %d, \"tid\": %d, \"generation\": %" PRIu32 " }%s\n",
-		       i, json_bool(own[i].attached), json_bool(own[i].alive), (int)own[i].pid,
-		       (int)own[i].tid, own[i].generation, i + 1 < cpus ? "," : "");
-	printf("  ],\n  \"links\": [\n");
+	for (unsigned i = 0; i < cpus; i++) {
+		const struct ipcc_cpu_owner *o = &cs[i].own;
+		printf("    { \"id\": %u, \"name\": ", i);
+		json_string(cs[i].name);
+		printf(", \"attached\": %s, \"alive\": %s, \"pid\": %d, \"tid\": %d, "
+		       "\"generation\": %" PRIu32 ", \"wait_mode\": ",
+		       json_bool(o->attached), json_bool(o->alive), (int)o->pid, (int)o->tid,
+		       o->generation);
+		json_string(wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf)));
+		printf(", \"power\": ");
+		json_string(power_text(cs[i].state.power, pbuf, sizeof(pbuf)));
+		printf(" }%s\n", i + 1 < cpus ? "," : "");
+	}
+	printf("  ],\n");
+	print_json_sections(m);
+	printf(",\n  \"links\": [\n");
 }
 
 static int cmd_info(int argc, char **argv)
@@ -683,7 +1064,8 @@ static int cmd_info(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct ipcc_cpu_owner own[IPCC_CPUS_MAX];
+	struct cpu_snapshot cs[IPCC_CPUS_MAX];
+	struct memory_map m = { 0 };
 	struct ipcc_system *sys;
 	char name[IPCC_NAME_MAX + 2];
 	bool json = false, only = false, first = true;
@@ -715,7 +1097,8 @@ static int cmd_info(int argc, char **argv)
 	if (r)
 		return r;
 
-	r = ipcc_system_open(name, &sys);
+	/* An observer: read-only, so that read permission on the object is enough. */
+	r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
 	if (r < 0)
 		return fail("open", name, r);
 	cpus = ipcc_system_cpus(sys);
@@ -731,16 +1114,23 @@ static int cmd_info(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	for (unsigned i = 0; i < cpus; i++) {
-		r = ipcc_system_cpu_owner(sys, i, &own[i]);
+		cs[i].name = ipcc_system_cpu_name(sys, i);
+		r = ipcc_system_cpu_owner(sys, i, &cs[i].own);
+		if (r == 0)
+			r = ipcc_system_cpu_state(sys, i, &cs[i].state);
 		if (r < 0)
 			goto fail;
 	}
+	r = memory_map_system(sys, &m);
+	if (r < 0)
+		goto fail;
 
 	if (json) {
-		print_json_header(sys, own);
+		print_json_header(sys, cs, &m);
 	} else {
 		print_text_header(sys);
-		print_text_cpus(own, cpus);
+		print_text_cpus(cs, cpus);
+		print_text_sections(&m);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {
@@ -757,17 +1147,19 @@ static int cmd_info(int argc, char **argv)
 					printf(",\n");
 				print_json_link(&s, channels);
 			} else {
-				print_text_link(&s, channels);
+				print_text_link(sys, &s, channels);
 			}
 			first = false;
 		}
 	}
 	if (json)
 		printf("\n  ]\n}\n");
+	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return 0;
 
 fail:
+	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return fail("read", name, r);
 }
@@ -888,7 +1280,7 @@ static int cmd_list(int argc, char **argv)
 		int r;
 
 		snprintf(name, sizeof(name), "/%s", names[i]);
-		r = ipcc_system_open(name, &sys);
+		r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
 		if (r < 0) {
 			printf("%-24s ", name);
 			print_cause(stdout, name, r);
@@ -925,10 +1317,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-		{ "create", cmd_create },
-		{ "info", cmd_info },
-		{ "rm", cmd_rm },
-		{ "list", cmd_list },
+		{ "plan", cmd_plan }, { "create", cmd_create }, { "info", cmd_info },
+		{ "rm", cmd_rm },     { "list", cmd_list },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 

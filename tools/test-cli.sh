@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: MIT
 #
 # The ipcc command line contract: output, messages and exit statuses (0 ok, 1 runtime error,
-# 2 usage error), against real shm objects. Usage: test-cli.sh PATH/TO/ipcc
+# 2 usage error), against real shm objects. Usage: test-cli.sh PATH/TO/ipcc EXAMPLES_DIR
 set -euo pipefail
 
 ipcc=$1
+examples=$2
 pfx="ipcc-cli-$$"
 shm=/dev/shm
+tmp=$(mktemp -d)
 fails=0
 
 cleanup() {
 	rm -f "$shm/$pfx"-*
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -60,7 +63,9 @@ expect 1 "cannot create /$pfx-a: it already exists" "$ipcc" create "/$pfx-a"
 expect 0 "linked pairs 5 of 6" "$ipcc" info "/$pfx-a"
 expect 0 "unlinked: 1-3" "$ipcc" info "/$pfx-a"
 expect 0 "C2MR CHnFM +1  1  1" "$ipcc" info "$pfx-a"
-expect 0 "link 2-3: processor 1 = CPU 2" "$ipcc" info "$pfx-a" --link 3-2
+expect 0 "link 2-3: processor 1 = CPU 2 \(cpu2\)" "$ipcc" info "$pfx-a" --link 3-2
+expect 0 "owner: every channel: procedures" "$ipcc" info "$pfx-a" --link 3-2
+expect 0 "0x00001000 +1024 +4 +256 +cpus +region" "$ipcc" info "$pfx-a"
 expect 1 "has no link 1-3: the pair is unlinked" "$ipcc" info "$pfx-a" --link 1-3
 expect 1 "has no link 0-7: it has 4 CPUs" "$ipcc" info "$pfx-a" --link 0-7
 if command -v python3 >/dev/null; then
@@ -95,6 +100,96 @@ printf '\x02\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=
 printf '\x63\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=52 conv=notrunc status=none
 expect 1 "cannot open /$pfx-t: corrupt header" "$ipcc" info "/$pfx-t"
 expect 0 '^$' "$ipcc" rm "/$pfx-t"
+
+# system descriptions: plan, create --config, and errors naming file:line:column and key
+example=$examples/am64x.yaml
+if "$ipcc" plan "$example" 2>&1 | grep -q 'without libyaml'; then
+	echo "skipped: system descriptions (built without libyaml)"
+	expect 1 "am64x.yaml: this libipcc was built without libyaml" "$ipcc" plan "$example"
+else
+	expect 0 "^$example: /am64x, 4 CPUs, 4 channels per direction, 1024 B buffers, mode 0660" \
+		"$ipcc" plan "$example"
+	expect 0 "links: a53-0 - r5f0-0, a53-0 - m4, a53-1 - r5f0-0, a53-1 - m4, r5f0-0 - m4" \
+		"$ipcc" plan "$example"
+	expect 0 "0x00000000 +4096 +1 +4096 +header +region +-" "$ipcc" plan "$example"
+	expect 0 "^shared memory needed: [0-9]+ B" "$ipcc" plan "$example"
+	expect 2 "plan: missing FILE" "$ipcc" plan
+	expect 1 "^ipcc: $tmp/none.yaml: cannot read: No such file" "$ipcc" plan "$tmp/none.yaml"
+	if command -v python3 >/dev/null; then
+		"$ipcc" plan "$example" --json >"$tmp/plan.json"
+		expect 0 '^ok$' python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+names = [c["name"] for c in p["cpus"]]
+assert names == ["a53-0", "a53-1", "r5f0-0", "m4"], names
+assert [s["name"] for s in p["sections"]][:3] == ["header", "cpus", "links"], p["sections"]
+last = p["sections"][-1]
+assert last["offset"] + last["size"] == p["size"], p
+assert len(p["links"]) == 5 and p["mode"] == "0660" and p["name"] == "/am64x", p
+print("ok")' "$tmp/plan.json"
+	fi
+
+	# create exactly the plan; NAME on the command line overrides the file's name
+	expect 0 "^created /$pfx-d: 4 CPUs, 4 channels, 1024 B buffers, 5 links" \
+		"$ipcc" create --config "$example" "$pfx-d"
+	[[ $(stat -c %a "$shm/$pfx-d") == 660 ]] || { echo "FAIL: the file's mode not applied" >&2; fails=$((fails + 1)); }
+	if command -v python3 >/dev/null; then
+		"$ipcc" info "/$pfx-d" --json >"$tmp/info.json"
+		expect 0 '^ok$' python3 -c '
+import json, os, sys
+p, i = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert os.path.getsize(sys.argv[3]) == p["size"] == i["size"], (p["size"], i["size"])
+assert [c["name"] for c in i["cpu"]] == [c["name"] for c in p["cpus"]], i["cpu"]
+assert i["sections"] == p["sections"], (i["sections"], p["sections"])
+assert i["cpu"][0]["power"] == "run" and i["cpu"][0]["wait_mode"] == "adaptive", i["cpu"][0]
+assert all(c["owner"] == "procedures" for l in i["links"] for c in l["channels"])
+print("ok")' "$tmp/plan.json" "$tmp/info.json" "$shm/$pfx-d"
+	fi
+	expect 0 "3  m4 +no " "$ipcc" info "/$pfx-d"
+	expect 0 "link 2-3: processor 1 = CPU 2 \(r5f0-0\), processor 2 = CPU 3 \(m4\)" \
+		"$ipcc" info "/$pfx-d"
+	expect 2 "create: --cpus conflicts with --config" \
+		"$ipcc" create --config "$example" "$pfx-e" --cpus 3
+	expect 2 "create: --links conflicts with --config" \
+		"$ipcc" create --links 0-1 --config "$example" "$pfx-e"
+	printf 'cpus: 2\n' >"$tmp/noname.yaml"
+	expect 2 "create: missing NAME \($tmp/noname.yaml has no 'name'\)" \
+		"$ipcc" create --config "$tmp/noname.yaml"
+	printf 'name: %s-n\ncpus: [a, b]\nmode: "0640"\n' "$pfx" >"$tmp/named.yaml"
+	expect 0 "^created /$pfx-n: 2 CPUs" "$ipcc" create --config "$tmp/named.yaml" --mode 0600
+	[[ $(stat -c %a "$shm/$pfx-n") == 600 ]] || { echo "FAIL: --mode does not override the file" >&2; fails=$((fails + 1)); }
+
+	# one line naming file:line:column and key; nothing created
+	printf 'name: %s-bad\ncpus: [a, b, c]\nlinks:\n  - [a, b]\n  - [b, d]\n' "$pfx" >"$tmp/bad.yaml"
+	expect 1 "^ipcc: $tmp/bad.yaml:5:9: links\[1\]: no CPU named 'd'$" \
+		"$ipcc" create --config "$tmp/bad.yaml"
+	expect 1 "^ipcc: $tmp/bad.yaml:5:9: links\[1\]: no CPU named 'd'$" "$ipcc" plan "$tmp/bad.yaml"
+	[[ -e $shm/$pfx-bad ]] && { echo "FAIL: a refused description created $pfx-bad" >&2; fails=$((fails + 1)); }
+	printf 'cpus: 2\nchannels: 4\nchannels: 5\n' >"$tmp/dup.yaml"
+	expect 1 "^ipcc: $tmp/dup.yaml:3:1: channels: duplicate key \(first at line 2\)$" \
+		"$ipcc" plan "$tmp/dup.yaml"
+	expect 0 '^$' "$ipcc" rm "/$pfx-d"
+	expect 0 '^$' "$ipcc" rm "/$pfx-n"
+fi
+
+# ipcc info is an observer: read permission on the object is enough
+if [[ $(id -u) -ne 0 ]]; then
+	echo "skipped: info by a user who may only read the object (needs root to switch user)"
+elif ! command -v setpriv >/dev/null || ! id nobody >/dev/null 2>&1; then
+	echo "skipped: info by a user who may only read the object (no setpriv or no nobody)"
+else
+	as_nobody=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups)
+	if ! "${as_nobody[@]}" test -x "$ipcc"; then
+		echo "skipped: info by a user who may only read the object ($ipcc not executable by nobody)"
+	else
+		"$ipcc" create "/$pfx-ro" --cpus 3 --mode 0644 >/dev/null
+		expect 1 "permission denied" "${as_nobody[@]}" "$ipcc" rm "/$pfx-ro"
+		expect 0 "^/$pfx-ro: libipcc system" "${as_nobody[@]}" "$ipcc" info "/$pfx-ro"
+		expect 0 '"name": "cpu2"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
+		expect 0 "/$pfx-ro +3 " "${as_nobody[@]}" "$ipcc" list
+		"$ipcc" rm "/$pfx-ro"
+	fi
+fi
 
 if [[ $fails -ne 0 ]]; then
 	echo "$fails check(s) failed" >&2

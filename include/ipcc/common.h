@@ -37,6 +37,10 @@
 /* CPU names ("a53-0", "r5f0-0", "m4"): 1..15 bytes of [A-Za-z0-9_.-], starting with a letter
  * or a digit, unique in a system. A CPU without a configured name is called "cpuN". */
 #define IPCC_CPU_NAME_MAX 15u
+/* A CPU's power state (ipcc_system_cpu_state; the CPU record's `power` word). */
+#define IPCC_POWER_RUN	   0u /* running, or blocked in a Run/Stop-mode wait */
+#define IPCC_POWER_STANDBY 3u /* in ipcc_cpu_standby: banks reset when it wakes */
+
 /* The owner of a channel that no service reserved: the procedures and the channel API. */
 #define IPCC_CHAN_OWNER_PROC 0u
 

@@ -14,5 +14,6 @@
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
 #include <ipcc/uring.h>
+#include <ipcc/sysdesc.h>
 
 #endif

@@ -127,10 +127,6 @@ struct ipcc_shm_header {
 	struct ipcc_shm_section sections[IPCC_SECTIONS_MAX];
 };
 
-/* cpu.power: written by the owner, shown by ipcc info. */
-#define IPCC_POWER_RUN	   0u /* running, or blocked in a Run/Stop-mode wait */
-#define IPCC_POWER_STANDBY 3u /* in ipcc_cpu_standby: banks reset when it wakes */
-
 /* A CPU name: 1..IPCC_CPU_NAME_MAX bytes (common.h), NUL-padded to this size. */
 #define IPCC_SHM_CPU_NAME_SIZE 16u
 
@@ -154,7 +150,7 @@ struct ipcc_shm_cpu {
 	uint8_t pad1[IPCC_CACHE_LINE - 20];
 	/* line 2: written by the owner */
 	IPCC_SHM_ATOMIC(uint32_t) wait_mode; /* enum ipcc_wait_mode of the owner (ipcc info) */
-	IPCC_SHM_ATOMIC(uint32_t) power;     /* IPCC_POWER_* */
+	IPCC_SHM_ATOMIC(uint32_t) power;     /* IPCC_POWER_* (common.h) */
 	uint32_t reserved2[14];
 	/* line 3: written by the creator */
 	char name[IPCC_SHM_CPU_NAME_SIZE];

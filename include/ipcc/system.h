@@ -172,6 +172,21 @@ struct ipcc_cpu_owner {
 IPCC_EXPORT int ipcc_system_cpu_owner(struct ipcc_system *sys, unsigned cpu_id,
 				      struct ipcc_cpu_owner *ret_owner);
 
+/* What the owner of a CPU last published about itself in the CPU's record. */
+struct ipcc_cpu_state {
+	uint32_t wait_mode; /* enum ipcc_wait_mode, as stored: ipcc_wait_mode_name checks it */
+	uint32_t power;	    /* IPCC_POWER_RUN or IPCC_POWER_STANDBY (common.h), as stored */
+};
+
+/*
+ * The wait mode and power state CPU `cpu_id` published (its last owner's, if none is
+ * attached now; a CPU never attached shows adaptive and run). The words are written by the
+ * owner and read as they are: a peer may store anything there. -EINVAL for an id out of
+ * range or NULL arguments. Lock-free, works on a read-only handle; any thread.
+ */
+IPCC_EXPORT int ipcc_system_cpu_state(const struct ipcc_system *sys, unsigned cpu_id,
+				      struct ipcc_cpu_state *ret_state);
+
 enum ipcc_wait_mode {
 	IPCC_WAIT_ADAPTIVE = 0, /* spin for spin_ns, then sleep on the futex (the default) */
 	IPCC_WAIT_SPIN = 1,	/* Run: poll with a pause instruction, never sleep */

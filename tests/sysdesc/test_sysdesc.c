@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * System descriptions (lib/sysdesc): the example in examples/ parses to the config it
+ * describes, every kind of mistake is refused with the errno and an error naming the file,
+ * the line and the key, and a description created for real has exactly the planned layout.
+ *
+ * Mistakes are parsed from memory (ipcc_sysdesc_parse) under the label "test.yaml", which
+ * the error must name as its file; the file entry point has tests of its own.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include <ipcc/ipcc.h>
+#include <ipcc/layout.h>
+
+#include "../ipcc-test.h"
+
+#define EXAMPLE IPCC_EXAMPLES_DIR "/am64x.yaml"
+#define LABEL	"test.yaml"
+
+#if IPCC_TEST_HAVE_YAML
+
+static struct ipcc_sysdesc *parse_ok(const char *text)
+{
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+	int r = ipcc_sysdesc_parse(LABEL, text, strlen(text), &desc, &err);
+
+	cr_assert_eq(r, 0, "parse: %d, line %u, key '%s': %s", r, err.line, err.key, err.message);
+	cr_assert_not_null(desc);
+	return desc;
+}
+
+/*
+ * text is refused with `errno_`, and the error names the file, `line`, `key` and has
+ * `words` in its message; the handle is left untouched.
+ */
+static void expect_error(const char *text, int errno_, unsigned line, const char *key,
+			 const char *words)
+{
+	struct ipcc_sysdesc *desc = (struct ipcc_sysdesc *)&desc; /* a sentinel: untouched */
+	struct ipcc_sysdesc_error err;
+	int r = ipcc_sysdesc_parse(LABEL, text, strlen(text), &desc, &err);
+
+	cr_assert_eq(r, errno_, "parse gave %d (%s), wanted %d; message: %s", r, strerror(-r),
+		     errno_, r < 0 ? err.message : "");
+	cr_assert_eq(desc, (struct ipcc_sysdesc *)&desc, "a refused description wrote its handle");
+	cr_assert_str_eq(err.file, LABEL);
+	cr_assert_eq(err.line, line, "line %u, wanted %u (%s)", err.line, line, err.message);
+	cr_assert(err.column > 0, "no column");
+	cr_assert_str_eq(err.key, key, "key '%s', wanted '%s' (%s)", err.key, key, err.message);
+	cr_assert(strstr(err.message, words), "message '%s' lacks '%s'", err.message, words);
+	cr_assert_null(strchr(err.message, '\n'), "the message is one line");
+}
+
+static bool linked(const struct ipcc_config *cfg, unsigned a, unsigned b)
+{
+	return (cfg->links[a < b ? a : b] >> (a < b ? b : a)) & 1u;
+}
+
+/* ---- what a valid description gives ---- */
+
+Test(sysdesc, the_am64x_example_parses_to_the_system_it_describes)
+{
+	static const char *const names[] = { "a53-0", "a53-1", "r5f0-0", "m4" };
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+	int r = ipcc_sysdesc_load(EXAMPLE, &desc, &err);
+
+	cr_assert_eq(r, 0, "%s:%u: %s: %s", EXAMPLE, err.line, err.key, err.message);
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+	cr_assert_str_eq(ipcc_sysdesc_name(desc), "/am64x");
+	cr_assert_eq(cfg->cpus, 4);
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_str_eq(cfg->cpu_names[i], names[i]);
+	cr_assert_eq(cfg->channels, 4);
+	cr_assert_eq(cfg->buffer_size, 1024);
+	cr_assert_eq(cfg->mode, 0660);
+	/* Every pair but the two A53s. */
+	for (unsigned a = 0; a < 4; a++)
+		for (unsigned b = a + 1; b < 4; b++)
+			cr_assert_eq(linked(cfg, a, b), !(a == 0 && b == 1), "pair %u-%u", a, b);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, keys_left_out_get_their_defaults_and_cpus_their_default_names)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 3\n");
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+	cr_assert_null(ipcc_sysdesc_name(desc));
+	cr_assert_eq(cfg->cpus, 3);
+	cr_assert_eq(cfg->channels, IPCC_CHANNELS_DEFAULT);
+	cr_assert_eq(cfg->buffer_size, IPCC_BUFFER_SIZE_DEFAULT);
+	cr_assert_eq(cfg->mode, 0600);
+	cr_assert(linked(cfg, 0, 1) && linked(cfg, 0, 2) && linked(cfg, 1, 2));
+	cr_assert_str_eq(cfg->cpu_names[0], "cpu0");
+	cr_assert_str_eq(cfg->cpu_names[2], "cpu2");
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, cpus_may_be_mappings_and_links_may_use_ids_and_default_names)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus:\n"
+					     "  - name: host\n"
+					     "  - {}\n"
+					     "  - m4\n"
+					     "links: [[host, 2], [1, m4], [cpu1, host]]\n"
+					     "buffer_size: 4KiB\n"
+					     "mode: 640\n"
+					     "name: demo\n"
+					     "services:\n");
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+	cr_assert_str_eq(cfg->cpu_names[0], "host");
+	cr_assert_str_eq(cfg->cpu_names[1], "cpu1");
+	cr_assert_str_eq(cfg->cpu_names[2], "m4");
+	cr_assert(linked(cfg, 0, 2) && linked(cfg, 1, 2) && linked(cfg, 0, 1));
+	cr_assert_eq(cfg->buffer_size, 4096);
+	cr_assert_eq(cfg->mode, 0640);
+	cr_assert_str_eq(ipcc_sysdesc_name(desc), "/demo", "the leading '/' is added");
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_buffer_that_is_not_nul_terminated_is_read_to_its_length)
+{
+	static const char text[] = "cpus: 2\nchannels: 3xyz";
+	struct ipcc_sysdesc *desc = NULL;
+
+	cr_assert_eq(ipcc_sysdesc_parse(NULL, text, strlen(text) - 3, &desc, NULL), 0);
+	cr_assert_eq(ipcc_sysdesc_config(desc)->channels, 3);
+	ipcc_sysdesc_free(desc);
+}
+
+/* ---- one test per kind of mistake: errno, file, line, key ---- */
+
+Test(sysdesc, an_unknown_key_is_named_with_the_known_ones)
+{
+	expect_error("cpus: 2\nchanels: 4\n", -EINVAL, 2, "chanels", "unknown key 'chanels'");
+	expect_error("cpus:\n  - {name: a, speed: 2}\n  - b\n", -EINVAL, 2, "cpus[0].speed",
+		     "known: name");
+}
+
+Test(sysdesc, a_service_block_is_an_unknown_key_until_its_service_exists)
+{
+	expect_error("cpus: 2\nservices:\n  notify: {}\n", -EINVAL, 3, "services.notify",
+		     "unknown key 'notify'");
+	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
+}
+
+Test(sysdesc, a_value_of_the_wrong_type_says_what_was_expected)
+{
+	expect_error("cpus: 2\nchannels: [4]\n", -EINVAL, 2, "channels",
+		     "expected a decimal number 1..16, got a list");
+	expect_error("cpus: 2\nchannels: \"4\"\n", -EINVAL, 2, "channels", "got a quoted string");
+	expect_error("cpus: 2\nchannels: 010\n", -EINVAL, 2, "channels", "expected a decimal");
+	expect_error("cpus: two\n", -EINVAL, 1, "cpus", "a CPU count or a list");
+	expect_error("cpus: 2\nlinks: some\n", -EINVAL, 2, "links", "'all' or a list of pairs");
+	expect_error("cpus: 2\nlinks: [[0, 1, 1]]\n", -EINVAL, 2, "links[0]", "a pair");
+	expect_error("cpus: 2\nmode: rw\n", -EINVAL, 2, "mode", "an octal mode");
+	expect_error("cpus: 2\nbuffer_size: 1G\n", -EINVAL, 2, "buffer_size", "4K or 1M");
+	expect_error("cpus: 2\nname:\n", -EINVAL, 2, "name", "got nothing");
+	expect_error("- cpus\n", -EINVAL, 1, "", "expected a mapping");
+}
+
+Test(sysdesc, a_value_out_of_range_gives_the_range)
+{
+	expect_error("cpus: 2\nchannels: 17\n", -EINVAL, 2, "channels", "17 is out of range 1..16");
+	expect_error("cpus: 65\n", -EINVAL, 1, "cpus", "out of range 2..64");
+	expect_error("cpus: [solo]\n", -EINVAL, 1, "cpus", "a system has 2..64");
+	expect_error("cpus: 2\nbuffer_size: 7\n", -EINVAL, 2, "buffer_size",
+		     "out of range 8..1048576");
+	expect_error("cpus: 2\nbuffer_size: 2M\n", -EINVAL, 2, "buffer_size", "out of range");
+	expect_error("cpus: 2\nmode: \"01000\"\n", -EINVAL, 2, "mode", "out of range 0..0777");
+	expect_error("cpus: 2\nchannels: 99999999999999999999999\n", -EINVAL, 2, "channels",
+		     "out of range");
+}
+
+Test(sysdesc, inconsistent_combinations_name_the_entry_at_fault)
+{
+	expect_error("cpus: [a, b]\nlinks: [[a, c]]\n", -EINVAL, 2, "links[0]", "no CPU named 'c'");
+	expect_error("cpus: 2\nlinks: [[0, 2]]\n", -EINVAL, 2, "links[0]", "no CPU 2");
+	expect_error("cpus: [a, b]\nlinks:\n  - [a, b]\n  - [b, b]\n", -EINVAL, 4, "links[1]",
+		     "to itself");
+	expect_error("cpus: [a, b]\nlinks:\n  - [a, b]\n  - [b, a]\n", -EINVAL, 4, "links[1]",
+		     "duplicate link 0-1 (also links[0])");
+	expect_error("cpus: [a, b, a]\n", -EINVAL, 1, "cpus[2]", "duplicate CPU name 'a'");
+	expect_error("cpus: [x, cpu0]\n", -EINVAL, 1, "cpus[1]", "default name of CPU N");
+	expect_error("cpus: [a, b]\nlinks: []\n", -EINVAL, 2, "links", "no link");
+	expect_error("cpus: [\"a b\", c]\n", -EINVAL, 1, "cpus[0]", "invalid CPU name");
+	expect_error("cpus: 2\nname: a/b\n", -EINVAL, 2, "name", "invalid shm name");
+}
+
+Test(sysdesc, a_system_above_the_size_limit_is_refused_at_its_biggest_factor)
+{
+	expect_error("cpus: 64\nchannels: 16\nbuffer_size: 1M\n", -EINVAL, 3, "buffer_size",
+		     "1073741824 B");
+	ipcc_sysdesc_free(parse_ok("cpus: 64\nchannels: 16\n")); /* 2016 links of 512 B fit */
+}
+
+Test(sysdesc, a_missing_required_key_is_named)
+{
+	expect_error("channels: 4\n", -EINVAL, 1, "cpus", "'cpus' is required");
+	expect_error("", -EINVAL, 1, "", "empty");
+}
+
+Test(sysdesc, a_yaml_syntax_error_names_the_key_it_is_under)
+{
+	expect_error("cpus: 2\nlinks:\n  - [0, 1\nmode: \"0600\"\n", -EINVAL, 4, "links[0]",
+		     "YAML syntax");
+	expect_error("cpus: 2\nchannels: 4\n  buffer_size: 64\n", -EINVAL, 3, "channels",
+		     "YAML syntax");
+}
+
+Test(sysdesc, a_duplicate_key_is_refused_with_the_first_line)
+{
+	expect_error("cpus: 2\nchannels: 4\nchannels: 5\n", -EINVAL, 3, "channels",
+		     "duplicate key (first at line 2)");
+	expect_error("cpus:\n  - {name: a, name: b}\n  - c\n", -EINVAL, 2, "cpus[0].name",
+		     "duplicate key");
+}
+
+Test(sysdesc, what_a_description_never_needs_is_refused)
+{
+	expect_error("cpus: &n 2\n", -EINVAL, 1, "cpus", "anchors");
+	expect_error("cpus: [a, b]\nlinks: [[a, b]]\nname: *x\n", -EINVAL, 3, "name", "aliases");
+	expect_error("cpus: !!int 2\n", -EINVAL, 1, "cpus", "tags");
+	expect_error("cpus: 2\n---\ncpus: 3\n", -EINVAL, 2, "", "a second document");
+	expect_error("cpus: 2\n? [a, b]\n: c\n", -EINVAL, 2, "", "a key must be a plain word");
+	expect_error("cpus: [[[[[[[[[[[[[[[[[[2]]]]]]]]]]]]]]]]]]\n", -EINVAL, 1,
+		     "cpus[0][0][0][0][0][0][0][0][0][0][0][0][0][0]", "nested too deep");
+}
+
+Test(sysdesc, a_nul_byte_never_shortens_a_key_or_a_name)
+{
+	static const char key[] = "cpus: 2\n\"mode\\0x\": 1\n";
+	static const char name[] = "cpus: [\"a\\0b\", c]\n";
+
+	expect_error(key, -EINVAL, 2, "mode", "a key with a NUL byte");
+	expect_error(name, -EINVAL, 1, "cpus[0]", "expected a CPU name");
+}
+
+Test(sysdesc, a_description_above_the_size_limit_is_refused_with_efbig)
+{
+	size_t len = IPCC_SYSDESC_SIZE_MAX + 1;
+	char *text = malloc(len);
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+
+	cr_assert_not_null(text);
+	memset(text, '#', len);
+	cr_assert_eq(ipcc_sysdesc_parse(LABEL, text, len, &desc, &err), -EFBIG);
+	cr_assert_str_eq(err.file, LABEL);
+	cr_assert_null(desc);
+	free(text);
+}
+
+Test(sysdesc, a_missing_file_is_enoent_naming_the_file)
+{
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+
+	cr_assert_eq(ipcc_sysdesc_load("/nonexistent/system.yaml", &desc, &err), -ENOENT);
+	cr_assert_str_eq(err.file, "/nonexistent/system.yaml");
+	cr_assert_eq(err.line, 0, "the file as a whole");
+	cr_assert_str_eq(err.key, "");
+	cr_assert(strstr(err.message, "No such file"), "%s", err.message);
+	cr_assert_null(desc);
+	cr_assert_eq(ipcc_sysdesc_load("/", &desc, &err), -EISDIR);
+}
+
+Test(sysdesc, bad_arguments_are_einval)
+{
+	struct ipcc_sysdesc *desc = NULL;
+
+	cr_assert_eq(ipcc_sysdesc_load(NULL, &desc, NULL), -EINVAL);
+	cr_assert_eq(ipcc_sysdesc_load(EXAMPLE, NULL, NULL), -EINVAL);
+	cr_assert_eq(ipcc_sysdesc_parse(NULL, NULL, 1, &desc, NULL), -EINVAL);
+	cr_assert_eq(ipcc_sysdesc_error_format(NULL, NULL, 0), -EINVAL);
+	cr_assert_null(ipcc_sysdesc_config(NULL));
+	cr_assert_null(ipcc_sysdesc_name(NULL));
+	ipcc_sysdesc_free(NULL);
+}
+
+Test(sysdesc, an_error_formats_as_file_line_column_key_message)
+{
+	static const char text[] = "cpus: 2\nchannels: 17\n";
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+	char line[256];
+
+	cr_assert_eq(ipcc_sysdesc_parse("sys.yaml", text, strlen(text), &desc, &err), -EINVAL);
+	int n = ipcc_sysdesc_error_format(&err, line, sizeof(line));
+	cr_assert_str_eq(line, "sys.yaml:2:11: channels: 17 is out of range 1..16");
+	cr_assert_eq(n, (int)strlen(line));
+	cr_assert_eq(ipcc_sysdesc_error_format(&err, NULL, 0), n, "a length query");
+}
+
+/* ---- the description made real ---- */
+
+Test(sysdesc, the_example_created_has_exactly_the_planned_sections, .fini = test_cleanup)
+{
+	struct ipcc_section_info plan[IPCC_SECTIONS_MAX], live[IPCC_SECTIONS_MAX];
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_system *sys = NULL;
+	uint64_t size;
+
+	cr_assert_eq(ipcc_sysdesc_load(EXAMPLE, &desc, NULL), 0);
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+	int n = ipcc_config_plan(cfg, plan, IPCC_SECTIONS_MAX);
+	cr_assert_gt(n, 2);
+	cr_assert_eq(ipcc_config_size(cfg, &size), 0);
+	cr_assert_eq(ipcc_system_create(test_name(), cfg, &sys), 0);
+
+	cr_assert_eq(ipcc_system_size(sys), size);
+	cr_assert_eq(ipcc_system_sections(sys, live, IPCC_SECTIONS_MAX), n);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(live[i].type, plan[i].type, "section %d", i);
+		cr_assert_str_eq(live[i].name, plan[i].name);
+		cr_assert_str_eq(live[i].layer, plan[i].layer);
+		cr_assert_eq(live[i].offset, plan[i].offset, "%s", plan[i].name);
+		cr_assert_eq(live[i].size, plan[i].size, "%s", plan[i].name);
+		cr_assert_eq(live[i].count, plan[i].count, "%s", plan[i].name);
+		cr_assert_eq(live[i].stride, plan[i].stride, "%s", plan[i].name);
+		cr_assert_eq(live[i].owner_cpu, plan[i].owner_cpu, "%s", plan[i].name);
+	}
+	cr_assert_eq(plan[n - 1].offset + plan[n - 1].size, size, "the last section ends it");
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		cr_assert_str_eq(ipcc_system_cpu_name(sys, i), cfg->cpu_names[i]);
+	cr_assert_eq(ipcc_system_cpu_by_name(sys, "m4"), 3);
+	cr_assert_eq(ipcc_system_link_count(sys), 5);
+	cr_assert_not(ipcc_system_linked(sys, 0, 1));
+	ipcc_system_close(sys);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_read_only_observer_sees_each_cpus_wait_mode_and_power, .fini = test_cleanup)
+{
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_system *sys = NULL, *ro = NULL;
+	struct ipcc_cpu_options opt;
+	struct ipcc_cpu *cpu = NULL;
+	struct ipcc_cpu_state st = { 99, 99 };
+	const char *name = test_name();
+
+	cr_assert_eq(ipcc_sysdesc_load(EXAMPLE, &desc, NULL), 0);
+	cr_assert_eq(ipcc_system_create(name, ipcc_sysdesc_config(desc), &sys), 0);
+	ipcc_cpu_options_init(&opt);
+	opt.wait = IPCC_WAIT_FUTEX;
+	cr_assert_eq(ipcc_cpu_attach(sys, 2, &opt, &cpu), 0);
+
+	cr_assert_eq(ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &ro), 0);
+	cr_assert_eq(ipcc_system_cpu_state(ro, 2, &st), 0);
+	cr_assert_eq(st.wait_mode, IPCC_WAIT_FUTEX);
+	cr_assert_eq(st.power, IPCC_POWER_RUN);
+	cr_assert_eq(ipcc_system_cpu_state(ro, 4, &st), -EINVAL);
+	cr_assert_eq(ipcc_system_cpu_state(ro, 0, NULL), -EINVAL);
+	cr_assert_eq(ipcc_system_cpu_state(NULL, 0, &st), -EINVAL);
+
+	ipcc_system_close(ro);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+	ipcc_sysdesc_free(desc);
+}
+
+#else /* built without libyaml */
+
+Test(sysdesc, without_libyaml_every_description_is_eopnotsupp)
+{
+	struct ipcc_sysdesc *desc = NULL;
+	struct ipcc_sysdesc_error err;
+
+	cr_assert_eq(ipcc_sysdesc_load(EXAMPLE, &desc, &err), -EOPNOTSUPP);
+	cr_assert(strstr(err.message, "libyaml"), "%s", err.message);
+	cr_assert_eq(ipcc_sysdesc_parse(NULL, "cpus: 2\n", 8, &desc, &err), -EOPNOTSUPP);
+	cr_assert_null(desc);
+}
+
+#endif
