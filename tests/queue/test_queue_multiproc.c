@@ -88,6 +88,13 @@ static void wait_producer(void)
 		}                                                                    \
 	} while (0)
 
+/* The consumer saw empty: wait, or fail as the watchdog once the deadline has passed. */
+static void consumer_wait(struct qt_wait *w, uint64_t seq)
+{
+	cr_assert(qt_wait_more(w), "watchdog: consumer at message %llu of %u after %lld s",
+		  (unsigned long long)seq, MESSAGES, (long long)(DEADLINE_NS / 1000000000));
+}
+
 /* ---- fixed entries --------------------------------------------------------------------------- */
 
 #define Q_CAP 256u
@@ -150,10 +157,7 @@ Test(multiproc, a_million_entries_cross_two_processes_intact_and_in_order)
 		const void *in;
 		int n = ipcc_queue_peek(&c, seq & 1 ? UINT32_MAX : 1, &in);
 		if (n == -EAGAIN) {
-			cr_assert(qt_wait_more(&w),
-				  "watchdog: consumer at entry %llu of %u after %lld s",
-				  (unsigned long long)seq, MESSAGES,
-				  (long long)(DEADLINE_NS / 1000000000));
+			consumer_wait(&w, seq);
 			continue;
 		}
 		cr_assert_gt(n, 0, "entry %llu: %s", (unsigned long long)seq, strerror(-n));
@@ -223,10 +227,7 @@ Test(multiproc, a_million_packets_of_varying_length_cross_two_processes_intact)
 		const void *in;
 		int n = (seq & 1) ? ipcc_pring_peek(&c, &in) : ipcc_pring_pop(&c, buf, sizeof(buf));
 		if (n == -EAGAIN) {
-			cr_assert(qt_wait_more(&w),
-				  "watchdog: consumer at packet %llu of %u after %lld s",
-				  (unsigned long long)seq, MESSAGES,
-				  (long long)(DEADLINE_NS / 1000000000));
+			consumer_wait(&w, seq);
 			continue;
 		}
 		cr_assert_geq(n, 0, "packet %llu: %s", (unsigned long long)seq, strerror(-n));
