@@ -458,6 +458,33 @@ int ipcc_pring_push(struct ipcc_pring *r, const void *data, uint32_t len)
 }
 
 /*
+ * The record at `pos`, below the validated `head` (both multiples of 8, so head - pos >= 8 and
+ * the offset is at most bytes - 8): its length, or -EBADMSG; the payload offset in *ret_off,
+ * the position after it (padding included) in *ret_next. Reads only [pos, head) of the storage.
+ */
+static int pring_record(const uint8_t *data, uint32_t bytes, uint32_t pos, uint32_t head,
+			uint32_t *ret_off, uint32_t *ret_next)
+{
+	uint32_t avail = head - pos;
+	uint32_t off = pos & (bytes - 1);
+	uint32_t len = record_len(data + off);
+	if (len == IPCC_PRING_PAD) {
+		uint32_t skip = bytes - off;
+		if (!off || skip >= avail)
+			return -EBADMSG;
+		pos += skip;
+		avail -= skip;
+		off = 0;
+		len = record_len(data);
+	}
+	if (len > avail - IPCC_PRING_HEADER || len > bytes - off - IPCC_PRING_HEADER)
+		return -EBADMSG;
+	*ret_off = off;
+	*ret_next = pos + align8(IPCC_PRING_HEADER + len);
+	return (int)len;
+}
+
+/*
  * Everything read from the storage is checked against the validated head before it is used:
  * a padding record must be followed by published bytes (and is never at offset 0, where the
  * producer never writes one), and a record must lie within the published bytes and before
@@ -474,26 +501,14 @@ int ipcc_pring_peek(struct ipcc_pring *r, const void **ret_data)
 		if (r->peer == r->index)
 			return -EAGAIN;
 	}
-	/* Both multiples of 8 (load_head, meta_attach): avail >= 8, off <= bytes - 8. */
-	uint32_t pos = r->index;
-	uint32_t avail = r->peer - pos;
-	uint32_t off = pos & r->mask;
-	uint32_t len = record_len(r->data + off);
-	if (len == IPCC_PRING_PAD) {
-		uint32_t skip = r->bytes - off;
-		if (!off || skip >= avail)
-			return -EBADMSG;
-		pos += skip;
-		avail -= skip;
-		off = 0;
-		len = record_len(r->data);
-	}
-	if (len > avail - IPCC_PRING_HEADER || len > r->bytes - off - IPCC_PRING_HEADER)
-		return -EBADMSG;
-	r->claim = pos + align8(IPCC_PRING_HEADER + len);
+	uint32_t off, next;
+	int len = pring_record(r->data, r->bytes, r->index, r->peer, &off, &next);
+	if (len < 0)
+		return len;
+	r->claim = next;
 	r->pending = true;
 	*ret_data = r->data + off + IPCC_PRING_HEADER;
-	return (int)len;
+	return len;
 }
 
 int ipcc_pring_release(struct ipcc_pring *r)
@@ -531,4 +546,76 @@ int ipcc_pring_observe(const void *mem, size_t size, uint32_t bytes,
 		return -EINVAL;
 	const struct ipcc_queue_meta *m = mem;
 	return observe(m, bytes, ret_state, meta_describes(m, IPCC_PRING_MAGIC, bytes, 0));
+}
+
+/* ---- observers ------------------------------------------------------------------------------ */
+
+int ipcc_pring_observer_attach(struct ipcc_pring_observer *o, const void *mem, size_t size,
+			       uint32_t bytes)
+{
+	if (!o || !pring_geometry_ok(bytes) || !memory_ok(mem, size, bytes))
+		return -EINVAL;
+	const struct ipcc_queue_meta *m = mem;
+	if (!meta_describes(m, IPCC_PRING_MAGIC, bytes, 0))
+		return -EBADMSG;
+	/* Acquire: only to read tail after line 0; the position is checked again at each read. */
+	uint32_t tail = atomic_load_explicit(&m->tail, memory_order_acquire);
+	if (tail & (IPCC_PRING_ALIGN - 1))
+		return -EBADMSG;
+	*o = (struct ipcc_pring_observer){
+		.meta = m,
+		.data = (const uint8_t *)mem + IPCC_QUEUE_META_SIZE,
+		.bytes = bytes,
+		.pos = tail,
+	};
+	return 0;
+}
+
+/*
+ * A seqlock-style read: the record between tail and head cannot change while the consumer
+ * holds it, but the consumer may release it and the producer overwrite it while we copy. So
+ * copy first, then look at tail again: if it passed our position, what we read may be torn
+ * and is thrown away (-ESTALE), whatever it looked like. The copy of a record being
+ * overwritten is a data race in the C model (the payload is not atomic); its result is never
+ * used.
+ */
+int ipcc_pring_observer_read(struct ipcc_pring_observer *o, void *buf, uint32_t buf_size)
+{
+	if (!o || (!buf && buf_size))
+		return -EINVAL;
+	const struct ipcc_queue_meta *m = o->meta;
+	/*
+	 * Acquire on both: head pairs with publish_head (records before it are written); tail
+	 * pairs with publish_tail and, loaded before the record, keeps it in this order.
+	 */
+	uint32_t tail = atomic_load_explicit(&m->tail, memory_order_acquire);
+	uint32_t head = atomic_load_explicit(&m->head, memory_order_acquire);
+	if (head - tail > o->bytes || ((head | tail) & (IPCC_PRING_ALIGN - 1)))
+		return -EBADMSG;
+	if (o->pos - tail > head - tail) {
+		o->pos = tail; /* behind tail: lapped (or never in range) */
+		return -ESTALE;
+	}
+	if (o->pos == head)
+		return -EAGAIN;
+	uint32_t off, next;
+	int len = pring_record(o->data, o->bytes, o->pos, head, &off, &next);
+	if (len >= 0 && (uint32_t)len > buf_size)
+		len = -EMSGSIZE;
+	else if (len > 0)
+		memcpy(buf, o->data + off + IPCC_PRING_HEADER, (size_t)len);
+	/*
+	 * Acquire fence: the reads of the record above happen before the load of tail below
+	 * (the read side of a seqlock; the producer's acquire in load_tail orders its overwrite
+	 * after the consumer's publish_tail). Relaxed load: the fence orders it.
+	 */
+	atomic_thread_fence(memory_order_acquire);
+	uint32_t now = atomic_load_explicit(&m->tail, memory_order_relaxed);
+	if (now - tail > o->pos - tail) {
+		o->pos = now;
+		return -ESTALE;
+	}
+	if (len >= 0)
+		o->pos = next;
+	return len;
 }

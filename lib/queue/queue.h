@@ -243,4 +243,32 @@ int ipcc_pring_pop(struct ipcc_pring *r, void *buf, uint32_t buf_size);
 int ipcc_pring_observe(const void *mem, size_t size, uint32_t bytes,
 		       struct ipcc_queue_state *ret_state);
 
+/*
+ * Observers: readers with a position of their own (a log viewer beside the real consumer).
+ * An observer writes nothing in shared memory (the memory may be mapped read-only) and does
+ * not hold the producer back: it reads what lies between tail and head, and when the consumer
+ * releases records the observer has not read yet, the producer may overwrite them; the
+ * observer is then told it was lapped and goes on from tail. Any number of observers; each
+ * handle used by one thread at a time.
+ */
+struct ipcc_pring_observer {
+	const struct ipcc_queue_meta *meta;
+	const uint8_t *data;
+	uint32_t bytes;
+	uint32_t pos; /* next record to read, as a byte index */
+};
+
+/* Start an observer at the oldest record not yet released (tail). -EINVAL, -EBADMSG. */
+int ipcc_pring_observer_attach(struct ipcc_pring_observer *o, const void *mem, size_t size,
+			       uint32_t bytes);
+
+/*
+ * Copy the next record into buf and return its length, advancing the position. -EAGAIN: no
+ * record after the position. -ESTALE: the records at the position were released and may be
+ * overwritten (possibly during this call: nothing copied counts); the position moved to tail,
+ * records were missed. -EMSGSIZE: longer than buf_size (the position stays). -EBADMSG: the
+ * indices or the record are bad. -EINVAL: o NULL, buf NULL with buf_size.
+ */
+int ipcc_pring_observer_read(struct ipcc_pring_observer *o, void *buf, uint32_t buf_size);
+
 #endif

@@ -5,6 +5,8 @@
  * drain, packet padding at the storage end, the largest and the empty packet, and argument
  * errors. Producer and consumer are two handles on one piece of memory in one thread.
  */
+#include <sys/mman.h>
+
 #include "queue-test.h"
 
 static void *mem;
@@ -442,4 +444,83 @@ Test(queue, pring_sides_refuse_the_other_sides_calls_and_bad_arguments)
 	cr_assert_eq(st.used, 0);
 	cr_assert_eq(ipcc_pring_observe(mem, IPCC_QUEUE_META_SIZE + 64, 64, NULL), -EINVAL);
 	cr_assert_eq(ipcc_pring_observe(mem, IPCC_QUEUE_META_SIZE + 63, 64, &st), -EINVAL);
+}
+
+/* ---- packet ring observers ------------------------------------------------------------------- */
+
+Test(queue, an_observer_reads_every_record_without_moving_the_consumer)
+{
+	struct ipcc_pring p, c;
+	struct ipcc_pring_observer o;
+	pring_pair(128, UINT32_MAX - 63, &p, &c);
+	size_t size = IPCC_QUEUE_META_SIZE + 128;
+	cr_assert_eq(ipcc_pring_observer_attach(&o, mem, size, 128), 0);
+	char buf[64];
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -EAGAIN);
+	for (uint64_t seq = 0; seq < 40; seq++) {
+		uint8_t in[64];
+		uint32_t len = qt_packet_len(seq, 40);
+		qt_fill(in, len, seq);
+		cr_assert_eq(ipcc_pring_push(&p, in, len), 0);
+		uint8_t *before = malloc(size);
+		memcpy(before, mem, size);
+		cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), (int)len);
+		cr_assert_eq(qt_verify((uint8_t *)buf, len, seq), len);
+		cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -EAGAIN);
+		cr_assert_eq(memcmp(before, mem, size), 0, "the observer wrote nothing");
+		free(before);
+		cr_assert_eq(ipcc_pring_pop(&c, buf, sizeof(buf)), (int)len,
+			     "the consumer still gets it");
+	}
+}
+
+Test(queue, an_observer_left_behind_by_the_consumer_is_told_and_resumes_at_tail)
+{
+	struct ipcc_pring p, c;
+	struct ipcc_pring_observer o;
+	pring_pair(128, 0, &p, &c);
+	size_t size = IPCC_QUEUE_META_SIZE + 128;
+	cr_assert_eq(ipcc_pring_observer_attach(&o, mem, size, 128), 0);
+	cr_assert_eq(ipcc_pring_push(&p, "one", 3), 0);
+	cr_assert_eq(ipcc_pring_push(&p, "two", 3), 0);
+	cr_assert_eq(ipcc_pring_push(&p, "three", 5), 0);
+	char buf[8];
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, 2), -EMSGSIZE);
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), 3, "position kept");
+	cr_assert_eq(memcmp(buf, "one", 3), 0);
+	cr_assert_eq(ipcc_pring_pop(&c, buf, sizeof(buf)), 3);
+	cr_assert_eq(ipcc_pring_pop(&c, buf, sizeof(buf)), 3);
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -ESTALE, "\"two\" released");
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), 5);
+	cr_assert_eq(memcmp(buf, "three", 5), 0);
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -EAGAIN);
+	cr_assert_eq(ipcc_pring_observer_read(NULL, buf, sizeof(buf)), -EINVAL);
+	cr_assert_eq(ipcc_pring_observer_read(&o, NULL, 1), -EINVAL);
+}
+
+Test(queue, an_observer_works_on_a_read_only_mapping)
+{
+	struct ipcc_pring p;
+	struct ipcc_pring_observer o;
+	size_t size;
+	cr_assert_eq(ipcc_pring_size(4096, &size), 0);
+	int fd = memfd_create("ipcc-queue-test", MFD_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	const void *ro = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert(rw != MAP_FAILED && ro != MAP_FAILED);
+	cr_assert_eq(ipcc_pring_init(rw, size, 4096), 0);
+	cr_assert_eq(ipcc_pring_attach(&p, rw, size, 4096, IPCC_QUEUE_PRODUCER), 0);
+	cr_assert_eq(ipcc_pring_observer_attach(&o, ro, size, 4096), 0);
+	cr_assert_eq(ipcc_pring_push(&p, "hello", 5), 0);
+	char buf[8];
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), 5);
+	cr_assert_eq(memcmp(buf, "hello", 5), 0);
+	struct ipcc_queue_state st;
+	cr_assert_eq(ipcc_pring_observe(ro, size, 4096, &st), 0);
+	cr_assert_eq(st.used, 16);
+	munmap(rw, size);
+	munmap((void *)ro, size);
 }

@@ -146,6 +146,14 @@ Test(hostile, pring_consumer_refuses_bad_heads)
 	qt_set_head(mem, 4);
 	struct ipcc_pring c2;
 	cr_assert_eq(ipcc_pring_attach(&c2, mem, mem_size, 64, IPCC_QUEUE_CONSUMER), -EBADMSG);
+	struct ipcc_pring_observer o;
+	char buf[8];
+	cr_assert_eq(ipcc_pring_observer_attach(&o, mem, mem_size, 64), 0);
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -EBADMSG, "head 4");
+	qt_set_head(mem, 72);
+	cr_assert_eq(ipcc_pring_observer_read(&o, buf, sizeof(buf)), -EBADMSG, "head past");
+	qt_set_tail(mem, 3);
+	cr_assert_eq(ipcc_pring_observer_attach(&o, mem, mem_size, 64), -EBADMSG, "tail 3");
 }
 
 Test(hostile, pring_consumer_refuses_lengths_past_the_data_or_the_ring_end)
@@ -227,7 +235,7 @@ Test(hostile, random_peer_writes_never_lead_outside_the_ring)
 	uint8_t *data = (uint8_t *)mem + IPCC_QUEUE_META_SIZE;
 	uint8_t buf[256];
 	uint64_t seed = 12345;
-	unsigned ok = 0, bad = 0;
+	unsigned ok = 0, bad = 0, observed = 0;
 	for (int round = 0; round < 20000; round++) {
 		seed = qt_mix(seed + 1);
 		uint32_t tail = (uint32_t)(seed >> 32) & ~7u;
@@ -245,6 +253,17 @@ Test(hostile, random_peer_writes_never_lead_outside_the_ring)
 				       : (k & 2) ? IPCC_PRING_PAD
 						 : (uint32_t)(k >> 16);
 			memcpy(data + i, &len, sizeof(len));
+		}
+		struct ipcc_pring_observer o;
+		cr_assert_eq(ipcc_pring_observer_attach(&o, mem, mem_size, bytes), 0);
+		for (int step = 0; step < 8; step++) {
+			int n = ipcc_pring_observer_read(&o, buf, sizeof(buf)); /* ASan checks */
+			cr_assert(n >= 0 || n == -EAGAIN || n == -EBADMSG || n == -EMSGSIZE,
+				  "round %d: observer %d", round, n);
+			if (n < 0)
+				break;
+			cr_assert_leq(o.pos - tail, head - tail, "observer past head");
+			observed++;
 		}
 		for (int step = 0; step < 8; step++) {
 			const void *in;
@@ -265,4 +284,5 @@ Test(hostile, random_peer_writes_never_lead_outside_the_ring)
 	}
 	cr_assert_gt(ok, 100, "the fuzz also reached valid records");
 	cr_assert_gt(bad, 100, "the fuzz reached refusals");
+	cr_assert_gt(observed, 100, "the observer read valid records too");
 }
