@@ -23,7 +23,7 @@
  * at a time (several threads of one process may share a handle under a lock of their own).
  * Nothing blocks: a full or empty queue returns -EAGAIN and the caller decides how to wait.
  * Nothing signals: the caller rings the doorbell after a commit or release if its peer may be
- * waiting.
+ * waiting, with ipcc_queue_fence_signal() between the two (see there).
  *
  * Each side keeps its own index locally and a cached copy of the other one; it reloads the
  * other's index only when the cached one says full (producer) or empty (consumer), so a message
@@ -86,6 +86,18 @@ struct ipcc_queue_state {
 	uint32_t capacity; /* the caller's geometry: entries or bytes */
 	bool described;	   /* line 0 carries the magic, version and geometry the caller gave */
 };
+
+/*
+ * Between a commit (or release) and ringing the peer's doorbell. The index is published by a
+ * release store, and lib/region/doorbell.c:ipcc_bell_ring then loads bell_sleepers: C11 (and
+ * x86 hardware) may move that load before the store, so the ringer sees no sleeper while the
+ * sleeper, which announced itself and fenced (lib/irq/wait.c:sleep_loop), still reads the old
+ * index: a lost wake-up. This seq_cst fence pairs with the sleeper's. A batch pays it once.
+ */
+static inline void ipcc_queue_fence_signal(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
 
 /* ---- fixed-size entries --------------------------------------------------------------------- */
 
