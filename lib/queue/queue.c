@@ -571,31 +571,40 @@ int ipcc_pring_observer_attach(struct ipcc_pring_observer *o, const void *mem, s
 	return 0;
 }
 
+/* The records at the observer's position may be gone: go on from tail. */
+static int observer_lapped(struct ipcc_pring_observer *o)
+{
+	/*
+	 * Relaxed: the new position is only a number here; the next read checks it against a
+	 * freshly acquired head before anything is read at it.
+	 */
+	uint32_t tail = atomic_load_explicit(&o->meta->tail, memory_order_relaxed);
+	if (tail & (IPCC_PRING_ALIGN - 1))
+		return -EBADMSG;
+	o->pos = tail;
+	return -ESTALE;
+}
+
 /*
- * A seqlock-style read: the record between tail and head cannot change while the consumer
- * holds it, but the consumer may release it and the producer overwrite it while we copy. So
- * copy first, then look at tail again: if it passed our position, what we read may be torn
- * and is thrown away (-ESTALE), whatever it looked like. The copy of a record being
- * overwritten is a data race in the C model (the payload is not atomic); its result is never
- * used.
+ * A seqlock-style read. Head bounds what is read: the position must lie within `bytes` below
+ * it, so the record parser stays inside the storage whatever else the peers wrote. The record
+ * cannot change while the consumer holds it, but the consumer may release it and the producer
+ * overwrite it while we copy; so copy first, then look at tail: if it passed our position, what
+ * we read may be torn and is thrown away (-ESTALE), whatever it looked like. Tail is never read
+ * as a pair with head (both move meanwhile); a lying tail only makes us report -ESTALE or
+ * deliver bytes that changed. The copy of a record being overwritten is a data race in the C
+ * model (the payload is not atomic); its result is never used.
  */
 int ipcc_pring_observer_read(struct ipcc_pring_observer *o, void *buf, uint32_t buf_size)
 {
 	if (!o || (!buf && buf_size))
 		return -EINVAL;
-	const struct ipcc_queue_meta *m = o->meta;
-	/*
-	 * Acquire on both: head pairs with publish_head (records before it are written); tail
-	 * pairs with publish_tail and, loaded before the record, keeps it in this order.
-	 */
-	uint32_t tail = atomic_load_explicit(&m->tail, memory_order_acquire);
-	uint32_t head = atomic_load_explicit(&m->head, memory_order_acquire);
-	if (head - tail > o->bytes || ((head | tail) & (IPCC_PRING_ALIGN - 1)))
+	/* Acquire: pairs with publish_head: the records before head are written. */
+	uint32_t head = atomic_load_explicit(&o->meta->head, memory_order_acquire);
+	if (head & (IPCC_PRING_ALIGN - 1))
 		return -EBADMSG;
-	if (o->pos - tail > head - tail) {
-		o->pos = tail; /* behind tail: lapped (or never in range) */
-		return -ESTALE;
-	}
+	if (head - o->pos > o->bytes)
+		return observer_lapped(o); /* further behind than the ring holds (or ahead) */
 	if (o->pos == head)
 		return -EAGAIN;
 	uint32_t off, next;
@@ -610,11 +619,10 @@ int ipcc_pring_observer_read(struct ipcc_pring_observer *o, void *buf, uint32_t 
 	 * after the consumer's publish_tail). Relaxed load: the fence orders it.
 	 */
 	atomic_thread_fence(memory_order_acquire);
-	uint32_t now = atomic_load_explicit(&m->tail, memory_order_relaxed);
-	if (now - tail > o->pos - tail) {
-		o->pos = now;
-		return -ESTALE;
-	}
+	uint32_t tail = atomic_load_explicit(&o->meta->tail, memory_order_relaxed);
+	/* Signed: both lie within a ring's length of head, far from 2^31 apart. */
+	if ((int32_t)(tail - o->pos) > 0)
+		return observer_lapped(o);
 	if (len >= 0)
 		o->pos = next;
 	return len;

@@ -277,9 +277,10 @@ int ipcc_pring_observer_attach(struct ipcc_pring_observer *o, const void *mem, s
 /*
  * Copy the next record into buf and return its length, advancing the position. -EAGAIN: no
  * record after the position. -ESTALE: the records at the position were released and may be
- * overwritten (possibly during this call: nothing copied counts); the position moved to tail,
- * records were missed. -EMSGSIZE: longer than buf_size (the position stays). -EBADMSG: the
- * indices or the record are bad. -EINVAL: o NULL, buf NULL with buf_size.
+ * overwritten (possibly during this call: nothing copied counts), or the position lies more
+ * than the ring below head; the position moved to tail, records were missed. -EMSGSIZE:
+ * longer than buf_size (the position stays). -EBADMSG: a misaligned index or a bad record.
+ * -EINVAL: o NULL, buf NULL with buf_size. Lock-free, never blocks, writes no shared memory.
  */
 int ipcc_pring_observer_read(struct ipcc_pring_observer *o, void *buf, uint32_t buf_size);
 

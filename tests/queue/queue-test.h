@@ -94,7 +94,10 @@ static inline uint32_t qt_tail(void *mem)
 	return atomic_load_explicit(&qt_meta(mem)->tail, memory_order_relaxed);
 }
 
-/* Self-checking payloads: every byte is a function of the message number. */
+/*
+ * Self-checking payloads: every byte is a function of the message number, and the first eight
+ * are the number itself, so that a reader joining anywhere (an observer) can tell which it got.
+ */
 static inline uint64_t qt_mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -103,11 +106,16 @@ static inline uint64_t qt_mix(uint64_t x)
 	return x;
 }
 
+static inline uint8_t qt_byte(uint64_t seq, uint64_t k, size_t i)
+{
+	return i < 8 ? (uint8_t)(seq >> (8 * i)) : (uint8_t)((uint8_t)(k >> (8 * (i & 7))) + i);
+}
+
 static inline void qt_fill(uint8_t *p, size_t len, uint64_t seq)
 {
 	uint64_t k = qt_mix(seq);
 	for (size_t i = 0; i < len; i++)
-		p[i] = (uint8_t)(k >> (8 * (i & 7))) + (uint8_t)i;
+		p[i] = qt_byte(seq, k, i);
 }
 
 /* Index of the first wrong byte, or len when all are right. */
@@ -115,9 +123,18 @@ static inline size_t qt_verify(const uint8_t *p, size_t len, uint64_t seq)
 {
 	uint64_t k = qt_mix(seq);
 	for (size_t i = 0; i < len; i++)
-		if (p[i] != (uint8_t)((uint8_t)(k >> (8 * (i & 7))) + (uint8_t)i))
+		if (p[i] != qt_byte(seq, k, i))
 			return i;
 	return len;
+}
+
+/* The message number a payload of at least 8 bytes carries. */
+static inline uint64_t qt_seq_of(const uint8_t *p)
+{
+	uint64_t seq = 0;
+	for (unsigned i = 0; i < 8; i++)
+		seq |= (uint64_t)p[i] << (8 * i);
+	return seq;
 }
 
 /* Length of packet `seq` in a ring whose largest packet is `max`: mostly short, all sizes. */

@@ -25,6 +25,8 @@
 static void *shm;
 static size_t shm_size;
 static pid_t child = -1;
+static pid_t observer = -1;
+static _Atomic bool *consumed; /* a shared page: the consumer has taken every packet */
 
 /* A real POSIX shm object, mapped shared before the fork; the name goes at once. */
 static void shm_map(size_t size)
@@ -41,13 +43,22 @@ static void shm_map(size_t size)
 	shm_size = size;
 }
 
+static void reap(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = -1;
+	}
+}
+
 static void teardown(void)
 {
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = -1;
-	}
+	reap(&child);
+	reap(&observer);
+	if (consumed)
+		munmap(consumed, sizeof(*consumed));
+	consumed = NULL;
 	if (shm && shm != MAP_FAILED)
 		munmap(shm, shm_size);
 	shm = NULL;
@@ -55,38 +66,44 @@ static void teardown(void)
 
 TestSuite(multiproc, .fini = teardown, .timeout = 120);
 
-static pid_t fork_producer(void (*produce)(void))
+static pid_t fork_peer(void (*run)(void))
 {
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		alarm(110); /* past the deadline: only if the watchdog itself is stuck */
-		produce();
+		run();
 		_exit(0);
 	}
 	return pid;
 }
 
-static void wait_producer(void)
+static void wait_peer(pid_t *pid, const char *who)
 {
 	int status;
-	cr_assert_eq(waitpid(child, &status, 0), child);
-	child = -1;
-	cr_assert(WIFEXITED(status), "producer killed by signal %d", WTERMSIG(status));
+	cr_assert_eq(waitpid(*pid, &status, 0), *pid);
+	*pid = -1;
+	cr_assert(WIFEXITED(status), "%s killed by signal %d", who, WTERMSIG(status));
 	cr_assert_neq(WEXITSTATUS(status), QT_WATCHDOG_STATUS,
-		      "watchdog: the producer was still running after %lld s",
+		      "watchdog: the %s was still running after %lld s", who,
 		      (long long)(DEADLINE_NS / 1000000000));
-	cr_assert_eq(WEXITSTATUS(status), 0, "producer failed a check (see its stderr)");
+	cr_assert_eq(WEXITSTATUS(status), 0, "%s failed a check (see its stderr)", who);
 }
 
-#define peer_wait(w)                                                                 \
-	do {                                                                         \
-		if (!qt_wait_more(w)) {                                              \
-			fprintf(stderr, "watchdog: producer stopped at deadline\n"); \
-			_exit(QT_WATCHDOG_STATUS);                                   \
-		}                                                                    \
-	} while (0)
+static void wait_producer(void)
+{
+	wait_peer(&child, "producer");
+}
+
+/* A forked side saw full or empty: wait, or leave as the watchdog once the deadline passed. */
+static void peer_wait(struct qt_wait *w, const char *who)
+{
+	if (!qt_wait_more(w)) {
+		fprintf(stderr, "watchdog: %s stopped at the deadline\n", who);
+		_exit(QT_WATCHDOG_STATUS);
+	}
+}
 
 /* The consumer saw empty: wait, or fail as the watchdog once the deadline has passed. */
 static void consumer_wait(struct qt_wait *w, uint64_t seq)
@@ -134,7 +151,7 @@ static void produce_entries(void)
 		}
 		qt_check(n >= 0 || n == -EAGAIN, "entry %llu: %d", (unsigned long long)seq, n);
 		if (n == -EAGAIN)
-			peer_wait(&w);
+			peer_wait(&w, "producer");
 	}
 }
 
@@ -149,7 +166,7 @@ Test(multiproc, a_million_entries_cross_two_processes_intact_and_in_order)
 	cr_assert_eq(ipcc_queue_attach(&c, shm, shm_size, Q_CAP, sizeof(struct entry),
 				       IPCC_QUEUE_CONSUMER),
 		     0);
-	child = fork_producer(produce_entries);
+	child = fork_peer(produce_entries);
 
 	struct qt_wait w = { .deadline = qt_now_ns() + DEADLINE_NS };
 	uint64_t seq = 0;
@@ -202,22 +219,70 @@ static void produce_packets(void)
 		}
 		qt_check(e == 0 || e == -EAGAIN, "packet %llu: %d", (unsigned long long)seq, e);
 		if (e == -EAGAIN)
-			peer_wait(&w);
+			peer_wait(&w, "producer");
 		else
 			seq++;
 	}
+}
+
+/*
+ * A third process reads along through a read-only mapping and is lapped all the time: every
+ * record it accepts must be a whole, correct packet, and records read one after the other
+ * without -ESTALE between them must be consecutive packets.
+ */
+static void observe_packets(void)
+{
+	qt_check(mprotect(shm, shm_size, PROT_READ) == 0, "mprotect");
+	struct ipcc_pring_observer o;
+	qt_check(ipcc_pring_observer_attach(&o, shm, shm_size, R_BYTES) == 0, "attach");
+	struct qt_wait w = { .deadline = qt_now_ns() + DEADLINE_NS };
+	uint32_t max = ipcc_pring_max_packet(R_BYTES);
+	uint8_t buf[R_BYTES / 2];
+	uint64_t next = UINT64_MAX, seen = 0, lapped = 0;
+	for (;;) {
+		int n = ipcc_pring_observer_read(&o, buf, sizeof(buf));
+		if (n == -ESTALE) {
+			next = UINT64_MAX;
+			lapped++;
+			continue;
+		}
+		if (n == -EAGAIN) {
+			/* Relaxed: a stop flag; the record reads are ordered by the indices. */
+			if (atomic_load_explicit(consumed, memory_order_relaxed))
+				break;
+			peer_wait(&w, "observer");
+			continue;
+		}
+		qt_check(n >= 0, "observer: %d", n);
+		uint64_t seq = n >= 8 ? qt_seq_of(buf) : next;
+		if (seq == UINT64_MAX)
+			continue; /* a short record right after a lap: nothing to tell it by */
+		qt_check(next == UINT64_MAX || seq == next, "observer: packet %llu after %llu",
+			 (unsigned long long)seq, (unsigned long long)next - 1);
+		qt_check((uint32_t)n == qt_packet_len(seq, max) &&
+				 qt_verify(buf, (size_t)n, seq) == (size_t)n,
+			 "observer: packet %llu torn or corrupted", (unsigned long long)seq);
+		next = seq + 1;
+		seen++;
+	}
+	fprintf(stderr, "observer: %llu packets checked, lapped %llu times\n",
+		(unsigned long long)seen, (unsigned long long)lapped);
 }
 
 Test(multiproc, a_million_packets_of_varying_length_cross_two_processes_intact)
 {
 	cr_assert_eq(ipcc_pring_size(R_BYTES, &shm_size), 0);
 	shm_map(shm_size);
+	consumed = mmap(NULL, sizeof(*consumed), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			-1, 0);
+	cr_assert_neq(consumed, MAP_FAILED);
 	cr_assert_eq(ipcc_pring_init(shm, shm_size, R_BYTES), 0);
 	qt_set_head(shm, START);
 	qt_set_tail(shm, START);
 	struct ipcc_pring c;
 	cr_assert_eq(ipcc_pring_attach(&c, shm, shm_size, R_BYTES, IPCC_QUEUE_CONSUMER), 0);
-	child = fork_producer(produce_packets);
+	observer = fork_peer(observe_packets);
+	child = fork_peer(produce_packets);
 
 	struct qt_wait w = { .deadline = qt_now_ns() + DEADLINE_NS };
 	uint32_t max = ipcc_pring_max_packet(R_BYTES);
@@ -242,6 +307,9 @@ Test(multiproc, a_million_packets_of_varying_length_cross_two_processes_intact)
 		seq++;
 	}
 	wait_producer();
+	/* Relaxed: a stop flag, read by the observer when it has nothing left to read. */
+	atomic_store_explicit(consumed, true, memory_order_relaxed);
+	wait_peer(&observer, "observer");
 	const void *in;
 	cr_assert_eq(ipcc_pring_peek(&c, &in), -EAGAIN, "nothing after the last packet");
 	cr_assert_gt(bytes, MESSAGES, "lengths varied beyond the small ones");
