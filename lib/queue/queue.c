@@ -75,8 +75,8 @@ static int meta_attach(struct ipcc_queue_meta *m, enum ipcc_queue_role role, uin
 	/*
 	 * Acquire on both: the consumer must see the entries before head, the producer must not
 	 * overwrite what the consumer reads before tail. They pair with the release stores in
-	 * ipcc_queue_commit / ipcc_pring_commit (head) and ipcc_queue_release /
-	 * ipcc_pring_release (tail), of this handle's predecessor too.
+	 * publish_head and publish_tail, of this handle's predecessor too. Only the other
+	 * side's index moves meanwhile, so the two loads need no snapshot.
 	 */
 	uint32_t head = atomic_load_explicit(&m->head, memory_order_acquire);
 	uint32_t tail = atomic_load_explicit(&m->tail, memory_order_acquire);
@@ -95,9 +95,8 @@ static int meta_attach(struct ipcc_queue_meta *m, enum ipcc_queue_role role, uin
 static int load_tail(struct ipcc_queue_meta *m, uint32_t head, uint32_t align_mask, uint32_t *peer)
 {
 	/*
-	 * Acquire: pairs with the release store of tail in ipcc_queue_release /
-	 * ipcc_pring_release, so that the consumer's reads of the slots it gave back happen
-	 * before the producer overwrites them.
+	 * Acquire: pairs with the release store in publish_tail, so that the consumer's reads
+	 * of the slots it gave back happen before the producer overwrites them.
 	 */
 	uint32_t tail = atomic_load_explicit(&m->tail, memory_order_acquire);
 
@@ -112,8 +111,8 @@ static int load_head(struct ipcc_queue_meta *m, uint32_t tail, uint32_t limit, u
 		     uint32_t *peer)
 {
 	/*
-	 * Acquire: pairs with the release store of head in ipcc_queue_commit /
-	 * ipcc_pring_commit, so that the entries before head are written before they are read.
+	 * Acquire: pairs with the release store in publish_head, so that the entries before
+	 * head are written before they are read.
 	 */
 	uint32_t head = atomic_load_explicit(&m->head, memory_order_acquire);
 	uint32_t used = head - tail;
@@ -128,7 +127,8 @@ static void publish_head(struct ipcc_queue_meta *m, uint32_t head)
 {
 	/*
 	 * Release: the entries (or packet records) before head are written before head says
-	 * so; pairs with the acquire load in load_head / meta_attach.
+	 * so; pairs with the acquire loads in load_head, meta_attach and
+	 * ipcc_pring_observer_read.
 	 */
 	atomic_store_explicit(&m->head, head, memory_order_release);
 }
@@ -137,7 +137,7 @@ static void publish_tail(struct ipcc_queue_meta *m, uint32_t tail)
 {
 	/*
 	 * Release: this side's reads of the entries before tail are done before the producer
-	 * may reuse them; pairs with the acquire load in load_tail / meta_attach.
+	 * may reuse them; pairs with the acquire loads in load_tail and meta_attach.
 	 */
 	atomic_store_explicit(&m->tail, tail, memory_order_release);
 }
