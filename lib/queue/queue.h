@@ -26,8 +26,9 @@
  * waiting, with ipcc_queue_fence_signal() between the two (see there).
  *
  * Each side keeps its own index locally and a cached copy of the other one; it reloads the
- * other's index only when the cached one says full (producer) or empty (consumer), so a message
- * costs one store to the own line and, in steady streaming, no read of the other's line.
+ * other's index only when the cached one says full (producer) or empty (consumer): a message
+ * costs one store to the own line, and the other's line is read once per batch, not per
+ * message, while the cached value lasts.
  */
 #ifndef IPCC_LIB_QUEUE_H
 #define IPCC_LIB_QUEUE_H
@@ -261,7 +262,8 @@ int ipcc_pring_observe(const void *mem, size_t size, uint32_t bytes,
  * not hold the producer back: it reads what lies between tail and head, and when the consumer
  * releases records the observer has not read yet, the producer may overwrite them; the
  * observer is then told it was lapped and goes on from tail. Any number of observers; each
- * handle used by one thread at a time.
+ * handle used by one thread at a time. An observer that sleeps through 2^32 bytes of traffic
+ * may take its old position for a current one and read wrong bytes (never outside the ring).
  */
 struct ipcc_pring_observer {
 	const struct ipcc_queue_meta *meta;
