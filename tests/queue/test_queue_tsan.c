@@ -21,6 +21,8 @@
 #define DEADLINE_NS (180 * (int64_t)1000000000)
 #define START	    (UINT32_MAX - 1000u * 8u + 1u) /* a multiple of 8, crosses 2^32 early */
 
+#define R_BYTES 1024u /* the packet ring: a few packets of the largest size, many small ones */
+
 #define check(cond, ...) qt_assert(cond, __VA_ARGS__)
 
 static void *mem;
@@ -43,7 +45,7 @@ static void *inspect(void *arg)
 	/* Relaxed: a stop flag; the inspector reads nothing the other threads wrote but indices. */
 	while (!atomic_load_explicit(&done, memory_order_relaxed)) {
 		struct ipcc_queue_state st;
-		int r = pring ? ipcc_pring_observe(mem, mem_size, 256, &st)
+		int r = pring ? ipcc_pring_observe(mem, mem_size, R_BYTES, &st)
 			      : ipcc_queue_observe(mem, mem_size, 64, 8, &st);
 		check(r == 0 || r == -EAGAIN, "observe: %d", r);
 		if (r == 0) {
@@ -132,10 +134,10 @@ static void *produce_packets(void *arg)
 {
 	(void)arg;
 	struct ipcc_pring p;
-	check(ipcc_pring_attach(&p, mem, mem_size, 256, IPCC_QUEUE_PRODUCER) == 0, "attach");
+	check(ipcc_pring_attach(&p, mem, mem_size, R_BYTES, IPCC_QUEUE_PRODUCER) == 0, "attach");
 	struct qt_wait w = { .deadline = qt_now_ns() + DEADLINE_NS };
-	uint32_t max = ipcc_pring_max_packet(256);
-	uint8_t buf[128];
+	uint32_t max = ipcc_pring_max_packet(R_BYTES);
+	uint8_t buf[R_BYTES / 2];
 	uint64_t seq = 0;
 	while (seq < MESSAGES) {
 		uint32_t len = qt_packet_len(seq, max);
@@ -159,20 +161,20 @@ static void *produce_packets(void *arg)
 
 static void packets(void)
 {
-	check(ipcc_pring_size(256, &mem_size) == 0, "size");
+	check(ipcc_pring_size(R_BYTES, &mem_size) == 0, "size");
 	mem = qt_alloc(mem_size, 0);
-	check(ipcc_pring_init(mem, mem_size, 256) == 0, "init");
+	check(ipcc_pring_init(mem, mem_size, R_BYTES) == 0, "init");
 	qt_set_head(mem, START);
 	qt_set_tail(mem, START);
 	struct ipcc_pring c;
-	check(ipcc_pring_attach(&c, mem, mem_size, 256, IPCC_QUEUE_CONSUMER) == 0, "attach");
+	check(ipcc_pring_attach(&c, mem, mem_size, R_BYTES, IPCC_QUEUE_CONSUMER) == 0, "attach");
 	pthread_t prod, insp;
 	check(pthread_create(&prod, NULL, produce_packets, NULL) == 0, "thread");
 	check(pthread_create(&insp, NULL, inspect, mem) == 0, "thread");
 
 	struct qt_wait w = { .deadline = qt_now_ns() + DEADLINE_NS };
-	uint32_t max = ipcc_pring_max_packet(256);
-	uint8_t buf[128];
+	uint32_t max = ipcc_pring_max_packet(R_BYTES);
+	uint8_t buf[R_BYTES / 2];
 	uint64_t seq = 0;
 	while (seq < MESSAGES) {
 		const void *in;
