@@ -47,8 +47,11 @@ struct ipcc_link {
 	unsigned index;
 };
 
+struct ipcc_claims; /* lib/region/claim.c */
+
 struct ipcc_system {
 	char name[IPCC_NAME_MAX + 2];
+	int fd; /* the object, open for the handle's lifetime: claims reopen it (claim.c) */
 	uint8_t *base;
 	size_t map_size;
 	struct ipcc_geometry geo;
@@ -56,8 +59,7 @@ struct ipcc_system {
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* both orders; IPCC_NO_LINK */
 	pthread_mutex_t lock;				   /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
-	bool leak_mapping;	/* a claim is held by another thread: never unmap (see close) */
-	struct ipcc_cpu *stale; /* handles whose thread ended and whose CPU was taken over */
+	struct ipcc_claims *claims; /* lib/region/claim.c: kernel-held claims, peer reapers */
 	/* Set by lib/irq at attach: write target's eventfd; < 0 falls back (ipcc_bell_fallback). */
 	int (*_Atomic eventfd_ring)(struct ipcc_system *sys, unsigned target);
 	/* Eventfds of eventfd-mode CPUs, obtained from their owners (lib/irq/eventfd.c). */
@@ -77,10 +79,9 @@ struct ipcc_cpu {
 	struct ipcc_system *sys;
 	struct ipcc_shm_cpu *shm;
 	unsigned id;
-	pid_t tid;
+	pid_t tid; /* the thread that attached (informational: the process owns the CPU) */
 	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
 	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
-	struct ipcc_cpu *stale_next;	      /* on sys->stale, under sys->lock */
 	_Atomic(void *) proc;		      /* the procedures' per-channel state, or NULL */
 	void (*proc_free)(void *proc);
 };
@@ -138,9 +139,35 @@ int ipcc_name_validate(const char *name);
 /* lib/region/doorbell.c */
 void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
 void ipcc_bell_fallback(struct ipcc_shm_cpu *c);
-/* The robust-futex word inside the owner mutex: TID | FUTEX_WAITERS | FUTEX_OWNER_DIED. */
-_Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
-bool ipcc_owner_word_alive(uint32_t word);
+
+/*
+ * lib/region/claim.c: who owns a CPU, held by the kernel. A claim is an OFD write lock on byte
+ * IPCC_CLAIM_LOCK_OFFSET + id of a file description of its own; a reaper is a thread of this
+ * process blocked for a read lock on a peer's byte, granted when the peer detaches or dies.
+ * Nothing in the shared object is consulted. Every function may be called from any thread.
+ */
+/* At open/create, once sys->fd is set: -ENOMEM. Registers the handle for fork (see claim.c). */
+int ipcc_claims_new(struct ipcc_system *sys);
+/* At close, after every CPU of the handle was detached: stops and joins the reapers. */
+void ipcc_claims_free(struct ipcc_system *sys);
+/* Take CPU id's claim for this handle: 0, -EBUSY (held by a live process, this one included),
+ * or the errno of open/fcntl. Never blocks on a peer (retries briefly past a reaper's probe). */
+int ipcc_claim_take(struct ipcc_system *sys, unsigned id);
+/* Whether this handle holds CPU id's claim (false in a fork child: it inherits no claim). */
+bool ipcc_claim_owned(struct ipcc_system *sys, unsigned id);
+/* Release CPU id's claim of this handle, if it holds it; a no-op otherwise. */
+void ipcc_claim_drop(struct ipcc_system *sys, unsigned id);
+/* 1 if some process holds CPU id's claim, 0 if nobody does, or a negative errno (fcntl). */
+int ipcc_claim_held(struct ipcc_system *sys, unsigned id);
+/*
+ * Start watching `peer`: 1 with *ret_epoch set if its claim is held (a reaper of this handle
+ * then waits for its release), 0 if nobody holds it, -ENOMEM (no thread). The peer detached or
+ * died once ipcc_claim_epoch(sys, peer) differs from *ret_epoch; its release rings every CPU of
+ * this handle that is linked to it.
+ */
+int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch);
+/* The releases of `peer` seen so far. Lock-free; seq_cst (see claim.c:reaper_report). */
+uint32_t ipcc_claim_epoch(struct ipcc_system *sys, unsigned peer);
 
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);

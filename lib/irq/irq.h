@@ -11,17 +11,21 @@
 
 #include "internal.h"
 
-/* Peers whose death ends a wait: their owner words and the values seen alive. */
+/*
+ * Peers whose death ends a wait (lib/irq/watch.c): per peer, the release epoch of the handle's
+ * reaper (lib/region/claim.c) and the generation of its record when the watch began.
+ */
 struct ipcc_watch {
 	unsigned n;
+	struct ipcc_system *sys;
 	unsigned peer[IPCC_CPUS_MAX];
-	_Atomic uint32_t *word[IPCC_CPUS_MAX];
-	uint32_t tid[IPCC_CPUS_MAX];
+	uint32_t epoch[IPCC_CPUS_MAX];
+	uint32_t gen[IPCC_CPUS_MAX];
 };
 
 /*
- * A wait backend: how a CPU sleeps until its doorbell moves past `seq`, a watched owner word
- * changes, or the absolute CLOCK_MONOTONIC `deadline` (NULL: none) passes. Spurious returns are
+ * A wait backend: how a CPU sleeps until its doorbell moves past `seq` (a watched peer's death
+ * rings it, lib/region/claim.c), or the absolute CLOCK_MONOTONIC `deadline` (NULL: none) passes. Spurious returns are
  * allowed (the caller re-checks everything); only the backend file knows its mechanism.
  * Returns 0 or -ETIMEDOUT.
  */
@@ -78,11 +82,15 @@ typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, bool force_sleep);
 
-/* Watch `peer` (must be linked): -EPIPE if it is dead already (crashed, not taken over). */
+/* lib/irq/watch.c */
+/*
+ * Watch `peer` (must be linked) if it is attached: -EPIPE if it is dead already (its claim is
+ * gone and its record says it never detached), -ENOMEM (no reaper thread), else 0.
+ */
 int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer);
-/* Watch every linked peer alive now. */
+/* Watch every linked peer attached now. */
 void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w);
-/* True if a watched owner is gone; wakes the other sleepers on that word. */
+/* True if a watched peer detached, died or restarted since the watch began. Lock-free. */
 bool ipcc_watch_dead(const struct ipcc_watch *w);
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall). */

@@ -41,7 +41,7 @@ IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b
 }
 
 /* Build the process-local view (links, index table) from a validated geometry. */
-static int system_new(const char *name, uint8_t *base, size_t map_size,
+static int system_new(const char *name, int fd, uint8_t *base, size_t map_size,
 		      const struct ipcc_geometry *geo, struct ipcc_system **ret)
 {
 	struct ipcc_system *sys = calloc(1, sizeof(*sys));
@@ -53,6 +53,12 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 		return -ENOMEM;
 	}
 	snprintf(sys->name, sizeof(sys->name), "%s", name);
+	sys->fd = fd;
+	if (ipcc_claims_new(sys) < 0) {
+		free(sys->links);
+		free(sys);
+		return -ENOMEM;
+	}
 	sys->base = base;
 	sys->map_size = map_size;
 	sys->geo = *geo;
@@ -106,21 +112,6 @@ static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g
 	memcpy(h->link_map, g->link_map, sizeof(h->link_map));
 }
 
-static int cpu_slot_init(struct ipcc_shm_cpu *c)
-{
-	pthread_mutexattr_t attr;
-	int r;
-
-	pthread_mutexattr_init(&attr);
-	r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	if (r == 0)
-		r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	if (r == 0)
-		r = pthread_mutex_init(&c->owner, &attr);
-	pthread_mutexattr_destroy(&attr);
-	return -r;
-}
-
 IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
 				   struct ipcc_system **ret_sys)
 {
@@ -170,16 +161,9 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 		r = -errno;
 		goto fail_unlink;
 	}
-	close(fd);
-	fd = -1;
 
-	/* ftruncate zero-filled everything: flags and pending words start at 0. */
-	for (unsigned i = 0; i < geo.cpus; i++) {
-		r = cpu_slot_init((struct ipcc_shm_cpu *)(base + geo.cpu_offset +
-							  (uint64_t)i * IPCC_SHM_CPU_SIZE));
-		if (r < 0)
-			goto fail_unmap;
-	}
+	/* ftruncate zero-filled everything: flags, pending words and the CPU records start at 0
+	 * (IPCC_OWNER_DETACHED, generation 0); claims are kernel locks (lib/region/claim.c). */
 	for (unsigned i = 0; i < geo.link_count; i++) {
 		struct ipcc_shm_link *l = (struct ipcc_shm_link *)(base + geo.link_offset +
 								   (uint64_t)i * geo.link_stride);
@@ -189,7 +173,7 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 			atomic_store_explicit(&l->bank[p].mr, IPCC_MR_RESET, memory_order_relaxed);
 		}
 	}
-	r = system_new(name, base, geo.total_size, &geo, &sys);
+	r = system_new(name, fd, base, geo.total_size, &geo, &sys);
 	if (r < 0)
 		goto fail_unmap;
 
@@ -286,9 +270,11 @@ IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)
 		munmap(base, geo.total_size);
 		goto out_close;
 	}
-	r = system_new(name, base, geo.total_size, &geo, ret_sys);
-	if (r < 0)
-		munmap(base, geo.total_size);
+	/* The handle keeps fd: claims open new descriptions of it (lib/region/claim.c). */
+	r = system_new(name, fd, base, geo.total_size, &geo, ret_sys);
+	if (r == 0)
+		return 0;
+	munmap(base, geo.total_size);
 out_close:
 	close(fd);
 	return r;
@@ -305,20 +291,10 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 		if (cpu)
 			cpu->detach(cpu);
 	}
-	for (;;) {
-		pthread_mutex_lock(&sys->lock);
-		struct ipcc_cpu *cpu = sys->stale;
-		pthread_mutex_unlock(&sys->lock);
-		if (!cpu)
-			break;
-		cpu->detach(cpu); /* unlinks it from sys->stale */
-	}
-	/*
-	 * A claim still held by another thread keeps the object in that thread's robust list:
-	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit.
-	 */
-	if (!sys->leak_mapping)
-		munmap(sys->base, sys->map_size);
+	/* The reapers ring this handle's CPUs: stop them before the mapping goes. */
+	ipcc_claims_free(sys);
+	munmap(sys->base, sys->map_size);
+	close(sys->fd);
 	pthread_mutex_destroy(&sys->lock);
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
 		struct ipcc_efd_peer *e = &sys->efd_peer[i];
