@@ -139,6 +139,8 @@ int ipcc_name_validate(const char *name);
 /* lib/region/doorbell.c */
 void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
 void ipcc_bell_fallback(struct ipcc_shm_cpu *c);
+/* Wake target's sleepers only (no link named, no eventfd): they re-check their peers. */
+void ipcc_bell_wake(struct ipcc_system *sys, unsigned target);
 
 /*
  * lib/region/claim.c: who owns a CPU, held by the kernel. A claim is an OFD write lock on byte
@@ -162,7 +164,7 @@ int ipcc_claim_held(struct ipcc_system *sys, unsigned id);
 /*
  * Start watching `peer`: 1 with *ret_epoch set if its claim is held (a reaper of this handle
  * then waits for its release), 0 if nobody holds it, -ENOMEM (no thread). The peer detached or
- * died once ipcc_claim_epoch(sys, peer) differs from *ret_epoch; its release rings every CPU of
+ * died once ipcc_claim_epoch(sys, peer) differs from *ret_epoch; its release wakes every CPU of
  * this handle that is linked to it.
  */
 int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch);

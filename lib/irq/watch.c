@@ -4,12 +4,12 @@
  *
  * A watch asks the kernel, through the handle's reaper for that peer (lib/region/claim.c),
  * whether the peer's claim is held, and records the reaper's release epoch: the peer detached or
- * died once the epoch moves. The reaper rings this CPU's doorbell when it does, so a sleeper
+ * died once the epoch moves. The reaper wakes this CPU's doorbell sleepers when it does, so a sleeper
  * wakes (lib/irq/wait.c:sleep_loop checks ipcc_watch_dead after announcing itself).
  *
  * The kernel can be late in one case: a new owner that takes the claim between the old owner's
  * release and the moment the reaper's lock request is retried hides the release from the reaper.
- * The new owner bumps the record's generation and rings its peers (lib/region/cpu.c), so a watch
+ * The new owner bumps the record's generation and wakes its peers (lib/region/cpu.c), so a watch
  * also ends when the generation it recorded changes. A forged generation can therefore end a wait
  * with -EPIPE, never keep one from ending.
  */

@@ -52,13 +52,19 @@ static void reset_banks(struct ipcc_system *sys, unsigned id)
 	}
 }
 
-/* Ring every peer of `id`: a watcher whose peer restarted before its reaper saw the release
- * learns of it from the generation (lib/irq/watch.c:ipcc_watch_dead). */
+/*
+ * Wake the sleepers of every peer of `id`: a watcher whose peer restarted before its reaper saw
+ * the release learns of it from the generation (lib/irq/watch.c:ipcc_watch_dead). No pending
+ * bit and no eventfd write: nothing changed on the links.
+ */
 static void ring_peers(struct ipcc_system *sys, unsigned id)
 {
+	/* Orders the generation bump of ipcc_cpu_claim before the sleeper loads of
+	 * ipcc_bell_wake; pairs with the fence of lib/irq/wait.c:sleep_loop. */
+	atomic_thread_fence(memory_order_seq_cst);
 	for (unsigned peer = 0; peer < sys->geo.cpus; peer++)
 		if (ipcc_link_get(sys, id, peer))
-			ipcc_bell_ring(sys, peer, id);
+			ipcc_bell_wake(sys, peer);
 }
 
 /* The claim half of ipcc_cpu_attach (lib/irq/cpu.c adds the interrupt layer's state). */

@@ -52,6 +52,22 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from)
 	}
 }
 
+void ipcc_bell_wake(struct ipcc_system *sys, unsigned target)
+{
+	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, target);
+
+	/*
+	 * seq_cst, after the caller's seq_cst fence or RMW (lib/region/claim.c:reaper_report,
+	 * lib/region/cpu.c:ring_peers): a sleeper (lib/irq/wait.c:sleep_loop) announces itself,
+	 * fences, then reads what the caller changed. If we see no sleeper, it sees the change.
+	 */
+	uint32_t sleepers = atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst);
+	if (!(sleepers & IPCC_BELL_FUTEX_MASK))
+		return;
+	atomic_fetch_add_explicit(&c->bell_seq, 1, memory_order_seq_cst);
+	syscall(SYS_futex, &c->bell_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 void ipcc_bell_fallback(struct ipcc_shm_cpu *c)
 {
 	/* Release: pairs with the acquire load of the receiver's fd server (lib/irq/eventfd.c),
