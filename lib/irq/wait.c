@@ -27,7 +27,7 @@ static int futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_wat
 		       const struct timespec *deadline)
 {
 	/* Shared (no FUTEX_PRIVATE_FLAG): the word is in the object. The BITSET form takes the
-	 * absolute CLOCK_MONOTONIC deadline. A peer's death rings the doorbell too. */
+	 * absolute CLOCK_MONOTONIC deadline. A peer's death wakes it too (ipcc_bell_wake). */
 	long r = syscall(SYS_futex, &cpu->shm->bell_seq, FUTEX_WAIT_BITSET, seq, deadline, NULL,
 			 FUTEX_BITSET_MATCH_ANY);
 	return r < 0 && errno == ETIMEDOUT ? -ETIMEDOUT : 0;

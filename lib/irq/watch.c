@@ -4,7 +4,7 @@
  *
  * A watch asks the kernel, through the handle's reaper for that peer (lib/region/claim.c),
  * whether the peer's claim is held, and records the reaper's release epoch: the peer detached or
- * died once the epoch moves. The reaper wakes this CPU's doorbell sleepers when it does, so a sleeper
+ * died once the epoch moves. The reaper wakes this CPU's sleepers when it does, so a sleeper
  * wakes (lib/irq/wait.c:sleep_loop checks ipcc_watch_dead after announcing itself).
  *
  * The kernel can be late in one case: a new owner that takes the claim between the old owner's
