@@ -9,6 +9,7 @@
  * bug makes the test fail instead of hanging, and no child outlives its test.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -403,6 +404,48 @@ Test(multiproc, garbage_in_a_cpu_record_never_blocks_the_next_attach, .fini = te
 		struct ipcc_cpu *c = NULL;
 		r = ipcc_cpu_attach(sys, 1, NULL, &c);
 		cr_assert_eq(r, 0, "%s: slot lost: %s", g->what, strerror(-r));
+		ipcc_cpu_detach(c);
+	}
+}
+
+/*
+ * A process that holds a lock on a CPU's claim byte for good, read or write, without being a
+ * libipcc owner: attaches of that CPU fail with -EBUSY (after a bounded retry for a read lock),
+ * and ending that process reclaims the slot.
+ */
+Test(multiproc, a_process_squatting_on_a_claim_is_reclaimed_by_ending_it, .fini = teardown,
+     .timeout = 30)
+{
+	sys = test_system(NULL);
+	const short types[] = { F_RDLCK, F_WRLCK };
+	for (unsigned i = 0; i < 2; i++) {
+		int p[2];
+		cr_assert_eq(pipe(p), 0);
+		pid_t squatter = spawn();
+		if (squatter == 0) {
+			close(p[0]);
+			int fd = shm_open(ipcc_system_name(sys), O_RDWR, 0);
+			struct flock fl = { .l_type = types[i],
+					    .l_whence = SEEK_SET,
+					    .l_start = (off_t)(IPCC_CLAIM_LOCK_OFFSET + 1),
+					    .l_len = 1 };
+			char ok = fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 'y' : 'n';
+			if (write(p[1], &ok, 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		close(p[1]);
+		char ok = 0;
+		cr_assert_eq(read(p[0], &ok, 1), 1);
+		close(p[0]);
+		cr_assert_eq(ok, 'y', "the squatter could not lock");
+		struct ipcc_cpu *c = NULL;
+		cr_assert_eq(ipcc_cpu_attach(sys, 1, NULL, &c), -EBUSY, "lock type %d", types[i]);
+		cr_assert_eq(owner_of(1).alive, types[i] == F_WRLCK, "a write lock is an owner");
+		kill(squatter, SIGKILL);
+		reap(squatter);
+		c = test_attach(sys, 1);
 		ipcc_cpu_detach(c);
 	}
 }
