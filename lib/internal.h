@@ -52,9 +52,11 @@ struct ipcc_link {
 };
 
 struct ipcc_bell_sys; /* lib/bell */
+struct ipcc_claims;   /* lib/region/claim.c */
 
 struct ipcc_system {
 	char name[IPCC_NAME_MAX + 2];
+	int fd; /* the object, open for the handle's lifetime: claims reopen it (claim.c) */
 	uint8_t *base;
 	size_t map_size;
 	bool readonly; /* IPCC_OPEN_READONLY: mapped without write access */
@@ -64,8 +66,7 @@ struct ipcc_system {
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX];     /* both orders; IPCC_NO_LINK */
 	pthread_mutex_t lock;				       /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
-	bool leak_mapping;	    /* a claim is held by another thread: never unmap (see close) */
-	struct ipcc_cpu *stale;	    /* handles whose thread ended and whose CPU was taken over */
+	struct ipcc_claims *claims; /* lib/region/claim.c: kernel-held claims, peer reapers */
 	struct ipcc_bell_sys *bell; /* lib/bell: ringer state (eventfd fd cache) */
 };
 
@@ -75,10 +76,9 @@ struct ipcc_cpu {
 	struct ipcc_system *sys;
 	struct ipcc_shm_cpu *shm;
 	unsigned id;
-	pid_t tid;
+	pid_t tid; /* the thread that attached (informational: the process owns the CPU) */
 	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
 	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
-	struct ipcc_cpu *stale_next;	      /* on sys->stale, under sys->lock */
 	_Atomic(void *) proc;		      /* the procedures' per-channel state, or NULL */
 	void (*proc_free)(void *proc);
 };
@@ -176,13 +176,34 @@ int ipcc_name_validate(const char *name);
 int ipcc_cpu_name_validate(const char *name);
 void ipcc_cpu_name_default(unsigned id, char name[IPCC_SHM_CPU_NAME_SIZE]);
 
-/* lib/region/cpu.c: the robust-futex word inside the owner mutex (TID | FUTEX_WAITERS |
- * FUTEX_OWNER_DIED), and whether it names a live owner. */
-_Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c);
-bool ipcc_owner_word_alive(uint32_t word);
-
-/* lib/region/system.c: a CPU record's owner part, at create. */
-void ipcc_cpu_record_init(struct ipcc_shm_cpu *c);
+/*
+ * lib/region/claim.c: who owns a CPU, held by the kernel. A claim is an OFD write lock on byte
+ * IPCC_CLAIM_LOCK_OFFSET + id of a file description of its own; a reaper is a thread of this
+ * process blocked for a read lock on a peer's byte, granted when the peer detaches or dies.
+ * Nothing in the shared object is consulted. Every function may be called from any thread.
+ */
+/* At open/create, once sys->fd is set: -ENOMEM. Registers the handle for fork (see claim.c). */
+int ipcc_claims_new(struct ipcc_system *sys);
+/* At close, after every CPU of the handle was detached: stops and joins the reapers. */
+void ipcc_claims_free(struct ipcc_system *sys);
+/* Take CPU id's claim for this handle: 0, -EBUSY (held by a live process, this one included),
+ * or the errno of open/fcntl. Never blocks on a peer (retries briefly past a reaper's probe). */
+int ipcc_claim_take(struct ipcc_system *sys, unsigned id);
+/* Whether this handle holds CPU id's claim (false in a fork child: it inherits no claim). */
+bool ipcc_claim_owned(struct ipcc_system *sys, unsigned id);
+/* Release CPU id's claim of this handle, if it holds it; a no-op otherwise. */
+void ipcc_claim_drop(struct ipcc_system *sys, unsigned id);
+/* 1 if some process holds CPU id's claim, 0 if nobody does, or a negative errno (fcntl). */
+int ipcc_claim_held(struct ipcc_system *sys, unsigned id);
+/*
+ * Start watching `peer`: 1 with *ret_epoch set if its claim is held (a reaper of this handle
+ * then waits for its release), 0 if nobody holds it, -ENOMEM (no thread). The peer detached or
+ * died once ipcc_claim_epoch(sys, peer) differs from *ret_epoch; its release wakes every CPU of
+ * this handle that is linked to it.
+ */
+int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch);
+/* The releases of `peer` seen so far. Lock-free; seq_cst (see claim.c:reaper_report). */
+uint32_t ipcc_claim_epoch(struct ipcc_system *sys, unsigned peer);
 
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);

@@ -9,12 +9,16 @@
  * bug makes the test fail instead of hanging, and no child outlives its test.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include <ipcc/layout.h>
 
 #include "ipcc-test.h"
 
@@ -40,7 +44,10 @@ static void teardown(void)
 /* fork() for a test: the child is killed with its parent and after CHILD_ALARM_S at most. */
 static pid_t spawn(void)
 {
-	cr_assert_lt(child_count, sizeof(children) / sizeof(children[0]));
+	unsigned used = 0;
+	for (unsigned i = 0; i < child_count; i++)
+		used += children[i] > 0;
+	cr_assert_lt(used, sizeof(children) / sizeof(children[0]));
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
@@ -52,7 +59,12 @@ static pid_t spawn(void)
 		alarm(CHILD_ALARM_S);
 		return 0;
 	}
-	children[child_count++] = pid;
+	unsigned slot = 0;
+	while (slot < child_count && children[slot] > 0)
+		slot++; /* a reaped child's slot is reused */
+	children[slot] = pid;
+	if (slot == child_count)
+		child_count++;
 	return pid;
 }
 
@@ -79,8 +91,12 @@ static void expect_clean_exit(pid_t pid, const char *who)
 
 /* ---- takeover of a dead CPU ---- */
 
-/* Child: open the system, attach `id`, tell the parent the result, then hold the CPU. */
-static pid_t spawn_owner(const char *name, unsigned id, int *ret_attach)
+/*
+ * Child: open the system, attach `id`, tell the parent the result (*ret_attach), then run
+ * body(s, c), which never returns; a failed attach exits.
+ */
+static pid_t spawn_cpu(const char *name, unsigned id,
+		       void (*body)(struct ipcc_system *s, struct ipcc_cpu *c), int *ret_attach)
 {
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
@@ -92,10 +108,9 @@ static pid_t spawn_owner(const char *name, unsigned id, int *ret_attach)
 		int r = ipcc_system_open(name, &s);
 		if (r == 0)
 			r = ipcc_cpu_attach(s, id, NULL, &c);
-		if (write(p[1], &r, sizeof(r)) != (ssize_t)sizeof(r))
+		if (write(p[1], &r, sizeof(r)) != (ssize_t)sizeof(r) || r < 0)
 			_exit(1);
-		for (;;)
-			pause();
+		body(s, c);
 	}
 	close(p[1]);
 	int r = 1;
@@ -104,6 +119,18 @@ static pid_t spawn_owner(const char *name, unsigned id, int *ret_attach)
 	cr_assert_eq(n, (ssize_t)sizeof(r), "the owner child died before attaching");
 	*ret_attach = r;
 	return pid;
+}
+
+static void hold(struct ipcc_system *s, struct ipcc_cpu *c)
+{
+	for (;;)
+		pause();
+}
+
+/* Child: hold CPU `id` until killed. */
+static pid_t spawn_owner(const char *name, unsigned id, int *ret_attach)
+{
+	return spawn_cpu(name, id, hold, ret_attach);
 }
 
 static struct ipcc_cpu_owner owner_of(unsigned id)
@@ -176,6 +203,257 @@ Test(multiproc, the_cpu_of_a_process_that_exits_without_detach_is_taken_over, .f
 	cr_assert(owner_of(2).alive);
 	cr_assert_eq(owner_of(2).pid, getpid());
 	ipcc_cpu_detach(c);
+}
+
+/*
+ * The parent of a CPU's owner dies while a fork child of the owner lives on: the child inherited
+ * the owner's descriptions but not its claim, so the CPU is free at once.
+ */
+Test(multiproc, a_cpu_is_free_when_its_owner_dies_even_if_its_fork_child_lives, .fini = teardown,
+     .timeout = 30)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	sys = test_system(NULL);
+	pid_t owner = spawn();
+	if (owner == 0) {
+		struct ipcc_system *s;
+		struct ipcc_cpu *c;
+		close(p[0]);
+		if (ipcc_system_open(ipcc_system_name(sys), &s) < 0 ||
+		    ipcc_cpu_attach(s, 1, NULL, &c) < 0)
+			_exit(1);
+		pid_t grandchild = fork();
+		if (grandchild == 0) {
+			alarm(CHILD_ALARM_S); /* outlives its parent until the test kills it */
+			for (;;)
+				pause();
+		}
+		if (write(p[1], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	pid_t grandchild = -1;
+	cr_assert_eq(read(p[0], &grandchild, sizeof(grandchild)), (ssize_t)sizeof(grandchild));
+	close(p[0]);
+	cr_assert_gt(grandchild, 0);
+	cr_assert(owner_of(1).alive);
+	kill(owner, SIGKILL);
+	reap(owner);
+	cr_assert_not(owner_of(1).alive, "the fork child kept its parent's claim");
+	struct ipcc_cpu *c = NULL;
+	int r = ipcc_cpu_attach(sys, 1, NULL, &c);
+	kill(grandchild, SIGKILL);
+	cr_assert_eq(r, 0, "takeover beside the live fork child: %s", strerror(-r));
+	ipcc_cpu_detach(c);
+}
+
+/* ---- a process that writes garbage into a CPU's record ---- */
+
+/*
+ * Writes that broke layout 1, whose record began with a glibc robust mutex (x86-64 offsets of
+ * pthread_mutex_t: lock word 0, owner 8, kind 16, list prev 24 and next 32), then whole lines
+ * and records. Each is made by this process, a writer of the object only, into the record of a
+ * CPU that another process owns or is about to own. The "records" are the three lines written
+ * at run time (ownership, doorbell, owner); the fourth, the CPU's name, is the creator's, and a
+ * name rewritten there makes later opens refuse the object (tests/test_layout.c).
+ */
+#define RUNTIME_LINES (3 * IPCC_CACHE_LINE)
+
+enum fill { FILL_WORD, FILL_ZERO, FILL_ONES, FILL_RANDOM };
+struct garbage {
+	const char *what;
+	unsigned offset, len;
+	enum fill fill;
+	uint64_t word;
+};
+
+static const struct garbage garbage_cases[] = {
+	{ "list pointers", 24, 16, FILL_WORD, 0x00007f0000001000ull },
+	{ "kind", 16, 4, FILL_WORD, 0x7fffffffull },
+	{ "kind robust pi", 16, 4, FILL_WORD, 0x30ull },
+	{ "owner", 8, 4, FILL_WORD, 0x7ffffffeull },
+	{ "lock word", 0, 4, FILL_WORD, 0xc0000001ull },
+	{ "zeroed line 0", 0, 64, FILL_ZERO, 0 },
+	{ "random line 0", 0, 64, FILL_RANDOM, 0 },
+	{ "zeroed record", 0, RUNTIME_LINES, FILL_ZERO, 0 },
+	{ "all-ones record", 0, RUNTIME_LINES, FILL_ONES, 0 },
+	{ "random record", 0, RUNTIME_LINES, FILL_RANDOM, 0 },
+};
+#define GARBAGE_CASES (sizeof(garbage_cases) / sizeof(garbage_cases[0]))
+
+/* Write case `g` into CPU id's record through a mapping of our own. */
+static void write_garbage(const char *name, unsigned id, const struct garbage *g, uint32_t seed)
+{
+	int fd = shm_open(name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	size_t size = (size_t)ipcc_system_size(sys);
+	uint8_t *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(base, MAP_FAILED);
+	uint8_t *rec = base + IPCC_SHM_HEADER_SIZE + (size_t)id * IPCC_SHM_CPU_SIZE +
+		       g->offset; /* the cpus section follows the header page */
+	for (unsigned i = 0; i < g->len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		uint8_t b = g->fill == FILL_ONES   ? 0xff
+			    : g->fill == FILL_ZERO ? 0
+						   : (uint8_t)(seed >> 16);
+		if (g->fill == FILL_WORD)
+			b = (uint8_t)(g->word >> (8 * (i % 8)));
+		rec[i] = b;
+	}
+	munmap(base, size);
+}
+
+#define ECHO_BYE 0xFFu
+
+/* CPU 1: echo every message from CPU 0 until ECHO_BYE, then detach and close. */
+static void echo(struct ipcc_system *s, struct ipcc_cpu *c)
+{
+	uint8_t buf[16];
+	for (;;) {
+		/* Short waits: a forged doorbell may lose a wake-up, never a message. */
+		int n = ipcc_recv(c, 0, 0, buf, sizeof(buf), 50 * 1000 * 1000);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n != 1)
+			_exit(10);
+		struct ipcc_cpu_owner o;
+		if (ipcc_system_cpu_owner(s, 1, &o) < 0 || !o.alive)
+			_exit(11);
+		if (buf[0] == ECHO_BYE)
+			break;
+		buf[0]++;
+		if (ipcc_send(c, 0, 0, buf, 1, 10 * 1000000000ll) < 0)
+			_exit(12);
+	}
+	ipcc_cpu_detach(c);
+	ipcc_system_close(s);
+	_exit(0);
+}
+
+static pid_t spawn_echo(const char *name)
+{
+	int r;
+	pid_t pid = spawn_cpu(name, 1, echo, &r);
+	cr_assert_eq(r, 0, "echo attach: %s", strerror(-r));
+	return pid;
+}
+
+static void echo_round_trip(struct ipcc_cpu *c0, uint8_t v, const char *what)
+{
+	uint8_t buf[16] = { v };
+	int r = ipcc_send(c0, 1, 0, buf, 1, 10 * 1000000000ll);
+	cr_assert_eq(r, 0, "%s: send: %s", what, strerror(-r));
+	if (v == ECHO_BYE)
+		return;
+	r = ipcc_recv(c0, 1, 0, buf, sizeof(buf), 10 * 1000000000ll);
+	cr_assert_eq(r, 1, "%s: recv: %s", what, strerror(-r));
+	cr_assert_eq(buf[0], (uint8_t)(v + 1), "%s: echo", what);
+}
+
+Test(multiproc, garbage_in_a_live_owners_record_neither_harms_it_nor_loses_the_cpu,
+     .fini = teardown, .timeout = 90)
+{
+	sys = test_system(NULL);
+	const char *name = ipcc_system_name(sys);
+	struct ipcc_cpu *c0 = test_attach(sys, 0);
+	for (unsigned i = 0; i < GARBAGE_CASES; i++) {
+		const struct garbage *g = &garbage_cases[i];
+		pid_t owner = spawn_echo(name);
+		echo_round_trip(c0, 1, g->what);
+		write_garbage(name, 1, g, i + 1);
+		/* The kernel, not the record, says who owns CPU 1. */
+		cr_assert(owner_of(1).alive, "%s: owner reported dead", g->what);
+		cr_assert_eq(ipcc_cpu_peer_alive(c0, 1), 1, "%s", g->what);
+		struct ipcc_cpu *c = NULL;
+		cr_assert_eq(ipcc_cpu_attach(sys, 1, NULL, &c), -EBUSY, "%s: stolen", g->what);
+		echo_round_trip(c0, 2, g->what);
+		echo_round_trip(c0, ECHO_BYE, g->what);
+		expect_clean_exit(owner, g->what); /* it detached cleanly: no crash, no hang */
+		cr_assert_not(owner_of(1).alive, "%s", g->what);
+		c = NULL;
+		int r = ipcc_cpu_attach(sys, 1, NULL, &c);
+		cr_assert_eq(r, 0, "%s: slot lost: %s", g->what, strerror(-r));
+		ipcc_cpu_detach(c);
+	}
+	ipcc_cpu_detach(c0);
+}
+
+Test(multiproc, garbage_in_a_cpu_record_never_blocks_the_next_attach, .fini = teardown,
+     .timeout = 90)
+{
+	sys = test_system(NULL);
+	const char *name = ipcc_system_name(sys);
+	for (unsigned i = 0; i < GARBAGE_CASES; i++) {
+		const struct garbage *g = &garbage_cases[i];
+		int r;
+		/* A free slot with a forged record: the next owner attaches and works. */
+		write_garbage(name, 1, g, 100 + i);
+		struct ipcc_cpu *c0 = test_attach(sys, 0);
+		pid_t owner = spawn_echo(name);
+		echo_round_trip(c0, 3, g->what);
+		ipcc_cpu_detach(c0);
+
+		/* Forged after the owner died: the slot is free all the same. */
+		write_garbage(name, 1, g, 200 + i);
+		kill(owner, SIGKILL);
+		reap(owner);
+		write_garbage(name, 1, g, 300 + i);
+		cr_assert_not(owner_of(1).alive, "%s", g->what);
+		pid_t next = spawn_owner(name, 1, &r);
+		cr_assert_eq(r, 0, "%s: takeover after death: %s", g->what, strerror(-r));
+		kill(next, SIGKILL);
+		reap(next);
+		struct ipcc_cpu *c = NULL;
+		r = ipcc_cpu_attach(sys, 1, NULL, &c);
+		cr_assert_eq(r, 0, "%s: slot lost: %s", g->what, strerror(-r));
+		ipcc_cpu_detach(c);
+	}
+}
+
+/*
+ * A process that holds a lock on a CPU's claim byte for good, read or write, without being a
+ * libipcc owner: attaches of that CPU fail with -EBUSY (after a bounded retry for a read lock),
+ * and ending that process reclaims the slot.
+ */
+Test(multiproc, a_process_squatting_on_a_claim_is_reclaimed_by_ending_it, .fini = teardown,
+     .timeout = 30)
+{
+	sys = test_system(NULL);
+	const short types[] = { F_RDLCK, F_WRLCK };
+	for (unsigned i = 0; i < 2; i++) {
+		int p[2];
+		cr_assert_eq(pipe(p), 0);
+		pid_t squatter = spawn();
+		if (squatter == 0) {
+			close(p[0]);
+			int fd = shm_open(ipcc_system_name(sys), O_RDWR, 0);
+			struct flock fl = { .l_type = types[i],
+					    .l_whence = SEEK_SET,
+					    .l_start = (off_t)(IPCC_CLAIM_LOCK_OFFSET + 1),
+					    .l_len = 1 };
+			char ok = fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 'y' : 'n';
+			if (write(p[1], &ok, 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		close(p[1]);
+		char ok = 0;
+		cr_assert_eq(read(p[0], &ok, 1), 1);
+		close(p[0]);
+		cr_assert_eq(ok, 'y', "the squatter could not lock");
+		struct ipcc_cpu *c = NULL;
+		cr_assert_eq(ipcc_cpu_attach(sys, 1, NULL, &c), -EBUSY, "lock type %d", types[i]);
+		cr_assert_eq(owner_of(1).alive, types[i] == F_WRLCK, "a write lock is an owner");
+		kill(squatter, SIGKILL);
+		reap(squatter);
+		c = test_attach(sys, 1);
+		ipcc_cpu_detach(c);
+	}
 }
 
 /* ---- SCR concurrency ---- */

@@ -497,7 +497,7 @@ static struct ipcc_cpu_owner owner_of(unsigned id)
 	return o;
 }
 
-Test(cpu, attach_claims_the_cpu_for_the_calling_thread, .fini = teardown)
+Test(cpu, attach_claims_the_cpu_for_the_calling_process, .fini = teardown)
 {
 	sys = test_system_geometry(3, 6, 64);
 	struct ipcc_cpu_owner o = owner_of(2);
@@ -590,51 +590,70 @@ static void *attach_and_end(void *p)
 	struct attach_arg *a = p;
 	struct ipcc_cpu *c = NULL;
 	a->result = ipcc_cpu_attach(a->sys, a->id, NULL, &c);
-	return NULL; /* no detach: the claim dies with the thread */
+	return c; /* no detach: the CPU belongs to the process, not to this thread */
 }
 
-static void end_thread_holding(unsigned id)
+/* Attach `id` in a thread that then ends; the handle it attached. */
+static struct ipcc_cpu *end_thread_holding(unsigned id)
 {
 	pthread_t t;
+	void *c = NULL;
 	struct attach_arg a = { .sys = sys, .id = id, .result = 1 };
 	cr_assert_eq(pthread_create(&t, NULL, attach_and_end, &a), 0);
-	pthread_join(t, NULL);
+	pthread_join(t, &c);
 	cr_assert_eq(a.result, 0);
-	struct ipcc_cpu_owner o = owner_of(id);
-	cr_assert(o.attached, "nobody detached");
-	cr_assert_not(o.alive, "the owning thread has ended");
+	cr_assert_not_null(c);
+	return c;
 }
 
-Test(cpu, the_cpu_of_an_ended_thread_is_taken_over_through_another_handle, .fini = teardown)
+Test(cpu, the_cpu_of_an_ended_thread_stays_with_its_process, .fini = teardown)
 {
 	struct ipcc_system *other;
-	sys = test_system(NULL);
-	end_thread_holding(1);
-	cr_assert_eq(ipcc_system_open(ipcc_system_name(sys), &other), 0);
 	struct ipcc_cpu *c = NULL;
-	int r = ipcc_cpu_attach(other, 1, NULL, &c);
-	cr_assert_eq(r, 0, "takeover: %s", strerror(-r));
-	cr_assert(owner_of(1).alive);
+
+	sys = test_system(NULL);
+	struct ipcc_cpu *held = end_thread_holding(1);
+	struct ipcc_cpu_owner o = owner_of(1);
+	cr_assert(o.attached && o.alive, "the thread ended, the process did not");
+	cr_assert_eq(o.pid, getpid());
+	cr_assert_eq(ipcc_cpu_attach(sys, 1, NULL, &c), -EBUSY, "same handle");
+	cr_assert_eq(ipcc_system_open(ipcc_system_name(sys), &other), 0);
+	cr_assert_eq(ipcc_cpu_attach(other, 1, NULL, &c), -EBUSY, "another handle");
+	cr_assert_null(c);
+
+	/* Any thread of the process may give it back; then anyone may take it. */
+	ipcc_cpu_detach(held);
+	cr_assert_not(owner_of(1).alive);
+	cr_assert_not(owner_of(1).attached);
+	c = test_attach(other, 1);
 	cr_assert_eq(owner_of(1).tid, gettid_());
 	ipcc_cpu_detach(c);
 	ipcc_system_close(other);
 }
 
-/*
- * The header promises "the next attach takes it over" when the claiming thread ends without
- * detaching; a pool thread that attached through the process's one handle and died is the
- * common case, so the handle it used must not refuse the CPU for ever.
- */
-Test(cpu, the_cpu_of_an_ended_thread_is_taken_over_through_the_same_handle, .fini = teardown)
+static void *detach_thread(void *p)
 {
+	ipcc_cpu_detach(p);
+	return NULL;
+}
+
+Test(cpu, a_cpu_is_used_and_detached_by_any_thread_of_its_process, .fini = teardown)
+{
+	pthread_t t;
 	sys = test_system(NULL);
-	end_thread_holding(1);
-	struct ipcc_cpu *c = NULL;
-	int r = ipcc_cpu_attach(sys, 1, NULL, &c);
-	cr_assert_eq(r, 0, "takeover through the dead thread's handle: %s", strerror(-r));
-	cr_assert(owner_of(1).alive);
-	cr_assert_eq(owner_of(1).tid, gettid_());
-	ipcc_cpu_detach(c);
+	struct ipcc_cpu *c0 = test_attach(sys, 0), *c1 = end_thread_holding(1);
+	/* The handle attached by the ended thread carries traffic from this one. */
+	cr_assert_eq(ipcc_send(c1, 0, 0, "ping", 4, IPCC_TIMEOUT_INFINITE), 0);
+	char buf[8];
+	cr_assert_eq(ipcc_recv(c0, 1, 0, buf, sizeof(buf), IPCC_TIMEOUT_INFINITE), 4);
+	cr_assert_eq(ipcc_cpu_peer_alive(c0, 1), 1);
+
+	cr_assert_eq(pthread_create(&t, NULL, detach_thread, c1), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(ipcc_cpu_peer_alive(c0, 1), 0, "detached, not dead");
+	cr_assert_not(owner_of(1).attached);
+	ipcc_cpu_detach(test_attach(sys, 1));
+	ipcc_cpu_detach(c0);
 }
 
 /* In a child with a handle of its own: the attach result as the exit status (0..255). */
@@ -666,6 +685,54 @@ Test(cpu, attach_of_a_cpu_held_by_another_process_fails_with_ebusy, .fini = tear
 	cr_assert(o.alive);
 	cr_assert_eq(o.pid, getpid(), "the refused child did not become the owner");
 	ipcc_cpu_detach(c);
+}
+
+/*
+ * A fork child inherits the handle and the attached CPU's handle, not the claim: the parent
+ * still owns the CPU, the child's detach of the inherited handle gives nothing up, and the
+ * parent's detach frees the CPU while the child lives.
+ */
+Test(cpu, a_fork_child_does_not_own_or_release_its_parents_cpu, .fini = teardown)
+{
+	int go[2], done[2];
+	sys = test_system(NULL);
+	struct ipcc_cpu *c = test_attach(sys, 0);
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(done), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct ipcc_cpu *again = NULL;
+		struct ipcc_cpu_owner o;
+		char b = 0;
+		int code = 0;
+		alarm(20);
+		if (ipcc_cpu_attach(sys, 0, NULL, &again) != -EBUSY)
+			code = 1;
+		ipcc_cpu_detach(c); /* the inherited handle: no claim to give up */
+		if (ipcc_system_cpu_owner(sys, 0, &o) < 0 || !o.alive || o.pid != getppid())
+			code = 2;
+		if (ipcc_cpu_attach(sys, 0, NULL, &again) != -EBUSY)
+			code = 3; /* the parent, alive, still owns it */
+		if (write(done[1], &code, sizeof(code)) != sizeof(code))
+			_exit(4);
+		if (read(go[0], &b, 1) != 1) /* until the parent detached */
+			_exit(5);
+		_exit(0);
+	}
+	close(done[1]);
+	close(go[0]);
+	int code = -1;
+	cr_assert_eq(read(done[0], &code, sizeof(code)), (ssize_t)sizeof(code), "the child died");
+	cr_assert_eq(code, 0, "child check %d failed", code);
+	cr_assert(owner_of(0).alive, "the child's detach released the parent's claim");
+	ipcc_cpu_detach(c);
+	cr_assert_not(owner_of(0).alive, "the fork child kept the parent's claim alive");
+	cr_assert_eq(attach_in_child(ipcc_system_name(sys), 0), 0, "free while the child lives");
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
 }
 
 Test(cpu, detach_then_attach_again_succeeds, .fini = teardown)

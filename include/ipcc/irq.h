@@ -4,10 +4,10 @@
  *
  * Each attached CPU has a doorbell in the shared object. A register change that can raise one of
  * the CPU's lines rings it; the register state is the truth and the doorbell a hint, so spurious
- * wake-ups are harmless and no level is lost. A CPU whose owner thread dies is seen by every
- * waiter that depends on it within milliseconds: the owner's claim is a robust futex the kernel
- * marks and wakes at thread death, and sleepers wait on it together with their doorbell
- * (futex_waitv).
+ * wake-ups are harmless and no level is lost. A CPU whose owner process dies or detaches is
+ * seen by every waiter that depends on it within milliseconds: the owner's claim is a lock the
+ * kernel drops at process exit, and a thread of each watching process, blocked on that lock,
+ * rings the waiters' doorbells when it goes (README "CPU ownership").
  *
  * Timeouts are in nanoseconds: 0 never blocks, IPCC_TIMEOUT_INFINITE (any negative value) waits
  * without a bound.
@@ -107,8 +107,11 @@ IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode);
 IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu);
 
 /*
- * Whether peer's owner is alive now (1), not attached (0); -EINVAL, -ENOENT no link.
- * -EPIPE: the peer crashed and nobody has taken its slot over.
+ * Whether peer's owner process is alive now (1, the kernel's answer: it holds the claim), not
+ * attached (0); -EINVAL, -ENOENT no link. -EPIPE: nobody holds the claim and the peer's record
+ * says its last owner never detached (it died; nobody has taken the slot over). The record can be
+ * forged by a process that writes the object: 0 and -EPIPE may then be swapped, 1 never lies.
+ * Any thread; one fcntl(F_OFD_GETLK), never blocks.
  */
 IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer);
 

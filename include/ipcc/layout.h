@@ -35,7 +35,6 @@
 #ifndef IPCC_LAYOUT_H
 #define IPCC_LAYOUT_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -131,17 +130,34 @@ struct ipcc_shm_header {
 #define IPCC_SHM_CPU_NAME_SIZE 16u
 
 /*
+ * Who owns a CPU is not in the object: it is an open-file-description write lock (fcntl
+ * F_OFD_SETLK) that the owner process holds on byte IPCC_CLAIM_LOCK_OFFSET + cpu id of the object,
+ * far beyond its end (lib/region/claim.c). The kernel releases it when the owner detaches or
+ * its process ends, however it ends. Every process agrees on this byte as it agrees on the
+ * layout: changing it changes IPCC_LAYOUT_VERSION.
+ */
+#define IPCC_CLAIM_LOCK_OFFSET (1ull << 62)
+
+/* ipcc_shm_cpu.owner_state, as the last owner left it */
+#define IPCC_OWNER_DETACHED 0u
+#define IPCC_OWNER_ATTACHED 0x48435441u /* "ATCH" */
+
+/*
  * One CPU. Cache line 0 is written only when the CPU is attached or detached; line 1 (the
  * doorbell) is written by every CPU that rings this one; line 2 only by the owner; line 3 by
  * the creator, once.
+ *
+ * Line 0 is an informational record written by the owner: for display (ipcc info), for the
+ * eventfd socket name, and as a hint that a peer restarted. Any process that can write the object
+ * can forge it; the claim decision and the liveness of an owner never depend on it.
  */
 struct ipcc_shm_cpu {
-	/* line 0: ownership */
-	pthread_mutex_t owner; /* robust, process-shared; locked by the attached thread */
-	IPCC_SHM_ATOMIC(uint32_t) owner_pid;
-	IPCC_SHM_ATOMIC(uint32_t) owner_tid;
-	IPCC_SHM_ATOMIC(uint32_t) generation; /* bumped at every attach: a peer sees restarts */
-	uint8_t pad0[IPCC_CACHE_LINE - sizeof(pthread_mutex_t) - 12];
+	/* line 0: the record of the last attach (informational) */
+	IPCC_SHM_ATOMIC(uint32_t) owner_pid;   /* process of the last owner */
+	IPCC_SHM_ATOMIC(uint32_t) owner_tid;   /* thread that attached (the process owns the CPU) */
+	IPCC_SHM_ATOMIC(uint32_t) generation;  /* bumped at every attach: a peer sees restarts */
+	IPCC_SHM_ATOMIC(uint32_t) owner_state; /* IPCC_OWNER_*: did the last owner detach? */
+	uint32_t reserved0[12];
 	/* line 1: doorbell */
 	IPCC_SHM_ATOMIC(uint32_t) bell_seq;	 /* futex word: bumped by every ring */
 	IPCC_SHM_ATOMIC(uint32_t) bell_sleepers; /* IPCC_BELL_*: who may be asleep and how */
@@ -205,7 +221,7 @@ IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, layout_version) == 8, "version 
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, state) == 12, "state offset");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, link_map) == 96, "link map offset");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_header, sections) == 1024, "directory offset");
-IPCC_SHM_ASSERT(sizeof(pthread_mutex_t) + 12 <= IPCC_CACHE_LINE, "owner fits a line");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, reserved0) == 16, "owner record");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_cpu) == IPCC_SHM_CPU_SIZE, "cpu size");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, bell_seq) == IPCC_CACHE_LINE, "doorbell line");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, wait_mode) == 2 * IPCC_CACHE_LINE, "owner line");

@@ -13,8 +13,9 @@
  *
  * Common rules. timeout_ns: 0 never blocks (-EAGAIN), a positive value bounds the wait
  * (-ETIMEDOUT), IPCC_TIMEOUT_INFINITE waits without a bound. A wait that depends on the peer
- * returns -EPIPE once the peer's owner dies or detaches (a peer that has not attached yet is
- * waited for). Messages larger than the buffer are refused with -EMSGSIZE; a message larger than
+ * returns -EPIPE once the peer's owner dies, detaches or restarts (a peer that has not attached
+ * yet is waited for), and -ENOMEM if this process cannot start the thread that watches the peer
+ * (README "CPU ownership"). Messages larger than the buffer are refused with -EMSGSIZE; a message larger than
  * the receiver's buffer is left in the channel and -EMSGSIZE returned: nothing is truncated.
  * -EINVAL for bad arguments, -ENOENT when the CPUs have no link. A channel is used either with
  * the blocking calls or with the callback forms, in one mode (simplex or half-duplex) agreed by

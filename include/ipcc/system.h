@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The system object: one POSIX shared-memory object holding the CPUs, the IPCC links between
- * them and the channel buffers. Processes (or threads) attach to it as CPUs.
+ * them and the channel buffers. Processes attach to it as CPUs (one process may attach several).
  *
  * Every function returns 0 (or a count) on success and a negative errno on failure; output
  * parameters (ret_*) are written only on success. Nothing here prints or exits.
@@ -115,8 +115,9 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 				       struct ipcc_system **ret_sys);
 
 /*
- * Unmap and free the handle. CPUs still attached through it are detached first (see
- * ipcc_cpu_detach for the thread rule). Accepts NULL.
+ * Unmap and free the handle. CPUs still attached through it are detached first; the threads
+ * this handle started to watch peers are stopped and joined. No other thread may use the handle
+ * or its CPUs meanwhile. Accepts NULL.
  */
 IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys);
 
@@ -160,15 +161,23 @@ IPCC_EXPORT int ipcc_system_channel_owner(const struct ipcc_system *sys, unsigne
 /* The name of service number `id` ("procedures" for 0), or NULL if this build has none. */
 IPCC_EXPORT const char *ipcc_service_name(unsigned id);
 
+/*
+ * `alive` is the kernel's answer: a live process holds the CPU's claim. The other fields come from
+ * the record the owners write in the object (include/ipcc/layout.h): for display, and forgeable
+ * by any process that can write the object.
+ */
 struct ipcc_cpu_owner {
-	bool attached;	     /* somebody claimed the CPU and has not detached */
-	bool alive;	     /* ... and that thread still runs */
+	bool attached;	     /* alive, or the last owner died without detaching */
+	bool alive;	     /* a live process holds the CPU */
 	pid_t pid;	     /* process of the last owner (0: never attached) */
-	pid_t tid;	     /* thread of the last owner */
+	pid_t tid;	     /* thread that attached it (the CPU belongs to the process) */
 	uint32_t generation; /* number of attaches so far */
 };
 
-/* Who owns CPU `cpu_id`. -EINVAL for an id out of range. Lock-free; any thread. */
+/*
+ * Who owns CPU `cpu_id`. -EINVAL for an id out of range, or the errno of fcntl (not expected).
+ * Any thread; one fcntl(F_OFD_GETLK), never blocks.
+ */
 IPCC_EXPORT int ipcc_system_cpu_owner(struct ipcc_system *sys, unsigned cpu_id,
 				      struct ipcc_cpu_owner *ret_owner);
 
@@ -209,20 +218,31 @@ struct ipcc_cpu_options {
 IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
 
 /*
- * Claim CPU `cpu_id` for the calling thread (NULL options: defaults). The claim is held by the
- * calling thread: if that thread (or its process) ends without ipcc_cpu_detach, the CPU's owner
- * is dead and the next attach takes it over. The CPU's register banks are reset on attach.
- * Errors: -EINVAL id out of range or bad options; -EROFS the system was opened read-only;
- * -EBUSY the CPU is claimed by a live thread
- * (including the caller); -ENOMEM; -EOWNERDEAD is never returned (a takeover is a success).
+ * Claim CPU `cpu_id` for the calling process (NULL options: defaults). The CPU belongs to the
+ * process, not to the calling thread: any thread may use the handle and detach it, and the CPU
+ * lives until ipcc_cpu_detach, ipcc_system_close or the end of the process (kill -9 included),
+ * when the next attach may take it. The claim is a lock held by the kernel (an OFD lock on the
+ * object, see README "CPU ownership"), never state in the object, so nothing another process
+ * writes into the object can take, keep or break it. A fork child does not inherit the claim:
+ * its copy of the handle does not own the CPU and its exit does not affect it. The CPU's register
+ * banks are reset on attach. Errors: -EINVAL id out of range or bad options; -EROFS the
+ * system was opened read-only (IPCC_OPEN_READONLY); -EBUSY the CPU is
+ * claimed by a live process (including this one, through this or another handle, from any
+ * thread), or a process holds a read lock on its claim byte for longer than a few milliseconds;
+ * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK). May block for a few milliseconds at
+ * most, never on a peer. Any thread, concurrently with other attaches.
+ *
+ * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a
+ * CPU alive that nobody should own, the pid it shows is a hint (the record is informational);
+ * the process holding the lock is the one with the object open (see the README).
  */
 IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 				const struct ipcc_cpu_options *options, struct ipcc_cpu **ret_cpu);
 
 /*
- * Give the CPU up and free the handle. Must be called by the thread that attached (the claim is
- * that thread's); from another thread the claim is released as if the owner had died. Accepts
- * NULL.
+ * Give the CPU up and free the handle. Any thread of the owning process; no other thread may use
+ * the handle meanwhile. Peers' waits that depend on this CPU end with -EPIPE. In a fork child,
+ * on an inherited handle, it frees the handle and leaves the parent's claim alone. Accepts NULL.
  */
 IPCC_EXPORT void ipcc_cpu_detach(struct ipcc_cpu *cpu);
 

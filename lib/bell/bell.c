@@ -98,6 +98,21 @@ void ipcc_bell_wake(struct ipcc_system *sys, unsigned target)
 	ring_bits(sys, target, 1ull << target);
 }
 
+void ipcc_bell_wake_sleepers(struct ipcc_system *sys, unsigned target)
+{
+	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, target);
+	/*
+	 * L of the file comment, seq_cst, after the caller's seq_cst change: a sleeper announces
+	 * (A), fences (F), then looks at what the caller changed. If we see no sleeper, it sees
+	 * the change; if we see one, the bump makes its futex compare fail or the wake finds it.
+	 */
+	uint32_t sleepers = atomic_load_explicit(&c->bell_sleepers, memory_order_seq_cst);
+	if (!(sleepers & IPCC_BELL_FUTEX_MASK))
+		return;
+	atomic_fetch_add_explicit(&c->bell_seq, 1, memory_order_seq_cst);
+	syscall(SYS_futex, &c->bell_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 uint32_t ipcc_bell_announce(struct ipcc_cpu *cpu)
 {
 	struct ipcc_shm_cpu *c = cpu->shm;

@@ -45,6 +45,14 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
  */
 void ipcc_bell_wake(struct ipcc_system *sys, unsigned target);
 
+/*
+ * Wake `target`'s futex sleepers only (blocking waits and io_uring FUTEX waits), leaving its
+ * eventfd and pending bits alone: a peer died or restarted (lib/region/claim.c,
+ * lib/region/cpu.c), which no event loop needs to hear of, but every blocking wait must
+ * re-check. The caller's own change must be a seq_cst store, RMW or fence made before the call.
+ */
+void ipcc_bell_wake_sleepers(struct ipcc_system *sys, unsigned target);
+
 /* ---- the CPU's own threads ---------------------------------------------------------------- */
 
 /*

@@ -2,7 +2,6 @@
 /*
  * Attaching a CPU with its interrupt state, the interrupt thread, and the public waits.
  */
-#include <linux/futex.h>
 #include <stdlib.h>
 
 #include "irq/irq.h"
@@ -224,10 +223,13 @@ IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer)
 		return -EINVAL;
 	if (!ipcc_link_get(cpu->sys, cpu->id, peer))
 		return -ENOENT;
-	/* Relaxed: see lib/irq/wait.c:ipcc_watch_add. */
-	uint32_t v = atomic_load_explicit(ipcc_owner_word(ipcc_shm_cpu(cpu->sys, peer)),
-					  memory_order_relaxed);
-	if (v & FUTEX_OWNER_DIED)
-		return -EPIPE;
-	return (v & FUTEX_TID_MASK) != 0;
+	/* The kernel's lock says whether it lives (lib/region/claim.c); the record only tells a
+	 * death (never detached) from a detach. */
+	int held = ipcc_claim_held(cpu->sys, peer);
+	if (held != 0)
+		return held;
+	/* Relaxed: informational (lib/region/cpu.c); it only picks the answer. */
+	uint32_t state = atomic_load_explicit(&ipcc_shm_cpu(cpu->sys, peer)->owner_state,
+					      memory_order_relaxed);
+	return state == IPCC_OWNER_ATTACHED ? -EPIPE : 0;
 }

@@ -11,12 +11,16 @@
 
 #include "bell/bell.h"
 
-/* Peers whose death ends a wait: their owner words and the values seen alive. */
+/*
+ * Peers whose death ends a wait (lib/irq/watch.c): per peer, the release epoch of the handle's
+ * reaper (lib/region/claim.c) and the generation of its record when the watch began.
+ */
 struct ipcc_watch {
 	unsigned n;
+	struct ipcc_system *sys;
 	unsigned peer[IPCC_CPUS_MAX];
-	_Atomic uint32_t *word[IPCC_CPUS_MAX];
-	uint32_t tid[IPCC_CPUS_MAX];
+	uint32_t epoch[IPCC_CPUS_MAX];
+	uint32_t gen[IPCC_CPUS_MAX];
 };
 
 /*
@@ -26,6 +30,8 @@ struct ipcc_watch {
  * its own file (eventfd.c). io_uring waits are not a mode: the application drives them on its
  * own ring, IPCC_URING_FUTEX through the doorbell's verbs (lib/bell) in any mode, and
  * IPCC_URING_POLL through the mode's `fd`.
+ * A peer's death or restart wakes the sleepers (lib/region/claim.c), so the sleep needs no
+ * other word than the doorbell's.
  */
 enum ipcc_spin {
 	IPCC_SPIN_NONE,	   /* sleep at once */
@@ -37,9 +43,9 @@ struct ipcc_wait_backend {
 	const char *name; /* ipcc_wait_mode_name */
 	enum ipcc_spin spin;
 	/*
-	 * Sleep until the doorbell word moves past `seq` (announced with ipcc_bell_announce), a
-	 * watched owner word changes, or the absolute CLOCK_MONOTONIC `deadline` (NULL: none)
-	 * passes. Spurious returns are allowed (the caller re-checks everything). Returns 0 or
+	 * Sleep until the doorbell word moves past `seq` (announced with ipcc_bell_announce; a
+	 * watched peer's release moves it too) or the absolute CLOCK_MONOTONIC `deadline` (NULL:
+	 * none) passes. Spurious returns are allowed (the caller re-checks everything). Returns 0 or
 	 * -ETIMEDOUT. NULL for a mode that never sleeps.
 	 */
 	int (*sleep)(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
@@ -123,11 +129,15 @@ typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, bool force_sleep);
 
-/* Watch `peer` (must be linked): -EPIPE if it is dead already (crashed, not taken over). */
+/* lib/irq/watch.c */
+/*
+ * Watch `peer` (must be linked) if it is attached: -EPIPE if it is dead already (its claim is
+ * gone and its record says it never detached), -ENOMEM (no reaper thread), else 0.
+ */
 int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer);
-/* Watch every linked peer alive now. */
+/* Watch every linked peer attached now. */
 void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w);
-/* True if a watched owner is gone; wakes the other sleepers on that word. */
+/* True if a watched peer detached, died or restarted since the watch began. Lock-free. */
 bool ipcc_watch_dead(const struct ipcc_watch *w);
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall). */

@@ -8,10 +8,10 @@
  * where the argument is), checks the predicate, then sleeps only while the doorbell word still
  * has the value the announcement returned.
  *
- * Peer death: the peer's owner word is a robust futex (lib/region/cpu.c). A sleeper sets
- * FUTEX_WAITERS in it, so the kernel wakes a waiter when the owner thread dies (and glibc when it
- * detaches); futex_waitv sleeps on the doorbell and the peers' words at once. The kernel and glibc
- * wake one waiter per word: whoever sees a watched owner gone wakes all the others.
+ * Peer death: a reaper thread of this process learns from the kernel that a watched peer's claim
+ * is gone, bumps its epoch and rings this CPU's doorbell (lib/region/claim.c); the sleeper sleeps
+ * on the doorbell alone and checks the epochs (lib/irq/watch.c) after announcing itself, like the
+ * registers.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -20,99 +20,14 @@
 
 #include "irq/irq.h"
 
-static bool owner_same(uint32_t word, uint32_t tid)
-{
-	return (word & FUTEX_TID_MASK) == tid && !(word & FUTEX_OWNER_DIED);
-}
-
-int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer)
-{
-	_Atomic uint32_t *word = ipcc_owner_word(ipcc_shm_cpu(cpu->sys, peer));
-	/* Relaxed: the word's own value is the information; nothing is published through it. */
-	uint32_t v = atomic_load_explicit(word, memory_order_relaxed);
-
-	if (v & FUTEX_OWNER_DIED)
-		return -EPIPE;
-	if (!(v & FUTEX_TID_MASK))
-		return 0; /* not attached (yet): nothing to lose */
-	assert(w->n < IPCC_CPUS_MAX);
-	w->peer[w->n] = peer;
-	w->word[w->n] = word;
-	w->tid[w->n] = v & FUTEX_TID_MASK;
-	w->n++;
-	return 0;
-}
-
-void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w)
-{
-	w->n = 0;
-	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++)
-		if (peer != cpu->id && ipcc_link_get(cpu->sys, cpu->id, peer))
-			(void)ipcc_watch_add(cpu, w, peer);
-}
-
-bool ipcc_watch_dead(const struct ipcc_watch *w)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		/* Relaxed: see ipcc_watch_add. */
-		uint32_t v = atomic_load_explicit(w->word[i], memory_order_relaxed);
-		if (!owner_same(v, w->tid[i])) {
-			syscall(SYS_futex, w->word[i], FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Set FUTEX_WAITERS on every watched word; false if one of the owners is gone. */
-static bool watch_arm(const struct ipcc_watch *w)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		/* Relaxed: see ipcc_watch_add; the CAS only adds a bit the owner's unlock reads. */
-		uint32_t v = atomic_load_explicit(w->word[i], memory_order_relaxed);
-		while (!(v & FUTEX_WAITERS)) {
-			if (!owner_same(v, w->tid[i]))
-				return false;
-			if (atomic_compare_exchange_weak_explicit(w->word[i], &v, v | FUTEX_WAITERS,
-								  memory_order_relaxed,
-								  memory_order_relaxed))
-				break;
-		}
-		/* Relaxed: re-read after arming; see ipcc_watch_add. */
-		if (!owner_same(atomic_load_explicit(w->word[i], memory_order_relaxed), w->tid[i]))
-			return false;
-	}
-	return true;
-}
-
 int ipcc_wait_futex_sleep(struct ipcc_cpu *cpu, uint32_t seq, const struct ipcc_watch *watch,
 			  const struct timespec *deadline)
 {
-	struct futex_waitv v[1 + IPCC_CPUS_MAX];
-	unsigned n = 0;
-
-	v[n++] = (struct futex_waitv){ .val = seq,
-				       .uaddr = (uintptr_t)ipcc_bell_word(cpu),
-				       .flags = FUTEX_32 };
-	for (unsigned i = 0; i < watch->n; i++)
-		v[n++] = (struct futex_waitv){ .val = watch->tid[i] | FUTEX_WAITERS,
-					       .uaddr = (uintptr_t)watch->word[i],
-					       .flags = FUTEX_32 };
-	long r = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
-	if (r >= 0 || errno == EAGAIN || errno == EINTR)
-		return 0;
-	if (errno == ETIMEDOUT)
-		return -ETIMEDOUT;
-	if (errno == ENOSYS) {
-		/*
-		 * Before Linux 5.16: sleep on the doorbell alone, for at most 10 ms at a time,
-		 * so a peer's death is still noticed by the caller's re-check.
-		 */
-		struct timespec rel = { 0, 10 * 1000 * 1000 };
-		syscall(SYS_futex, ipcc_bell_word(cpu), FUTEX_WAIT, seq, &rel, NULL, 0);
-		return 0;
-	}
-	return 0;
+	/* Shared (no FUTEX_PRIVATE_FLAG): the word is in the object. The BITSET form takes the
+	 * absolute CLOCK_MONOTONIC deadline. A peer's death wakes it too (lib/region/claim.c). */
+	long r = syscall(SYS_futex, ipcc_bell_word(cpu), FUTEX_WAIT_BITSET, seq, deadline, NULL,
+			 FUTEX_BITSET_MATCH_ANY);
+	return r < 0 && errno == ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
 /* Run: poll, never sleep (Standby sleeps in the kernel anyway, through ipcc_wait_futex). */
@@ -175,15 +90,13 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 		int r = 1;
 		if (pred(cpu, arg))
 			r = 0;
-		else if (!watch_arm(watch))
+		else if (ipcc_watch_dead(watch))
 			r = -EPIPE;
 		else if (deadline >= 0 && ipcc_now_ns() >= deadline)
 			r = -ETIMEDOUT;
 		else
 			be->sleep(cpu, seq, watch, deadline >= 0 ? &ts : NULL);
 		ipcc_bell_retire(cpu);
-		if (r == -EPIPE)
-			(void)ipcc_watch_dead(watch); /* wake the other waiters on that word */
 		if (r <= 0)
 			return r;
 		if (ipcc_watch_dead(watch) && !pred(cpu, arg))

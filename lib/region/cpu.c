@@ -2,33 +2,23 @@
 /*
  * Claiming a CPU.
  *
- * Each CPU slot holds a robust, process-shared pthread mutex that the attached thread keeps
- * locked; it is never waited on (only trylock), so no process ever blocks on another through
- * it. It exists because a robust futex is the one kernel mechanism that, when a thread dies,
- * marks a shared word (FUTEX_OWNER_DIED) and wakes the word's waiters: the claim survives the
- * owner's death as "dead", the next attach takes the slot over (EOWNERDEAD), and peers can
- * sleep on the word to learn of the death (lib/irq).
+ * A CPU belongs to the process that attached it, not to a thread: any thread of that process may
+ * use and detach it, and the CPU lives until ipcc_cpu_detach, ipcc_system_close or the end of
+ * the process. The claim itself is held by the kernel (lib/region/claim.c): nothing in the shared
+ * object is followed as a pointer or handed to glibc or the kernel, and no byte of it decides who
+ * owns a CPU or whether the owner lives.
+ *
+ * Line 0 of the CPU's record (owner_pid, owner_tid, generation, owner_state) is written here,
+ * for display and as hints: the generation names the eventfd socket (lib/irq/eventfd.c) and
+ * tells a watcher that its peer restarted (lib/irq/watch.c); owner_state tells a peer whose
+ * owner's claim is gone whether it detached (0 from ipcc_cpu_peer_alive) or died (-EPIPE). A
+ * forged record only makes those answers wrong.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/futex.h>
 
-#include "internal.h"
-
-/* glibc keeps the robust futex word first in pthread_mutex_t (its ABI since NPTL). */
-_Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "robust futex word first");
-
-_Atomic uint32_t *ipcc_owner_word(struct ipcc_shm_cpu *c)
-{
-	return (_Atomic uint32_t *)(void *)&c->owner.__data.__lock;
-}
-
-bool ipcc_owner_word_alive(uint32_t word)
-{
-	return (word & FUTEX_TID_MASK) != 0 && !(word & FUTEX_OWNER_DIED);
-}
+#include "bell/bell.h"
 
 IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt)
 {
@@ -62,6 +52,21 @@ static void reset_banks(struct ipcc_system *sys, unsigned id)
 	}
 }
 
+/*
+ * Wake the sleepers of every peer of `id`: a watcher whose peer restarted before its reaper saw
+ * the release learns of it from the generation (lib/irq/watch.c:ipcc_watch_dead). No pending
+ * bit and no eventfd write: nothing changed on the links.
+ */
+static void ring_peers(struct ipcc_system *sys, unsigned id)
+{
+	/* Orders the generation bump of ipcc_cpu_claim before the sleeper loads of
+	 * ipcc_bell_wake_sleepers; pairs with the fence of lib/irq/wait.c:sleep_loop. */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned peer = 0; peer < sys->geo.cpus; peer++)
+		if (ipcc_link_get(sys, id, peer))
+			ipcc_bell_wake_sleepers(sys, peer);
+}
+
 /* The claim half of ipcc_cpu_attach (lib/irq/cpu.c adds the interrupt layer's state). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu)
 {
@@ -79,42 +84,35 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **r
 
 	pthread_mutex_lock(&sys->lock);
 	if (sys->cpus[cpu_id]) {
-		/*
-		 * A handle of this process holds the CPU. If its thread ended without detaching,
-		 * the claim is dead: set the stale handle aside (the application may still detach
-		 * it; ipcc_system_close frees what is left) and take the CPU over below.
-		 * Relaxed: the word's own value is the information (see ipcc_owner_word_alive).
-		 */
-		uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
-		if (ipcc_owner_word_alive(w)) {
-			r = -EBUSY;
-			goto fail;
-		}
-		sys->cpus[cpu_id]->stale_next = sys->stale;
-		sys->stale = sys->cpus[cpu_id];
-		sys->cpus[cpu_id] = NULL;
-	}
-	r = pthread_mutex_trylock(&cpu->shm->owner);
-	if (r == EOWNERDEAD) {
-		/* The previous owner died holding the claim: take it over. */
-		r = pthread_mutex_consistent(&cpu->shm->owner);
-	}
-	if (r == EBUSY || r == EDEADLK) {
-		r = -EBUSY;
+		r = -EBUSY; /* this handle holds it (a fork child's inherited handle included) */
 		goto fail;
 	}
+	r = ipcc_claim_held(sys, cpu_id);
 	if (r != 0) {
-		r = -r;
+		r = r > 0 ? -EBUSY : r; /* a refused attach does not count as an attach */
 		goto fail;
 	}
-	/* Relaxed: informational (ipcc info); liveness comes from the owner word itself. */
+	/*
+	 * Bumped before the lock is taken: a watcher that finds the claim held reads the
+	 * generation after its probe (lib/irq/watch.c:ipcc_watch_add), so it never takes this
+	 * attach for a restart. Release: pairs with the acquire loads there and in
+	 * lib/irq/eventfd.c; the kernel's lock ordering sits between the two. An attacher that
+	 * loses a race with another one after this point has bumped it for nothing: its peers'
+	 * waits may end with -EPIPE, as for a restart.
+	 */
+	atomic_fetch_add_explicit(&cpu->shm->generation, 1, memory_order_release);
+	r = ipcc_claim_take(sys, cpu_id);
+	if (r < 0)
+		goto fail;
+	/* Relaxed: informational (ipcc info); liveness is the kernel's lock. */
 	atomic_store_explicit(&cpu->shm->owner_pid, (uint32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&cpu->shm->owner_tid, (uint32_t)cpu->tid, memory_order_relaxed);
-	/* Release: a peer that reads the new generation (acquire) also sees the bank reset. */
 	reset_banks(sys, cpu_id);
-	atomic_fetch_add_explicit(&cpu->shm->generation, 1, memory_order_release);
+	/* Relaxed: informational; read only after the kernel says the claim is gone. */
+	atomic_store_explicit(&cpu->shm->owner_state, IPCC_OWNER_ATTACHED, memory_order_relaxed);
 	sys->cpus[cpu_id] = cpu;
 	pthread_mutex_unlock(&sys->lock);
+	ring_peers(sys, cpu_id);
 	*ret_cpu = cpu;
 	return 0;
 
@@ -129,24 +127,15 @@ void ipcc_cpu_release(struct ipcc_cpu *cpu)
 	struct ipcc_system *sys = cpu->sys;
 
 	pthread_mutex_lock(&sys->lock);
-	/* A stale handle (its thread ended, the CPU was taken over) must not touch the new
-	 * owner's registration or claim. */
-	bool current = sys->cpus[cpu->id] == cpu;
-	if (current)
+	if (sys->cpus[cpu->id] == cpu)
 		sys->cpus[cpu->id] = NULL;
-	for (struct ipcc_cpu **pp = &sys->stale; *pp; pp = &(*pp)->stale_next) {
-		if (*pp == cpu) {
-			*pp = cpu->stale_next;
-			break;
-		}
+	/* In a fork child the handle holds no claim: the record is the parent's. */
+	if (ipcc_claim_owned(sys, cpu->id)) {
+		/* Relaxed: the close below publishes it to whoever sees the claim gone. */
+		atomic_store_explicit(&cpu->shm->owner_state, IPCC_OWNER_DETACHED,
+				      memory_order_relaxed);
+		ipcc_claim_drop(sys, cpu->id);
 	}
-	/* Relaxed: as in ipcc_cpu_claim. */
-	uint32_t w = atomic_load_explicit(ipcc_owner_word(cpu->shm), memory_order_relaxed);
-	if (current && (pid_t)syscall(SYS_gettid) == cpu->tid &&
-	    (pid_t)(w & FUTEX_TID_MASK) == cpu->tid)
-		pthread_mutex_unlock(&cpu->shm->owner);
-	else if (current && ipcc_owner_word_alive(w))
-		sys->leak_mapping = true; /* the claim ends when its thread does */
 	pthread_mutex_unlock(&sys->lock);
 	free(cpu);
 }
@@ -167,22 +156,19 @@ IPCC_EXPORT int ipcc_system_cpu_owner(struct ipcc_system *sys, unsigned cpu_id,
 	if (!sys || !ret_owner || cpu_id >= sys->geo.cpus)
 		return -EINVAL;
 	struct ipcc_shm_cpu *c = ipcc_shm_cpu(sys, cpu_id);
-	/* Acquire: pairs with the generation release in ipcc_cpu_attach. */
-	uint32_t gen = atomic_load_explicit(&c->generation, memory_order_acquire);
-	/* Relaxed: a snapshot for display; each word is read once and reported as read. */
-	uint32_t word = atomic_load_explicit(ipcc_owner_word(c), memory_order_relaxed);
+	int held = ipcc_claim_held(sys, cpu_id);
+	if (held < 0)
+		return held;
+	/* Relaxed: a snapshot of the informational record for display; each word read once. */
 	struct ipcc_cpu_owner o = {
-		.generation = gen,
+		.generation = atomic_load_explicit(&c->generation, memory_order_relaxed),
 		.pid = (pid_t)atomic_load_explicit(&c->owner_pid, memory_order_relaxed),
 		.tid = (pid_t)atomic_load_explicit(&c->owner_tid, memory_order_relaxed),
 	};
-	/* A dead owner's word keeps no TID, only FUTEX_OWNER_DIED (the kernel's robust-list walk):
-	 * still attached, as nobody released the claim. */
-	o.attached = (word & (FUTEX_TID_MASK | FUTEX_OWNER_DIED)) != 0;
-	o.alive = ipcc_owner_word_alive(word);
-	/* A process in another pid namespace could leave the word unmarked: ask the kernel too. */
-	if (o.alive && o.pid > 0 && kill(o.pid, 0) < 0 && errno == ESRCH)
-		o.alive = false;
+	o.alive = held > 0;
+	/* An owner that died never detached: its CPU is still attached, by nobody alive. */
+	o.attached = o.alive || atomic_load_explicit(&c->owner_state, memory_order_relaxed) ==
+					IPCC_OWNER_ATTACHED;
 	*ret_owner = o;
 	return 0;
 }

@@ -65,7 +65,6 @@ static void cpus_init(struct ipcc_system *sys, const struct ipcc_shm_section *s,
 			memcpy(c->name, cfg->cpu_names[i], sizeof(c->name));
 		else
 			ipcc_cpu_name_default(i, c->name);
-		ipcc_cpu_record_init(c);
 	}
 }
 

@@ -41,7 +41,7 @@ IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b
 }
 
 /* Build the process-local view (links, index table) from a validated geometry. */
-static int system_new(const char *name, uint8_t *base, size_t map_size,
+static int system_new(const char *name, int fd, uint8_t *base, size_t map_size,
 		      const struct ipcc_geometry *geo, struct ipcc_system **ret)
 {
 	struct ipcc_system *sys = calloc(1, sizeof(*sys));
@@ -54,6 +54,13 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 		return -ENOMEM;
 	}
 	snprintf(sys->name, sizeof(sys->name), "%s", name);
+	sys->fd = fd;
+	if (ipcc_claims_new(sys) < 0) {
+		ipcc_bell_sys_fini(sys);
+		free(sys->links);
+		free(sys);
+		return -ENOMEM;
+	}
 	sys->base = base;
 	sys->map_size = map_size;
 	sys->geo = *geo;
@@ -83,8 +90,8 @@ static int system_new(const char *name, uint8_t *base, size_t map_size,
 /* Free a handle whose CPUs are all detached (or that never had any). */
 static void system_free(struct ipcc_system *sys)
 {
-	if (!sys->leak_mapping)
-		munmap(sys->base, sys->map_size);
+	munmap(sys->base, sys->map_size);
+	close(sys->fd);
 	pthread_mutex_destroy(&sys->lock);
 	ipcc_bell_sys_fini(sys);
 	free(sys->links);
@@ -124,18 +131,6 @@ static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g
 	h->link_count = g->link_count;
 	memcpy(h->link_map, g->link_map, sizeof(h->link_map));
 	memcpy(h->sections, g->sections, g->section_count * sizeof(h->sections[0]));
-}
-
-void ipcc_cpu_record_init(struct ipcc_shm_cpu *c)
-{
-	pthread_mutexattr_t attr;
-
-	/* The mutex cannot fail to initialise with these attributes on Linux. */
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&c->owner, &attr);
-	pthread_mutexattr_destroy(&attr);
 }
 
 IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
@@ -195,10 +190,8 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 		r = -errno;
 		goto fail_unlink;
 	}
-	close(fd);
-	fd = -1;
 
-	r = system_new(name, base, geo->total_size, geo, &sys);
+	r = system_new(name, fd, base, geo->total_size, geo, &sys);
 	if (r < 0)
 		goto fail_unmap;
 	/* ftruncate zero-filled everything: each section type writes what it needs. */
@@ -290,7 +283,8 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 		goto out;
 	}
 	struct ipcc_system *sys;
-	r = system_new(name, base, geo->total_size, geo, &sys);
+	/* The handle keeps fd: claims open new descriptions of it (lib/region/claim.c). */
+	r = system_new(name, fd, base, geo->total_size, geo, &sys);
 	if (r < 0) {
 		munmap(base, geo->total_size);
 		goto out;
@@ -298,14 +292,17 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 	sys->readonly = ro;
 	r = sections_load(sys);
 	if (r < 0) {
-		system_free(sys);
+		ipcc_system_close(sys); /* closes fd */
+		fd = -1;
 		goto out;
 	}
 	*ret_sys = sys;
+	fd = -1;
 out:
 	free(h);
 	free(geo);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
@@ -325,19 +322,8 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 		if (cpu)
 			cpu->detach(cpu);
 	}
-	for (;;) {
-		pthread_mutex_lock(&sys->lock);
-		struct ipcc_cpu *cpu = sys->stale;
-		pthread_mutex_unlock(&sys->lock);
-		if (!cpu)
-			break;
-		cpu->detach(cpu); /* unlinks it from sys->stale */
-	}
-	/*
-	 * A claim still held by another thread keeps the object in that thread's robust list:
-	 * unmapping would leave the list pointing at nothing, so the mapping stays until exit
-	 * (system_free looks at leak_mapping).
-	 */
+	/* The reapers wake this handle's CPUs: stop them before the mapping goes. */
+	ipcc_claims_free(sys);
 	system_free(sys);
 }
 
