@@ -19,7 +19,7 @@ struct ipcc_errtext {
 /* Codes whose libc text fits (EPERM, EMFILE, EIO ...) are left to libc. */
 static const struct ipcc_errtext errtexts[] = {
 	{ EINVAL, "invalid argument (bad name, id, channel, size or option)" },
-	{ ENOENT, "no such system, CPU or link" },
+	{ ENOENT, "no such system, CPU, link or file" },
 	{ EEXIST, "already exists (system name, CPU name or channel handler)" },
 	{ EACCES, "permission denied, or channel reserved by a service" },
 	{ EPROTO, "not a libipcc object" },
