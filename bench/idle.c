@@ -21,7 +21,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ipcc-bench-idle [--mode adaptive|futex|spin] [--seconds S]\n");
+	fprintf(stderr,
+		"usage: ipcc-bench-idle [--mode adaptive|futex|spin] [--seconds S] [--version]\n");
 	return 2;
 }
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = { { "mode", required_argument, NULL, 'm' },
 					      { "seconds", required_argument, NULL, 's' },
 					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
 	enum ipcc_wait_mode mode = IPCC_WAIT_ADAPTIVE;
 	double seconds = 3;
@@ -42,6 +44,9 @@ int main(int argc, char **argv)
 			mode = IPCC_WAIT_FUTEX;
 		else if (c == 'm' && !strcmp(optarg, "spin"))
 			mode = IPCC_WAIT_SPIN;
+		else if (c == 'V')
+			return printf("ipcc-bench-idle %s (libipcc %s)\n", IPCC_VERSION_STRING,
+				      ipcc_version()) < 0;
 		else if (c == 's' && (seconds = atof(optarg)) > 0 && seconds <= 60)
 			continue;
 		else
@@ -56,12 +61,12 @@ int main(int argc, char **argv)
 	struct ipcc_cpu *peer;
 	int r = ipcc_system_create(name, NULL, &sys);
 	if (r < 0) {
-		fprintf(stderr, "ipcc-bench-idle: create %s: %s\n", name, strerror(-r));
+		fprintf(stderr, "ipcc-bench-idle: create %s: %s\n", name, ipcc_strerror(r));
 		return 1;
 	}
 	r = ipcc_cpu_attach(sys, 0, NULL, &peer);
 	if (r < 0) {
-		fprintf(stderr, "ipcc-bench-idle: attach: %s\n", strerror(-r));
+		fprintf(stderr, "ipcc-bench-idle: attach: %s\n", ipcc_strerror(r));
 		ipcc_system_unlink(name);
 		return 1;
 	}

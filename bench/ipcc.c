@@ -85,7 +85,7 @@ static int ipcc_setup(void **state, size_t size, enum bench_pattern p, char *err
 	cfg.buffer_size = size < IPCC_BUFFER_SIZE_MIN ? IPCC_BUFFER_SIZE_MIN : (uint32_t)size;
 	int r = ipcc_system_create(st->name, &cfg, &sys);
 	if (r < 0) {
-		snprintf(err, len, "ipcc_system_create %s: %s", st->name, strerror(-r));
+		snprintf(err, len, "ipcc_system_create %s: %s", st->name, ipcc_strerror(r));
 		free(st);
 		return -1;
 	}
@@ -118,12 +118,12 @@ static int ipcc_attach_side(struct bench_side *s)
 	pv->ep = -1;
 	r = ipcc_system_open(st->name, &pv->sys);
 	if (r < 0)
-		return bench_fail(s, "ipcc_system_open: %s", strerror(-r));
+		return bench_fail(s, "ipcc_system_open: %s", ipcc_strerror(r));
 	ipcc_cpu_options_init(&opt);
 	opt.wait = mode_of(s->t);
 	r = ipcc_cpu_attach(pv->sys, id, &opt, &pv->cpu);
 	if (r < 0)
-		return bench_fail(s, "ipcc_cpu_attach(%u): %s", id, strerror(-r));
+		return bench_fail(s, "ipcc_cpu_attach(%u): %s", id, ipcc_strerror(r));
 	/* The stream writer keeps blocking sends in every mode: only waiting sides use a loop. */
 	bool evloop = opt.wait == IPCC_WAIT_EVENTFD &&
 		      !(s->pattern == BENCH_STREAM && s->role == BENCH_SIDE_A);
@@ -132,7 +132,7 @@ static int ipcc_attach_side(struct bench_side *s)
 	if (!strcmp(wait_of(s->t), "uring")) {
 		r = bench_uring_open(&pv->ring, pv->cpu);
 		if (r < 0)
-			return bench_fail(s, "io_uring wait: %s", strerror(-r));
+			return bench_fail(s, "io_uring wait: %s", ipcc_strerror(r));
 		pv->loop = LOOP_URING;
 		return 0;
 	}
@@ -189,9 +189,9 @@ static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t event
 	while (pv->events < events) {
 		int r = loop_once(pv);
 		if (r < 0)
-			return bench_fail(s, "event loop: %s", strerror(-r));
+			return bench_fail(s, "event loop: %s", ipcc_strerror(r));
 		if (pv->error)
-			return bench_fail(s, "callback: %s", strerror(-pv->error));
+			return bench_fail(s, "callback: %s", ipcc_strerror(pv->error));
 	}
 	return 0;
 }
@@ -206,7 +206,7 @@ static int hd_a(struct bench_side *s, uint64_t n)
 		int r = ipcc_call(pv->cpu, pv->peer, 0, s->buf, s->size, s->buf, s->size,
 				  IPCC_TIMEOUT_INFINITE);
 		if (r != (int)s->size)
-			return bench_fail(s, "ipcc_call: %s", r < 0 ? strerror(-r) : "short");
+			return bench_fail(s, "ipcc_call: %s", r < 0 ? ipcc_strerror(r) : "short");
 		bench_sample(s, i, t0, bench_now_ns());
 	}
 	return 0;
@@ -218,10 +218,10 @@ static int hd_b(struct bench_side *s, uint64_t n)
 	for (uint64_t i = 0; i < n; i++) {
 		int r = ipcc_serve(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
 		if (r != (int)s->size)
-			return bench_fail(s, "ipcc_serve: %s", r < 0 ? strerror(-r) : "short");
+			return bench_fail(s, "ipcc_serve: %s", r < 0 ? ipcc_strerror(r) : "short");
 		r = ipcc_reply(pv->cpu, pv->peer, 0, s->buf, s->size);
 		if (r < 0)
-			return bench_fail(s, "ipcc_reply: %s", strerror(-r));
+			return bench_fail(s, "ipcc_reply: %s", ipcc_strerror(r));
 	}
 	return 0;
 }
@@ -242,7 +242,7 @@ static int hd_a_loop(struct bench_side *s, uint64_t n)
 		uint64_t t0 = bench_now_ns();
 		int r = ipcc_call_async(pv->cpu, pv->peer, 0, s->buf, s->size, on_response, pv);
 		if (r < 0)
-			return bench_fail(s, "ipcc_call_async: %s", strerror(-r));
+			return bench_fail(s, "ipcc_call_async: %s", ipcc_strerror(r));
 		r = loop_more(s, pv, 1);
 		if (r < 0)
 			return r;
@@ -265,7 +265,7 @@ static int hd_b_loop(struct bench_side *s, uint64_t n)
 	if (s->counter == 0) {
 		int r = ipcc_serve_async(pv->cpu, pv->peer, 0, on_request, pv);
 		if (r < 0)
-			return bench_fail(s, "ipcc_serve_async: %s", strerror(-r));
+			return bench_fail(s, "ipcc_serve_async: %s", ipcc_strerror(r));
 		s->counter = 1;
 	}
 	return loop_more(s, pv, n);
@@ -282,10 +282,11 @@ static int sx_a(struct bench_side *s, uint64_t n)
 		memcpy(s->buf, &t, sizeof(t));
 		int r = ipcc_send(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
 		if (r < 0)
-			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+			return bench_fail(s, "ipcc_send: %s", ipcc_strerror(r));
 		r = ipcc_recv(pv->cpu, pv->peer, 0, &ack, sizeof(ack), IPCC_TIMEOUT_INFINITE);
 		if (r != sizeof(ack))
-			return bench_fail(s, "ipcc_recv (ack): %s", r < 0 ? strerror(-r) : "short");
+			return bench_fail(s, "ipcc_recv (ack): %s",
+					  r < 0 ? ipcc_strerror(r) : "short");
 	}
 	return 0;
 }
@@ -297,12 +298,12 @@ static int sx_b(struct bench_side *s, uint64_t n)
 		int r = ipcc_recv(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
 		uint64_t t_recv = bench_now_ns(), t_send;
 		if (r != (int)s->size)
-			return bench_fail(s, "ipcc_recv: %s", r < 0 ? strerror(-r) : "short");
+			return bench_fail(s, "ipcc_recv: %s", r < 0 ? ipcc_strerror(r) : "short");
 		memcpy(&t_send, s->buf, sizeof(t_send));
 		bench_sample(s, i, t_send, t_recv);
 		r = ipcc_send(pv->cpu, pv->peer, 0, &i, sizeof(i), IPCC_TIMEOUT_INFINITE);
 		if (r < 0)
-			return bench_fail(s, "ipcc_send (ack): %s", strerror(-r));
+			return bench_fail(s, "ipcc_send (ack): %s", ipcc_strerror(r));
 	}
 	return 0;
 }
@@ -319,7 +320,7 @@ static int sx_a_loop(struct bench_side *s, uint64_t n)
 	if (s->counter == 0) {
 		int r = ipcc_recv_async(pv->cpu, pv->peer, 0, on_ack, pv);
 		if (r < 0)
-			return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+			return bench_fail(s, "ipcc_recv_async: %s", ipcc_strerror(r));
 		s->counter = 1;
 	}
 	for (uint64_t i = 0; i < n; i++) {
@@ -329,7 +330,7 @@ static int sx_a_loop(struct bench_side *s, uint64_t n)
 		 * occupied for a moment, so wait for TX free like any sender. */
 		int r = ipcc_send(pv->cpu, pv->peer, 0, s->buf, s->size, IPCC_TIMEOUT_INFINITE);
 		if (r < 0)
-			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+			return bench_fail(s, "ipcc_send: %s", ipcc_strerror(r));
 		r = loop_more(s, pv, 1);
 		if (r < 0)
 			return r;
@@ -357,7 +358,7 @@ static int sx_b_loop(struct bench_side *s, uint64_t n)
 	if (s->counter == 0) {
 		int r = ipcc_recv_async(pv->cpu, pv->peer, 0, on_message, pv);
 		if (r < 0)
-			return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+			return bench_fail(s, "ipcc_recv_async: %s", ipcc_strerror(r));
 		s->counter = 1;
 	}
 	pv->i = 0; /* sample indices restart with each chunk */
@@ -373,7 +374,7 @@ static int st_a(struct bench_side *s, uint64_t n)
 		int r = ipcc_send(pv->cpu, pv->peer, (unsigned)(s->counter++ % CHANNELS), s->buf,
 				  s->size, IPCC_TIMEOUT_INFINITE);
 		if (r < 0)
-			return bench_fail(s, "ipcc_send: %s", strerror(-r));
+			return bench_fail(s, "ipcc_send: %s", ipcc_strerror(r));
 	}
 	return 0;
 }
@@ -385,7 +386,7 @@ static int st_b(struct bench_side *s, uint64_t n)
 		int r = ipcc_recv(pv->cpu, pv->peer, (unsigned)(s->counter++ % CHANNELS), s->buf,
 				  s->size, IPCC_TIMEOUT_INFINITE);
 		if (r != (int)s->size)
-			return bench_fail(s, "ipcc_recv: %s", r < 0 ? strerror(-r) : "short");
+			return bench_fail(s, "ipcc_recv: %s", r < 0 ? ipcc_strerror(r) : "short");
 	}
 	return 0;
 }
@@ -403,7 +404,7 @@ static int st_b_loop(struct bench_side *s, uint64_t n)
 		for (unsigned ch = 0; ch < CHANNELS; ch++) {
 			int r = ipcc_recv_async(pv->cpu, pv->peer, ch, on_stream, pv);
 			if (r < 0)
-				return bench_fail(s, "ipcc_recv_async: %s", strerror(-r));
+				return bench_fail(s, "ipcc_recv_async: %s", ipcc_strerror(r));
 		}
 		s->counter = 1;
 	}

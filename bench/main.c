@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ipcc/ipcc.h>
+
 #include "harness.h"
 #include "machine.h"
 #include "report.h"
@@ -125,6 +127,7 @@ static void usage(FILE *f)
 "      --plot FILE.svg     latency CDFs (linear and tail view, log time axis) as SVG\n"
 "  -l, --list              list the transports and whether they are available, then exit\n"
 "  -h, --help              this text\n"
+"      --version           the versions of ipcc-bench and of its libipcc\n"
 "\n"
 "Patterns: half-duplex = round trip timed by A; simplex = one-way latency, B subtracts A's\n"
 "send stamp (same CLOCK_MONOTONIC) from its receive stamp, then sends an untimed ack;\n"
@@ -249,7 +252,7 @@ static void parse_cpus(char *arg, int cpu[2])
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_WARMUP_TIME = 256, OPT_CSV, OPT_PLOT, OPT_TIMEOUT };
+	enum { OPT_WARMUP_TIME = 256, OPT_CSV, OPT_PLOT, OPT_TIMEOUT, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
@@ -268,6 +271,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *item[MAX_LIST];
@@ -362,6 +366,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'h':
 			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("ipcc-bench %s (libipcc %s)\n", IPCC_VERSION_STRING, ipcc_version());
 			exit(0);
 		default:
 			fprintf(stderr, "Try 'ipcc-bench --help'.\n");

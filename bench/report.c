@@ -3,6 +3,7 @@
  * Reporting. Everything here works on finished rows in the parent; nothing is timed.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,50 +156,134 @@ void bench_print_table(FILE *f, const struct bench_result *r, size_t n)
 
 /* ---- JSON ---- */
 
-static void json_str(FILE *f, const char *s)
+/*
+ * The document is built with jansson, so escaping and structure are right by construction;
+ * null-able fields follow SCHEMA.md. Building can only fail for lack of memory (then errno is
+ * ENOMEM): jansson's setters take a reference even when they fail, so every json_*_new below
+ * is handed to its parent at once.
+ */
+static json_t *str_or_null(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	return s && *s ? json_string(s) : json_null();
 }
 
-static void json_str_or_null(FILE *f, const char *s)
+static json_t *u64_or_null(uint64_t v, bool null)
 {
-	if (s && *s)
-		json_str(f, s);
-	else
-		fputs("null", f);
+	/* json_int_t is long long: latencies and counts stay far below 2^63 ns. */
+	return null ? json_null() : json_integer((json_int_t)v);
 }
 
-static void json_u64(FILE *f, const char *key, uint64_t v, bool null)
+/* A real rounded to `decimals` places, or null (also for NaN and infinity). */
+static json_t *real_or_null(double v, int decimals, bool null)
 {
-	fprintf(f, "\"%s\": ", key);
-	if (null)
-		fputs("null", f);
-	else
-		fprintf(f, "%llu", (unsigned long long)v);
-}
+	double scale = pow(10, decimals);
 
-static void json_dbl(FILE *f, const char *key, double v, const char *fmt_kind, bool null)
-{
-	fprintf(f, "\"%s\": ", key);
 	if (null || isnan(v) || isinf(v))
-		fputs("null", f);
-	else if (fmt_kind[0] == '1')
-		fprintf(f, "%.1f", v);
-	else if (fmt_kind[0] == '4')
-		fprintf(f, "%.4f", v);
-	else
-		fprintf(f, "%.0f", v);
+		return json_null();
+	return json_real(round(v * scale) / scale);
+}
+
+static void set(json_t *obj, const char *key, json_t *v, bool *ok)
+{
+	if (!v || json_object_set_new(obj, key, v))
+		*ok = false;
+}
+
+static json_t *machine_json(const struct bench_machine *m, bool *ok)
+{
+	json_t *o = json_object(), *k = json_object(), *cpus = json_array();
+
+	if (!o || !k || !cpus) {
+		json_decref(o);
+		json_decref(k);
+		json_decref(cpus);
+		*ok = false;
+		return NULL;
+	}
+	set(o, "cpu_model", json_string(m->cpu_model), ok);
+	set(o, "online_cpus", json_integer(m->online_cpus), ok);
+	set(o, "allowed_cpus", json_integer(m->allowed_cpus), ok);
+	set(k, "sysname", json_string(m->sysname), ok);
+	set(k, "release", json_string(m->release), ok);
+	set(k, "version", json_string(m->version), ok);
+	set(k, "arch", json_string(m->arch), ok);
+	set(o, "kernel", k, ok);
+	set(o, "virtualized", json_boolean(m->virtualized), ok);
+	set(o, "virt_evidence", json_string(m->virt_evidence), ok);
+	set(o, "sys_vendor", str_or_null(m->sys_vendor), ok);
+	set(o, "clock", json_string(m->clock), ok);
+	set(o, "clocksource", str_or_null(m->clocksource), ok);
+	set(o, "vdso", json_boolean(m->vdso), ok);
+	set(o, "clock_res_ns", json_integer((json_int_t)m->clock_res_ns), ok);
+	set(o, "clock_read_ns", json_integer((json_int_t)m->clock_read_p50_ns), ok);
+	set(o, "clock_read_min_ns", json_integer((json_int_t)m->clock_read_min_ns), ok);
+	set(o, "clock_read_mean_ns", real_or_null(m->clock_read_mean_ns, 1, false), ok);
+	if (json_array_append_new(cpus, json_integer(m->cpu[0])) ||
+	    json_array_append_new(cpus, json_integer(m->cpu[1])))
+		*ok = false;
+	set(o, "cpus", cpus, ok);
+	set(o, "date", json_string(m->date), ok);
+	return o;
+}
+
+static json_t *result_json(const struct bench_result *x, bool *ok)
+{
+	json_t *o = json_object();
+	bool st = !is_latency(x);
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	set(o, "transport", json_string(x->t->name), ok);
+	set(o, "wait", json_string(x->t->wait), ok);
+	set(o, "pattern", json_string(bench_pattern_name(x->pattern)), ok);
+	set(o, "size", json_integer((json_int_t)x->size), ok);
+	set(o, "iterations", json_integer((json_int_t)x->iterations), ok);
+	set(o, "min_ns", u64_or_null(x->st.min, st), ok);
+	set(o, "p50_ns", u64_or_null(x->st.p50, st), ok);
+	set(o, "p90_ns", u64_or_null(x->st.p90, st), ok);
+	set(o, "p99_ns", u64_or_null(x->st.p99, st), ok);
+	set(o, "p999_ns", u64_or_null(x->st.p999, st), ok);
+	set(o, "max_ns", u64_or_null(x->st.max, st), ok);
+	set(o, "mean_ns", real_or_null(x->st.mean, 1, st), ok);
+	set(o, "msgs_per_s", real_or_null(x->msgs_per_s, 0, !st), ok);
+	set(o, "clamped_samples", u64_or_null(x->clamped, st), ok);
+	set(o, "baseline", str_or_null(x->base ? x->base->t->name : NULL), ok);
+	set(o, "ratio", real_or_null(x->ratio, 4, !x->base), ok);
+	return o;
+}
+
+int bench_write_json(const char *path, const struct bench_machine *m, const struct bench_result *r,
+		     size_t n)
+{
+	json_t *doc = json_object(), *results = json_array();
+	bool ok = doc && results;
+	int ret = -1;
+	size_t i;
+
+	set(doc, "machine", machine_json(m, &ok), &ok);
+	for (i = 0; ok && i < n; i++)
+		if (is_ok(&r[i]) && json_array_append_new(results, result_json(&r[i], &ok)))
+			ok = false;
+	if (ok && json_object_set(doc, "results", results))
+		ok = false;
+	if (!ok) {
+		errno = ENOMEM;
+		goto out;
+	}
+	/* 15 significant digits: the rounded values print as written (no 0.30000000000000004). */
+	errno = 0;
+	if (json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(15))) {
+		if (!errno)
+			errno = EIO;
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(results);
+	json_decref(doc);
+	return ret;
 }
 
 static int finish(FILE *f)
@@ -211,87 +296,6 @@ static int finish(FILE *f)
 		return -1;
 	}
 	return 0;
-}
-
-int bench_write_json(const char *path, const struct bench_machine *m, const struct bench_result *r,
-		     size_t n)
-{
-	FILE *f = fopen(path, "w");
-	bool first = true;
-	size_t i;
-
-	if (!f)
-		return -1;
-	fprintf(f, "{\n  \"machine\": {\n    \"cpu_model\": ");
-	json_str(f, m->cpu_model);
-	fprintf(f, ",\n    \"online_cpus\": %ld,\n    \"allowed_cpus\": %d,\n", m->online_cpus,
-		m->allowed_cpus);
-	fprintf(f, "    \"kernel\": {\"sysname\": ");
-	json_str(f, m->sysname);
-	fprintf(f, ", \"release\": ");
-	json_str(f, m->release);
-	fprintf(f, ", \"version\": ");
-	json_str(f, m->version);
-	fprintf(f, ", \"arch\": ");
-	json_str(f, m->arch);
-	fprintf(f, "},\n    \"virtualized\": %s,\n    \"virt_evidence\": ",
-		m->virtualized ? "true" : "false");
-	json_str(f, m->virt_evidence);
-	fprintf(f, ",\n    \"sys_vendor\": ");
-	json_str_or_null(f, m->sys_vendor);
-	fprintf(f, ",\n    \"clock\": ");
-	json_str(f, m->clock);
-	fprintf(f, ",\n    \"clocksource\": ");
-	json_str_or_null(f, m->clocksource);
-	fprintf(f, ",\n    \"vdso\": %s,\n", m->vdso ? "true" : "false");
-	fprintf(f, "    \"clock_res_ns\": %llu,\n", (unsigned long long)m->clock_res_ns);
-	fprintf(f, "    \"clock_read_ns\": %llu,\n", (unsigned long long)m->clock_read_p50_ns);
-	fprintf(f, "    \"clock_read_min_ns\": %llu,\n", (unsigned long long)m->clock_read_min_ns);
-	fprintf(f, "    \"clock_read_mean_ns\": %.1f,\n", m->clock_read_mean_ns);
-	fprintf(f, "    \"cpus\": [%d, %d],\n    \"date\": ", m->cpu[0], m->cpu[1]);
-	json_str(f, m->date);
-	fprintf(f, "\n  },\n  \"results\": [");
-
-	for (i = 0; i < n; i++) {
-		const struct bench_result *x = &r[i];
-		bool st = !is_latency(x);
-
-		if (!is_ok(x))
-			continue;
-		fprintf(f, "%s\n    {\"transport\": ", first ? "" : ",");
-		first = false;
-		json_str(f, x->t->name);
-		fprintf(f, ", \"wait\": ");
-		json_str(f, x->t->wait);
-		fprintf(f, ", \"pattern\": ");
-		json_str(f, bench_pattern_name(x->pattern));
-		fprintf(f, ", \"size\": %zu, \"iterations\": %llu,\n     ", x->size,
-			(unsigned long long)x->iterations);
-		json_u64(f, "min_ns", x->st.min, st);
-		fputs(", ", f);
-		json_u64(f, "p50_ns", x->st.p50, st);
-		fputs(", ", f);
-		json_u64(f, "p90_ns", x->st.p90, st);
-		fputs(", ", f);
-		json_u64(f, "p99_ns", x->st.p99, st);
-		fputs(", ", f);
-		json_u64(f, "p999_ns", x->st.p999, st);
-		fputs(", ", f);
-		json_u64(f, "max_ns", x->st.max, st);
-		fputs(", ", f);
-		json_dbl(f, "mean_ns", x->st.mean, "1", st);
-		fputs(",\n     ", f);
-		json_dbl(f, "msgs_per_s", x->msgs_per_s, "0", !st);
-		fputs(", ", f);
-		json_u64(f, "clamped_samples", x->clamped, st);
-		fprintf(f, ", \"baseline\": ");
-		json_str_or_null(f, x->base ? x->base->t->name : NULL);
-		fputs(", ", f);
-		json_dbl(f, "ratio", x->ratio, "4", !x->base);
-		fputc('}', f);
-	}
-	fprintf(f, "\n  ]\n}\n");
-	return finish(f);
 }
 
 /* ---- CSV ---- */

@@ -59,6 +59,7 @@ static const char usage_text[] =
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
+	"  --version               the versions of ipcc and of the libipcc it runs with\n"
 	"\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
@@ -330,11 +331,8 @@ static void print_cause(FILE *f, const char *name, int err)
 	case EPERM:
 		fprintf(f, "permission denied\n");
 		break;
-	case ENOMEM:
-		fprintf(f, "out of memory\n");
-		break;
 	default:
-		fprintf(f, "%s\n", strerror(-err));
+		fprintf(f, "%s\n", ipcc_strerror(err));
 		break;
 	}
 }
@@ -1330,6 +1328,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("ipcc %s (libipcc %s)\n", IPCC_VERSION_STRING, ipcc_version());
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -9,6 +9,8 @@
 #define IPCC_IPCC_H
 
 #include <ipcc/common.h>
+#include <ipcc/version.h>
+#include <ipcc/error.h>
 #include <ipcc/system.h>
 #include <ipcc/regs.h>
 #include <ipcc/irq.h>

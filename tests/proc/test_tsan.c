@@ -13,7 +13,7 @@
  * the library is fixed, each as a meson test of its own.
  *
  * ThreadSanitizer: this file is meant to run clean in a -Db_sanitize=thread build:
- *   meson setup /tmp/build-tsan -Db_sanitize=thread -Dbench=false
+ *   meson setup /tmp/build-tsan -Db_sanitize=thread -Dbench=disabled
  *   meson test -C /tmp/build-tsan --suite stress
  * That is why it is a plain program and not a Criterion one: Criterion 2.4 aborts at start
  * under TSan ("Could not initialize inheritable arena", Snaipe/Criterion#274: its BoxFort

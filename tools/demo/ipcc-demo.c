@@ -69,7 +69,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
 static void check(int r, const char *what)
 {
 	if (r < 0)
-		die("%s: %s", what, strerror(-r));
+		die("%s: %s", what, ipcc_strerror(r));
 }
 
 /* Wait for the token: the other CPU has done its part and printed it. */
@@ -367,7 +367,8 @@ static void usage(FILE *f)
 		"show each step with the register bits involved.\n"
 		"  --name NAME     shm object to create (default: /ipcc-demo-<pid>)\n"
 		"  --messages N    simplex messages, 1..%u (default 3)\n"
-		"  --calls N       half-duplex calls, 1..%u (default 3)\n",
+		"  --calls N       half-duplex calls, 1..%u (default 3)\n"
+		"  --version       the versions of ipcc-demo and of its libipcc\n",
 		COUNT_MAX, COUNT_MAX);
 }
 
@@ -392,6 +393,7 @@ int main(int argc, char **argv)
 		{ "messages", required_argument, NULL, 'm' },
 		{ "calls", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct demo d = { .messages = 3, .calls = 3 };
@@ -414,6 +416,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("ipcc-demo %s (libipcc %s)\n", IPCC_VERSION_STRING, ipcc_version());
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -434,7 +439,7 @@ int main(int argc, char **argv)
 	cfg.buffer_size = BUFFER;
 	int r = ipcc_system_create(d.name, &cfg, &sys);
 	if (r < 0) {
-		fprintf(stderr, "ipcc-demo: cannot create %s: %s\n", d.name, strerror(-r));
+		fprintf(stderr, "ipcc-demo: cannot create %s: %s\n", d.name, ipcc_strerror(r));
 		return 1;
 	}
 	printf("ipcc-demo: system %s: 2 CPUs, %u channels per direction, %u-byte buffers\n", d.name,
@@ -526,7 +531,7 @@ out:
 	ipcc_system_close(sys);
 	r = ipcc_system_unlink(d.name);
 	if (r < 0 && !msg[0])
-		snprintf(msg, sizeof(msg), "cannot remove %s: %s", d.name, strerror(-r));
+		snprintf(msg, sizeof(msg), "cannot remove %s: %s", d.name, ipcc_strerror(r));
 	fflush(stdout);
 	if (msg[0]) {
 		fprintf(stderr, "ipcc-demo: %s\n", msg);

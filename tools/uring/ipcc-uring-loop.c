@@ -54,6 +54,7 @@ static const char usage_text[] =
 	"  --seconds S         stop after S seconds, 1..31536000\n"
 	"  --messages N        stop once N messages were received\n"
 	"  -h, --help          this text\n"
+	"      --version       the versions of " PROG " and of its libipcc\n"
 	"\n"
 	"Without --seconds or --messages it runs until SIGINT or SIGTERM.\n"
 	"Exit status: 0 done, 1 runtime error, 2 usage error.\n";
@@ -115,7 +116,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int err, const char *fmt, 
 	fprintf(stderr, PROG ": ");
 	vfprintf(stderr, fmt, ap);
 	if (err)
-		fprintf(stderr, ": %s", strerror(-err));
+		fprintf(stderr, ": %s", ipcc_strerror(err));
 	fputc('\n', stderr);
 	va_end(ap);
 	return EXIT_RUNTIME;
@@ -151,6 +152,7 @@ static void parse(int argc, char **argv, struct loop *l)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "messages", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int o;
@@ -204,6 +206,9 @@ static void parse(int argc, char **argv, struct loop *l)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf(PROG " %s (libipcc %s)\n", IPCC_VERSION_STRING, ipcc_version());
 			exit(0);
 		default:
 			fprintf(stderr, "Try '" PROG " --help'.\n");
