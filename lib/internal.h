@@ -51,8 +51,47 @@ struct ipcc_link {
 	uint8_t chan_owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
 };
 
-struct ipcc_bell_sys; /* lib/bell */
-struct ipcc_claims;   /* lib/region/claim.c */
+struct ipcc_claims; /* lib/region/claim.c */
+struct ipcc_cpu;
+
+/* The layers, bottom up: lib/layers.c registers what each adds to a handle and to a CPU. */
+enum ipcc_layer_id {
+	IPCC_LAYER_REGION, /* lib/region: the object, claims (owns struct ipcc_system itself) */
+	IPCC_LAYER_BELL,   /* lib/bell: doorbells, the eventfd ringer */
+	IPCC_LAYER_IPCC,   /* lib/ipcc: registers and channels */
+	IPCC_LAYER_IRQ,	   /* lib/irq: handlers, dispatch, waits */
+	IPCC_LAYER_PROC,   /* lib/proc: the procedures */
+	IPCC_LAYER_COUNT
+};
+
+/*
+ * What a layer adds. Every hook may be NULL. The open and attach hooks run in layer order and
+ * the close and detach hooks in the reverse, so a layer's state exists whenever a layer above
+ * it runs; a failed open or attach undoes the layers already done, in reverse.
+ */
+struct ipcc_layer {
+	const char *name;
+	/* A handle was made (create or open, the object checked): sys->layer[id]. 0 or -errno. */
+	int (*open)(struct ipcc_system *sys);
+	/* At close, after every CPU of the handle was detached. */
+	void (*close)(struct ipcc_system *sys);
+	/* A CPU was claimed: cpu->layer[id]. 0 or -errno. */
+	int (*attach)(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt);
+	/* Before the claim is released; from any thread of the process. */
+	void (*detach)(struct ipcc_cpu *cpu);
+	/*
+	 * Wake target's blocked waits so that they re-check (a peer died or restarted): how a
+	 * lower layer (the claims' reapers) reaches the one that owns sleeping (lib/bell).
+	 */
+	void (*wake_sleepers)(struct ipcc_system *sys, unsigned target);
+};
+
+/* lib/layers.c: walk the table. */
+int ipcc_layers_open(struct ipcc_system *sys);
+void ipcc_layers_close(struct ipcc_system *sys);
+int ipcc_layers_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt);
+void ipcc_layers_detach(struct ipcc_cpu *cpu);
+void ipcc_layers_wake_sleepers(struct ipcc_system *sys, unsigned target);
 
 struct ipcc_system {
 	char name[IPCC_NAME_MAX + 2];
@@ -66,21 +105,16 @@ struct ipcc_system {
 	uint16_t link_index[IPCC_CPUS_MAX][IPCC_CPUS_MAX];     /* both orders; IPCC_NO_LINK */
 	pthread_mutex_t lock;				       /* process-local: guards cpus[] */
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
-	struct ipcc_claims *claims; /* lib/region/claim.c: kernel-held claims, peer reapers */
-	struct ipcc_bell_sys *bell; /* lib/bell: ringer state (eventfd fd cache) */
+	struct ipcc_claims *claims;    /* lib/region/claim.c: kernel-held claims, peer reapers */
+	void *layer[IPCC_LAYER_COUNT]; /* each layer's per-handle state (struct ipcc_layer) */
 };
-
-struct ipcc_irq_state; /* lib/irq */
 
 struct ipcc_cpu {
 	struct ipcc_system *sys;
 	struct ipcc_shm_cpu *shm;
 	unsigned id;
 	pid_t tid; /* the thread that attached (informational: the process owns the CPU) */
-	struct ipcc_irq_state *irq;	      /* the interrupt layer's per-CPU state, or NULL */
-	void (*detach)(struct ipcc_cpu *cpu); /* set by the layer that attached it */
-	_Atomic(void *) proc;		      /* the procedures' per-channel state, or NULL */
-	void (*proc_free)(void *proc);
+	void *layer[IPCC_LAYER_COUNT]; /* each layer's per-CPU state (struct ipcc_layer) */
 };
 
 static inline struct ipcc_shm_header *ipcc_header(const struct ipcc_system *sys)

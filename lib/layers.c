@@ -16,3 +16,75 @@ const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_links,  /* ipcc */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);
+
+extern const struct ipcc_layer ipcc_layer_bell;
+extern const struct ipcc_layer ipcc_layer_ipcc;
+extern const struct ipcc_layer ipcc_layer_irq;
+extern const struct ipcc_layer ipcc_layer_proc;
+
+/* Region has no entry: it owns the handle and the claim that the others hang off. */
+static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
+	[IPCC_LAYER_BELL] = &ipcc_layer_bell,
+	[IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
+	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,
+	[IPCC_LAYER_PROC] = &ipcc_layer_proc,
+};
+
+static void close_below(struct ipcc_system *sys, unsigned top)
+{
+	for (unsigned i = top; i-- > 0;)
+		if (layers[i] && layers[i]->close)
+			layers[i]->close(sys);
+}
+
+int ipcc_layers_open(struct ipcc_system *sys)
+{
+	for (unsigned i = 0; i < IPCC_LAYER_COUNT; i++) {
+		if (!layers[i] || !layers[i]->open)
+			continue;
+		int r = layers[i]->open(sys);
+		if (r < 0) {
+			close_below(sys, i);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void ipcc_layers_close(struct ipcc_system *sys)
+{
+	close_below(sys, IPCC_LAYER_COUNT);
+}
+
+static void detach_below(struct ipcc_cpu *cpu, unsigned top)
+{
+	for (unsigned i = top; i-- > 0;)
+		if (layers[i] && layers[i]->detach)
+			layers[i]->detach(cpu);
+}
+
+int ipcc_layers_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
+{
+	for (unsigned i = 0; i < IPCC_LAYER_COUNT; i++) {
+		if (!layers[i] || !layers[i]->attach)
+			continue;
+		int r = layers[i]->attach(cpu, opt);
+		if (r < 0) {
+			detach_below(cpu, i);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void ipcc_layers_detach(struct ipcc_cpu *cpu)
+{
+	detach_below(cpu, IPCC_LAYER_COUNT);
+}
+
+void ipcc_layers_wake_sleepers(struct ipcc_system *sys, unsigned target)
+{
+	for (unsigned i = 0; i < IPCC_LAYER_COUNT; i++)
+		if (layers[i] && layers[i]->wake_sleepers)
+			layers[i]->wake_sleepers(sys, target);
+}

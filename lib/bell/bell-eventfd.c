@@ -9,7 +9,7 @@
  * ringer holds the fd, ipcc_bell_eventfd_ring fails and bell.c bumps bell_fallback instead: the
  * fd server thread answers pending requests and writes the eventfd on the ringer's behalf.
  *
- * The fds obtained are cached per target CPU in the system's ringer state (sys->bell).
+ * The fds obtained are cached per target CPU in the system's ringer state (the bell layer's per-handle state).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,13 +44,13 @@ int ipcc_bell_sys_init(struct ipcc_system *sys)
 		atomic_init(&b->peer[i].fd, -1);
 		b->peer[i].conn = -1;
 	}
-	sys->bell = b;
+	sys->layer[IPCC_LAYER_BELL] = b;
 	return 0;
 }
 
 void ipcc_bell_sys_fini(struct ipcc_system *sys)
 {
-	struct ipcc_bell_sys *b = sys->bell;
+	struct ipcc_bell_sys *b = sys->layer[IPCC_LAYER_BELL];
 	if (!b)
 		return;
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
@@ -64,8 +64,16 @@ void ipcc_bell_sys_fini(struct ipcc_system *sys)
 		pthread_mutex_destroy(&e->lock);
 	}
 	free(b);
-	sys->bell = NULL;
+	sys->layer[IPCC_LAYER_BELL] = NULL;
 }
+
+/* The bell layer in the registry (lib/layers.c). */
+const struct ipcc_layer ipcc_layer_bell = {
+	.name = "bell",
+	.open = ipcc_bell_sys_init,
+	.close = ipcc_bell_sys_fini,
+	.wake_sleepers = ipcc_bell_wake_sleepers,
+};
 
 static socklen_t sock_name(const struct ipcc_system *sys, unsigned cpu_id, uint32_t gen,
 			   struct sockaddr_un *sa)
@@ -201,7 +209,8 @@ static int efd_fetch(struct ipcc_system *sys, unsigned target, uint32_t gen,
 
 int ipcc_bell_eventfd_ring(struct ipcc_system *sys, unsigned target)
 {
-	struct ipcc_efd_peer *e = &sys->bell->peer[target];
+	struct ipcc_efd_peer *e =
+		&((struct ipcc_bell_sys *)sys->layer[IPCC_LAYER_BELL])->peer[target];
 	/* Acquire: pairs with the generation release in lib/region/cpu.c:ipcc_cpu_claim. */
 	uint32_t gen =
 		atomic_load_explicit(&ipcc_shm_cpu(sys, target)->generation, memory_order_acquire);

@@ -18,7 +18,7 @@
 
 /* ---- system lifetime (lib/region/system.c) ------------------------------------------------ */
 
-/* Process-local ringer state of a system (sys->bell): 0 or -ENOMEM. */
+/* Process-local ringer state of a system (the layer's open hook): 0 or -ENOMEM. */
 int ipcc_bell_sys_init(struct ipcc_system *sys);
 /* Frees it; NULL-safe. No other thread may use the system any more. */
 void ipcc_bell_sys_fini(struct ipcc_system *sys);

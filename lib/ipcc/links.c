@@ -90,3 +90,20 @@ IPCC_EXPORT const char *ipcc_service_name(unsigned id)
 {
 	return id == IPCC_CHAN_OWNER_PROC ? "procedures" : NULL;
 }
+
+/* The register banks of an attaching CPU start from their reset values (RM: the core reset). */
+static int ipcc_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
+{
+	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
+		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
+		if (l)
+			ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
+	}
+	return 0;
+}
+
+/* The ipcc layer in the registry (lib/layers.c). */
+const struct ipcc_layer ipcc_layer_ipcc = {
+	.name = "ipcc",
+	.attach = ipcc_attach,
+};

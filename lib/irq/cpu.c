@@ -14,7 +14,7 @@ IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode)
 static bool thread_pred(struct ipcc_cpu *cpu, void *arg)
 {
 	/* Acquire: pairs with the release store in irq_thread_stop. */
-	return atomic_load_explicit(&cpu->irq->stop, memory_order_acquire) ||
+	return atomic_load_explicit(&ipcc_irq(cpu)->stop, memory_order_acquire) ||
 	       ipcc_irq_any_handled_line(cpu, NULL);
 }
 
@@ -26,7 +26,7 @@ static void *irq_thread_main(void *arg)
 	for (;;) {
 		(void)ipcc_wait_core(cpu, thread_pred, NULL, NULL, IPCC_TIMEOUT_INFINITE, false);
 		/* Acquire: pairs with the release store in irq_thread_stop. */
-		if (atomic_load_explicit(&cpu->irq->stop, memory_order_acquire))
+		if (atomic_load_explicit(&ipcc_irq(cpu)->stop, memory_order_acquire))
 			return NULL;
 		ipcc_cpu_dispatch(cpu);
 	}
@@ -34,76 +34,53 @@ static void *irq_thread_main(void *arg)
 
 static void irq_thread_stop(struct ipcc_cpu *cpu)
 {
-	if (!cpu->irq->thread_started)
+	if (!ipcc_irq(cpu)->thread_started)
 		return;
 	/* Release: pairs with the acquire loads in irq_thread_main/thread_pred. */
-	atomic_store_explicit(&cpu->irq->stop, true, memory_order_release);
+	atomic_store_explicit(&ipcc_irq(cpu)->stop, true, memory_order_release);
 	ipcc_bell_wake(cpu->sys, cpu->id); /* no register change: only a wake-up */
-	pthread_join(cpu->irq->thread, NULL);
-	cpu->irq->thread_started = false;
+	pthread_join(ipcc_irq(cpu)->thread, NULL);
+	ipcc_irq(cpu)->thread_started = false;
 }
 
-static void cpu_detach(struct ipcc_cpu *cpu)
+static void irq_detach(struct ipcc_cpu *cpu)
 {
+	struct ipcc_irq_state *irq = ipcc_irq(cpu);
+	if (!irq)
+		return;
 	irq_thread_stop(cpu);
 	for (unsigned m = 0; m < IPCC_WAIT_MODE_COUNT; m++)
 		if (ipcc_wait_backends[m]->fini)
 			ipcc_wait_backends[m]->fini(cpu);
-	pthread_mutex_destroy(&cpu->irq->mode_lock);
+	pthread_mutex_destroy(&irq->mode_lock);
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
-		free(cpu->irq->handlers[i]);
-	free(cpu->irq);
-	cpu->irq = NULL;
-	if (cpu->proc_free)
-		/* Acquire: pairs with the CAS that published it (lib/proc/proc.c:chan_get). */
-		cpu->proc_free(atomic_load_explicit(&cpu->proc, memory_order_acquire));
-	ipcc_cpu_release(cpu);
+		free(irq->handlers[i]);
+	free(irq);
+	cpu->layer[IPCC_LAYER_IRQ] = NULL;
 }
 
-IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
-				const struct ipcc_cpu_options *options, struct ipcc_cpu **ret_cpu)
+static int irq_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *options)
 {
-	struct ipcc_cpu_options defaults;
-	struct ipcc_irq_state *irq;
-	struct ipcc_cpu *cpu;
+	struct ipcc_system *sys = cpu->sys;
+	struct ipcc_irq_state *irq = calloc(1, sizeof(*irq));
 	int r;
 
-	if (!sys || !ret_cpu || cpu_id >= sys->geo.cpus)
-		return -EINVAL;
-	if (sys->readonly)
-		return -EROFS;
-	if (!options) {
-		ipcc_cpu_options_init(&defaults);
-		options = &defaults;
-	}
-	r = ipcc_cpu_options_check(options);
-	if (r < 0)
-		return r;
-	irq = calloc(1, sizeof(*irq));
 	if (!irq)
 		return -ENOMEM;
 	pthread_mutex_init(&irq->mode_lock, NULL);
 	atomic_init(&irq->mode, options->wait);
 	atomic_init(&irq->spin_ns, options->spin_ns);
-
-	r = ipcc_cpu_claim(sys, cpu_id, &cpu);
-	if (r < 0) {
-		pthread_mutex_destroy(&irq->mode_lock);
-		free(irq);
-		return r;
-	}
-	cpu->irq = irq;
-	cpu->detach = cpu_detach;
+	cpu->layer[IPCC_LAYER_IRQ] = irq;
 	/*
 	 * Handler tables for every linked peer now, not on first use: registration from several
 	 * threads of the CPU then never races on an allocation.
 	 */
 	for (unsigned peer = 0; peer < sys->geo.cpus; peer++) {
-		if (!ipcc_link_get(sys, cpu_id, peer))
+		if (!ipcc_link_get(sys, cpu->id, peer))
 			continue;
 		irq->handlers[peer] = calloc(2u * sys->geo.channels, sizeof(struct ipcc_irq_slot));
 		if (!irq->handlers[peer]) {
-			cpu_detach(cpu);
+			irq_detach(cpu);
 			return -ENOMEM;
 		}
 	}
@@ -113,7 +90,7 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	if (be->enter) {
 		r = be->enter(cpu);
 		if (r < 0) {
-			cpu_detach(cpu);
+			irq_detach(cpu);
 			return r;
 		}
 	}
@@ -123,27 +100,27 @@ IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
 	if (options->flags & IPCC_CPU_IRQ_THREAD) {
 		r = -pthread_create(&irq->thread, NULL, irq_thread_main, cpu);
 		if (r < 0) {
-			cpu_detach(cpu);
+			irq_detach(cpu);
 			return r;
 		}
 		irq->thread_started = true;
 	}
-	*ret_cpu = cpu;
 	return 0;
 }
 
-IPCC_EXPORT void ipcc_cpu_detach(struct ipcc_cpu *cpu)
-{
-	if (cpu)
-		cpu->detach(cpu);
-}
+/* The interrupt layer in the registry (lib/layers.c). */
+const struct ipcc_layer ipcc_layer_irq = {
+	.name = "irq",
+	.attach = irq_attach,
+	.detach = irq_detach,
+};
 
 IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode mode,
 				       uint32_t spin_ns)
 {
 	if (!cpu || (unsigned)mode >= IPCC_WAIT_MODE_COUNT || spin_ns > 1000000000u)
 		return -EINVAL;
-	struct ipcc_irq_state *irq = cpu->irq;
+	struct ipcc_irq_state *irq = ipcc_irq(cpu);
 	const struct ipcc_wait_backend *to = ipcc_wait_backends[mode];
 	int r = 0;
 
@@ -172,7 +149,7 @@ IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode
 IPCC_EXPORT enum ipcc_wait_mode ipcc_cpu_wait_mode(const struct ipcc_cpu *cpu)
 {
 	/* Relaxed: a snapshot; nothing is read through it. */
-	return cpu ? (enum ipcc_wait_mode)atomic_load_explicit(&cpu->irq->mode,
+	return cpu ? (enum ipcc_wait_mode)atomic_load_explicit(&ipcc_irq(cpu)->mode,
 							       memory_order_relaxed)
 		   : IPCC_WAIT_ADAPTIVE;
 }

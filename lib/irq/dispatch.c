@@ -14,7 +14,7 @@
 static struct ipcc_irq_slot *slot_of(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
 				     enum ipcc_dir dir)
 {
-	struct ipcc_irq_slot *t = cpu->irq->handlers[peer];
+	struct ipcc_irq_slot *t = ipcc_irq(cpu)->handlers[peer];
 	return t ? &t[dir * cpu->sys->geo.channels + ch] : NULL;
 }
 
@@ -33,7 +33,8 @@ IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 	s->arg = arg;
 	/* Release: the handler is stored before the dispatcher can see its bit (acquire in
 	 * handled_mask); the unmask below, a seq_cst RMW, comes later still. */
-	atomic_fetch_or_explicit(&cpu->irq->handled[peer][dir], 1u << ch, memory_order_release);
+	atomic_fetch_or_explicit(&ipcc_irq(cpu)->handled[peer][dir], 1u << ch,
+				 memory_order_release);
 	ipcc_chan_irq_enable(cpu, peer, dir, true);
 	if (dir == IPCC_DIR_RX)
 		ipcc_chan_unmask(cpu, peer, ch, IPCC_DIR_RX);
@@ -55,7 +56,8 @@ IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigne
 	if (r < 0)
 		return r;
 	/* Relaxed: the dispatcher only ever reads this bit as a filter; the channel is masked. */
-	atomic_fetch_and_explicit(&cpu->irq->handled[peer][dir], ~(1u << ch), memory_order_relaxed);
+	atomic_fetch_and_explicit(&ipcc_irq(cpu)->handled[peer][dir], ~(1u << ch),
+				  memory_order_relaxed);
 	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir);
 	if (s)
 		*s = (struct ipcc_irq_slot){ 0 };
@@ -65,7 +67,7 @@ IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigne
 static uint32_t handled_mask(struct ipcc_cpu *cpu, unsigned peer, enum ipcc_dir dir)
 {
 	/* Acquire: pairs with the release in ipcc_irq_activate (the handler is stored). */
-	return atomic_load_explicit(&cpu->irq->handled[peer][dir], memory_order_acquire);
+	return atomic_load_explicit(&ipcc_irq(cpu)->handled[peer][dir], memory_order_acquire);
 }
 
 /*

@@ -26,7 +26,7 @@
 static void *efd_server_main(void *arg)
 {
 	struct ipcc_cpu *cpu = arg;
-	struct ipcc_eventfd_state *e = &cpu->irq->efd;
+	struct ipcc_eventfd_state *e = &ipcc_irq(cpu)->efd;
 	/* Read before the thread was created: a ring that came before we ran is not lost. */
 	uint32_t seen = e->seen;
 
@@ -48,7 +48,7 @@ static void *efd_server_main(void *arg)
 /* The eventfd, its listener and the server thread; called under mode_lock. */
 static int efd_start(struct ipcc_cpu *cpu)
 {
-	struct ipcc_eventfd_state *e = &cpu->irq->efd;
+	struct ipcc_eventfd_state *e = &ipcc_irq(cpu)->efd;
 	int r;
 
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -78,7 +78,7 @@ fail:
 
 static int eventfd_enter(struct ipcc_cpu *cpu)
 {
-	struct ipcc_eventfd_state *e = &cpu->irq->efd;
+	struct ipcc_eventfd_state *e = &ipcc_irq(cpu)->efd;
 	if (!e->started) {
 		int r = efd_start(cpu);
 		if (r < 0)
@@ -97,7 +97,7 @@ static void eventfd_leave(struct ipcc_cpu *cpu)
 
 static void eventfd_fini(struct ipcc_cpu *cpu)
 {
-	struct ipcc_eventfd_state *e = &cpu->irq->efd;
+	struct ipcc_eventfd_state *e = &ipcc_irq(cpu)->efd;
 	if (!e->started)
 		return;
 	ipcc_bell_disarm_eventfd(cpu);
@@ -114,13 +114,13 @@ static void eventfd_fini(struct ipcc_cpu *cpu)
 static bool eventfd_rearm(struct ipcc_cpu *cpu)
 {
 	uint64_t v;
-	(void)!read(cpu->irq->efd.fd, &v, sizeof(v));
+	(void)!read(ipcc_irq(cpu)->efd.fd, &v, sizeof(v));
 	return ipcc_bell_arm_eventfd(cpu);
 }
 
 static int eventfd_fd(struct ipcc_cpu *cpu)
 {
-	return cpu->irq->efd.fd;
+	return ipcc_irq(cpu)->efd.fd;
 }
 
 /* Blocking calls of an eventfd-mode CPU sleep on the doorbell futex, as in futex mode. */

@@ -129,6 +129,12 @@ typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, bool force_sleep);
 
+/* This CPU's interrupt state (the irq layer's entry of the registry, lib/layers.c). */
+static inline struct ipcc_irq_state *ipcc_irq(const struct ipcc_cpu *cpu)
+{
+	return (struct ipcc_irq_state *)cpu->layer[IPCC_LAYER_IRQ];
+}
+
 /* lib/irq/watch.c */
 /*
  * Watch `peer` (must be linked) if it is attached: -EPIPE if it is dead already (its claim is

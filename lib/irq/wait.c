@@ -60,7 +60,7 @@ const struct ipcc_wait_backend *ipcc_wait_backend_of(struct ipcc_cpu *cpu)
 {
 	/* Acquire: pairs with the release store of lib/irq/cpu.c:ipcc_cpu_set_wait_mode, so what
 	 * the mode's enter set up (its fd) is visible with the mode. */
-	unsigned mode = atomic_load_explicit(&cpu->irq->mode, memory_order_acquire);
+	unsigned mode = atomic_load_explicit(&ipcc_irq(cpu)->mode, memory_order_acquire);
 	assert(mode < IPCC_WAIT_MODE_COUNT);
 	return ipcc_wait_backends[mode];
 }
@@ -112,7 +112,7 @@ static int64_t spin_budget(struct ipcc_cpu *cpu, const struct ipcc_wait_backend 
 		return INT64_MAX;
 	case IPCC_SPIN_BUDGET:
 		/* Relaxed: a budget changed meanwhile applies from the next wait on. */
-		return atomic_load_explicit(&cpu->irq->spin_ns, memory_order_relaxed);
+		return atomic_load_explicit(&ipcc_irq(cpu)->spin_ns, memory_order_relaxed);
 	case IPCC_SPIN_NONE:
 		break;
 	}

@@ -32,18 +32,56 @@ struct proc_chan {
 };
 
 struct proc_state {
-	_Atomic(struct proc_chan *) chan[IPCC_CPUS_MAX]; /* per peer, `channels` entries */
+	struct proc_chan *chan[IPCC_CPUS_MAX]; /* per linked peer, `channels` entries */
 };
 
-static void proc_free(void *p)
+static struct proc_state *proc_of(const struct ipcc_cpu *cpu)
 {
-	struct proc_state *st = p;
+	return (struct proc_state *)cpu->layer[IPCC_LAYER_PROC];
+}
+
+static void proc_detach(struct ipcc_cpu *cpu)
+{
+	struct proc_state *st = proc_of(cpu);
 	if (!st)
 		return;
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++)
-		free(atomic_load_explicit(&st->chan[i], memory_order_acquire));
+		free(st->chan[i]);
 	free(st);
+	cpu->layer[IPCC_LAYER_PROC] = NULL;
 }
+
+/*
+ * The tables of every linked peer at attach, not on first use: threads of the CPU that start
+ * using channels at once then never race on an allocation.
+ */
+static int proc_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
+{
+	struct proc_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	cpu->layer[IPCC_LAYER_PROC] = st;
+	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
+		if (!ipcc_link_get(cpu->sys, cpu->id, peer))
+			continue;
+		struct proc_chan *t = calloc(cpu->sys->geo.channels, sizeof(*t));
+		if (!t) {
+			proc_detach(cpu);
+			return -ENOMEM;
+		}
+		for (unsigned i = 0; i < cpu->sys->geo.channels; i++)
+			t[i] = (struct proc_chan){ .cpu = cpu, .peer = peer, .ch = i };
+		st->chan[peer] = t;
+	}
+	return 0;
+}
+
+/* The procedures in the registry (lib/layers.c). */
+const struct ipcc_layer ipcc_layer_proc = {
+	.name = "proc",
+	.attach = proc_attach,
+	.detach = proc_detach,
+};
 
 /* A resolved channel (lib/ipcc/chan.h) and its software state. */
 struct chan_ref {
@@ -56,40 +94,8 @@ static int chan_get(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, struct cha
 	int r = ipcc_chan_resolve(cpu, peer, ch, false, &ref->hw);
 	if (r < 0)
 		return r;
-	/*
-	 * The tables are made on first use, possibly by several threads of the CPU at once (on
-	 * different channels): each is initialised, then published with a CAS; a thread that loses
-	 * frees its copy and uses the winner's. Acquire on the loads pairs with the CAS release.
-	 */
-	struct proc_state *st = atomic_load_explicit(&cpu->proc, memory_order_acquire);
-	if (!st) {
-		struct proc_state *fresh = calloc(1, sizeof(*fresh));
-		if (!fresh)
-			return -ENOMEM;
-		void *seen = NULL;
-		if (atomic_compare_exchange_strong_explicit(
-			    &cpu->proc, &seen, fresh, memory_order_acq_rel, memory_order_acquire)) {
-			cpu->proc_free = proc_free; /* only the winner; read at detach */
-			st = fresh;
-		} else {
-			free(fresh);
-			st = seen;
-		}
-	}
-	struct proc_chan *t = atomic_load_explicit(&st->chan[peer], memory_order_acquire);
-	if (!t) {
-		struct proc_chan *fresh = calloc(cpu->sys->geo.channels, sizeof(*fresh));
-		if (!fresh)
-			return -ENOMEM;
-		for (unsigned i = 0; i < cpu->sys->geo.channels; i++)
-			fresh[i] = (struct proc_chan){ .cpu = cpu, .peer = peer, .ch = i };
-		if (atomic_compare_exchange_strong_explicit(
-			    &st->chan[peer], &t, fresh, memory_order_acq_rel, memory_order_acquire))
-			t = fresh;
-		else
-			free(fresh);
-	}
-	ref->pc = &t[ch];
+	/* A resolved peer is linked: its table exists (proc_attach). */
+	ref->pc = &proc_of(cpu)->chan[peer][ch];
 	return 0;
 }
 

@@ -23,7 +23,7 @@
  * Peer death without polling: a reaper is a thread of this process blocked in F_OFD_SETLKW for a
  * read lock on the peer's byte. The kernel grants it once no write lock is left: the peer
  * detached or died. The reaper drops the lock at once, bumps the peer's epoch and wakes the
- * sleepers of this handle's CPUs linked to that peer (ipcc_bell_wake_sleepers), so their waits wake and see the epoch
+ * sleepers of this handle's CPUs linked to that peer (ipcc_layers_wake_sleepers, answered by lib/bell), so their waits wake and see the epoch
  * move (lib/irq/watch.c). Reapers start lazily (ipcc_claim_watch), at most one per watched peer
  * per handle, on a small stack, and exit after reporting; the epoch and the `running` flag change
  * together under the handle's lock, so a watcher that reads the epoch and finds a reaper running
@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bell/bell.h"
+#include "internal.h"
 
 /* One watched peer of a handle. Fields other than epoch: under claims->lock. */
 struct ipcc_reaper {
@@ -328,7 +328,7 @@ static void reaper_report(struct ipcc_reaper *rp)
 	pthread_mutex_lock(&c->lock);
 	/*
 	 * seq_cst: a sleeper announces itself in bell_sleepers, fences, then reads the epoch
-	 * (lib/irq/wait.c:sleep_loop via lib/irq/watch.c:ipcc_watch_dead); ipcc_bell_wake_sleepers below
+	 * (lib/irq/wait.c:sleep_loop via lib/irq/watch.c:ipcc_watch_dead); ipcc_layers_wake_sleepers below
 	 * reads bell_sleepers after this bump. Either the sleeper sees the new epoch or the ring
 	 * sees the sleeper and wakes it.
 	 */
@@ -339,7 +339,7 @@ static void reaper_report(struct ipcc_reaper *rp)
 	pthread_mutex_lock(&sys->lock);
 	for (unsigned id = 0; id < sys->geo.cpus; id++)
 		if (sys->cpus[id] && ipcc_link_get(sys, id, rp->peer))
-			ipcc_bell_wake_sleepers(sys, id);
+			ipcc_layers_wake_sleepers(sys, id);
 	pthread_mutex_unlock(&sys->lock);
 }
 

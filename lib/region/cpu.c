@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "bell/bell.h"
+#include "internal.h"
 
 IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt)
 {
@@ -43,15 +43,6 @@ int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt)
 	return 0;
 }
 
-static void reset_banks(struct ipcc_system *sys, unsigned id)
-{
-	for (unsigned peer = 0; peer < sys->geo.cpus; peer++) {
-		struct ipcc_link *l = ipcc_link_get(sys, id, peer);
-		if (l)
-			ipcc_link_reset_bank(sys, l, ipcc_link_proc(l, id));
-	}
-}
-
 /*
  * Wake the sleepers of every peer of `id`: a watcher whose peer restarted before its reaper saw
  * the release learns of it from the generation (lib/irq/watch.c:ipcc_watch_dead). No pending
@@ -60,14 +51,14 @@ static void reset_banks(struct ipcc_system *sys, unsigned id)
 static void ring_peers(struct ipcc_system *sys, unsigned id)
 {
 	/* Orders the generation bump of ipcc_cpu_claim before the sleeper loads of
-	 * ipcc_bell_wake_sleepers; pairs with the fence of lib/irq/wait.c:sleep_loop. */
+	 * ipcc_layers_wake_sleepers; pairs with the fence of lib/irq/wait.c:sleep_loop. */
 	atomic_thread_fence(memory_order_seq_cst);
 	for (unsigned peer = 0; peer < sys->geo.cpus; peer++)
 		if (ipcc_link_get(sys, id, peer))
-			ipcc_bell_wake_sleepers(sys, peer);
+			ipcc_layers_wake_sleepers(sys, peer);
 }
 
-/* The claim half of ipcc_cpu_attach (lib/irq/cpu.c adds the interrupt layer's state). */
+/* The claim half of ipcc_cpu_attach: the handle, the kernel's claim, the record. */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu)
 {
 	struct ipcc_cpu *cpu;
@@ -107,7 +98,6 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **r
 	/* Relaxed: informational (ipcc info); liveness is the kernel's lock. */
 	atomic_store_explicit(&cpu->shm->owner_pid, (uint32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&cpu->shm->owner_tid, (uint32_t)cpu->tid, memory_order_relaxed);
-	reset_banks(sys, cpu_id);
 	/* Relaxed: informational; read only after the kernel says the claim is gone. */
 	atomic_store_explicit(&cpu->shm->owner_state, IPCC_OWNER_ATTACHED, memory_order_relaxed);
 	sys->cpus[cpu_id] = cpu;
@@ -138,6 +128,44 @@ void ipcc_cpu_release(struct ipcc_cpu *cpu)
 	}
 	pthread_mutex_unlock(&sys->lock);
 	free(cpu);
+}
+
+IPCC_EXPORT int ipcc_cpu_attach(struct ipcc_system *sys, unsigned cpu_id,
+				const struct ipcc_cpu_options *options, struct ipcc_cpu **ret_cpu)
+{
+	struct ipcc_cpu_options defaults;
+	struct ipcc_cpu *cpu;
+
+	if (!sys || !ret_cpu || cpu_id >= sys->geo.cpus)
+		return -EINVAL;
+	if (sys->readonly)
+		return -EROFS;
+	if (!options) {
+		ipcc_cpu_options_init(&defaults);
+		options = &defaults;
+	}
+	int r = ipcc_cpu_options_check(options);
+	if (r < 0)
+		return r;
+	r = ipcc_cpu_claim(sys, cpu_id, &cpu);
+	if (r < 0)
+		return r;
+	/* Every layer above adds its state, in layer order (lib/layers.c). */
+	r = ipcc_layers_attach(cpu, options);
+	if (r < 0) {
+		ipcc_cpu_release(cpu);
+		return r;
+	}
+	*ret_cpu = cpu;
+	return 0;
+}
+
+IPCC_EXPORT void ipcc_cpu_detach(struct ipcc_cpu *cpu)
+{
+	if (!cpu)
+		return;
+	ipcc_layers_detach(cpu);
+	ipcc_cpu_release(cpu);
 }
 
 IPCC_EXPORT unsigned ipcc_cpu_id(const struct ipcc_cpu *cpu)

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bell/bell.h"
+#include "internal.h"
 
 IPCC_EXPORT void ipcc_config_init(struct ipcc_config *cfg)
 {
@@ -48,15 +48,13 @@ static int system_new(const char *name, int fd, uint8_t *base, size_t map_size,
 	if (!sys)
 		return -ENOMEM;
 	sys->links = calloc(geo->link_count, sizeof(*sys->links));
-	if (!sys->links || ipcc_bell_sys_init(sys) < 0) {
-		free(sys->links);
+	if (!sys->links) {
 		free(sys);
 		return -ENOMEM;
 	}
 	snprintf(sys->name, sizeof(sys->name), "%s", name);
 	sys->fd = fd;
 	if (ipcc_claims_new(sys) < 0) {
-		ipcc_bell_sys_fini(sys);
 		free(sys->links);
 		free(sys);
 		return -ENOMEM;
@@ -83,6 +81,15 @@ static int system_new(const char *name, int fd, uint8_t *base, size_t map_size,
 		}
 	}
 	assert(idx == geo->link_count);
+	/* The layers above region add their per-handle state (lib/layers.c). */
+	int r = ipcc_layers_open(sys);
+	if (r < 0) {
+		ipcc_claims_free(sys);
+		pthread_mutex_destroy(&sys->lock);
+		free(sys->links);
+		free(sys);
+		return r;
+	}
 	*ret = sys;
 	return 0;
 }
@@ -93,7 +100,7 @@ static void system_free(struct ipcc_system *sys)
 	munmap(sys->base, sys->map_size);
 	close(sys->fd);
 	pthread_mutex_destroy(&sys->lock);
-	ipcc_bell_sys_fini(sys);
+	ipcc_layers_close(sys);
 	free(sys->links);
 	free(sys);
 }
@@ -320,7 +327,7 @@ IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)
 		struct ipcc_cpu *cpu = sys->cpus[i];
 		pthread_mutex_unlock(&sys->lock);
 		if (cpu)
-			cpu->detach(cpu);
+			ipcc_cpu_detach(cpu);
 	}
 	/* The reapers wake this handle's CPUs: stop them before the mapping goes. */
 	ipcc_claims_free(sys);

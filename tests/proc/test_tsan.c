@@ -585,11 +585,11 @@ static void lost_wakeup_simplex_pingpong_adaptive_short_spin(void)
  * ---- several threads of one CPU ------------------------------------------------------------------
  *
  * proc.h only asks that "calls for one channel come from one thread at a time": threads of one
- * CPU may each own a channel. Their first calls on a fresh CPU handle race to create the
- * procedures' per-CPU state (lib/proc/proc.c:chan_get allocates cpu->proc and its per-peer
- * table lazily, unlocked): a loser's table is dropped with the claim it recorded, so its
- * commit fails with -EALREADY, and TSan reports the race. Each round attaches afresh, so
- * every round races again.
+ * CPU may each own a channel. Their first calls on a fresh CPU handle once raced to create the
+ * procedures' per-CPU state, which lib/proc/proc.c made lazily: a loser's table was dropped
+ * with the claim it recorded, so its commit failed with -EALREADY, and TSan reported the race.
+ * The state is now made at attach (proc_attach); the test keeps first calls racing, each round
+ * on a fresh handle, so that a return to lazy state is caught.
  */
 
 #define T_THREADS 2u /* one per core: they leave the start line together */
