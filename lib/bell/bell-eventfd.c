@@ -20,13 +20,19 @@
  * uid or root; the server answers only our uid or root. A ringer of another uid is refused and
  * keeps ringing through the fallback.
  *
+ * An answer is one byte with one descriptor, an eventfd; anything else (more descriptors, a
+ * truncated control message, a pipe or a socket whose write would block or raise SIGPIPE) is
+ * refused, and every descriptor it carried is closed.
+ *
  * The fds obtained are cached per target CPU in the system's ringer state (sys->bell).
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -226,27 +232,85 @@ static int efd_connect(struct ipcc_system *sys, unsigned target, uint32_t gen,
 }
 
 /*
- * Take the answer to our request in flight, if it came: 0 with the fd installed in e,
- * -EINPROGRESS while none came, -EPROTO for anything but one byte with one fd.
+ * Close every descriptor an answer carried except the first one, returned in ret_fd (-1:
+ * none); the count of them all.
  */
+static unsigned efd_take_fds(struct msghdr *mh, int *ret_fd)
+{
+	unsigned count = 0;
+	*ret_fd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (count++ == 0)
+				*ret_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	return count;
+}
+
+/*
+ * Whether fd is an eventfd that a write cannot block on: non-blocking, read-write, and on the
+ * anonymous inode that every eventfd shares (as other anonymous files do, whose writes only
+ * fail). A pipe or a socket, whose write could block the ringer or raise SIGPIPE in it, has an
+ * inode of its own. Should a kernel give each eventfd its own inode, every answer is refused
+ * and ringers fall back: slower, never wrong.
+ */
+static bool efd_usable(int fd)
+{
+	struct stat st, ref;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || !(fl & O_NONBLOCK) || fstat(fd, &st) < 0)
+		return false;
+	int probe = eventfd(0, EFD_CLOEXEC);
+	if (probe < 0)
+		return false;
+	bool same = fstat(probe, &ref) == 0 && st.st_dev == ref.st_dev && st.st_ino == ref.st_ino &&
+		    st.st_mode == ref.st_mode;
+	close(probe);
+	return same;
+}
+
+/*
+ * Take the answer to our request in flight, if it came: 0 with the fd installed in e,
+ * -EINPROGRESS while none came, -EPROTO for anything but one byte with exactly one usable fd.
+ * Whatever the answer carried is closed unless it is kept: a same-uid peer may answer with
+ * many descriptors, and room for EFD_ANSWER_FDS of them lets us see (and close) a few extra;
+ * the kernel discards what does not fit and says so with MSG_CTRUNC.
+ */
+#define EFD_ANSWER_FDS 4
 static int efd_answer(uint32_t gen, struct ipcc_efd_peer *e)
 {
-	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	char byte = 0;
+	union {
+		char buf[CMSG_SPACE(EFD_ANSWER_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
-	};
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
 	ssize_t n = recvmsg(e->conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return -EINPROGRESS;
-	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	close(e->conn);
 	e->conn = -1;
-	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+	int fd = -1;
+	unsigned count = n < 0 ? 0 : efd_take_fds(&mh, &fd);
+	if (n != 1 || byte != 'E' || count != 1 || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+	    !efd_usable(fd)) {
+		if (fd >= 0)
+			close(fd);
 		return -EPROTO;
-	int fd;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
 	/* Relaxed: e->fd is only changed under e->lock, which we hold. */
 	int old = atomic_load_explicit(&e->fd, memory_order_relaxed);
 	if (old >= 0) {

@@ -7,11 +7,15 @@
  *   eventfd mode still works, over and over, and ringers still get the fd. The squatter runs as
  *   `nobody` when the test runs as root (it has no access to the object, the case of the issue),
  *   as our own uid otherwise.
+ * - A fake fd server of our uid, holding the CPU, answers the ringer's request with many
+ *   descriptors, or with one that is no eventfd: the ringer refuses the answer and its fd count
+ *   does not grow; every ring still wakes the CPU through the fallback; a proper answer is kept.
  *
  * getrandom is interposed by this executable (the library is linked statically into it) so that
  * a test can make the owner draw a token that a squatter already holds.
  */
 #include <pwd.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +28,7 @@
 #define ATTACHES 20u
 /* Generations of the old names a squatter takes: beyond every attach of a test here. */
 #define SQUAT_GENS 64u
+#define ROUNDS	   12u
 
 /* ---- a rigged getrandom ------------------------------------------------------------- */
 
@@ -55,6 +60,17 @@ static void teardown(void)
 }
 
 TestSuite(rendezvous, .fini = teardown, .timeout = 60);
+
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	cr_assert_not_null(d, "opendir(/proc/self/fd): %s", strerror(errno));
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
 
 /* ---- the squatter ------------------------------------------------------------------- */
 
@@ -183,4 +199,185 @@ Test(rendezvous, beside_a_squatter_rings_reach_the_cpu_without_the_fallback_once
 	uint32_t fallbacks = ev_rings_counted(cpu0, cpu, 0, 50);
 	cr_assert_leq(fallbacks, 2, "%u of 50 rings fell back: the ringer never got the eventfd",
 		      fallbacks);
+}
+
+/* ---- a fake fd server ----------------------------------------------------------------- */
+
+/* How the fake server answers in a round. */
+enum answer {
+	ANSWER_MANY,   /* 16 descriptors: more than the ringer has room for (MSG_CTRUNC) */
+	ANSWER_TWO,    /* two descriptors, both fit */
+	ANSWER_MAX,    /* as many as one message may carry */
+	ANSWER_PIPE,   /* one descriptor that is no eventfd: a pipe without a reader */
+	ANSWER_SOCKET, /* one read-write, non-blocking descriptor: a socket without a peer */
+	ANSWER_KINDS,  /* the number of bad kinds, cycled through */
+	ANSWER_PROPER = ANSWER_KINDS, /* the last round: one eventfd, as the library answers */
+};
+
+static const char *const answer_names[] = { "16 descriptors", "two descriptors", "253 descriptors",
+					    "a pipe", "a socket" };
+
+#define SCM_FDS_MAX 253 /* the kernel's limit per message (SCM_MAX_FD) */
+
+static int send_fds(int s, const int *fds, unsigned n)
+{
+	char byte = 'E';
+	union {
+		char buf[CMSG_SPACE(SCM_FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	return sendmsg(s, &mh, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+/* A descriptor whose write raises SIGPIPE: a pipe's write end or a socket, peer closed. */
+static int send_broken(int s, enum answer kind)
+{
+	int p[2];
+	int r = kind == ANSWER_PIPE
+			? pipe2(p, O_CLOEXEC | O_NONBLOCK)
+			: socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p);
+	if (r < 0)
+		return -errno;
+	close(p[0]);
+	r = send_fds(s, &p[1], 1);
+	close(p[1]);
+	return r;
+}
+
+static int answer(int s, enum answer kind, int efd)
+{
+	int fds[SCM_FDS_MAX];
+	unsigned n = kind == ANSWER_MANY ? 16 : kind == ANSWER_TWO ? 2 : SCM_FDS_MAX;
+	if (kind == ANSWER_PROPER)
+		return send_fds(s, &efd, 1);
+	if (kind == ANSWER_PIPE || kind == ANSWER_SOCKET)
+		return send_broken(s, kind);
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = efd;
+	return send_fds(s, fds, n);
+}
+
+static int ctl_send(int ctl, char c)
+{
+	return write(ctl, &c, 1) == 1 ? 0 : -EIO;
+}
+
+/* The next byte from the other side within 10 s, or 0. */
+static char ctl_recv(int ctl)
+{
+	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	char c;
+	if (poll(&pfd, 1, 10000) != 1 || read(ctl, &c, 1) != 1)
+		return 0;
+	return c;
+}
+
+struct fake {
+	const char *name;
+	int ctl;
+};
+
+/*
+ * The fake server, a forked child of our uid: it holds CPU 1 (futex mode: the library runs no
+ * fd server for it) and, each round, acts as an eventfd-mode owner of a new generation: listens
+ * under a published token (the library's own ipcc_bell_efd_listen), arms, and answers the
+ * ringer's request its own way. Exit status: the step that failed.
+ */
+static int fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct ipcc_system *s = NULL;
+	struct ipcc_cpu *c = NULL;
+	if (ipcc_system_open(f->name, &s) < 0)
+		return 10;
+	struct ipcc_cpu_options o;
+	ipcc_cpu_options_init(&o);
+	o.wait = IPCC_WAIT_FUTEX;
+	if (ipcc_cpu_attach(s, 1, &o, &c) < 0)
+		return 11;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return 12;
+	for (unsigned round = 0; round <= ROUNDS; round++) {
+		/* Release: a new generation, as a claim makes it (lib/region/cpu.c). */
+		atomic_fetch_add_explicit(&c->shm->generation, 1, memory_order_release);
+		int l = ipcc_bell_efd_listen(c);
+		if (l < 0)
+			return 13;
+		ipcc_bell_arm_eventfd(c);
+		if (ctl_send(f->ctl, 'r') < 0)
+			return 14;
+		struct pollfd pfd = { .fd = l, .events = POLLIN };
+		if (poll(&pfd, 1, 10000) != 1)
+			return 15; /* the ringer never asked */
+		int conn = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0)
+			return 16;
+		enum answer kind =
+			round == ROUNDS ? ANSWER_PROPER : (enum answer)(round % ANSWER_KINDS);
+		if (answer(conn, kind, efd) < 0)
+			return 17;
+		close(conn);
+		ipcc_bell_arm_eventfd(c);
+		if (ctl_send(f->ctl, 'a') < 0 || ctl_recv(f->ctl) != 'd')
+			return 18;
+		close(l);
+	}
+	/* The last answer was kept: the ring that took it wrote our eventfd, not the fallback. */
+	uint64_t v = 0;
+	if (read(efd, &v, sizeof(v)) != sizeof(v) || v != 1)
+		return 19;
+	ipcc_cpu_detach(c);
+	ipcc_system_close(s);
+	return 0;
+}
+
+Test(rendezvous, answers_with_extra_or_wrong_descriptors_are_refused_and_closed_by_the_ringer)
+{
+	const char *name = ev_name();
+	sys = ev_create(name, BUFFER, 0600);
+	int sp[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	struct fake f = { .name = name, .ctl = sp[1] };
+	struct ev_child *child = ev_fork(fake_main, &f);
+	close(sp[1]);
+	int ctl = sp[0];
+
+	unsigned fds0 = count_fds();
+	uint32_t fb0 = ev_fallback_rings(sys, 1);
+	for (unsigned round = 0; round <= ROUNDS; round++) {
+		cr_assert_eq(ctl_recv(ctl), 'r', "round %u: the fake server is not listening",
+			     round);
+		/* The request (it falls back), then, once answered, the ring that takes the answer:
+		 * a SIGPIPE there means the ringer kept a pipe or a socket and wrote it. */
+		ipcc_bell_ring(sys, 1, 0);
+		cr_assert_eq(ctl_recv(ctl), 'a', "round %u: the fake server did not answer", round);
+		ipcc_bell_ring(sys, 1, 0); /* the last, proper, answer: writes the eventfd itself */
+		cr_assert_eq(ctl_send(ctl, 'd'), 0);
+		if (round == ROUNDS)
+			break;
+		int grown = (int)count_fds() - (int)fds0;
+		cr_assert_eq(grown, 0, "round %u (%s): the ringer holds %d more descriptors", round,
+			     answer_names[round % ANSWER_KINDS], grown);
+		cr_assert_eq(ev_fallback_rings(sys, 1) - fb0, 2 * (round + 1),
+			     "round %u: every ring of a refused ringer must still wake the CPU "
+			     "through the fallback",
+			     round);
+	}
+	ev_expect_exit0(child, 20 * EV_SEC, "the fake fd server");
+	cr_assert_eq(ev_fallback_rings(sys, 1) - fb0, 2 * ROUNDS + 1,
+		     "the ring that took the fd fell back");
+	cr_assert_eq(count_fds(), fds0 + 1, "a proper answer: the ringer holds the eventfd");
+	close(ctl);
 }
