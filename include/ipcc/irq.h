@@ -79,7 +79,8 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns);
  * interrupts) finishes in the mode it began in; the interrupt thread begins a new wait after each
  * dispatch round. Errors: -EINVAL (bad mode, spin_ns above 1 s), -EOPNOTSUPP (the mode's backend
  * is not available here), or what setting up IPCC_WAIT_EVENTFD failed with (-EMFILE, -ENFILE,
- * -ENOMEM, -EAGAIN ...); on error the mode and spin budget are unchanged.
+ * -ENOMEM, -EAGAIN ..., -EADDRINUSE when 8 random socket names in a row were taken, which
+ * only a broken random source makes happen); on error the mode and spin budget are unchanged.
  *
  * Threads: any thread of the process holding the handle may call it at any time, also while
  * other threads of this CPU wait, dispatch (ipcc_cpu_dispatch, the interrupt thread, a handler)

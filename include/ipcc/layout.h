@@ -148,8 +148,9 @@ struct ipcc_shm_header {
  * the creator, once.
  *
  * Line 0 is an informational record written by the owner: for display (ipcc info), for the
- * eventfd socket name, and as a hint that a peer restarted. Any process that can write the object
- * can forge it; the claim decision and the liveness of an owner never depend on it.
+ * eventfd exchange (whose process must answer, of which generation), and as a hint that a peer
+ * restarted. Any process that can write the object can forge it; the claim decision and the
+ * liveness of an owner never depend on it.
  */
 struct ipcc_shm_cpu {
 	/* line 0: the record of the last attach (informational) */
@@ -167,7 +168,16 @@ struct ipcc_shm_cpu {
 	/* line 2: written by the owner */
 	IPCC_SHM_ATOMIC(uint32_t) wait_mode; /* enum ipcc_wait_mode of the owner (ipcc info) */
 	IPCC_SHM_ATOMIC(uint32_t) power;     /* IPCC_POWER_* (common.h) */
-	uint32_t reserved2[14];
+	/*
+	 * The eventfd rendezvous (lib/bell/bell-eventfd.c): an eventfd-mode owner listens for fd
+	 * requests on an abstract UNIX socket named after a random 128-bit token, which only
+	 * readers of the object learn, here. efd_gen is the generation the token was published
+	 * for; a token of another generation names no listener.
+	 */
+	IPCC_SHM_ATOMIC(uint32_t) efd_gen;
+	uint32_t reserved2a;
+	IPCC_SHM_ATOMIC(uint64_t) efd_token[2];
+	uint32_t reserved2[8];
 	/* line 3: written by the creator */
 	char name[IPCC_SHM_CPU_NAME_SIZE];
 	uint32_t reserved3[12];
@@ -225,6 +235,9 @@ IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, reserved0) == 16, "owner record");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_cpu) == IPCC_SHM_CPU_SIZE, "cpu size");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, bell_seq) == IPCC_CACHE_LINE, "doorbell line");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, wait_mode) == 2 * IPCC_CACHE_LINE, "owner line");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, efd_gen) == 2 * IPCC_CACHE_LINE + 8, "efd gen");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, efd_token) == 2 * IPCC_CACHE_LINE + 16, "efd token");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, reserved2) == 2 * IPCC_CACHE_LINE + 32, "reserved");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_cpu, name) == 3 * IPCC_CACHE_LINE, "creator line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_bank) == IPCC_CACHE_LINE, "bank is a line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_link) == IPCC_SHM_LINK_SIZE, "link size");

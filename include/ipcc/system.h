@@ -229,7 +229,8 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * system was opened read-only (IPCC_OPEN_READONLY); -EBUSY the CPU is
  * claimed by a live process (including this one, through this or another handle, from any
  * thread), or a process holds a read lock on its claim byte for longer than a few milliseconds;
- * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK). May block for a few milliseconds at
+ * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK); with IPCC_WAIT_EVENTFD, the errors of
+ * setting it up (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at
  * most, never on a peer. Any thread, concurrently with other attaches.
  *
  * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a

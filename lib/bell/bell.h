@@ -14,6 +14,8 @@
 #ifndef IPCC_LIB_BELL_H
 #define IPCC_LIB_BELL_H
 
+#include <sys/socket.h>
+
 #include "internal.h"
 
 /* ---- system lifetime (lib/region/system.c) ------------------------------------------------ */
@@ -97,7 +99,18 @@ void ipcc_bell_fallback_kick(struct ipcc_cpu *cpu);
 
 /* ---- the fd exchange, server end (bell-eventfd.c; used by lib/irq/eventfd.c) --------------- */
 
-/* A listening socket for fd requests to `cpu` (its name and generation): fd or -errno. */
+/* How many random names ipcc_bell_efd_listen tries before it gives up with -EADDRINUSE. */
+#define IPCC_BELL_EFD_BIND_TRIES 8u
+
+struct sockaddr_un;
+/* The abstract socket address of a rendezvous token (into *sa): its length. */
+socklen_t ipcc_bell_efd_name(const uint64_t token[2], struct sockaddr_un *sa);
+/*
+ * A listening socket for fd requests to `cpu`, under a fresh random name whose token it
+ * publishes in the CPU's record for its current generation: fd, or -errno (socket, bind and
+ * listen errors; -EADDRINUSE when IPCC_BELL_EFD_BIND_TRIES names were all taken). May block
+ * in getrandom until the kernel's random pool is initialised (early boot only).
+ */
 int ipcc_bell_efd_listen(struct ipcc_cpu *cpu);
 /* Answer every pending request on `listener` with `efd`; never blocks. */
 void ipcc_bell_efd_serve(int listener, int efd);

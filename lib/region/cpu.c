@@ -9,7 +9,7 @@
  * owns a CPU or whether the owner lives.
  *
  * Line 0 of the CPU's record (owner_pid, owner_tid, generation, owner_state) is written here,
- * for display and as hints: the generation names the eventfd socket (lib/irq/eventfd.c) and
+ * for display and as hints: the generation dates the eventfd token (lib/bell/bell-eventfd.c) and
  * tells a watcher that its peer restarted (lib/irq/watch.c); owner_state tells a peer whose
  * owner's claim is gone whether it detached (0 from ipcc_cpu_peer_alive) or died (-EPIPE). A
  * forged record only makes those answers wrong.

@@ -117,23 +117,38 @@ static inline struct ev_child *ev_child_add(pid_t pid, int out)
 	return c;
 }
 
-/* fork+exec argv (argv[0] a path) as `uid` ((uid_t)-1: ours), its stdout to a pipe. */
-static inline struct ev_child *ev_spawn_as(const char *const *argv, uid_t uid)
+/*
+ * Fork a child as `uid` ((uid_t)-1: ours), its stdout to a pipe to the test when out_pipe:
+ * NULL in the child (set up by ev_child_setup), the child's record in the test.
+ */
+static inline struct ev_child *ev_fork_child(uid_t uid, bool out_pipe)
 {
-	int p[2];
+	int p[2] = { -1, -1 };
 	cr_assert_lt(ev_child_count, EV_CHILDREN_MAX, "too many children in one test");
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
+	if (out_pipe)
+		cr_assert_eq(pipe2(p, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
 	pid_t parent = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		ev_child_setup(parent, uid, p[1]);
+		return NULL;
+	}
+	if (out_pipe)
+		close(p[1]);
+	return ev_child_add(pid, p[0]);
+}
+
+/* fork+exec argv (argv[0] a path) as `uid` ((uid_t)-1: ours), its stdout to a pipe. */
+static inline struct ev_child *ev_spawn_as(const char *const *argv, uid_t uid)
+{
+	struct ev_child *c = ev_fork_child(uid, true);
+	if (!c) {
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	close(p[1]);
-	return ev_child_add(pid, p[0]);
+	return c;
 }
 
 static inline struct ev_child *ev_spawn(const char *const *argv)
@@ -141,21 +156,22 @@ static inline struct ev_child *ev_spawn(const char *const *argv)
 	return ev_spawn_as(argv, (uid_t)-1);
 }
 
-/* Run fn(arg) in a forked child that _exit()s with its return value. */
-static inline struct ev_child *ev_fork(int (*fn)(void *), void *arg)
+/* Run fn(arg) in a forked child that _exit()s with its return value (see ev_fork_child). */
+static inline struct ev_child *ev_fork_fn(int (*fn)(void *), void *arg, uid_t uid, bool out_pipe)
 {
-	cr_assert_lt(ev_child_count, EV_CHILDREN_MAX, "too many children in one test");
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		ev_child_setup(parent, (uid_t)-1, -1);
+	struct ev_child *c = ev_fork_child(uid, out_pipe);
+	if (!c) {
 		int r = fn(arg);
 		fflush(NULL);
 		_exit(r);
 	}
-	return ev_child_add(pid, -1);
+	return c;
+}
+
+/* Run fn(arg) in a forked child of ours that _exit()s with its return value. */
+static inline struct ev_child *ev_fork(int (*fn)(void *), void *arg)
+{
+	return ev_fork_fn(fn, arg, (uid_t)-1, false);
 }
 
 /* Wait for the child's exit, at most timeout_ns; false on timeout (the child still runs). */
@@ -270,6 +286,19 @@ static inline void ev_names_teardown(void)
 	ev_name_count = 0;
 }
 
+/* The teardown of a fixture with a system and up to two CPUs of this process. */
+static inline void ev_fixture_teardown(struct ipcc_system **sys, struct ipcc_cpu **a,
+				       struct ipcc_cpu **b)
+{
+	ev_children_teardown();
+	ipcc_cpu_detach(*b);
+	ipcc_cpu_detach(*a);
+	*a = *b = NULL;
+	ipcc_system_close(*sys);
+	*sys = NULL;
+	ev_names_teardown();
+}
+
 /* The exec'd peer: its path comes from meson (tests/event/meson.build). */
 static inline const char *ev_peer_path(void)
 {
@@ -299,6 +328,13 @@ static inline int ev_attach(struct ipcc_system *sys, unsigned id, enum ipcc_wait
 	ipcc_cpu_options_init(&o);
 	o.wait = mode;
 	return ipcc_cpu_attach(sys, id, &o, ret);
+}
+
+/* How often CPU id was rung without its eventfd (bell_fallback of its record). */
+static inline uint32_t ev_fallback_rings(struct ipcc_system *sys, unsigned id)
+{
+	/* Relaxed: a counter read for the report, after the rings it counts. */
+	return atomic_load_explicit(&ipcc_shm_cpu(sys, id)->bell_fallback, memory_order_relaxed);
 }
 
 /* ---- the receiving side ------------------------------------------------------------- */
@@ -361,6 +397,35 @@ static inline void ev_rx_expect(const struct ev_rx *rx, uint64_t msgs, uint64_t 
 		     (unsigned long long)rx->msgs.count, (unsigned long long)msgs);
 	cr_assert_eq(rx->calls.count, calls, "served %llu of %llu calls",
 		     (unsigned long long)rx->calls.count, (unsigned long long)calls);
+}
+
+/*
+ * Ring the eventfd-mode CPU `to` n times from `from` (this process; futex mode): one message on
+ * channel ch each, then poll its fd (each ring must make it readable) and dispatch. Returns how
+ * many of the rings fell back (reached it without the ringer holding its fd).
+ */
+static inline uint32_t ev_rings_counted(struct ipcc_cpu *from, struct ipcc_cpu *to, unsigned ch,
+					uint32_t n)
+{
+	struct ipcc_system *sys = ipcc_cpu_system(to);
+	struct ev_rx rx = { .cap = ipcc_system_buffer_size(sys) };
+	int r = ipcc_recv_async(to, ipcc_cpu_id(from), ch, ev_on_msg, &rx);
+	cr_assert_eq(r, 0, "ipcc_recv_async: %s", strerror(-r));
+	uint8_t *msg = malloc(rx.cap);
+	cr_assert_not_null(msg);
+	uint32_t fb0 = ev_fallback_rings(sys, ipcc_cpu_id(to));
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = evm_build(msg, rx.cap, EVM_MAGIC_MSG, i);
+		r = ipcc_send(from, ipcc_cpu_id(to), ch, msg, len, 0);
+		cr_assert_eq(r, 0, "send %u: %s", i, strerror(-r));
+		struct pollfd pfd = { .fd = ipcc_cpu_fd(to), .events = POLLIN };
+		cr_assert_eq(poll(&pfd, 1, 2000), 1, "ring %u did not make the eventfd readable",
+			     i);
+		cr_assert_eq(ipcc_cpu_dispatch(to), 1);
+	}
+	free(msg);
+	ev_rx_expect(&rx, n, 0);
+	return ev_fallback_rings(sys, ipcc_cpu_id(to)) - fb0;
 }
 
 enum ev_run { EV_RUN_DONE = 0, EV_RUN_PEER_EXITED = 1, EV_RUN_TIMEOUT = 2 };

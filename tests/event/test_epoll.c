@@ -31,22 +31,10 @@ static struct ipcc_cpu *cpu, *cpu0;
 
 static void teardown(void)
 {
-	ev_children_teardown();
-	ipcc_cpu_detach(cpu0);
-	ipcc_cpu_detach(cpu);
-	cpu = cpu0 = NULL;
-	ipcc_system_close(sys);
-	sys = NULL;
-	ev_names_teardown();
+	ev_fixture_teardown(&sys, &cpu, &cpu0);
 }
 
 TestSuite(epoll, .fini = teardown, .timeout = 60);
-
-static uint32_t fallback_rings(unsigned id)
-{
-	/* Relaxed: a counter read for the report, after the traffic has ended. */
-	return atomic_load_explicit(&ipcc_shm_cpu(sys, id)->bell_fallback, memory_order_relaxed);
-}
 
 struct traffic {
 	const char *mode;  /* the peer's wait mode */
@@ -74,7 +62,7 @@ static void epoll_traffic(struct traffic *t)
 	int r = ev_attach(sys, 1, IPCC_WAIT_EVENTFD, &cpu);
 	cr_assert_eq(r, 0, "attach of CPU 1 in eventfd mode: %s", strerror(-r));
 	ev_rx_register(&t->rx, cpu, 0, SIM_CH, CALL_CH);
-	uint32_t fb0 = fallback_rings(1);
+	uint32_t fb0 = ev_fallback_rings(sys, 1);
 
 	snprintf(sends, sizeof(sends), "%u", MSGS);
 	snprintf(calls, sizeof(calls), "%u", CALLS);
@@ -97,7 +85,7 @@ static void epoll_traffic(struct traffic *t)
 	struct ev_child *peer = ev_spawn_as(argv, t->uid);
 	int run = ev_epoll_run(cpu, &t->rx, peer->pidfd, MSGS, CALLS, RUN_NS, true);
 	t->seconds = (double)(ev_now_ns() - t0) / EV_SEC;
-	t->fallbacks = fallback_rings(1) - fb0;
+	t->fallbacks = ev_fallback_rings(sys, 1) - fb0;
 
 	fprintf(stderr,
 		"epoll: peer %-8s %-8s%s: %u msgs + %u calls in %.2f s; %llu wake-ups, %llu "
@@ -211,10 +199,10 @@ Test(epoll, a_fallback_ring_before_the_fd_server_first_runs_wakes_the_cpu)
 		r = ipcc_recv_async(cpu, 0, SIM_CH, ev_on_msg, &rx);
 	uint8_t msg[BUFFER];
 	size_t len = evm_build(msg, BUFFER, EVM_MAGIC_MSG, 0);
-	uint32_t fb0 = fallback_rings(1);
+	uint32_t fb0 = ev_fallback_rings(sys, 1);
 	if (!r)
 		r = ipcc_send(cpu0, 1, SIM_CH, msg, len, 0);
-	uint32_t fallbacks = fallback_rings(1) - fb0;
+	uint32_t fallbacks = ev_fallback_rings(sys, 1) - fb0;
 
 	/* Blocks: now the fd server thread runs, for the first time. */
 	struct pollfd pfd = { .fd = cpu ? ipcc_cpu_fd(cpu) : -1, .events = POLLIN };
@@ -244,25 +232,10 @@ Test(epoll, a_ringer_of_the_same_uid_obtains_the_eventfd_after_its_first_ring)
 	cr_assert_eq(r, 0, "attach of CPU 1: %s", strerror(-r));
 	r = ev_attach(sys, 0, IPCC_WAIT_FUTEX, &cpu0);
 	cr_assert_eq(r, 0, "attach of CPU 0: %s", strerror(-r));
-	struct ev_rx rx = { .cap = BUFFER };
-	r = ipcc_recv_async(cpu, 0, SIM_CH, ev_on_msg, &rx);
-	cr_assert_eq(r, 0, "ipcc_recv_async: %s", strerror(-r));
 
 	/* Let the fd server thread start first: a ring before that is the previous test's case. */
 	ev_sleep_ms(50);
-	uint8_t msg[BUFFER];
-	uint32_t fb0 = fallback_rings(1);
-	for (uint32_t i = 0; i < 100; i++) {
-		size_t len = evm_build(msg, BUFFER, EVM_MAGIC_MSG, i);
-		r = ipcc_send(cpu0, 1, SIM_CH, msg, len, 0);
-		cr_assert_eq(r, 0, "send %u: %s", i, strerror(-r));
-		struct pollfd pfd = { .fd = ipcc_cpu_fd(cpu), .events = POLLIN };
-		cr_assert_eq(poll(&pfd, 1, 2000), 1, "ring %u did not make the eventfd readable",
-			     i);
-		cr_assert_eq(ipcc_cpu_dispatch(cpu), 1);
-	}
-	uint32_t fallbacks = fallback_rings(1) - fb0;
-	cr_assert_eq(rx.msgs.count, 100);
+	uint32_t fallbacks = ev_rings_counted(cpu0, cpu, SIM_CH, 100);
 	cr_assert_leq(fallbacks, 2,
 		      "%u of 100 rings fell back: the ringer never kept the eventfd "
 		      "(lib/bell/bell-eventfd.c:ipcc_bell_eventfd_ring drops its request in "
