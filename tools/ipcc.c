@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,25 +368,127 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
-/* A JSON string; shm names may hold any byte but '/' and NUL. */
-static void json_string(const char *s)
+/*
+ * Length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), 0 if the bytes there are not one. Reads no further than a NUL.
+ */
+static size_t utf8_seq(const unsigned char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong form */
+		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogate */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : lo; /* no overlong form */
+		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
+	} else {
+		return 0;
 	}
-	putchar('"');
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
 }
 
-static const char *json_bool(bool v)
+/*
+ * Text output of a string we did not write: object names (any byte but '/' and NUL, and any
+ * user may create one in /dev/shm), CPU names and everything else read from an object any
+ * participant may rewrite, file names. Printed raw, "\e]0;...\a\e[2J" would retitle and clear
+ * the user's terminal. Printable ASCII and valid UTF-8 stay as they are; every other byte
+ * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
+ * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
+ */
+#define ESC_SIZE (4 * PATH_MAX + 1)
+#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
+
+static const char *esc(const char *s, char *buf, size_t size)
 {
-	return v ? "true" : "false";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	while (*p) {
+		size_t n = utf8_seq(p), len = n;
+		char unit[8];
+
+		if (*p == '\\') {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\\\");
+		} else if (n == 1 ? *p >= 0x20 && *p < 0x7f
+				  : n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(unit, p, n);
+		} else {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\x%02x", *p);
+			n = 1;
+		}
+		if (o + len + sizeof("...") > size) {
+			memcpy(buf + o, "...", sizeof("..."));
+			return buf;
+		}
+		memcpy(buf + o, unit, len);
+		o += len;
+		p += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * A JSON string for s (NULL: JSON null). jansson takes UTF-8 only, while a name may hold any
+ * byte: each byte of an invalid sequence becomes U+FFFD. NULL only when out of memory.
+ */
+static json_t *jstr(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+	char *fixed, *o;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	o = fixed = malloc(3 * strlen(s) + 1);
+	if (!fixed)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	j = json_string(fixed);
+	free(fixed);
+	return j;
+}
+
+/* Print a JSON document and free it; a NULL one is an allocation that failed while building. */
+static int json_print(json_t *doc, const char *what)
+{
+	int r = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
+
+	json_decref(doc);
+	if (r < 0 || putchar('\n') == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "ipcc: cannot print %s as JSON: out of memory or write error\n",
+			ESC(what));
+		return EXIT_RUNTIME;
+	}
+	return 0;
 }
 
 /* A memory map, as ipcc_config_plan or ipcc_system_sections gives it, with CPU names. */
@@ -416,27 +520,33 @@ static void print_text_sections(const struct memory_map *m)
 	}
 }
 
-/* "  \"sections\": [ ... ]" without a trailing comma or newline. */
-static void print_json_sections(const struct memory_map *m)
+/*
+ * Append e (a new reference; NULL if building it failed) to array *a. On failure *a is freed
+ * and set to NULL, so that the document taking it fails as a whole instead of missing a part.
+ */
+static void append(json_t **a, json_t *e)
 {
-	printf("  \"sections\": [\n");
+	if (json_array_append_new(*a, e) < 0) {
+		json_decref(*a);
+		*a = NULL;
+	}
+}
+
+/* The "sections" array of info and plan; NULL when out of memory. */
+static json_t *json_sections(const struct memory_map *m)
+{
+	json_t *a = json_array();
+
 	for (unsigned i = 0; i < m->count; i++) {
 		const struct ipcc_section_info *s = &m->sections[i];
-		const char *owner = section_owner(m, s);
-		printf("    { \"type\": %" PRIu32 ", \"name\": ", s->type);
-		json_string(s->name);
-		printf(", \"layer\": ");
-		json_string(s->layer);
-		printf(", \"offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"count\": %" PRIu32
-		       ", \"stride\": %" PRIu32 ", \"owner\": ",
-		       s->offset, s->size, s->count, s->stride);
-		if (owner)
-			json_string(owner);
-		else
-			fputs("null", stdout);
-		printf(" }%s\n", i + 1 < m->count ? "," : "");
+		json_t *e = json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "type",
+				      (json_int_t)s->type, "name", jstr(s->name), "layer",
+				      jstr(s->layer), "offset", (json_int_t)s->offset, "size",
+				      (json_int_t)s->size, "count", (json_int_t)s->count, "stride",
+				      (json_int_t)s->stride, "owner", jstr(section_owner(m, s)));
+		append(&a, e);
 	}
-	printf("  ]");
+	return a;
 }
 
 static void memory_map_free(struct memory_map *m)
@@ -532,40 +642,37 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
 
-static void print_json_plan(const char *file, const struct ipcc_sysdesc *desc,
-			    const struct memory_map *m, uint64_t size)
+static unsigned config_link_count(const struct ipcc_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			n += (cfg->links[a] >> b) & 1u;
+	return n;
+}
+
+static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
+			 const struct memory_map *m, uint64_t size)
 {
 	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
-	const char *name = ipcc_sysdesc_name(desc);
-	bool first = true;
+	json_t *cpus = json_array(), *links = json_array();
+	char mode[16];
 
-	printf("{\n  \"file\": ");
-	json_string(file);
-	printf(",\n  \"name\": ");
-	if (name)
-		json_string(name);
-	else
-		fputs("null", stdout);
-	printf(",\n  \"cpus\": [\n");
-	for (unsigned i = 0; i < cfg->cpus; i++) {
-		printf("    { \"id\": %u, \"name\": ", i);
-		json_string(cfg->cpu_names[i]);
-		printf(" }%s\n", i + 1 < cfg->cpus ? "," : "");
-	}
-	printf("  ],\n  \"channels\": %u,\n  \"buffer_size\": %" PRIu32 ",\n  \"mode\": \"%04o\",\n"
-	       "  \"links\": [",
-	       cfg->channels, cfg->buffer_size, (unsigned)cfg->mode);
-	for (unsigned a = 0; a < cfg->cpus; a++) {
-		for (unsigned b = a + 1; b < cfg->cpus; b++) {
-			if (!((cfg->links[a] >> b) & 1u))
-				continue;
-			printf("%s\n    { \"cpu1\": %u, \"cpu2\": %u }", first ? "" : ",", a, b);
-			first = false;
-		}
-	}
-	printf("\n  ],\n");
-	print_json_sections(m);
-	printf(",\n  \"size\": %" PRIu64 "\n}\n", size);
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		append(&cpus,
+		       json_pack("{s:i, s:o}", "id", (int)i, "name", jstr(cfg->cpu_names[i])));
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			if ((cfg->links[a] >> b) & 1u)
+				append(&links,
+				       json_pack("{s:i, s:i}", "cpu1", (int)a, "cpu2", (int)b));
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode);
+	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:I}", "file", jstr(file),
+			 "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
+			 (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode",
+			 mode, "links", links, "sections", json_sections(m), "size",
+			 (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -611,25 +718,15 @@ static int cmd_plan(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (json)
-		print_json_plan(argv[optind], desc, &m, size);
+		r = json_print(json_plan(argv[optind], desc, &m, size), argv[optind]);
 	else
 		print_text_plan(argv[optind], desc, &m, size);
 	memory_map_free(&m);
 	ipcc_sysdesc_free(desc);
-	return 0;
+	return r;
 }
 
 /* ---- create -------------------------------------------------------------------------------- */
-
-static unsigned config_link_count(const struct ipcc_config *cfg)
-{
-	unsigned n = 0;
-
-	for (unsigned a = 0; a < cfg->cpus; a++)
-		for (unsigned b = a + 1; b < cfg->cpus; b++)
-			n += (cfg->links[a] >> b) & 1u;
-	return n;
-}
 
 /* Create `name` for a config the tool has checked; print what was created. */
 static int create_system(const char *name, const struct ipcc_config *cfg)
@@ -994,64 +1091,62 @@ static void print_text_link(struct ipcc_system *sys, const struct link_snapshot 
 	print_bits_row("C2MR CHnFM", s->mr[1], 16, channels);
 }
 
-static void print_json_link(const struct link_snapshot *s, unsigned channels)
+/* One processor's interrupt enables and lines: "proc1" or "proc2" of a link. */
+static json_t *json_proc(const struct link_snapshot *s, unsigned p)
 {
-	char buf[24];
-
-	printf("    {\n      \"cpu1\": %u, \"cpu2\": %u,\n", s->cpu[0], s->cpu[1]);
-	printf("      \"registers\": { \"C1CR\": %" PRIu32 ", \"C1MR\": %" PRIu32
-	       ", \"C1TOC2SR\": %" PRIu32 ", \"C2CR\": %" PRIu32 ", \"C2MR\": %" PRIu32
-	       ", \"C2TOC1SR\": %" PRIu32 " },\n",
-	       s->cr[0], s->mr[0], s->sr[0], s->cr[1], s->mr[1], s->sr[1]);
-	for (unsigned p = 0; p < 2; p++)
-		printf("      \"proc%u\": { \"RXOIE\": %s, \"TXFIE\": %s, \"RXO\": %s, \"TXF\": %s "
-		       "},\n",
-		       p + 1, json_bool(s->cr[p] & IPCC_CR_RXOIE),
-		       json_bool(s->cr[p] & IPCC_CR_TXFIE), json_bool(s->irq[p][IPCC_IRQ_RXO]),
-		       json_bool(s->irq[p][IPCC_IRQ_TXF]));
-	printf("      \"channels\": [\n");
-	for (unsigned n = 0; n < channels; n++) {
-		printf("        { \"n\": %u, \"C1TOC2SR\": %s, \"C2TOC1SR\": %s, \"C1OM\": %s, "
-		       "\"C1FM\": %s, \"C2OM\": %s, \"C2FM\": %s, \"owner_id\": %u, \"owner\": ",
-		       n, json_bool(s->sr[0] & IPCC_SR_CHF(n)),
-		       json_bool(s->sr[1] & IPCC_SR_CHF(n)), json_bool(s->mr[0] & IPCC_MR_CHOM(n)),
-		       json_bool(s->mr[0] & IPCC_MR_CHFM(n)), json_bool(s->mr[1] & IPCC_MR_CHOM(n)),
-		       json_bool(s->mr[1] & IPCC_MR_CHFM(n)), s->owner[n]);
-		json_string(owner_name(s->owner[n], buf, sizeof(buf)));
-		printf(" }%s\n", n + 1 < channels ? "," : "");
-	}
-	printf("      ]\n    }");
+	return json_pack("{s:b, s:b, s:b, s:b}", "RXOIE", (s->cr[p] & IPCC_CR_RXOIE) != 0, "TXFIE",
+			 (s->cr[p] & IPCC_CR_TXFIE) != 0, "RXO", s->irq[p][IPCC_IRQ_RXO], "TXF",
+			 s->irq[p][IPCC_IRQ_TXF]);
 }
 
-static void print_json_header(struct ipcc_system *sys, const struct cpu_snapshot *cs,
-			      const struct memory_map *m)
+static json_t *json_link(const struct link_snapshot *s, unsigned channels)
+{
+	json_t *chans = json_array();
+	char buf[24];
+
+	for (unsigned n = 0; n < channels; n++)
+		append(&chans,
+		       json_pack("{s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:o}", "n", (int)n,
+				 "C1TOC2SR", (s->sr[0] & IPCC_SR_CHF(n)) != 0, "C2TOC1SR",
+				 (s->sr[1] & IPCC_SR_CHF(n)) != 0, "C1OM",
+				 (s->mr[0] & IPCC_MR_CHOM(n)) != 0, "C1FM",
+				 (s->mr[0] & IPCC_MR_CHFM(n)) != 0, "C2OM",
+				 (s->mr[1] & IPCC_MR_CHOM(n)) != 0, "C2FM",
+				 (s->mr[1] & IPCC_MR_CHFM(n)) != 0, "owner_id", (int)s->owner[n],
+				 "owner", jstr(owner_name(s->owner[n], buf, sizeof(buf)))));
+	return json_pack("{s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "cpu1",
+			 (int)s->cpu[0], "cpu2", (int)s->cpu[1], "registers", "C1CR",
+			 (json_int_t)s->cr[0], "C1MR", (json_int_t)s->mr[0], "C1TOC2SR",
+			 (json_int_t)s->sr[0], "C2CR", (json_int_t)s->cr[1], "C2MR",
+			 (json_int_t)s->mr[1], "C2TOC1SR", (json_int_t)s->sr[1], "proc1",
+			 json_proc(s, 0), "proc2", json_proc(s, 1), "channels", chans);
+}
+
+/* Everything of info --json but the links, which the caller adds as it reads them. */
+static json_t *json_info(struct ipcc_system *sys, const struct cpu_snapshot *cs,
+			 const struct memory_map *m)
 {
 	unsigned cpus = ipcc_system_cpus(sys);
 	char wbuf[24], pbuf[24];
+	json_t *cpu = json_array();
 
-	printf("{\n  \"name\": ");
-	json_string(ipcc_system_name(sys));
-	printf(",\n  \"layout_version\": %u,\n  \"cpus\": %u,\n  \"channels\": %u,\n"
-	       "  \"buffer_size\": %" PRIu32 ",\n  \"link_count\": %u,\n  \"size\": %" PRIu64 ",\n",
-	       IPCC_LAYOUT_VERSION, cpus, ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-	       ipcc_system_link_count(sys), ipcc_system_size(sys));
-	printf("  \"cpu\": [\n");
 	for (unsigned i = 0; i < cpus; i++) {
 		const struct ipcc_cpu_owner *o = &cs[i].own;
-		printf("    { \"id\": %u, \"name\": ", i);
-		json_string(cs[i].name);
-		printf(", \"attached\": %s, \"alive\": %s, \"pid\": %d, \"tid\": %d, "
-		       "\"generation\": %" PRIu32 ", \"wait_mode\": ",
-		       json_bool(o->attached), json_bool(o->alive), (int)o->pid, (int)o->tid,
-		       o->generation);
-		json_string(wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf)));
-		printf(", \"power\": ");
-		json_string(power_text(cs[i].state.power, pbuf, sizeof(pbuf)));
-		printf(" }%s\n", i + 1 < cpus ? "," : "");
+		append(&cpu,
+		       json_pack("{s:i, s:o, s:b, s:b, s:i, s:i, s:I, s:o, s:o}", "id", (int)i,
+				 "name", jstr(cs[i].name), "attached", o->attached, "alive",
+				 o->alive, "pid", (int)o->pid, "tid", (int)o->tid, "generation",
+				 (json_int_t)o->generation, "wait_mode",
+				 jstr(wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf))),
+				 "power", jstr(power_text(cs[i].state.power, pbuf, sizeof(pbuf)))));
 	}
-	printf("  ],\n");
-	print_json_sections(m);
-	printf(",\n  \"links\": [\n");
+	return json_pack("{s:o, s:i, s:i, s:i, s:I, s:i, s:I, s:o, s:o}", "name",
+			 jstr(ipcc_system_name(sys)), "layout_version", IPCC_LAYOUT_VERSION, "cpus",
+			 (int)cpus, "channels", (int)ipcc_system_channels(sys), "buffer_size",
+			 (json_int_t)ipcc_system_buffer_size(sys), "link_count",
+			 (int)ipcc_system_link_count(sys), "size",
+			 (json_int_t)ipcc_system_size(sys), "cpu", cpu, "sections",
+			 json_sections(m));
 }
 
 static int cmd_info(int argc, char **argv)
@@ -1065,8 +1160,9 @@ static int cmd_info(int argc, char **argv)
 	struct cpu_snapshot cs[IPCC_CPUS_MAX];
 	struct memory_map m = { 0 };
 	struct ipcc_system *sys;
+	json_t *doc = NULL, *links = NULL;
 	char name[IPCC_NAME_MAX + 2];
-	bool json = false, only = false, first = true;
+	bool json = false, only = false;
 	unsigned cpus, channels, only_a = 0, only_b = 0;
 	int c, r;
 
@@ -1124,7 +1220,8 @@ static int cmd_info(int argc, char **argv)
 		goto fail;
 
 	if (json) {
-		print_json_header(sys, cs, &m);
+		doc = json_info(sys, cs, &m);
+		links = json_array();
 	} else {
 		print_text_header(sys);
 		print_text_cpus(cs, cpus);
@@ -1140,23 +1237,27 @@ static int cmd_info(int argc, char **argv)
 			r = link_snapshot(sys, a, b, &s);
 			if (r < 0)
 				goto fail;
-			if (json) {
-				if (!first)
-					printf(",\n");
-				print_json_link(&s, channels);
-			} else {
+			if (json)
+				append(&links, json_link(&s, channels));
+			else
 				print_text_link(sys, &s, channels);
-			}
-			first = false;
 		}
 	}
-	if (json)
-		printf("\n  ]\n}\n");
+	r = 0;
+	if (json) {
+		if (json_object_set_new(doc, "links", links) < 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
+		r = json_print(doc, name);
+	}
 	memory_map_free(&m);
 	ipcc_system_close(sys);
-	return 0;
+	return r;
 
 fail:
+	json_decref(doc);
+	json_decref(links);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return fail("read", name, r);
