@@ -45,7 +45,7 @@ static const char usage_text[] =
 	"      --channels N        channels per direction on each link, 1..16 (default 6)\n"
 	"      --buffer-size B     bytes per channel buffer, 8..1048576 (default 512);\n"
 	"                          a K or M suffix multiplies by 1024 or 1048576\n"
-	"      --mode OCTAL        permissions of the object (default 0600)\n"
+	"      --mode OCTAL        permissions of the object, at most 0777 (default 0600)\n"
 	"      --unlink A-B[,...]  no IPCC between CPUs A and B (repeatable)\n"
 	"      --links A-B[,...]   link only these pairs (repeatable)\n"
 	"  create --config FILE [NAME] [--mode OCTAL]\n"
@@ -81,6 +81,81 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 	va_end(ap);
 	fputs("\nTry 'ipcc help' for more information.\n", stderr);
 	return EXIT_USAGE;
+}
+
+/* ---- untrusted strings in text output ----------------------------------------------------- */
+
+/*
+ * Length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), 0 if the bytes there are not one. Reads no further than a NUL.
+ */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong form */
+		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogate */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : lo; /* no overlong form */
+		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Text output of a string we did not write: object names (any byte but '/' and NUL, and any
+ * user may create one in /dev/shm), CPU names and everything else read from an object any
+ * participant may rewrite, file names. Printed raw, "\e]0;...\a\e[2J" would retitle and clear
+ * the user's terminal. Printable ASCII and valid UTF-8 stay as they are; every other byte
+ * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
+ * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
+ */
+#define ESC_SIZE (4 * PATH_MAX + 1)
+#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
+
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	while (*p) {
+		size_t n = utf8_seq(p), len = n;
+		char unit[8];
+
+		if (*p == '\\') {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\\\");
+		} else if (n == 1 ? *p >= 0x20 && *p < 0x7f
+				  : n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(unit, p, n);
+		} else {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\x%02x", *p);
+			n = 1;
+		}
+		if (o + len + sizeof("...") > size) {
+			memcpy(buf + o, "...", sizeof("..."));
+			return buf;
+		}
+		memcpy(buf + o, unit, len);
+		o += len;
+		p += n;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 /* ---- argument parsing ---------------------------------------------------------------------- */
@@ -227,9 +302,10 @@ static int name_normalize(const char *arg, char *buf, size_t size)
 	if (!*base)
 		return usage_error("invalid name '%s': empty", arg);
 	if (strchr(base, '/'))
-		return usage_error("invalid name '%s': no '/' allowed after the leading one", arg);
+		return usage_error("invalid name '%s': no '/' allowed after the leading one",
+				   ESC(arg));
 	if (strlen(base) > IPCC_NAME_MAX)
-		return usage_error("invalid name '%.20s...': longer than %u bytes", arg,
+		return usage_error("invalid name '%.20s...': longer than %u bytes", ESC(arg),
 				   IPCC_NAME_MAX);
 	if (!strcmp(base, ".") || !strcmp(base, ".."))
 		return usage_error("invalid name '%s'", arg);
@@ -250,18 +326,48 @@ static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_
 /* ---- error messages ------------------------------------------------------------------------ */
 
 /*
+ * What a name in SHM_DIR is when it is not a regular file, as a message ("is a directory");
+ * NULL for a regular file or a name that cannot be looked at. lstat opens nothing, so a FIFO
+ * cannot block it and a device cannot notice it.
+ */
+static const char *file_kind(const char *name)
+{
+	char path[sizeof(SHM_DIR) + IPCC_NAME_MAX + 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return NULL;
+	if (S_ISDIR(st.st_mode))
+		return "is a directory";
+	if (S_ISFIFO(st.st_mode))
+		return "is a FIFO, not a libipcc object";
+	if (S_ISSOCK(st.st_mode))
+		return "is a socket, not a libipcc object";
+	if (S_ISLNK(st.st_mode))
+		return "is a symbolic link, not a libipcc object";
+	return "is a device, not a libipcc object";
+}
+
+/*
  * Read the first `size` bytes of object `name` into buf, bypassing the library: only to explain
- * its errors and to tell foreign objects from ours. Returns the bytes read or a negative errno.
+ * its errors and to tell foreign objects from ours. Returns the bytes read or a negative errno:
+ * -EISDIR for a directory, -EPROTO for anything else that is not a regular file. O_NONBLOCK
+ * because anyone may put a FIFO in SHM_DIR, and opening one would block for ever.
  */
 static ssize_t peek(const char *name, void *buf, size_t size)
 {
+	struct stat st;
 	ssize_t n;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, buf, size, 0);
-	if (n < 0)
+	if (fstat(fd, &st) < 0)
+		n = -errno;
+	else if (!S_ISREG(st.st_mode))
+		n = S_ISDIR(st.st_mode) ? -EISDIR : -EPROTO;
+	else if ((n = pread(fd, buf, size, 0)) < 0)
 		n = -errno;
 	close(fd);
 	return n;
@@ -286,63 +392,70 @@ static uint32_t peek_layout_version(const char *name)
 	return peek(name, &h, sizeof(h)) == (ssize_t)sizeof(h) ? h.layout_version : 0;
 }
 
-/* The cause behind a negative errno from ipcc_system_open/create/unlink, for `name`. */
-static void print_cause(FILE *f, const char *name, int err)
+/*
+ * The cause behind a negative errno from ipcc_system_open/create/unlink or peek for `name`, as
+ * the end of a one-line message (no newline), in buf unless it is a constant.
+ */
+static const char *cause(const char *name, int err, char *buf, size_t size)
 {
+	const char *kind = err == -EEXIST || err == -ENOENT ? NULL : file_kind(name);
 	uint32_t v;
 
+	/* Whatever the library tripped on, a name that is no regular file says it best. */
+	if (kind)
+		return kind;
 	switch (-err) {
 	case EEXIST:
-		fprintf(f, "it already exists (remove it with 'ipcc rm %s')\n", name);
-		break;
+		snprintf(buf, size, "it already exists (remove it with 'ipcc rm %s')", ESC(name));
+		return buf;
 	case ENOENT:
-		fprintf(f, "no such object\n");
-		break;
+		return "no such object";
 	case EAGAIN:
-		fprintf(f,
-			"it is still being created (retry; if its creator died, remove it "
-			"with 'ipcc rm %s')\n",
-			name);
-		break;
+		snprintf(buf, size,
+			 "it is still being created (retry; if its creator died, remove it with "
+			 "'ipcc rm %s')",
+			 ESC(name));
+		return buf;
 	case EPROTO:
-		fprintf(f, "not a libipcc object (no libipcc magic in its header)\n");
-		break;
+		return "not a libipcc object (no libipcc magic in its header)";
 	case EPROTONOSUPPORT:
 		v = peek_layout_version(name);
 		if (v)
-			fprintf(f,
-				"created by an incompatible libipcc layout version (object "
-				"v%" PRIu32 ", this ipcc v%u)\n",
-				v, IPCC_LAYOUT_VERSION);
+			snprintf(buf, size,
+				 "created by an incompatible libipcc layout version (object "
+				 "v%" PRIu32 ", this ipcc v%u)",
+				 v, IPCC_LAYOUT_VERSION);
 		else
-			fprintf(f,
-				"created by an incompatible libipcc layout version (this "
-				"ipcc v%u)\n",
+			snprintf(
+				buf, size,
+				"created by an incompatible libipcc layout version (this ipcc v%u)",
 				IPCC_LAYOUT_VERSION);
-		break;
+		return buf;
 	case EBADMSG:
-		fprintf(f, "truncated (smaller than its header or than its geometry needs)\n");
-		break;
+		return "truncated (smaller than its header or than its geometry needs)";
 	case EUCLEAN:
-		fprintf(f, "corrupt header (geometry outside the limits or inconsistent)\n");
-		break;
+		return "corrupt header (geometry outside the limits or inconsistent)";
+	case EISDIR:
+		return "is a directory";
 	case EINVAL:
-		fprintf(f, "invalid name or configuration\n");
-		break;
+		return "invalid name or configuration";
 	case EACCES:
 	case EPERM:
-		fprintf(f, "permission denied\n");
-		break;
+		return "permission denied";
 	default:
-		fprintf(f, "%s\n", ipcc_strerror(err));
-		break;
+		return ipcc_strerror(err);
 	}
 }
 
+/* Room for what cause() writes: an escaped name and a sentence. */
+#define CAUSE_SIZE (ESC_SIZE + 128)
+
 static int fail(const char *verb, const char *name, int err)
 {
-	fprintf(stderr, "ipcc: cannot %s %s: ", verb, name);
-	print_cause(stderr, name, err);
+	char buf[CAUSE_SIZE];
+
+	fprintf(stderr, "ipcc: cannot %s %s: %s\n", verb, ESC(name),
+		cause(name, err, buf, sizeof(buf)));
 	return EXIT_RUNTIME;
 }
 
@@ -365,79 +478,6 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
 		u++;
 	}
 	snprintf(buf, size, "%" PRIu64 " B (%.1f %s)", bytes, v, unit[u]);
-	return buf;
-}
-
-/*
- * Length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
- * U+10FFFF), 0 if the bytes there are not one. Reads no further than a NUL.
- */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong form */
-		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogate */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		lo = s[0] == 0xf0 ? 0x90 : lo; /* no overlong form */
-		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/*
- * Text output of a string we did not write: object names (any byte but '/' and NUL, and any
- * user may create one in /dev/shm), CPU names and everything else read from an object any
- * participant may rewrite, file names. Printed raw, "\e]0;...\a\e[2J" would retitle and clear
- * the user's terminal. Printable ASCII and valid UTF-8 stay as they are; every other byte
- * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
- * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
- */
-#define ESC_SIZE (4 * PATH_MAX + 1)
-#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
-
-static const char *esc(const char *s, char *buf, size_t size)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-
-	while (*p) {
-		size_t n = utf8_seq(p), len = n;
-		char unit[8];
-
-		if (*p == '\\') {
-			len = (size_t)snprintf(unit, sizeof(unit), "\\\\");
-		} else if (n == 1 ? *p >= 0x20 && *p < 0x7f
-				  : n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
-			memcpy(unit, p, n);
-		} else {
-			len = (size_t)snprintf(unit, sizeof(unit), "\\x%02x", *p);
-			n = 1;
-		}
-		if (o + len + sizeof("...") > size) {
-			memcpy(buf + o, "...", sizeof("..."));
-			return buf;
-		}
-		memcpy(buf + o, unit, len);
-		o += len;
-		p += n;
-	}
-	buf[o] = '\0';
 	return buf;
 }
 
@@ -614,7 +654,7 @@ static int load_description(const char *path, struct ipcc_sysdesc **ret)
 	if (r == 0)
 		return 0;
 	ipcc_sysdesc_error_format(&err, line, sizeof(line));
-	fprintf(stderr, "ipcc: %s\n", line);
+	fprintf(stderr, "ipcc: %s\n", ESC(line));
 	return EXIT_RUNTIME;
 }
 
@@ -626,17 +666,17 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 	char sz[64];
 
 	printf("%s: %s%s%u CPUs, %u channels per direction, %" PRIu32 " B buffers, mode %04o\n",
-	       file, name ? name : "", name ? ", " : "", cfg->cpus, cfg->channels, cfg->buffer_size,
-	       (unsigned)cfg->mode);
+	       ESC(file), name ? ESC(name) : "", name ? ", " : "", cfg->cpus, cfg->channels,
+	       cfg->buffer_size, (unsigned)cfg->mode);
 	fputs("  CPUs:", stdout);
 	for (unsigned i = 0; i < cfg->cpus; i++)
-		printf("%s %u %s", i ? "," : "", i, cfg->cpu_names[i]);
+		printf("%s %u %s", i ? "," : "", i, ESC(cfg->cpu_names[i]));
 	fputs("\n  links:", stdout);
 	for (unsigned a = 0, n = 0; a < cfg->cpus; a++)
 		for (unsigned b = a + 1; b < cfg->cpus; b++)
 			if ((cfg->links[a] >> b) & 1u)
-				printf("%s %s - %s", n++ ? "," : "", cfg->cpu_names[a],
-				       cfg->cpu_names[b]);
+				printf("%s %s - %s", n++ ? "," : "", ESC(cfg->cpu_names[a]),
+				       ESC(cfg->cpu_names[b]));
 	putchar('\n');
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
@@ -713,7 +753,7 @@ static int cmd_plan(int argc, char **argv)
 	if (r == 0)
 		r = memory_map_plan(ipcc_sysdesc_config(desc), &m);
 	if (r < 0) {
-		fprintf(stderr, "ipcc: cannot plan %s: %s\n", argv[optind], strerror(-r));
+		fprintf(stderr, "ipcc: cannot plan %s: %s\n", ESC(argv[optind]), strerror(-r));
 		ipcc_sysdesc_free(desc);
 		return EXIT_RUNTIME;
 	}
@@ -741,16 +781,17 @@ static int create_system(const char *name, const struct ipcc_config *cfg)
 		fprintf(stderr,
 			"ipcc: cannot create %s: invalid configuration: the object would be above "
 			"the %s limit\n",
-			name, format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
+			ESC(name), format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
 		return EXIT_RUNTIME;
 	}
 	if (r == 0)
 		r = ipcc_system_create(name, cfg, &sys);
 	if (r < 0)
 		return fail("create", name, r);
-	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n", name,
-	       ipcc_system_cpus(sys), ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-	       ipcc_system_link_count(sys), ipcc_system_link_count(sys) == 1 ? "" : "s",
+	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n",
+	       ESC(name), ipcc_system_cpus(sys), ipcc_system_channels(sys),
+	       ipcc_system_buffer_size(sys), ipcc_system_link_count(sys),
+	       ipcc_system_link_count(sys) == 1 ? "" : "s",
 	       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
 	ipcc_system_close(sys);
 	return 0;
@@ -778,7 +819,7 @@ static int create_from_file(const char *file, int argc, char **argv, bool mode_s
 	if (optind >= argc) {
 		if (!ipcc_sysdesc_name(desc)) {
 			ipcc_sysdesc_free(desc);
-			return usage_error("create: missing NAME (%s has no 'name')", file);
+			return usage_error("create: missing NAME (%s has no 'name')", ESC(file));
 		}
 		snprintf(name, sizeof(name), "%s", ipcc_sysdesc_name(desc));
 	}
@@ -852,10 +893,14 @@ static int cmd_create(int argc, char **argv)
 			break;
 		case OPT_MODE:
 			if (parse_ulong(optarg, 8, &v) < 0 || v > 07777)
-				return usage_error(
-					"invalid value '%s' for --mode: expected an octal "
-					"mode 0..7777",
-					optarg);
+				return usage_error("invalid value '%s' for --mode: expected an "
+						   "octal mode 0..777",
+						   optarg);
+			/* The library refuses them too: no use on an object, a risk if shared. */
+			if (v > 0777)
+				return usage_error("invalid value '%s' for --mode: setuid, setgid "
+						   "and sticky bits are refused (at most 0777)",
+						   optarg);
 			cfg.mode = (mode_t)v;
 			mode_set = true;
 			break;
@@ -995,7 +1040,7 @@ static void print_text_header(struct ipcc_system *sys)
 	unsigned cpus = ipcc_system_cpus(sys), pairs = cpus * (cpus - 1) / 2;
 	char sz[64];
 
-	printf("%s: libipcc system, layout v%u, object %s\n", ipcc_system_name(sys),
+	printf("%s: libipcc system, layout v%u, object %s\n", ESC(ipcc_system_name(sys)),
 	       IPCC_LAYOUT_VERSION, format_size(ipcc_system_size(sys), sz, sizeof(sz)));
 	printf("  %u CPUs, %u channels per direction, %" PRIu32
 	       " B buffers, linked pairs %u of %u\n",
@@ -1032,7 +1077,7 @@ static void print_text_cpus(const struct cpu_snapshot *cs, unsigned cpus)
 		if (o->tid > 0)
 			snprintf(tid, sizeof(tid), "%d", (int)o->tid);
 		printf("  %3u  %-15s  %-8s  %-5s  %-8s  %-8s  %-10" PRIu32 "  %-8s  %s\n", i,
-		       cs[i].name, o->attached ? "yes" : "no",
+		       ESC(cs[i].name), o->attached ? "yes" : "no",
 		       o->attached ? (o->alive ? "yes" : "no") : "-", pid, tid, o->generation,
 		       o->attached ? wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf))
 				   : "-",
@@ -1069,8 +1114,8 @@ static void print_text_link(struct ipcc_system *sys, const struct link_snapshot 
 			    unsigned channels)
 {
 	printf("\nlink %u-%u: processor 1 = CPU %u (%s), processor 2 = CPU %u (%s)\n", s->cpu[0],
-	       s->cpu[1], s->cpu[0], ipcc_system_cpu_name(sys, s->cpu[0]), s->cpu[1],
-	       ipcc_system_cpu_name(sys, s->cpu[1]));
+	       s->cpu[1], s->cpu[0], ESC(ipcc_system_cpu_name(sys, s->cpu[0])), s->cpu[1],
+	       ESC(ipcc_system_cpu_name(sys, s->cpu[1])));
 	for (unsigned p = 0; p < 2; p++)
 		printf("  C%uCR 0x%08" PRIx32 "  RXOIE %u  TXFIE %u   C%uMR 0x%08" PRIx32
 		       "   lines: RXO %-4s  TXF %s\n",
@@ -1199,11 +1244,11 @@ static int cmd_info(int argc, char **argv)
 	channels = ipcc_system_channels(sys);
 	if (only && !ipcc_system_linked(sys, only_a, only_b)) {
 		if (only_b >= cpus)
-			fprintf(stderr, "ipcc: %s has no link %u-%u: it has %u CPUs\n", name,
+			fprintf(stderr, "ipcc: %s has no link %u-%u: it has %u CPUs\n", ESC(name),
 				only_a, only_b, cpus);
 		else
-			fprintf(stderr, "ipcc: %s has no link %u-%u: the pair is unlinked\n", name,
-				only_a, only_b);
+			fprintf(stderr, "ipcc: %s has no link %u-%u: the pair is unlinked\n",
+				ESC(name), only_a, only_b);
 		ipcc_system_close(sys);
 		return EXIT_RUNTIME;
 	}
@@ -1296,11 +1341,12 @@ static int cmd_rm(int argc, char **argv)
 	/*
 	 * Look before removing: another program's shm object under the same name is not ours to
 	 * delete unless asked. Anything that may be libipcc's (even half-built, truncated or of
-	 * another layout version) can go.
+	 * another layout version) can go; so can a FIFO, socket or device only with -f.
 	 */
 	if (!force && peek_magic(name) == -EPROTO) {
-		fprintf(stderr, "ipcc: not removing %s: not a libipcc object (-f removes it)\n",
-			name);
+		char buf[CAUSE_SIZE];
+		fprintf(stderr, "ipcc: not removing %s: %s (-f removes it)\n", ESC(name),
+			cause(name, -EPROTO, buf, sizeof(buf)));
 		return EXIT_RUNTIME;
 	}
 	r = ipcc_system_unlink(name);
@@ -1350,7 +1396,9 @@ static int cmd_list(int argc, char **argv)
 	while ((de = readdir(dir))) {
 		char name[IPCC_NAME_MAX + 2];
 
-		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX)
+		/* Only regular files can be ours: a FIFO is not even opened (peek checks again). */
+		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
 		if (!has_magic(name))
@@ -1381,8 +1429,8 @@ static int cmd_list(int argc, char **argv)
 		snprintf(name, sizeof(name), "/%s", names[i]);
 		r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
 		if (r < 0) {
-			printf("%-24s ", name);
-			print_cause(stdout, name, r);
+			char buf[CAUSE_SIZE];
+			printf("%-24s %s\n", ESC(name), cause(name, r, buf, sizeof(buf)));
 			continue;
 		}
 		for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
@@ -1390,7 +1438,7 @@ static int cmd_list(int argc, char **argv)
 			if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
 				attached++;
 		}
-		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", name, ipcc_system_cpus(sys),
+		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name), ipcc_system_cpus(sys),
 		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
 		       ipcc_system_link_count(sys), attached,
 		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
