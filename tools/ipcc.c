@@ -1447,7 +1447,7 @@ static int cmd_list(int argc, char **argv)
 	goto out;
 
 oom:
-	fprintf(stderr, "ipcc: out of memory\n");
+	fprintf(stderr, "ipcc: cannot list %s: out of memory\n", SHM_DIR);
 	ret = EXIT_RUNTIME;
 out:
 	if (dir)
