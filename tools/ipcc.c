@@ -57,7 +57,7 @@ static const char usage_text[] =
 	"                          the object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
-	"  list                    the libipcc objects in " SHM_DIR "\n"
+	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -1373,21 +1373,73 @@ static bool has_magic(const char *name)
 	       magic == IPCC_LAYOUT_MAGIC;
 }
 
+/* One object of ipcc list, or why it cannot be opened: a text row or a JSON entry. */
+static void list_row(const char *name, bool json, json_t **objects)
+{
+	struct ipcc_system *sys;
+	char buf[CAUSE_SIZE], sz[64];
+	unsigned attached = 0;
+	int r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
+
+	if (r < 0) {
+		const char *why = cause(name, r, buf, sizeof(buf));
+		if (json)
+			append(objects, json_pack("{s:o, s:s}", "name", jstr(name), "error", why));
+		else
+			printf("%-24s %s\n", ESC(name), why);
+		return;
+	}
+	for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
+		struct ipcc_cpu_owner o;
+		if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
+			attached++;
+	}
+	if (json)
+		append(objects,
+		       json_pack("{s:o, s:i, s:i, s:I, s:i, s:i, s:I}", "name", jstr(name), "cpus",
+				 (int)ipcc_system_cpus(sys), "channels",
+				 (int)ipcc_system_channels(sys), "buffer_size",
+				 (json_int_t)ipcc_system_buffer_size(sys), "link_count",
+				 (int)ipcc_system_link_count(sys), "attached", (int)attached,
+				 "size", (json_int_t)ipcc_system_size(sys)));
+	else
+		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name), ipcc_system_cpus(sys),
+		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+		       ipcc_system_link_count(sys), attached,
+		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+	ipcc_system_close(sys);
+}
+
 static int cmd_list(int argc, char **argv)
 {
-	char **names = NULL, sz[64];
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char **names = NULL;
 	size_t count = 0, cap = 0;
+	json_t *objects = NULL;
 	struct dirent *de;
+	bool json = false;
 	DIR *dir;
-	int ret = 0;
+	int c, ret = 0;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
 			usage(stdout);
 			return 0;
+		default:
+			return usage_error("list: unknown option '%s'", opt);
 		}
-		return usage_error("list: unexpected argument '%s'", argv[1]);
 	}
+	if (optind < argc)
+		return usage_error("list: unexpected argument '%s'", ESC(argv[optind]));
 	dir = opendir(SHM_DIR);
 	if (!dir) {
 		fprintf(stderr, "ipcc: cannot list %s: %s\n", SHM_DIR, strerror(errno));
@@ -1415,35 +1467,21 @@ static int cmd_list(int argc, char **argv)
 	}
 	closedir(dir);
 	dir = NULL;
-	if (count) {
+	if (count)
 		qsort(names, count, sizeof(*names), name_cmp);
+	if (json)
+		objects = json_array();
+	else if (count)
 		printf("%-24s %4s %8s %8s %6s %8s  %s\n", "NAME", "CPUS", "CHANNELS", "BUFFER",
 		       "LINKS", "ATTACHED", "SIZE");
-	}
 	for (size_t i = 0; i < count; i++) {
 		char name[IPCC_NAME_MAX + 2];
-		struct ipcc_system *sys;
-		unsigned attached = 0;
-		int r;
 
 		snprintf(name, sizeof(name), "/%s", names[i]);
-		r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
-		if (r < 0) {
-			char buf[CAUSE_SIZE];
-			printf("%-24s %s\n", ESC(name), cause(name, r, buf, sizeof(buf)));
-			continue;
-		}
-		for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
-			struct ipcc_cpu_owner o;
-			if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
-				attached++;
-		}
-		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name), ipcc_system_cpus(sys),
-		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-		       ipcc_system_link_count(sys), attached,
-		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
-		ipcc_system_close(sys);
+		list_row(name, json, &objects);
 	}
+	if (json)
+		ret = json_print(json_pack("{s:o}", "objects", objects), SHM_DIR);
 	goto out;
 
 oom:

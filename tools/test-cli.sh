@@ -83,6 +83,15 @@ d = json.load(sys.stdin)
 print(len(d[\"links\"]), len(d[\"links\"][0][\"channels\"]), d[\"links\"][0][\"channels\"][0][\"C1OM\"])'"
 fi
 expect 0 "/$pfx-a +4 +16 +512 +5" "$ipcc" list
+if command -v python3 >/dev/null; then
+	expect 0 '^ok$' bash -c "'$ipcc' list --json | python3 -c '
+import json, sys
+o = [o for o in json.load(sys.stdin)[\"objects\"] if o[\"name\"] == \"/$pfx-a\"]
+assert len(o) == 1 and o[0][\"cpus\"] == 4 and o[0][\"link_count\"] == 5, o
+assert o[0][\"attached\"] == 0 and o[0][\"buffer_size\"] == 512, o
+print(\"ok\")'"
+fi
+expect 2 "list: unexpected argument 'x'" "$ipcc" list x
 expect 0 '^$' "$ipcc" rm "$pfx-a"
 expect 1 "cannot open /$pfx-a: no such object" "$ipcc" info "/$pfx-a"
 expect 1 "cannot remove /$pfx-a: no such object" "$ipcc" rm "/$pfx-a"
@@ -153,6 +162,7 @@ if command -v python3 >/dev/null; then
 	"$ipcc" create "/$odd" >/dev/null
 	"$ipcc" create "/$pfx-"$'bad\xff\xc3(' >/dev/null
 	"$ipcc" info "/$odd" --json >"$tmp/odd.json"
+	"$ipcc" list --json >"$tmp/list.json"
 	"$ipcc" info "/$pfx-"$'bad\xff\xc3(' --json >"$tmp/bad.json"
 	expect 0 '^ok$' python3 -c '
 import json, os, sys
@@ -160,7 +170,9 @@ odd = json.load(open(sys.argv[1]))["name"]
 assert odd.encode() == os.fsencode(sys.argv[2]), (odd, sys.argv[2])
 bad = json.load(open(sys.argv[3]))["name"]
 assert bad == sys.argv[4] + "bad\ufffd\ufffd(", bad
-print("ok")' "$tmp/odd.json" "/$odd" "$tmp/bad.json" "/$pfx-"
+listed = [o["name"] for o in json.load(open(sys.argv[5]))["objects"]]
+assert odd in listed and bad in listed, listed
+print("ok")' "$tmp/odd.json" "/$odd" "$tmp/bad.json" "/$pfx-" "$tmp/list.json"
 	expect 0 '^$' "$ipcc" rm "/$odd"
 	expect 0 '^$' "$ipcc" rm "/$pfx-"$'bad\xff\xc3('
 fi
