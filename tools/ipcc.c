@@ -323,6 +323,35 @@ static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_
 	return name_normalize(argv[optind], buf, size);
 }
 
+/*
+ * The options of a subcommand that has only --json and --help. Returns -1 to go on, else the
+ * exit status for the subcommand to return at once (0 after --help, 2 for a usage error).
+ */
+static int json_option(const char *cmd, int argc, char **argv, bool *ret_json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error("%s: unknown option '%s'", cmd, opt);
+		}
+	}
+	return -1;
+}
+
 /* ---- error messages ------------------------------------------------------------------------ */
 
 /*
@@ -717,30 +746,15 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 
 static int cmd_plan(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct ipcc_sysdesc *desc;
 	struct memory_map m;
 	bool json = false;
 	uint64_t size;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		const char *opt = optind > 0 ? argv[optind - 1] : "";
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return usage_error("plan: unknown option '%s'", opt);
-		}
-	}
+	r = json_option("plan", argc, argv, &json);
+	if (r >= 0)
+		return r;
 	if (optind >= argc)
 		return usage_error("plan: missing FILE");
 	if (optind != argc - 1)
@@ -1412,32 +1426,17 @@ static void list_row(const char *name, bool json, json_t **objects)
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	char **names = NULL;
 	size_t count = 0, cap = 0;
 	json_t *objects = NULL;
 	struct dirent *de;
 	bool json = false;
 	DIR *dir;
-	int c, ret = 0;
+	int r, ret = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		const char *opt = optind > 0 ? argv[optind - 1] : "";
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return usage_error("list: unknown option '%s'", opt);
-		}
-	}
+	r = json_option("list", argc, argv, &json);
+	if (r >= 0)
+		return r;
 	if (optind < argc)
 		return usage_error("list: unexpected argument '%s'", ESC(argv[optind]));
 	dir = opendir(SHM_DIR);

@@ -92,6 +92,8 @@ assert o[0][\"attached\"] == 0 and o[0][\"buffer_size\"] == 512, o
 print(\"ok\")'"
 fi
 expect 2 "list: unexpected argument 'x'" "$ipcc" list x
+expect 2 "list: unknown option '--bogus'" "$ipcc" list --bogus
+expect 2 "plan: unknown option '--bogus'" "$ipcc" plan --bogus x.yaml
 expect 0 '^$' "$ipcc" rm "$pfx-a"
 expect 1 "cannot open /$pfx-a: no such object" "$ipcc" info "/$pfx-a"
 expect 1 "cannot remove /$pfx-a: no such object" "$ipcc" rm "/$pfx-a"
