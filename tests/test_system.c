@@ -316,6 +316,12 @@ Test(system, configs_outside_the_limits_fail_with_einval_and_leave_nothing, .fin
 	ipcc_config_init(&cfg);
 	cfg.mode = S_IFREG | 0600;
 	expect_config_rejected(&cfg, "mode with file type bits");
+	cfg.mode = 04755;
+	expect_config_rejected(&cfg, "mode with the setuid bit");
+	cfg.mode = 02770;
+	expect_config_rejected(&cfg, "mode with the setgid bit");
+	cfg.mode = 01777;
+	expect_config_rejected(&cfg, "mode with the sticky bit");
 }
 
 static mode_t object_mode(const char *name)
@@ -395,6 +401,30 @@ Test(system, open_of_a_foreign_object_fails_with_eproto, .fini = teardown)
 	struct ipcc_shm_header h = valid_header();
 	h.magic ^= 1ull << 63;
 	expect_open(raw_object(&h, sizeof(h), (off_t)h.total_size), -EPROTO, "one magic bit off");
+}
+
+/* Anyone may make these in /dev/shm: a FIFO would block an open without O_NONBLOCK. */
+Test(system, open_of_a_fifo_or_directory_fails_at_once_with_eproto_or_eisdir, .fini = teardown,
+     .timeout = 10)
+{
+	struct ipcc_system *s = NULL;
+	char path[128];
+	const char *name = test_name();
+
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo: %s", strerror(errno));
+	int rw = ipcc_system_open(name, &s);
+	int ro = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &s);
+	unlink(path);
+	cr_assert_eq(rw, -EPROTO, "FIFO: %d", rw);
+	cr_assert_eq(ro, -EPROTO, "FIFO, r/o: %d", ro);
+	cr_assert_eq(mkdir(path, 0700), 0, "mkdir: %s", strerror(errno));
+	rw = ipcc_system_open(name, &s);
+	ro = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &s);
+	rmdir(path);
+	cr_assert_eq(rw, -EISDIR, "directory: %d", rw);
+	cr_assert_eq(ro, -EISDIR, "directory, r/o: %d", ro);
+	cr_assert_null(s);
 }
 
 Test(system, open_of_another_layout_version_fails_with_eprotonosupport, .fini = teardown)

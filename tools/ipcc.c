@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ static const char usage_text[] =
 	"      --channels N        channels per direction on each link, 1..16 (default 6)\n"
 	"      --buffer-size B     bytes per channel buffer, 8..1048576 (default 512);\n"
 	"                          a K or M suffix multiplies by 1024 or 1048576\n"
-	"      --mode OCTAL        permissions of the object (default 0600)\n"
+	"      --mode OCTAL        permissions of the object, at most 0777 (default 0600)\n"
 	"      --unlink A-B[,...]  no IPCC between CPUs A and B (repeatable)\n"
 	"      --links A-B[,...]   link only these pairs (repeatable)\n"
 	"  create --config FILE [NAME] [--mode OCTAL]\n"
@@ -55,7 +57,7 @@ static const char usage_text[] =
 	"                          the object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
-	"  list                    the libipcc objects in " SHM_DIR "\n"
+	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -79,6 +81,81 @@ static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ..
 	va_end(ap);
 	fputs("\nTry 'ipcc help' for more information.\n", stderr);
 	return EXIT_USAGE;
+}
+
+/* ---- untrusted strings in text output ----------------------------------------------------- */
+
+/*
+ * Length of the valid UTF-8 sequence at s (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), 0 if the bytes there are not one. Reads no further than a NUL.
+ */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : lo; /* no overlong form */
+		hi = s[0] == 0xed ? 0x9f : hi; /* no surrogate */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : lo; /* no overlong form */
+		hi = s[0] == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Text output of a string we did not write: object names (any byte but '/' and NUL, and any
+ * user may create one in /dev/shm), CPU names and everything else read from an object any
+ * participant may rewrite, file names. Printed raw, "\e]0;...\a\e[2J" would retitle and clear
+ * the user's terminal. Printable ASCII and valid UTF-8 stay as they are; every other byte
+ * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
+ * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
+ */
+#define ESC_SIZE (4 * PATH_MAX + 1)
+#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
+
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	while (*p) {
+		size_t n = utf8_seq(p), len = n;
+		char unit[8];
+
+		if (*p == '\\') {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\\\");
+		} else if (n == 1 ? *p >= 0x20 && *p < 0x7f
+				  : n > 1 && !(p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(unit, p, n);
+		} else {
+			len = (size_t)snprintf(unit, sizeof(unit), "\\x%02x", *p);
+			n = 1;
+		}
+		if (o + len + sizeof("...") > size) {
+			memcpy(buf + o, "...", sizeof("..."));
+			return buf;
+		}
+		memcpy(buf + o, unit, len);
+		o += len;
+		p += n;
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
 /* ---- argument parsing ---------------------------------------------------------------------- */
@@ -225,9 +302,10 @@ static int name_normalize(const char *arg, char *buf, size_t size)
 	if (!*base)
 		return usage_error("invalid name '%s': empty", arg);
 	if (strchr(base, '/'))
-		return usage_error("invalid name '%s': no '/' allowed after the leading one", arg);
+		return usage_error("invalid name '%s': no '/' allowed after the leading one",
+				   ESC(arg));
 	if (strlen(base) > IPCC_NAME_MAX)
-		return usage_error("invalid name '%.20s...': longer than %u bytes", arg,
+		return usage_error("invalid name '%.20s...': longer than %u bytes", ESC(arg),
 				   IPCC_NAME_MAX);
 	if (!strcmp(base, ".") || !strcmp(base, ".."))
 		return usage_error("invalid name '%s'", arg);
@@ -245,21 +323,80 @@ static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_
 	return name_normalize(argv[optind], buf, size);
 }
 
+/*
+ * The options of a subcommand that has only --json and --help. Returns -1 to go on, else the
+ * exit status for the subcommand to return at once (0 after --help, 2 for a usage error).
+ */
+static int json_option(const char *cmd, int argc, char **argv, bool *ret_json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error("%s: unknown option '%s'", cmd, opt);
+		}
+	}
+	return -1;
+}
+
 /* ---- error messages ------------------------------------------------------------------------ */
 
 /*
+ * What a name in SHM_DIR is when it is not a regular file, as a message ("is a directory");
+ * NULL for a regular file or a name that cannot be looked at. lstat opens nothing, so a FIFO
+ * cannot block it and a device cannot notice it.
+ */
+static const char *file_kind(const char *name)
+{
+	char path[sizeof(SHM_DIR) + IPCC_NAME_MAX + 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return NULL;
+	if (S_ISDIR(st.st_mode))
+		return "is a directory";
+	if (S_ISFIFO(st.st_mode))
+		return "is a FIFO, not a libipcc object";
+	if (S_ISSOCK(st.st_mode))
+		return "is a socket, not a libipcc object";
+	if (S_ISLNK(st.st_mode))
+		return "is a symbolic link, not a libipcc object";
+	return "is a device, not a libipcc object";
+}
+
+/*
  * Read the first `size` bytes of object `name` into buf, bypassing the library: only to explain
- * its errors and to tell foreign objects from ours. Returns the bytes read or a negative errno.
+ * its errors and to tell foreign objects from ours. Returns the bytes read or a negative errno:
+ * -EISDIR for a directory, -EPROTO for anything else that is not a regular file. O_NONBLOCK
+ * because anyone may put a FIFO in SHM_DIR, and opening one would block for ever.
  */
 static ssize_t peek(const char *name, void *buf, size_t size)
 {
+	struct stat st;
 	ssize_t n;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, buf, size, 0);
-	if (n < 0)
+	if (fstat(fd, &st) < 0)
+		n = -errno;
+	else if (!S_ISREG(st.st_mode))
+		n = S_ISDIR(st.st_mode) ? -EISDIR : -EPROTO;
+	else if ((n = pread(fd, buf, size, 0)) < 0)
 		n = -errno;
 	close(fd);
 	return n;
@@ -284,63 +421,70 @@ static uint32_t peek_layout_version(const char *name)
 	return peek(name, &h, sizeof(h)) == (ssize_t)sizeof(h) ? h.layout_version : 0;
 }
 
-/* The cause behind a negative errno from ipcc_system_open/create/unlink, for `name`. */
-static void print_cause(FILE *f, const char *name, int err)
+/*
+ * The cause behind a negative errno from ipcc_system_open/create/unlink or peek for `name`, as
+ * the end of a one-line message (no newline), in buf unless it is a constant.
+ */
+static const char *cause(const char *name, int err, char *buf, size_t size)
 {
+	const char *kind = err == -EEXIST || err == -ENOENT ? NULL : file_kind(name);
 	uint32_t v;
 
+	/* Whatever the library tripped on, a name that is no regular file says it best. */
+	if (kind)
+		return kind;
 	switch (-err) {
 	case EEXIST:
-		fprintf(f, "it already exists (remove it with 'ipcc rm %s')\n", name);
-		break;
+		snprintf(buf, size, "it already exists (remove it with 'ipcc rm %s')", ESC(name));
+		return buf;
 	case ENOENT:
-		fprintf(f, "no such object\n");
-		break;
+		return "no such object";
 	case EAGAIN:
-		fprintf(f,
-			"it is still being created (retry; if its creator died, remove it "
-			"with 'ipcc rm %s')\n",
-			name);
-		break;
+		snprintf(buf, size,
+			 "it is still being created (retry; if its creator died, remove it with "
+			 "'ipcc rm %s')",
+			 ESC(name));
+		return buf;
 	case EPROTO:
-		fprintf(f, "not a libipcc object (no libipcc magic in its header)\n");
-		break;
+		return "not a libipcc object (no libipcc magic in its header)";
 	case EPROTONOSUPPORT:
 		v = peek_layout_version(name);
 		if (v)
-			fprintf(f,
-				"created by an incompatible libipcc layout version (object "
-				"v%" PRIu32 ", this ipcc v%u)\n",
-				v, IPCC_LAYOUT_VERSION);
+			snprintf(buf, size,
+				 "created by an incompatible libipcc layout version (object "
+				 "v%" PRIu32 ", this ipcc v%u)",
+				 v, IPCC_LAYOUT_VERSION);
 		else
-			fprintf(f,
-				"created by an incompatible libipcc layout version (this "
-				"ipcc v%u)\n",
+			snprintf(
+				buf, size,
+				"created by an incompatible libipcc layout version (this ipcc v%u)",
 				IPCC_LAYOUT_VERSION);
-		break;
+		return buf;
 	case EBADMSG:
-		fprintf(f, "truncated (smaller than its header or than its geometry needs)\n");
-		break;
+		return "truncated (smaller than its header or than its geometry needs)";
 	case EUCLEAN:
-		fprintf(f, "corrupt header (geometry outside the limits or inconsistent)\n");
-		break;
+		return "corrupt header (geometry outside the limits or inconsistent)";
+	case EISDIR:
+		return "is a directory";
 	case EINVAL:
-		fprintf(f, "invalid name or configuration\n");
-		break;
+		return "invalid name or configuration";
 	case EACCES:
 	case EPERM:
-		fprintf(f, "permission denied\n");
-		break;
+		return "permission denied";
 	default:
-		fprintf(f, "%s\n", ipcc_strerror(err));
-		break;
+		return ipcc_strerror(err);
 	}
 }
 
+/* Room for what cause() writes: an escaped name and a sentence. */
+#define CAUSE_SIZE (ESC_SIZE + 128)
+
 static int fail(const char *verb, const char *name, int err)
 {
-	fprintf(stderr, "ipcc: cannot %s %s: ", verb, name);
-	print_cause(stderr, name, err);
+	char buf[CAUSE_SIZE];
+
+	fprintf(stderr, "ipcc: cannot %s %s: %s\n", verb, ESC(name),
+		cause(name, err, buf, sizeof(buf)));
 	return EXIT_RUNTIME;
 }
 
@@ -366,25 +510,54 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
-/* A JSON string; shm names may hold any byte but '/' and NUL. */
-static void json_string(const char *s)
+/*
+ * A JSON string for s (NULL: JSON null). jansson takes UTF-8 only, while a name may hold any
+ * byte: each byte of an invalid sequence becomes U+FFFD. NULL only when out of memory.
+ */
+static json_t *jstr(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
+	const unsigned char *p = (const unsigned char *)s;
+	json_t *j;
+	char *fixed, *o;
+
+	if (!s)
+		return json_null();
+	j = json_string(s);
+	if (j)
+		return j;
+	o = fixed = malloc(3 * strlen(s) + 1);
+	if (!fixed)
+		return NULL;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
 	}
-	putchar('"');
+	*o = '\0';
+	j = json_string(fixed);
+	free(fixed);
+	return j;
 }
 
-static const char *json_bool(bool v)
+/* Print a JSON document and free it; a NULL one is an allocation that failed while building. */
+static int json_print(json_t *doc, const char *what)
 {
-	return v ? "true" : "false";
+	int r = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
+
+	json_decref(doc);
+	if (r < 0 || putchar('\n') == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "ipcc: cannot print %s as JSON: out of memory or write error\n",
+			ESC(what));
+		return EXIT_RUNTIME;
+	}
+	return 0;
 }
 
 /* A memory map, as ipcc_config_plan or ipcc_system_sections gives it, with CPU names. */
@@ -416,27 +589,33 @@ static void print_text_sections(const struct memory_map *m)
 	}
 }
 
-/* "  \"sections\": [ ... ]" without a trailing comma or newline. */
-static void print_json_sections(const struct memory_map *m)
+/*
+ * Append e (a new reference; NULL if building it failed) to array *a. On failure *a is freed
+ * and set to NULL, so that the document taking it fails as a whole instead of missing a part.
+ */
+static void append(json_t **a, json_t *e)
 {
-	printf("  \"sections\": [\n");
+	if (json_array_append_new(*a, e) < 0) {
+		json_decref(*a);
+		*a = NULL;
+	}
+}
+
+/* The "sections" array of info and plan; NULL when out of memory. */
+static json_t *json_sections(const struct memory_map *m)
+{
+	json_t *a = json_array();
+
 	for (unsigned i = 0; i < m->count; i++) {
 		const struct ipcc_section_info *s = &m->sections[i];
-		const char *owner = section_owner(m, s);
-		printf("    { \"type\": %" PRIu32 ", \"name\": ", s->type);
-		json_string(s->name);
-		printf(", \"layer\": ");
-		json_string(s->layer);
-		printf(", \"offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"count\": %" PRIu32
-		       ", \"stride\": %" PRIu32 ", \"owner\": ",
-		       s->offset, s->size, s->count, s->stride);
-		if (owner)
-			json_string(owner);
-		else
-			fputs("null", stdout);
-		printf(" }%s\n", i + 1 < m->count ? "," : "");
+		json_t *e = json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o}", "type",
+				      (json_int_t)s->type, "name", jstr(s->name), "layer",
+				      jstr(s->layer), "offset", (json_int_t)s->offset, "size",
+				      (json_int_t)s->size, "count", (json_int_t)s->count, "stride",
+				      (json_int_t)s->stride, "owner", jstr(section_owner(m, s)));
+		append(&a, e);
 	}
-	printf("  ]");
+	return a;
 }
 
 static void memory_map_free(struct memory_map *m)
@@ -504,7 +683,7 @@ static int load_description(const char *path, struct ipcc_sysdesc **ret)
 	if (r == 0)
 		return 0;
 	ipcc_sysdesc_error_format(&err, line, sizeof(line));
-	fprintf(stderr, "ipcc: %s\n", line);
+	fprintf(stderr, "ipcc: %s\n", ESC(line));
 	return EXIT_RUNTIME;
 }
 
@@ -516,84 +695,66 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 	char sz[64];
 
 	printf("%s: %s%s%u CPUs, %u channels per direction, %" PRIu32 " B buffers, mode %04o\n",
-	       file, name ? name : "", name ? ", " : "", cfg->cpus, cfg->channels, cfg->buffer_size,
-	       (unsigned)cfg->mode);
+	       ESC(file), name ? ESC(name) : "", name ? ", " : "", cfg->cpus, cfg->channels,
+	       cfg->buffer_size, (unsigned)cfg->mode);
 	fputs("  CPUs:", stdout);
 	for (unsigned i = 0; i < cfg->cpus; i++)
-		printf("%s %u %s", i ? "," : "", i, cfg->cpu_names[i]);
+		printf("%s %u %s", i ? "," : "", i, ESC(cfg->cpu_names[i]));
 	fputs("\n  links:", stdout);
 	for (unsigned a = 0, n = 0; a < cfg->cpus; a++)
 		for (unsigned b = a + 1; b < cfg->cpus; b++)
 			if ((cfg->links[a] >> b) & 1u)
-				printf("%s %s - %s", n++ ? "," : "", cfg->cpu_names[a],
-				       cfg->cpu_names[b]);
+				printf("%s %s - %s", n++ ? "," : "", ESC(cfg->cpu_names[a]),
+				       ESC(cfg->cpu_names[b]));
 	putchar('\n');
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
 
-static void print_json_plan(const char *file, const struct ipcc_sysdesc *desc,
-			    const struct memory_map *m, uint64_t size)
+static unsigned config_link_count(const struct ipcc_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			n += (cfg->links[a] >> b) & 1u;
+	return n;
+}
+
+static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
+			 const struct memory_map *m, uint64_t size)
 {
 	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
-	const char *name = ipcc_sysdesc_name(desc);
-	bool first = true;
+	json_t *cpus = json_array(), *links = json_array();
+	char mode[16];
 
-	printf("{\n  \"file\": ");
-	json_string(file);
-	printf(",\n  \"name\": ");
-	if (name)
-		json_string(name);
-	else
-		fputs("null", stdout);
-	printf(",\n  \"cpus\": [\n");
-	for (unsigned i = 0; i < cfg->cpus; i++) {
-		printf("    { \"id\": %u, \"name\": ", i);
-		json_string(cfg->cpu_names[i]);
-		printf(" }%s\n", i + 1 < cfg->cpus ? "," : "");
-	}
-	printf("  ],\n  \"channels\": %u,\n  \"buffer_size\": %" PRIu32 ",\n  \"mode\": \"%04o\",\n"
-	       "  \"links\": [",
-	       cfg->channels, cfg->buffer_size, (unsigned)cfg->mode);
-	for (unsigned a = 0; a < cfg->cpus; a++) {
-		for (unsigned b = a + 1; b < cfg->cpus; b++) {
-			if (!((cfg->links[a] >> b) & 1u))
-				continue;
-			printf("%s\n    { \"cpu1\": %u, \"cpu2\": %u }", first ? "" : ",", a, b);
-			first = false;
-		}
-	}
-	printf("\n  ],\n");
-	print_json_sections(m);
-	printf(",\n  \"size\": %" PRIu64 "\n}\n", size);
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		append(&cpus,
+		       json_pack("{s:i, s:o}", "id", (int)i, "name", jstr(cfg->cpu_names[i])));
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			if ((cfg->links[a] >> b) & 1u)
+				append(&links,
+				       json_pack("{s:i, s:i}", "cpu1", (int)a, "cpu2", (int)b));
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode);
+	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:I}", "file", jstr(file),
+			 "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
+			 (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode",
+			 mode, "links", links, "sections", json_sections(m), "size",
+			 (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct ipcc_sysdesc *desc;
 	struct memory_map m;
 	bool json = false;
 	uint64_t size;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		const char *opt = optind > 0 ? argv[optind - 1] : "";
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return usage_error("plan: unknown option '%s'", opt);
-		}
-	}
+	r = json_option("plan", argc, argv, &json);
+	if (r >= 0)
+		return r;
 	if (optind >= argc)
 		return usage_error("plan: missing FILE");
 	if (optind != argc - 1)
@@ -606,30 +767,20 @@ static int cmd_plan(int argc, char **argv)
 	if (r == 0)
 		r = memory_map_plan(ipcc_sysdesc_config(desc), &m);
 	if (r < 0) {
-		fprintf(stderr, "ipcc: cannot plan %s: %s\n", argv[optind], strerror(-r));
+		fprintf(stderr, "ipcc: cannot plan %s: %s\n", ESC(argv[optind]), strerror(-r));
 		ipcc_sysdesc_free(desc);
 		return EXIT_RUNTIME;
 	}
 	if (json)
-		print_json_plan(argv[optind], desc, &m, size);
+		r = json_print(json_plan(argv[optind], desc, &m, size), argv[optind]);
 	else
 		print_text_plan(argv[optind], desc, &m, size);
 	memory_map_free(&m);
 	ipcc_sysdesc_free(desc);
-	return 0;
+	return r;
 }
 
 /* ---- create -------------------------------------------------------------------------------- */
-
-static unsigned config_link_count(const struct ipcc_config *cfg)
-{
-	unsigned n = 0;
-
-	for (unsigned a = 0; a < cfg->cpus; a++)
-		for (unsigned b = a + 1; b < cfg->cpus; b++)
-			n += (cfg->links[a] >> b) & 1u;
-	return n;
-}
 
 /* Create `name` for a config the tool has checked; print what was created. */
 static int create_system(const char *name, const struct ipcc_config *cfg)
@@ -644,16 +795,17 @@ static int create_system(const char *name, const struct ipcc_config *cfg)
 		fprintf(stderr,
 			"ipcc: cannot create %s: invalid configuration: the object would be above "
 			"the %s limit\n",
-			name, format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
+			ESC(name), format_size(IPCC_SYSTEM_SIZE_MAX, lim, sizeof(lim)));
 		return EXIT_RUNTIME;
 	}
 	if (r == 0)
 		r = ipcc_system_create(name, cfg, &sys);
 	if (r < 0)
 		return fail("create", name, r);
-	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n", name,
-	       ipcc_system_cpus(sys), ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-	       ipcc_system_link_count(sys), ipcc_system_link_count(sys) == 1 ? "" : "s",
+	printf("created %s: %u CPUs, %u channels, %" PRIu32 " B buffers, %u link%s, %s\n",
+	       ESC(name), ipcc_system_cpus(sys), ipcc_system_channels(sys),
+	       ipcc_system_buffer_size(sys), ipcc_system_link_count(sys),
+	       ipcc_system_link_count(sys) == 1 ? "" : "s",
 	       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
 	ipcc_system_close(sys);
 	return 0;
@@ -681,7 +833,7 @@ static int create_from_file(const char *file, int argc, char **argv, bool mode_s
 	if (optind >= argc) {
 		if (!ipcc_sysdesc_name(desc)) {
 			ipcc_sysdesc_free(desc);
-			return usage_error("create: missing NAME (%s has no 'name')", file);
+			return usage_error("create: missing NAME (%s has no 'name')", ESC(file));
 		}
 		snprintf(name, sizeof(name), "%s", ipcc_sysdesc_name(desc));
 	}
@@ -755,10 +907,14 @@ static int cmd_create(int argc, char **argv)
 			break;
 		case OPT_MODE:
 			if (parse_ulong(optarg, 8, &v) < 0 || v > 07777)
-				return usage_error(
-					"invalid value '%s' for --mode: expected an octal "
-					"mode 0..7777",
-					optarg);
+				return usage_error("invalid value '%s' for --mode: expected an "
+						   "octal mode 0..777",
+						   optarg);
+			/* The library refuses them too: no use on an object, a risk if shared. */
+			if (v > 0777)
+				return usage_error("invalid value '%s' for --mode: setuid, setgid "
+						   "and sticky bits are refused (at most 0777)",
+						   optarg);
 			cfg.mode = (mode_t)v;
 			mode_set = true;
 			break;
@@ -898,7 +1054,7 @@ static void print_text_header(struct ipcc_system *sys)
 	unsigned cpus = ipcc_system_cpus(sys), pairs = cpus * (cpus - 1) / 2;
 	char sz[64];
 
-	printf("%s: libipcc system, layout v%u, object %s\n", ipcc_system_name(sys),
+	printf("%s: libipcc system, layout v%u, object %s\n", ESC(ipcc_system_name(sys)),
 	       IPCC_LAYOUT_VERSION, format_size(ipcc_system_size(sys), sz, sizeof(sz)));
 	printf("  %u CPUs, %u channels per direction, %" PRIu32
 	       " B buffers, linked pairs %u of %u\n",
@@ -935,7 +1091,7 @@ static void print_text_cpus(const struct cpu_snapshot *cs, unsigned cpus)
 		if (o->tid > 0)
 			snprintf(tid, sizeof(tid), "%d", (int)o->tid);
 		printf("  %3u  %-15s  %-8s  %-5s  %-8s  %-8s  %-10" PRIu32 "  %-8s  %s\n", i,
-		       cs[i].name, o->attached ? "yes" : "no",
+		       ESC(cs[i].name), o->attached ? "yes" : "no",
 		       o->attached ? (o->alive ? "yes" : "no") : "-", pid, tid, o->generation,
 		       o->attached ? wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf))
 				   : "-",
@@ -972,8 +1128,8 @@ static void print_text_link(struct ipcc_system *sys, const struct link_snapshot 
 			    unsigned channels)
 {
 	printf("\nlink %u-%u: processor 1 = CPU %u (%s), processor 2 = CPU %u (%s)\n", s->cpu[0],
-	       s->cpu[1], s->cpu[0], ipcc_system_cpu_name(sys, s->cpu[0]), s->cpu[1],
-	       ipcc_system_cpu_name(sys, s->cpu[1]));
+	       s->cpu[1], s->cpu[0], ESC(ipcc_system_cpu_name(sys, s->cpu[0])), s->cpu[1],
+	       ESC(ipcc_system_cpu_name(sys, s->cpu[1])));
 	for (unsigned p = 0; p < 2; p++)
 		printf("  C%uCR 0x%08" PRIx32 "  RXOIE %u  TXFIE %u   C%uMR 0x%08" PRIx32
 		       "   lines: RXO %-4s  TXF %s\n",
@@ -994,64 +1150,62 @@ static void print_text_link(struct ipcc_system *sys, const struct link_snapshot 
 	print_bits_row("C2MR CHnFM", s->mr[1], 16, channels);
 }
 
-static void print_json_link(const struct link_snapshot *s, unsigned channels)
+/* One processor's interrupt enables and lines: "proc1" or "proc2" of a link. */
+static json_t *json_proc(const struct link_snapshot *s, unsigned p)
 {
-	char buf[24];
-
-	printf("    {\n      \"cpu1\": %u, \"cpu2\": %u,\n", s->cpu[0], s->cpu[1]);
-	printf("      \"registers\": { \"C1CR\": %" PRIu32 ", \"C1MR\": %" PRIu32
-	       ", \"C1TOC2SR\": %" PRIu32 ", \"C2CR\": %" PRIu32 ", \"C2MR\": %" PRIu32
-	       ", \"C2TOC1SR\": %" PRIu32 " },\n",
-	       s->cr[0], s->mr[0], s->sr[0], s->cr[1], s->mr[1], s->sr[1]);
-	for (unsigned p = 0; p < 2; p++)
-		printf("      \"proc%u\": { \"RXOIE\": %s, \"TXFIE\": %s, \"RXO\": %s, \"TXF\": %s "
-		       "},\n",
-		       p + 1, json_bool(s->cr[p] & IPCC_CR_RXOIE),
-		       json_bool(s->cr[p] & IPCC_CR_TXFIE), json_bool(s->irq[p][IPCC_IRQ_RXO]),
-		       json_bool(s->irq[p][IPCC_IRQ_TXF]));
-	printf("      \"channels\": [\n");
-	for (unsigned n = 0; n < channels; n++) {
-		printf("        { \"n\": %u, \"C1TOC2SR\": %s, \"C2TOC1SR\": %s, \"C1OM\": %s, "
-		       "\"C1FM\": %s, \"C2OM\": %s, \"C2FM\": %s, \"owner_id\": %u, \"owner\": ",
-		       n, json_bool(s->sr[0] & IPCC_SR_CHF(n)),
-		       json_bool(s->sr[1] & IPCC_SR_CHF(n)), json_bool(s->mr[0] & IPCC_MR_CHOM(n)),
-		       json_bool(s->mr[0] & IPCC_MR_CHFM(n)), json_bool(s->mr[1] & IPCC_MR_CHOM(n)),
-		       json_bool(s->mr[1] & IPCC_MR_CHFM(n)), s->owner[n]);
-		json_string(owner_name(s->owner[n], buf, sizeof(buf)));
-		printf(" }%s\n", n + 1 < channels ? "," : "");
-	}
-	printf("      ]\n    }");
+	return json_pack("{s:b, s:b, s:b, s:b}", "RXOIE", (s->cr[p] & IPCC_CR_RXOIE) != 0, "TXFIE",
+			 (s->cr[p] & IPCC_CR_TXFIE) != 0, "RXO", s->irq[p][IPCC_IRQ_RXO], "TXF",
+			 s->irq[p][IPCC_IRQ_TXF]);
 }
 
-static void print_json_header(struct ipcc_system *sys, const struct cpu_snapshot *cs,
-			      const struct memory_map *m)
+static json_t *json_link(const struct link_snapshot *s, unsigned channels)
+{
+	json_t *chans = json_array();
+	char buf[24];
+
+	for (unsigned n = 0; n < channels; n++)
+		append(&chans,
+		       json_pack("{s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:o}", "n", (int)n,
+				 "C1TOC2SR", (s->sr[0] & IPCC_SR_CHF(n)) != 0, "C2TOC1SR",
+				 (s->sr[1] & IPCC_SR_CHF(n)) != 0, "C1OM",
+				 (s->mr[0] & IPCC_MR_CHOM(n)) != 0, "C1FM",
+				 (s->mr[0] & IPCC_MR_CHFM(n)) != 0, "C2OM",
+				 (s->mr[1] & IPCC_MR_CHOM(n)) != 0, "C2FM",
+				 (s->mr[1] & IPCC_MR_CHFM(n)) != 0, "owner_id", (int)s->owner[n],
+				 "owner", jstr(owner_name(s->owner[n], buf, sizeof(buf)))));
+	return json_pack("{s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "cpu1",
+			 (int)s->cpu[0], "cpu2", (int)s->cpu[1], "registers", "C1CR",
+			 (json_int_t)s->cr[0], "C1MR", (json_int_t)s->mr[0], "C1TOC2SR",
+			 (json_int_t)s->sr[0], "C2CR", (json_int_t)s->cr[1], "C2MR",
+			 (json_int_t)s->mr[1], "C2TOC1SR", (json_int_t)s->sr[1], "proc1",
+			 json_proc(s, 0), "proc2", json_proc(s, 1), "channels", chans);
+}
+
+/* Everything of info --json but the links, which the caller adds as it reads them. */
+static json_t *json_info(struct ipcc_system *sys, const struct cpu_snapshot *cs,
+			 const struct memory_map *m)
 {
 	unsigned cpus = ipcc_system_cpus(sys);
 	char wbuf[24], pbuf[24];
+	json_t *cpu = json_array();
 
-	printf("{\n  \"name\": ");
-	json_string(ipcc_system_name(sys));
-	printf(",\n  \"layout_version\": %u,\n  \"cpus\": %u,\n  \"channels\": %u,\n"
-	       "  \"buffer_size\": %" PRIu32 ",\n  \"link_count\": %u,\n  \"size\": %" PRIu64 ",\n",
-	       IPCC_LAYOUT_VERSION, cpus, ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-	       ipcc_system_link_count(sys), ipcc_system_size(sys));
-	printf("  \"cpu\": [\n");
 	for (unsigned i = 0; i < cpus; i++) {
 		const struct ipcc_cpu_owner *o = &cs[i].own;
-		printf("    { \"id\": %u, \"name\": ", i);
-		json_string(cs[i].name);
-		printf(", \"attached\": %s, \"alive\": %s, \"pid\": %d, \"tid\": %d, "
-		       "\"generation\": %" PRIu32 ", \"wait_mode\": ",
-		       json_bool(o->attached), json_bool(o->alive), (int)o->pid, (int)o->tid,
-		       o->generation);
-		json_string(wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf)));
-		printf(", \"power\": ");
-		json_string(power_text(cs[i].state.power, pbuf, sizeof(pbuf)));
-		printf(" }%s\n", i + 1 < cpus ? "," : "");
+		append(&cpu,
+		       json_pack("{s:i, s:o, s:b, s:b, s:i, s:i, s:I, s:o, s:o}", "id", (int)i,
+				 "name", jstr(cs[i].name), "attached", o->attached, "alive",
+				 o->alive, "pid", (int)o->pid, "tid", (int)o->tid, "generation",
+				 (json_int_t)o->generation, "wait_mode",
+				 jstr(wait_mode_text(cs[i].state.wait_mode, wbuf, sizeof(wbuf))),
+				 "power", jstr(power_text(cs[i].state.power, pbuf, sizeof(pbuf)))));
 	}
-	printf("  ],\n");
-	print_json_sections(m);
-	printf(",\n  \"links\": [\n");
+	return json_pack("{s:o, s:i, s:i, s:i, s:I, s:i, s:I, s:o, s:o}", "name",
+			 jstr(ipcc_system_name(sys)), "layout_version", IPCC_LAYOUT_VERSION, "cpus",
+			 (int)cpus, "channels", (int)ipcc_system_channels(sys), "buffer_size",
+			 (json_int_t)ipcc_system_buffer_size(sys), "link_count",
+			 (int)ipcc_system_link_count(sys), "size",
+			 (json_int_t)ipcc_system_size(sys), "cpu", cpu, "sections",
+			 json_sections(m));
 }
 
 static int cmd_info(int argc, char **argv)
@@ -1065,8 +1219,9 @@ static int cmd_info(int argc, char **argv)
 	struct cpu_snapshot cs[IPCC_CPUS_MAX];
 	struct memory_map m = { 0 };
 	struct ipcc_system *sys;
+	json_t *doc = NULL, *links = NULL;
 	char name[IPCC_NAME_MAX + 2];
-	bool json = false, only = false, first = true;
+	bool json = false, only = false;
 	unsigned cpus, channels, only_a = 0, only_b = 0;
 	int c, r;
 
@@ -1103,11 +1258,11 @@ static int cmd_info(int argc, char **argv)
 	channels = ipcc_system_channels(sys);
 	if (only && !ipcc_system_linked(sys, only_a, only_b)) {
 		if (only_b >= cpus)
-			fprintf(stderr, "ipcc: %s has no link %u-%u: it has %u CPUs\n", name,
+			fprintf(stderr, "ipcc: %s has no link %u-%u: it has %u CPUs\n", ESC(name),
 				only_a, only_b, cpus);
 		else
-			fprintf(stderr, "ipcc: %s has no link %u-%u: the pair is unlinked\n", name,
-				only_a, only_b);
+			fprintf(stderr, "ipcc: %s has no link %u-%u: the pair is unlinked\n",
+				ESC(name), only_a, only_b);
 		ipcc_system_close(sys);
 		return EXIT_RUNTIME;
 	}
@@ -1124,7 +1279,8 @@ static int cmd_info(int argc, char **argv)
 		goto fail;
 
 	if (json) {
-		print_json_header(sys, cs, &m);
+		doc = json_info(sys, cs, &m);
+		links = json_array();
 	} else {
 		print_text_header(sys);
 		print_text_cpus(cs, cpus);
@@ -1140,23 +1296,27 @@ static int cmd_info(int argc, char **argv)
 			r = link_snapshot(sys, a, b, &s);
 			if (r < 0)
 				goto fail;
-			if (json) {
-				if (!first)
-					printf(",\n");
-				print_json_link(&s, channels);
-			} else {
+			if (json)
+				append(&links, json_link(&s, channels));
+			else
 				print_text_link(sys, &s, channels);
-			}
-			first = false;
 		}
 	}
-	if (json)
-		printf("\n  ]\n}\n");
+	r = 0;
+	if (json) {
+		if (json_object_set_new(doc, "links", links) < 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
+		r = json_print(doc, name);
+	}
 	memory_map_free(&m);
 	ipcc_system_close(sys);
-	return 0;
+	return r;
 
 fail:
+	json_decref(doc);
+	json_decref(links);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return fail("read", name, r);
@@ -1195,11 +1355,12 @@ static int cmd_rm(int argc, char **argv)
 	/*
 	 * Look before removing: another program's shm object under the same name is not ours to
 	 * delete unless asked. Anything that may be libipcc's (even half-built, truncated or of
-	 * another layout version) can go.
+	 * another layout version) can go; so can a FIFO, socket or device only with -f.
 	 */
 	if (!force && peek_magic(name) == -EPROTO) {
-		fprintf(stderr, "ipcc: not removing %s: not a libipcc object (-f removes it)\n",
-			name);
+		char buf[CAUSE_SIZE];
+		fprintf(stderr, "ipcc: not removing %s: %s (-f removes it)\n", ESC(name),
+			cause(name, -EPROTO, buf, sizeof(buf)));
 		return EXIT_RUNTIME;
 	}
 	r = ipcc_system_unlink(name);
@@ -1226,21 +1387,58 @@ static bool has_magic(const char *name)
 	       magic == IPCC_LAYOUT_MAGIC;
 }
 
+/* One object of ipcc list, or why it cannot be opened: a text row or a JSON entry. */
+static void list_row(const char *name, bool json, json_t **objects)
+{
+	struct ipcc_system *sys;
+	char buf[CAUSE_SIZE], sz[64];
+	unsigned attached = 0;
+	int r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
+
+	if (r < 0) {
+		const char *why = cause(name, r, buf, sizeof(buf));
+		if (json)
+			append(objects, json_pack("{s:o, s:s}", "name", jstr(name), "error", why));
+		else
+			printf("%-24s %s\n", ESC(name), why);
+		return;
+	}
+	for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
+		struct ipcc_cpu_owner o;
+		if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
+			attached++;
+	}
+	if (json)
+		append(objects,
+		       json_pack("{s:o, s:i, s:i, s:I, s:i, s:i, s:I}", "name", jstr(name), "cpus",
+				 (int)ipcc_system_cpus(sys), "channels",
+				 (int)ipcc_system_channels(sys), "buffer_size",
+				 (json_int_t)ipcc_system_buffer_size(sys), "link_count",
+				 (int)ipcc_system_link_count(sys), "attached", (int)attached,
+				 "size", (json_int_t)ipcc_system_size(sys)));
+	else
+		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name), ipcc_system_cpus(sys),
+		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
+		       ipcc_system_link_count(sys), attached,
+		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
+	ipcc_system_close(sys);
+}
+
 static int cmd_list(int argc, char **argv)
 {
-	char **names = NULL, sz[64];
+	char **names = NULL;
 	size_t count = 0, cap = 0;
+	json_t *objects = NULL;
 	struct dirent *de;
+	bool json = false;
 	DIR *dir;
-	int ret = 0;
+	int r, ret = 0;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			usage(stdout);
-			return 0;
-		}
-		return usage_error("list: unexpected argument '%s'", argv[1]);
-	}
+	r = json_option("list", argc, argv, &json);
+	if (r >= 0)
+		return r;
+	if (optind < argc)
+		return usage_error("list: unexpected argument '%s'", ESC(argv[optind]));
 	dir = opendir(SHM_DIR);
 	if (!dir) {
 		fprintf(stderr, "ipcc: cannot list %s: %s\n", SHM_DIR, strerror(errno));
@@ -1249,7 +1447,9 @@ static int cmd_list(int argc, char **argv)
 	while ((de = readdir(dir))) {
 		char name[IPCC_NAME_MAX + 2];
 
-		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX)
+		/* Only regular files can be ours: a FIFO is not even opened (peek checks again). */
+		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
 		if (!has_magic(name))
@@ -1266,39 +1466,25 @@ static int cmd_list(int argc, char **argv)
 	}
 	closedir(dir);
 	dir = NULL;
-	if (count) {
+	if (count)
 		qsort(names, count, sizeof(*names), name_cmp);
+	if (json)
+		objects = json_array();
+	else if (count)
 		printf("%-24s %4s %8s %8s %6s %8s  %s\n", "NAME", "CPUS", "CHANNELS", "BUFFER",
 		       "LINKS", "ATTACHED", "SIZE");
-	}
 	for (size_t i = 0; i < count; i++) {
 		char name[IPCC_NAME_MAX + 2];
-		struct ipcc_system *sys;
-		unsigned attached = 0;
-		int r;
 
 		snprintf(name, sizeof(name), "/%s", names[i]);
-		r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
-		if (r < 0) {
-			printf("%-24s ", name);
-			print_cause(stdout, name, r);
-			continue;
-		}
-		for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
-			struct ipcc_cpu_owner o;
-			if (ipcc_system_cpu_owner(sys, c, &o) == 0 && o.attached && o.alive)
-				attached++;
-		}
-		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", name, ipcc_system_cpus(sys),
-		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-		       ipcc_system_link_count(sys), attached,
-		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
-		ipcc_system_close(sys);
+		list_row(name, json, &objects);
 	}
+	if (json)
+		ret = json_print(json_pack("{s:o}", "objects", objects), SHM_DIR);
 	goto out;
 
 oom:
-	fprintf(stderr, "ipcc: out of memory\n");
+	fprintf(stderr, "ipcc: cannot list %s: out of memory\n", SHM_DIR);
 	ret = EXIT_RUNTIME;
 out:
 	if (dir)

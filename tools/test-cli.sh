@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 fails=0
 
 cleanup() {
-	rm -f "$shm/$pfx"-*
+	rm -rf "$shm/$pfx"-*
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -38,6 +38,9 @@ expect 2 "unknown command 'frob'" "$ipcc" frob
 expect 2 'create: missing NAME' "$ipcc" create
 expect 2 "unknown option '--bogus'" "$ipcc" create "/$pfx-x" --bogus
 expect 2 "option '--cpus' needs a value" "$ipcc" create "/$pfx-x" --cpus
+for cmd in plan create info list rm; do
+	expect 0 '^Usage: ipcc' "$ipcc" "$cmd" --help
+done
 
 # strict numbers, with the limit in the message
 for bad in abc -1 ' 3' 3x 0x4 1 65 99999999999999999999999; do
@@ -47,6 +50,11 @@ expect 2 "for --channels: .*1\.\.16" "$ipcc" create "/$pfx-x" --channels 17
 expect 2 "for --buffer-size: .*8\.\.1048576" "$ipcc" create "/$pfx-x" --buffer-size 7
 expect 2 "for --buffer-size" "$ipcc" create "/$pfx-x" --buffer-size 2M
 expect 2 "for --mode" "$ipcc" create "/$pfx-x" --mode 0800
+# a shared object has no use for setuid, setgid or sticky bits (issue 15)
+for bad in 4755 2770 1777 7777; do
+	expect 2 "invalid value '$bad' for --mode: setuid, setgid and sticky bits are refused" \
+		"$ipcc" create "/$pfx-x" --mode "$bad"
+done
 expect 2 "for --unlink" "$ipcc" create "/$pfx-x" --unlink 1-
 expect 2 "CPU 2 does not exist" "$ipcc" create "/$pfx-x" --unlink 0-2
 expect 2 "no CPU pair left linked" "$ipcc" create "/$pfx-x" --unlink 0-1
@@ -75,6 +83,17 @@ d = json.load(sys.stdin)
 print(len(d[\"links\"]), len(d[\"links\"][0][\"channels\"]), d[\"links\"][0][\"channels\"][0][\"C1OM\"])'"
 fi
 expect 0 "/$pfx-a +4 +16 +512 +5" "$ipcc" list
+if command -v python3 >/dev/null; then
+	expect 0 '^ok$' bash -c "'$ipcc' list --json | python3 -c '
+import json, sys
+o = [o for o in json.load(sys.stdin)[\"objects\"] if o[\"name\"] == \"/$pfx-a\"]
+assert len(o) == 1 and o[0][\"cpus\"] == 4 and o[0][\"link_count\"] == 5, o
+assert o[0][\"attached\"] == 0 and o[0][\"buffer_size\"] == 512, o
+print(\"ok\")'"
+fi
+expect 2 "list: unexpected argument 'x'" "$ipcc" list x
+expect 2 "list: unknown option '--bogus'" "$ipcc" list --bogus
+expect 2 "plan: unknown option '--bogus'" "$ipcc" plan --bogus x.yaml
 expect 0 '^$' "$ipcc" rm "$pfx-a"
 expect 1 "cannot open /$pfx-a: no such object" "$ipcc" info "/$pfx-a"
 expect 1 "cannot remove /$pfx-a: no such object" "$ipcc" rm "/$pfx-a"
@@ -100,6 +119,65 @@ printf '\x02\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=
 printf '\x63\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=52 conv=notrunc status=none
 expect 1 "cannot open /$pfx-t: corrupt header" "$ipcc" info "/$pfx-t"
 expect 0 '^$' "$ipcc" rm "/$pfx-t"
+
+# anyone may put a FIFO in /dev/shm: nothing may block on it (issue 15)
+mkfifo "$shm/$pfx-fifo"
+expect 0 '^' timeout 10 "$ipcc" list
+if timeout 10 "$ipcc" list | grep -q -- "$pfx-fifo"; then
+	echo "FAIL: ipcc list shows a FIFO" >&2
+	fails=$((fails + 1))
+fi
+expect 1 "^ipcc: not removing /$pfx-fifo: is a FIFO, not a libipcc object \(-f removes it\)$" \
+	timeout 10 "$ipcc" rm "/$pfx-fifo"
+expect 1 "^ipcc: cannot open /$pfx-fifo: is a FIFO, not a libipcc object$" \
+	timeout 10 "$ipcc" info "/$pfx-fifo"
+expect 0 '^$' timeout 10 "$ipcc" rm -f "/$pfx-fifo"
+[[ -e $shm/$pfx-fifo ]] && { echo "FAIL: rm -f left the FIFO" >&2; fails=$((fails + 1)); }
+mkdir "$shm/$pfx-dir"
+expect 1 "^ipcc: cannot open /$pfx-dir: is a directory$" "$ipcc" info "/$pfx-dir"
+expect 1 "^ipcc: cannot remove /$pfx-dir: is a directory$" "$ipcc" rm "/$pfx-dir"
+expect 1 "^ipcc: cannot remove /$pfx-dir: is a directory$" "$ipcc" rm -f "/$pfx-dir"
+rmdir "$shm/$pfx-dir"
+
+# names are anyone's bytes: text output escapes what a terminal would obey (issue 15) ...
+evil="$pfx-"$'\e]0;pwned\a\e[2J'
+expect 0 "^created /$pfx-\\\\x1b\]0;pwned\\\\x07\\\\x1b\[2J: 2 CPUs" "$ipcc" create "/$evil"
+# escaped CMD...: the output of CMD shows the evil name escaped, and no escape or bell byte
+escaped() {
+	local out
+	out=$("$@" 2>&1) || true
+	if [[ $out == *$'\e'* || $out == *$'\a'* || $out != *'\x1b]0;pwned\x07\x1b[2J'* ]]; then
+		printf 'FAIL: %q prints the name raw or not at all:\n%q\n' "$*" "$out" >&2
+		fails=$((fails + 1))
+	fi
+}
+escaped "$ipcc" list
+escaped "$ipcc" info "/$evil"
+escaped "$ipcc" info "/$evil-none"
+escaped "$ipcc" rm "/$evil-none"
+escaped "$ipcc" create "/$evil"
+expect 0 '^$' "$ipcc" rm "/$evil"
+# ... and JSON carries them exactly: quotes, backslashes, controls, non-ASCII; bytes that are
+# not UTF-8 become U+FFFD
+if command -v python3 >/dev/null; then
+	odd="$pfx-"$'q"uo\\te\x01\x1f\x7f\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80'
+	"$ipcc" create "/$odd" >/dev/null
+	"$ipcc" create "/$pfx-"$'bad\xff\xc3(' >/dev/null
+	"$ipcc" info "/$odd" --json >"$tmp/odd.json"
+	"$ipcc" list --json >"$tmp/list.json"
+	"$ipcc" info "/$pfx-"$'bad\xff\xc3(' --json >"$tmp/bad.json"
+	expect 0 '^ok$' python3 -c '
+import json, os, sys
+odd = json.load(open(sys.argv[1]))["name"]
+assert odd.encode() == os.fsencode(sys.argv[2]), (odd, sys.argv[2])
+bad = json.load(open(sys.argv[3]))["name"]
+assert bad == sys.argv[4] + "bad\ufffd\ufffd(", bad
+listed = [o["name"] for o in json.load(open(sys.argv[5]))["objects"]]
+assert odd in listed and bad in listed, listed
+print("ok")' "$tmp/odd.json" "/$odd" "$tmp/bad.json" "/$pfx-" "$tmp/list.json"
+	expect 0 '^$' "$ipcc" rm "/$odd"
+	expect 0 '^$' "$ipcc" rm "/$pfx-"$'bad\xff\xc3('
+fi
 
 # system descriptions: plan, create --config, and errors naming file:line:column and key
 example=$examples/am64x.yaml

@@ -22,7 +22,7 @@ struct ipcc_config {
 	unsigned cpus;	      /* IPCC_CPUS_MIN..IPCC_CPUS_MAX; default 2 */
 	unsigned channels;    /* channels per direction per link, 1..16; default 6 */
 	uint32_t buffer_size; /* bytes per channel per direction, 8..1 MiB; default 512 */
-	mode_t mode;	      /* permissions of the shm object; default 0600 */
+	mode_t mode;	      /* permissions of the shm object, at most 0777; default 0600 */
 	/*
 	 * Which CPU pairs have an IPCC between them: bit b of links[a] for a < b. ipcc_config_init
 	 * sets every bit (all pairs linked); use ipcc_config_link() to change one pair. Bits of CPUs
@@ -85,7 +85,8 @@ IPCC_EXPORT int ipcc_config_plan(const struct ipcc_config *cfg, struct ipcc_sect
 /*
  * Create the shm object `name` for `cfg` (NULL: defaults) and open it. Fails with -EEXIST if the
  * name exists (it is created O_CREAT|O_EXCL), -EINVAL for a bad name or a config outside the
- * limits (including no link at all, or an object above IPCC_SYSTEM_SIZE_MAX), -ENOMEM, or the
+ * limits (including no link at all, an object above IPCC_SYSTEM_SIZE_MAX, or a mode with bits
+ * above 0777: no setuid, setgid or sticky bit), -ENOMEM, or the
  * errno of shm_open/ftruncate/mmap. On failure nothing is left behind under `name`.
  * Other processes see the object only as "not ready" (-EAGAIN from ipcc_system_open) until it is
  * fully initialised. May be called from any thread.
@@ -98,7 +99,8 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
  * -EAGAIN the object is still being initialised by its creator (retry); -EPROTO not a libipcc
  * object (foreign magic); -EPROTONOSUPPORT a libipcc object of another layout version;
  * -EBADMSG truncated (smaller than its header or than its geometry needs); -EUCLEAN corrupt
- * header (geometry outside the limits or inconsistent); -ENOMEM.
+ * header (geometry outside the limits or inconsistent); -EISDIR the name is a directory;
+ * -EPROTO also for a FIFO, socket or device under the name (opened without blocking); -ENOMEM.
  */
 IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys);
 

@@ -156,7 +156,7 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 		ipcc_config_init(&defaults);
 		cfg = &defaults;
 	}
-	if (cfg->mode & ~07777u)
+	if (cfg->mode & ~0777u) /* no setuid, setgid or sticky bit on a shared object */
 		return -EINVAL;
 	geo = malloc(sizeof(*geo));
 	h = malloc(sizeof(*h));
@@ -241,11 +241,16 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 	if (!ret_sys || ipcc_name_validate(name) < 0 || (flags & ~IPCC_OPEN_READONLY))
 		return -EINVAL;
 	bool ro = flags & IPCC_OPEN_READONLY;
-	fd = shm_open(name, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	/* O_NONBLOCK: anyone may put a FIFO under the name, and opening one would block. */
+	fd = shm_open(name, (ro ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) /* glibc reports a directory opened for writing as EINVAL; the name is valid */
+		return errno == EINVAL ? -EISDIR : -errno;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EPROTO;
 		goto out;
 	}
 	if (st.st_size == 0) {
