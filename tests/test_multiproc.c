@@ -225,12 +225,17 @@ Test(multiproc, a_cpu_is_free_when_its_owner_dies_even_if_its_fork_child_lives, 
 			_exit(1);
 		pid_t grandchild = fork();
 		if (grandchild == 0) {
+			/* Past fork() here, so past its atfork handlers: only now may the test kill
+			 * the owner (under ASan a child can take a while to get here). */
+			pid_t self = getpid();
 			alarm(CHILD_ALARM_S); /* outlives its parent until the test kills it */
+			if (write(p[1], &self, sizeof(self)) != sizeof(self))
+				_exit(2);
 			for (;;)
 				pause();
 		}
-		if (write(p[1], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
-			_exit(2);
+		if (grandchild < 0)
+			_exit(3);
 		for (;;)
 			pause();
 	}
