@@ -11,6 +11,9 @@
 #include <criterion/parameterized.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+
+#include <ipcc/layout.h>
 
 #include "ipcc-test.h"
 
@@ -1038,4 +1041,95 @@ Test(chan, a_peer_without_a_link_fails_with_enoent, .init = chan_setup, .fini = 
 	}
 	cr_assert_eq(buf, &buf);
 	cr_assert_eq(size, 1);
+}
+
+/* ---- what a peer with write access may put in the registers' words ---- */
+
+/* Map the system's object the way a peer without the library does; the link (0, 1). */
+static struct ipcc_shm_link *raw_link(struct ipcc_system *s, void **ret_map, size_t *ret_size)
+{
+	struct ipcc_section_info info[16];
+	int n = ipcc_system_sections(s, info, 16);
+	cr_assert_gt(n, 0);
+	uint64_t off = 0;
+	for (int i = 0; i < n && i < 16; i++)
+		if (!strcmp(info[i].name, "links"))
+			off = info[i].offset;
+	cr_assert_neq(off, 0, "no links section");
+	int fd = shm_open(ipcc_system_name(s), O_RDWR, 0);
+	cr_assert_geq(fd, 0, "shm_open: %s", strerror(errno));
+	size_t size = (size_t)ipcc_system_size(s);
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(map, MAP_FAILED);
+	*ret_map = map;
+	*ret_size = size;
+	return (struct ipcc_shm_link *)((uint8_t *)map + off);
+}
+
+static void ignore_msg(struct ipcc_cpu *c, unsigned peer, unsigned ch, enum ipcc_dir dir, void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+/*
+ * A peer that writes bits above the channel count into the status words (and unmasks them in
+ * the raw mask words) changes nothing anybody reads: the SRs read them as 0, the MRs as 1, no
+ * line rises for them, and the channels that exist keep their own state.
+ */
+Test(regs, stray_status_bits_beyond_the_channel_count_read_as_zero, .fini = teardown)
+{
+	const unsigned counts[] = { 1, 6, 16 };
+	for (unsigned k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		unsigned n = counts[k], handled = 0;
+		uint32_t m = test_chmask(n);
+		void *map;
+		size_t size;
+
+		link_setup(n);
+		struct ipcc_cpu *c0 = test_attach(sys, 0), *c1 = test_attach(sys, 1);
+		struct ipcc_shm_link *raw = raw_link(sys, &map, &size);
+		for (unsigned ch = 0; ch < n; ch++)
+			cr_assert_eq(
+				ipcc_irq_activate(c0, 1, ch, IPCC_DIR_RX, ignore_msg, &handled), 0);
+		test_wr(regs, CR(0), CR_BITS);
+		test_wr(regs, CR(1), CR_BITS);
+		/* Channel 0 of processor 1 really occupied; the rest is a peer's scribble. */
+		test_wr(regs, SCR(0), IPCC_SCR_CHS(0));
+		/* seq_cst, as the library's own register accesses (lib/ipcc/regs.c). */
+		atomic_fetch_or_explicit(&raw->status[0].sr, ~m, memory_order_seq_cst);
+		atomic_store_explicit(&raw->status[1].sr, ~m, memory_order_seq_cst);
+		atomic_store_explicit(&raw->bank[0].mr, 0, memory_order_seq_cst); /* all unmasked */
+		atomic_store_explicit(&raw->bank[1].mr, 0, memory_order_seq_cst);
+
+		cr_assert_eq(test_rd(regs, SR(0)), IPCC_SR_CHF(0), "%u channels: C1TOC2SR", n);
+		cr_assert_eq(test_rd(regs, SR(1)), 0, "%u channels: C2TOC1SR", n);
+		cr_assert_eq(test_rd(regs, MR(0)) & ~(m | (m << 16)), ~(m | (m << 16)),
+			     "%u channels: C1MR bits without a channel read 1", n);
+		for (unsigned ch = 0; ch < n; ch++) {
+			cr_assert_eq(ipcc_chan_status(c0, 1, ch, IPCC_DIR_TX), ch == 0, "ch %u",
+				     ch);
+			cr_assert_eq(ipcc_chan_status(c1, 0, ch, IPCC_DIR_RX), ch == 0, "ch %u",
+				     ch);
+			cr_assert_eq(ipcc_chan_status(c1, 0, ch, IPCC_DIR_TX), 0, "ch %u", ch);
+			cr_assert_eq(ipcc_chan_status(c0, 1, ch, IPCC_DIR_RX), 0, "ch %u", ch);
+		}
+		/* No RX-occupied line for processor 1: only stray bits in its RX word. */
+		cr_assert_not(ipcc_regs_irq(regs, 1, IPCC_IRQ_RXO), "%u channels", n);
+		cr_assert(ipcc_regs_irq(regs, 2, IPCC_IRQ_RXO), "%u channels: channel 0", n);
+		cr_assert_eq(ipcc_regs_irq(regs, 1, IPCC_IRQ_TXF), n > 1, "%u channels", n);
+		/* CPU 0's dispatcher finds no message, and no channel beyond the count. */
+		cr_assert_geq(ipcc_cpu_dispatch(c0), 0);
+		cr_assert_eq(handled, 0, "%u channels: a handler ran for a stray bit", n);
+		/* The real flag still clears as usual. */
+		test_wr(regs, SCR(1), IPCC_SCR_CHC(0));
+		cr_assert_eq(test_rd(regs, SR(0)), 0, "%u channels: after CHC", n);
+
+		munmap(map, size);
+		ipcc_cpu_detach(c0);
+		ipcc_cpu_detach(c1);
+		teardown();
+		sys = NULL;
+		regs = NULL;
+	}
 }

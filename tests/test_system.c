@@ -9,7 +9,9 @@
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -251,6 +253,83 @@ Test(system, bad_names_fail_with_einval, .fini = teardown)
 
 	cr_assert_eq(ipcc_system_create(longest, NULL, &sys), 0, "the longest valid name");
 	cr_assert_eq(ipcc_system_unlink(longest), 0);
+}
+
+/* POSIX leaves "." and ".." to the implementation: as names under /dev/shm they are the
+ * directory itself and its parent (a create of "/.." meets /dev, an open may open it). */
+Test(system, the_names_of_the_directory_and_its_parent_are_refused, .fini = teardown)
+{
+	const char *bad[] = { "/.", "/.." };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ipcc_system *s = (struct ipcc_system *)&s, *const marker = s;
+		cr_assert_eq(ipcc_system_create(bad[i], NULL, &s), -EINVAL, "create %s", bad[i]);
+		cr_assert_eq(ipcc_system_open(bad[i], &s), -EINVAL, "open %s", bad[i]);
+		cr_assert_eq(ipcc_system_open_flags(bad[i], IPCC_OPEN_READONLY, &s), -EINVAL,
+			     "read-only open %s", bad[i]);
+		cr_assert_eq(ipcc_system_unlink(bad[i]), -EINVAL, "unlink %s", bad[i]);
+		cr_assert_eq(s, marker, "%s: output written", bad[i]);
+	}
+	/* Names that only begin like them are ordinary names. */
+	const char *name = test_name();
+	char dotted[64];
+	snprintf(dotted, sizeof(dotted), "/...%s", name + 1);
+	cr_assert_eq(ipcc_system_create(dotted, NULL, &sys), 0, "%s", dotted);
+	ipcc_system_close(sys);
+	sys = NULL;
+	cr_assert_eq(ipcc_system_unlink(dotted), 0);
+}
+
+/*
+ * A create that fails after the name exists (here the resize: RLIMIT_FSIZE applies to
+ * ftruncate on tmpfs, which fails with EFBIG once SIGXFSZ is ignored) removes the name again:
+ * nobody may find a half-built object, and the name is free for the next try. In a child, so
+ * that the limit and the signal disposition end with it.
+ */
+static int create_under_fsize_limit(const char *name, rlim_t limit)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct rlimit rl = { limit, limit };
+		struct ipcc_config cfg;
+		struct ipcc_system *s = (struct ipcc_system *)&s, *const marker = s;
+		alarm(20);
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+			_exit(200);
+		ipcc_config_init(&cfg);
+		cfg.buffer_size = 64 * 1024; /* 6 channels x 2 x 64 KiB: far above the limit */
+		int r = ipcc_system_create(name, &cfg, &s);
+		if (r == 0 || s != marker)
+			_exit(201);
+		_exit(-r < 200 ? -r : 202);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "the creating child died: status 0x%x", status);
+	cr_assert_neq(WEXITSTATUS(status), 200, "setrlimit failed");
+	cr_assert_neq(WEXITSTATUS(status), 201, "create succeeded or wrote its output");
+	return -WEXITSTATUS(status);
+}
+
+Test(system, a_create_that_fails_half_way_leaves_nothing_under_the_name, .fini = teardown)
+{
+	const char *name = test_name();
+	struct ipcc_config cfg;
+	ipcc_config_init(&cfg);
+	cfg.buffer_size = 64 * 1024;
+	uint64_t size = 0;
+	cr_assert_eq(ipcc_config_size(&cfg, &size), 0);
+	/* Room for the header's write, not for the resize: the failure is half-way. */
+	cr_assert_gt(size, 64 * 1024);
+	int r = create_under_fsize_limit(name, 64 * 1024);
+	cr_assert_eq(r, -EFBIG, "the resize should fail with EFBIG, got %d (%s)", r, strerror(-r));
+	cr_assert_not(test_shm_exists(name), "a failed create left the object behind");
+	struct ipcc_system *s = NULL;
+	cr_assert_eq(ipcc_system_open(name, &s), -ENOENT);
+	/* The name is free: the same create without the limit succeeds. */
+	cr_assert_eq(ipcc_system_create(name, &cfg, &sys), 0);
 }
 
 static void expect_config_rejected(const struct ipcc_config *cfg, const char *what)
@@ -715,6 +794,102 @@ Test(cpu, attach_of_a_cpu_held_by_another_process_fails_with_ebusy, .fini = tear
 	cr_assert(o.alive);
 	cr_assert_eq(o.pid, getpid(), "the refused child did not become the owner");
 	ipcc_cpu_detach(c);
+}
+
+/* A refused attach from another thread: through the owner's handle, or one of its own. */
+static void *attach_again_thread(void *p)
+{
+	struct attach_arg *a = p;
+	struct ipcc_cpu *c = (struct ipcc_cpu *)&c, *const marker = c;
+	struct ipcc_system *own = NULL;
+	a->result = ipcc_cpu_attach(a->sys, a->id, NULL, &c);
+	if (c != marker)
+		a->result = 1000; /* a failed attach wrote its output */
+	if (a->result != -EBUSY)
+		return NULL;
+	a->result = ipcc_system_open(ipcc_system_name(a->sys), &own);
+	if (a->result == 0) {
+		a->result = ipcc_cpu_attach(own, a->id, NULL, &c);
+		if (c != marker)
+			a->result = 1001;
+		ipcc_system_close(own);
+	}
+	return NULL;
+}
+
+static void on_count(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data, size_t len,
+		     void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+Test(cpu, a_refused_attach_from_another_thread_leaves_the_owner_working, .fini = teardown)
+{
+	pthread_t t;
+	char buf[8];
+	unsigned got = 0;
+	sys = test_system(NULL);
+	struct ipcc_cpu *c0 = test_attach(sys, 0), *c1 = test_attach(sys, 1);
+	/* State of the owner that an attach would reset: an unmasked, enabled channel. */
+	cr_assert_eq(ipcc_recv_async(c0, 1, 2, on_count, &got), 0);
+
+	struct attach_arg a = { .sys = sys, .id = 0, .result = 1 };
+	cr_assert_eq(pthread_create(&t, NULL, attach_again_thread, &a), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(a.result, -EBUSY, "second attach from another thread: %d", a.result);
+
+	struct ipcc_cpu_owner o = owner_of(0);
+	cr_assert(o.alive);
+	cr_assert_eq(o.pid, getpid());
+	cr_assert_eq(o.tid, gettid_(), "the refused thread took over the owner record");
+	cr_assert_eq(o.generation, 1, "a refused attach is not an attach");
+	cr_assert_eq(attach_in_child(ipcc_system_name(sys), 0), -EBUSY, "the claim was lost");
+
+	/* The owner's interrupt state and channels still work, both ways. */
+	cr_assert_eq(ipcc_send(c1, 0, 2, "ping", 4, 5 * 1000000000ll), 0);
+	cr_assert_eq(ipcc_cpu_wait(c0, 5 * 1000000000ll), 0, "the owner's line stays low");
+	cr_assert_geq(ipcc_cpu_dispatch(c0), 0);
+	cr_assert_eq(got, 1, "the owner's handler did not run");
+	cr_assert_eq(ipcc_send(c0, 1, 3, "pong", 4, 5 * 1000000000ll), 0);
+	cr_assert_eq(ipcc_recv(c1, 0, 3, buf, sizeof(buf), 5 * 1000000000ll), 4);
+	cr_assert_eq(ipcc_cpu_peer_alive(c1, 0), 1);
+
+	/* Its waits still learn of a peer's death (the handle's reaper wakes its CPUs). */
+	ipcc_cpu_detach(c1);
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct ipcc_system *s;
+		struct ipcc_cpu *c;
+		alarm(20);
+		if (ipcc_system_open(ipcc_system_name(sys), &s) < 0 ||
+		    ipcc_cpu_attach(s, 1, NULL, &c) < 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		usleep(200000);
+		_exit(0); /* dies holding CPU 1 */
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], buf, 1), 1, "the child did not attach CPU 1");
+	close(ready[0]);
+	cr_assert_eq(ipcc_recv(c0, 1, 4, buf, sizeof(buf), 5 * 1000000000ll), -EPIPE,
+		     "the owner's wait missed its peer's death");
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+
+	/* And its detach still releases the CPU, to this process and to others. */
+	ipcc_cpu_detach(c0);
+	cr_assert_not(owner_of(0).alive, "the owner's detach did not release the claim");
+	cr_assert_eq(attach_in_child(ipcc_system_name(sys), 0), 0, "another process");
+	a.result = 1;
+	cr_assert_eq(pthread_create(&t, NULL, attach_thread, &a), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(a.result, 0, "another thread: %d", a.result);
 }
 
 /*

@@ -7,7 +7,14 @@
  * child only holds a copy of. It checks with PEER_CHECK, which prints the failure and _exit()s
  * non-zero, and the test asserts on the peer's exit status. Every peer dies with the test
  * process (PR_SET_PDEATHSIG) and after a deadline (alarm), and the test waits for it with a
- * deadline too, so a bug fails a test instead of hanging the suite.
+ * deadline too, so a bug fails a test instead of hanging the suite. The peer's deadline is a
+ * limit of the harness, not of the library: when it fires, the peer says so and exits with
+ * PT_EXIT_WATCHDOG, and the test's messages name the watchdog (pt_expect_exit0, pt_peer_note).
+ *
+ * Spinning peers on a machine with fewer usable CPUs than spinners progress only as the
+ * scheduler preempts them, a timeslice per message: spin-mode runs shrink their counts when
+ * fewer than two CPUs are usable (pt_count) and stop at a time budget (pt_budget), reporting
+ * how far they got, instead of running into the watchdog.
  *
  * The helpers check with pt_assert: Criterion's cr_assert, or in a plain program (one that
  * defines PT_NO_CRITERION first, as test_tsan.c does) a message and exit(1).
@@ -23,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -146,10 +154,27 @@ static inline const char *pt_mode_name(enum ipcc_wait_mode mode)
 		}                                                                             \
 	} while (0)
 
+/* Exit status of a peer whose watchdog fired (no PEER_CHECK failure uses it). */
+#define PT_EXIT_WATCHDOG 86
+
+/* The peer's watchdog message, made at fork: the handler may only write(). */
+static char pt_watchdog_msg[160];
+static int pt_watchdog_len;
+
+/* SIGALRM in a peer: say that the harness's deadline ended it, then exit. Async-signal-safe. */
+static inline void pt_watchdog_fired(int sig)
+{
+	ssize_t w = write(STDERR_FILENO, pt_watchdog_msg, (size_t)pt_watchdog_len);
+	(void)w; /* nothing more to do if stderr is gone */
+	(void)sig;
+	_exit(PT_EXIT_WATCHDOG);
+}
+
 /*
- * Run fn(arg) in a child process that dies with the caller and after alarm_s seconds; the child
- * _exit()s with fn's return value (0: success). Fork before the test starts threads of its own
- * (an interrupt thread, a killer): the child would inherit their locks (malloc's, ASan's) held.
+ * Run fn(arg) in a child process that dies with the caller and after alarm_s seconds (its
+ * watchdog, which reports itself); the child _exit()s with fn's return value (0: success).
+ * Fork before the test starts threads of its own (an interrupt thread, a killer): the child
+ * would inherit their locks (malloc's, ASan's) held.
  */
 static inline pid_t pt_fork(int (*fn)(void *), void *arg, unsigned alarm_s)
 {
@@ -161,6 +186,14 @@ static inline pid_t pt_fork(int (*fn)(void *), void *arg, unsigned alarm_s)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(3); /* the parent died before the prctl */
+		pt_watchdog_len = snprintf(pt_watchdog_msg, sizeof(pt_watchdog_msg),
+					   "peer %d: watchdog: still running after %u s, ended by "
+					   "the test harness (a limit of the test, not a library "
+					   "failure)\n",
+					   (int)getpid(), alarm_s);
+		if (pt_watchdog_len < 0 || pt_watchdog_len >= (int)sizeof(pt_watchdog_msg))
+			pt_watchdog_len = (int)strlen(pt_watchdog_msg);
+		signal(SIGALRM, pt_watchdog_fired);
 		alarm(alarm_s);
 		int r = fn(arg);
 		fflush(NULL);
@@ -197,8 +230,96 @@ static inline void pt_expect_exit0(pid_t pid, int64_t timeout_ns, const char *wh
 		  (double)timeout_ns / PT_SEC);
 	pt_assert(WIFEXITED(st), "%s: killed by signal %d%s", what, WTERMSIG(st),
 		  WTERMSIG(st) == SIGALRM ? " (its watchdog)" : "");
+	pt_assert(WEXITSTATUS(st) != PT_EXIT_WATCHDOG,
+		  "%s: its watchdog ended it (a limit of the test harness on a slow or "
+		  "oversubscribed machine, not a library failure)",
+		  what);
 	pt_assert(WEXITSTATUS(st) == 0, "%s: exit status %d (see its message above)", what,
 		  WEXITSTATUS(st));
+}
+
+/*
+ * For the message of a failed call: what became of the peer, if it is gone, without reaping
+ * it. A peer that its watchdog ended makes the call fail with -EPIPE; the message must name the
+ * watchdog, not the library. Waits up to a second for a peer that is dying.
+ */
+static inline const char *pt_peer_note(pid_t pid)
+{
+	static char note[160];
+	siginfo_t si;
+	for (int i = 0; i < 1000; i++) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return "";
+		if (si.si_pid == pid)
+			break;
+		pt_sleep_ms(1);
+	}
+	if (si.si_pid != pid)
+		return " (the peer still runs)";
+	if (si.si_code == CLD_EXITED && si.si_status == PT_EXIT_WATCHDOG)
+		return " (the peer's watchdog ended it: a limit of the test harness, not a library "
+		       "failure)";
+	if (si.si_code == CLD_EXITED)
+		snprintf(note, sizeof(note), " (the peer exited with status %d: see its message)",
+			 si.si_status);
+	else
+		snprintf(note, sizeof(note), " (the peer was killed by signal %d)", si.si_status);
+	return note;
+}
+
+/* ---- spinning on fewer cores than spinners ------------------------------------------- */
+
+/* CPUs this process may run on (taskset, cgroup cpusets). */
+static inline int pt_cpus_usable(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set);
+}
+
+/*
+ * The number of messages a run in `mode` attempts: `count`, or a fiftieth of it (at least 100)
+ * for spinners that must share one CPU, where each message costs the scheduler's timeslices.
+ */
+static inline uint64_t pt_count(enum ipcc_wait_mode mode, uint64_t count)
+{
+	if (mode != IPCC_WAIT_SPIN || pt_cpus_usable() >= 2)
+		return count;
+	return count / 50 > 100 ? count / 50 : (count < 100 ? count : 100);
+}
+
+/*
+ * The time a spin-mode traffic loop may take before it stops and reports how far it got: well
+ * inside the peers' watchdogs and Criterion's timeout. Other modes sleep and are not bounded.
+ */
+#define PT_SPIN_BUDGET (45 * PT_SEC)
+
+struct pt_budget {
+	int64_t end; /* 0: unbounded */
+};
+
+static inline struct pt_budget pt_budget_start(enum ipcc_wait_mode mode)
+{
+	return (struct pt_budget){ mode == IPCC_WAIT_SPIN ? pt_now_ns() + PT_SPIN_BUDGET : 0 };
+}
+
+/* Whether the loop must stop now; checked every 64 iterations (i), not to measure the clock. */
+static inline bool pt_budget_over(const struct pt_budget *b, uint64_t i)
+{
+	return b->end && !(i & 63) && pt_now_ns() >= b->end;
+}
+
+/* The loop's outcome for the log: a run stopped by its budget says so. */
+static inline void pt_budget_report(const char *what, uint64_t done, uint64_t count)
+{
+	if (done < count)
+		fprintf(stderr,
+			"%s: stopped by the spin time budget (%.0f s) after %llu of %llu: the "
+			"machine is slow or oversubscribed; everything sent was checked\n",
+			what, (double)PT_SPIN_BUDGET / PT_SEC, (unsigned long long)done,
+			(unsigned long long)count);
 }
 
 /* Open a system by name, retrying while its creator initialises it. */

@@ -10,6 +10,9 @@
  *
  * Counts: 1,000,000 simplex messages and 100,000 calls per mode. futex mode costs about 20 us
  * per message on the 2-core VM, so its million messages take about 20 s; the other modes spin.
+ * Spin-mode runs attempt fewer on a single usable CPU and stop at a time budget (proc-test.h,
+ * pt_count and pt_budget): the test then tells the peer to stop and checks what was sent. The
+ * end of a stopped stream is a zero-length message or request, a length no test message has.
  */
 #include "proc-test.h"
 
@@ -39,6 +42,7 @@ struct peer_arg {
 	bool zero_copy;
 	struct pt_pipe bye;
 	struct pt_tally *tally; /* shared: what the peer received */
+	_Atomic bool *stop;	/* shared: the test's budget ran out, send no more */
 };
 
 static void peer_goodbye(struct peer_arg *a, struct ipcc_system *sys, struct ipcc_cpu *cpu)
@@ -66,7 +70,11 @@ static int peer_simplex_send(void *p)
 	size_t cap = ipcc_system_buffer_size(sys);
 	uint8_t buf[BUFFER];
 
-	for (uint64_t seq = 0; seq < a->count; seq++) {
+	uint64_t seq;
+	for (seq = 0; seq < a->count; seq++) {
+		/* Relaxed: the flag carries no data; a late look only sends one more message. */
+		if (atomic_load_explicit(a->stop, memory_order_relaxed))
+			break;
 		size_t len = pt_msg_len(STREAM(K_SIMPLEX, 1, a->ch), seq, cap);
 		int r;
 		if (a->zero_copy) {
@@ -84,52 +92,82 @@ static int peer_simplex_send(void *p)
 		}
 		PEER_CHECK(r == 0, "send %llu: %s", (unsigned long long)seq, strerror(-r));
 	}
+	if (seq < a->count) { /* stopped: mark the end of the stream */
+		int r = ipcc_send(cpu, 0, a->ch, NULL, 0, PT_LONG);
+		PEER_CHECK(r == 0, "end of the stream: %s", strerror(-r));
+	}
 	peer_goodbye(a, sys, cpu);
 	return 0;
+}
+
+/* Take one message of the simplex stream into the tally; its length (0: the end marker). */
+static size_t simplex_take(struct ipcc_cpu *cpu, const struct peer_arg *a, pid_t pid,
+			   struct pt_tally *t, uint64_t i)
+{
+	uint8_t buf[BUFFER];
+	int r;
+	if (a->zero_copy) {
+		const void *m = NULL;
+		size_t n = 0;
+		r = ipcc_recv_claim(cpu, 1, a->ch, PT_LONG, &m, &n);
+		cr_assert_eq(r, 0, "recv_claim %llu: %s%s", (unsigned long long)i, strerror(-r),
+			     pt_peer_note(pid));
+		if (n)
+			pt_msg_take(t, m, n, STREAM(K_SIMPLEX, 1, a->ch), BUFFER);
+		r = ipcc_recv_release(cpu, 1, a->ch);
+		cr_assert_eq(r, 0, "recv_release: %s", strerror(-r));
+		return n;
+	}
+	r = ipcc_recv(cpu, 1, a->ch, buf, sizeof(buf), PT_LONG);
+	cr_assert_geq(r, 0, "recv %llu: %s%s", (unsigned long long)i, strerror(-r),
+		      pt_peer_note(pid));
+	if (r)
+		pt_msg_take(t, buf, (size_t)r, STREAM(K_SIMPLEX, 1, a->ch), BUFFER);
+	return (size_t)r;
 }
 
 static void simplex(enum ipcc_wait_mode mode, uint64_t count, bool zero_copy)
 {
 	struct ipcc_system *sys = pt_create(2, 6, BUFFER);
+	_Atomic bool *stop = pt_shared(sizeof(*stop));
+	count = pt_count(mode, count);
 	struct peer_arg a = { .name = ipcc_system_name(sys),
 			      .mode = mode,
 			      .ch = 3,
 			      .count = count,
 			      .zero_copy = zero_copy,
-			      .bye = pt_pipe_new() };
+			      .bye = pt_pipe_new(),
+			      .stop = stop };
 	pid_t pid = pt_fork(peer_simplex_send, &a, 120);
 	struct ipcc_cpu *cpu = pt_attach(sys, 0, mode, 0);
+	struct pt_budget budget = pt_budget_start(mode);
 	struct pt_tally t = { 0 };
 	uint8_t buf[BUFFER];
 	int64_t t0 = pt_now_ns();
 
-	for (uint64_t i = 0; i < count; i++) {
-		int r;
-		if (zero_copy) {
-			const void *m = NULL;
-			size_t n = 0;
-			r = ipcc_recv_claim(cpu, 1, a.ch, PT_LONG, &m, &n);
-			cr_assert_eq(r, 0, "recv_claim %llu: %s", (unsigned long long)i,
-				     strerror(-r));
-			pt_msg_take(&t, m, n, STREAM(K_SIMPLEX, 1, a.ch), BUFFER);
-			r = ipcc_recv_release(cpu, 1, a.ch);
-			cr_assert_eq(r, 0, "recv_release: %s", strerror(-r));
-		} else {
-			r = ipcc_recv(cpu, 1, a.ch, buf, sizeof(buf), PT_LONG);
-			cr_assert_geq(r, 0, "recv %llu: %s", (unsigned long long)i, strerror(-r));
-			pt_msg_take(&t, buf, (size_t)r, STREAM(K_SIMPLEX, 1, a.ch), BUFFER);
-		}
-		if (!pt_tally_ok(&t))
+	for (uint64_t i = 0; i < count && pt_tally_ok(&t); i++) {
+		if (pt_budget_over(&budget, i)) {
+			/* Relaxed: the peer acts on it at its next message; the marker ends it. */
+			atomic_store_explicit(stop, true, memory_order_relaxed);
+			while (t.expect < count && pt_tally_ok(&t) &&
+			       simplex_take(cpu, &a, pid, &t, i))
+				;
 			break;
+		}
+		cr_assert_neq(simplex_take(cpu, &a, pid, &t, i), 0, "an end marker unasked for");
 	}
-	report(zero_copy ? "simplex zero-copy" : "simplex", mode, count, t0);
+	report(zero_copy ? "simplex zero-copy" : "simplex", mode, t.expect, t0);
+	pt_budget_report("simplex", t.expect, count);
 	cr_assert(pt_tally_ok(&t), "simplex %s: " PT_TALLY_FMT, pt_mode_name(mode),
 		  PT_TALLY_ARGS(&t));
-	cr_assert_eq(t.expect, count);
+	/* Relaxed: read after the stream's end, which the channel's flag ordered. */
+	if (!atomic_load_explicit(stop, memory_order_relaxed))
+		cr_assert_eq(t.expect, count);
 	/* Nothing more than what was sent: the channel is empty now. */
 	cr_assert_eq(ipcc_recv(cpu, 1, a.ch, buf, sizeof(buf), 0), -EAGAIN);
 	pt_post(a.bye, 'x');
 	pt_expect_exit0(pid, PT_LONG, "sender");
+	munmap(stop, sizeof(*stop));
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
 }
@@ -177,6 +215,11 @@ static int peer_serve(void *p)
 	for (uint64_t i = 0; i < a->count; i++) {
 		int n = ipcc_serve(cpu, 0, a->ch, buf, sizeof(buf), PT_LONG);
 		PEER_CHECK(n >= 0, "serve %llu: %s", (unsigned long long)i, strerror(-n));
+		if (n == 0) { /* the test's budget ran out: the last call */
+			int r = ipcc_reply(cpu, 0, a->ch, NULL, 0);
+			PEER_CHECK(r == 0, "reply to the last call: %s", strerror(-r));
+			break;
+		}
 		uint64_t seq = a->tally->expect;
 		if (!pt_msg_take(a->tally, buf, (size_t)n, STREAM(K_REQUEST, 0, a->ch), cap))
 			break; /* the test sees the tally */
@@ -194,6 +237,7 @@ static void half_duplex(enum ipcc_wait_mode mode, uint64_t count)
 {
 	struct ipcc_system *sys = pt_create(2, 6, BUFFER);
 	struct pt_tally *served = pt_shared(sizeof(*served));
+	count = pt_count(mode, count);
 	struct peer_arg a = { .name = ipcc_system_name(sys),
 			      .mode = mode,
 			      .ch = 5,
@@ -202,27 +246,37 @@ static void half_duplex(enum ipcc_wait_mode mode, uint64_t count)
 			      .tally = served };
 	pid_t pid = pt_fork(peer_serve, &a, 120);
 	struct ipcc_cpu *cpu = pt_attach(sys, 0, mode, 0);
+	struct pt_budget budget = pt_budget_start(mode);
 	struct pt_tally t = { 0 };
 	uint8_t req[BUFFER], resp[BUFFER];
 	int64_t t0 = pt_now_ns();
+	uint64_t done = count;
 
 	for (uint64_t seq = 0; seq < count; seq++) {
+		if (pt_budget_over(&budget, seq)) {
+			done = seq;
+			int n = ipcc_call(cpu, 1, a.ch, NULL, 0, resp, sizeof(resp), PT_LONG);
+			cr_assert_eq(n, 0, "the last call: %s%s", strerror(-n), pt_peer_note(pid));
+			break;
+		}
 		size_t len = pt_msg_len(STREAM(K_REQUEST, 0, a.ch), seq, BUFFER);
 		pt_msg_fill(req, STREAM(K_REQUEST, 0, a.ch), seq, len);
 		int n = ipcc_call(cpu, 1, a.ch, req, len, resp, sizeof(resp), PT_LONG);
-		cr_assert_geq(n, 0, "call %llu: %s (server: " PT_TALLY_FMT ")",
-			      (unsigned long long)seq, strerror(-n), PT_TALLY_ARGS(served));
+		cr_assert_geq(n, 0, "call %llu: %s%s (server: " PT_TALLY_FMT ")",
+			      (unsigned long long)seq, strerror(-n), pt_peer_note(pid),
+			      PT_TALLY_ARGS(served));
 		pt_msg_take(&t, resp, (size_t)n, STREAM(K_RESPONSE, 1, a.ch), BUFFER);
 		if (!pt_tally_ok(&t))
 			break;
 	}
-	report("half-duplex", mode, count, t0);
+	report("half-duplex", mode, t.expect, t0);
+	pt_budget_report("half-duplex", done, count);
 	pt_post(a.bye, 'x');
 	pt_expect_exit0(pid, PT_LONG, "server");
 	cr_assert(pt_tally_ok(&t), "responses: " PT_TALLY_FMT, PT_TALLY_ARGS(&t));
 	cr_assert(pt_tally_ok(served), "requests: " PT_TALLY_FMT, PT_TALLY_ARGS(served));
-	cr_assert_eq(t.expect, count);
-	cr_assert_eq(served->expect, count);
+	cr_assert_eq(t.expect, done);
+	cr_assert_eq(served->expect, done);
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
 }
@@ -322,6 +376,7 @@ static int peer_multi(void *p)
 static void multi_channel(enum ipcc_wait_mode mode, uint64_t count)
 {
 	struct ipcc_system *sys = pt_create(2, 6, BUFFER);
+	count = pt_count(mode, count);
 	struct peer_arg a = {
 		.name = ipcc_system_name(sys), .mode = mode, .count = count, .bye = pt_pipe_new()
 	};
@@ -349,8 +404,9 @@ static void multi_channel(enum ipcc_wait_mode mode, uint64_t count)
 		if (done)
 			break;
 		int r = ipcc_cpu_wait(cpu, PT_LONG);
-		cr_assert_eq(r, 0, "ipcc_cpu_wait: %s (rx %llu, tx %llu)", strerror(-r),
-			     (unsigned long long)rx[0].t.expect, (unsigned long long)tx[0].next);
+		cr_assert_eq(r, 0, "ipcc_cpu_wait: %s%s (rx %llu, tx %llu)", strerror(-r),
+			     pt_peer_note(pid), (unsigned long long)rx[0].t.expect,
+			     (unsigned long long)tx[0].next);
 		r = ipcc_cpu_dispatch(cpu);
 		cr_assert_geq(r, 0, "dispatch: %s", strerror(-r));
 	}
