@@ -235,6 +235,15 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * setting it up (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at
  * most, never on a peer. Any thread, concurrently with other attaches.
  *
+ * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
+ * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,
+ * ipcc_cpu_dispatch, ipcc_cpu_wait, ipcc_cpu_standby) fails with -ESTALE, so a CPU never has
+ * two writers; the child may only ipcc_cpu_detach it (which frees the copy) and attach a CPU of
+ * its own. The check is process-local (a counter the atfork child handler bumps). While the
+ * claim's description is open the handle owns the CPU (the kernel says so), so no other
+ * process can take it over: the record's generation is not consulted (a writer of the object
+ * could forge it, and an attacher that loses a race bumps it too).
+ *
  * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a
  * CPU alive that nobody should own, the pid it shows is a hint (the record is informational);
  * the process holding the lock is the one with the object open (see the README).

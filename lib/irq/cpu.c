@@ -180,6 +180,8 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 
 	if (!cpu)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* would reset the parent's banks */
 	ipcc_watch_all(cpu, &watch);
 	/* Relaxed: informational (ipcc info shows the power state). */
 	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_STANDBY, memory_order_relaxed);
