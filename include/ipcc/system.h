@@ -262,7 +262,8 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  *
  * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
  * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,
- * ipcc_cpu_dispatch, ipcc_cpu_wait, ipcc_cpu_standby) fails with -ESTALE, so a CPU never has
+ * ipcc_cpu_dispatch, ipcc_cpu_wait, ipcc_cpu_standby, ipcc_cpu_set_wait_mode, ipcc_cpu_fd,
+ * ipcc_uring_prep_wait, ipcc_uring_complete) fails with -ESTALE, so a CPU never has
  * two writers; the child may only ipcc_cpu_detach it (which frees the copy) and attach a CPU of
  * its own. The check is process-local (a counter the atfork child handler bumps). While the
  * claim's description is open the handle owns the CPU (the kernel says so), so no other

@@ -339,7 +339,7 @@ static bool system_matches(const struct ipcc_system *sys, const struct ipcc_geom
 {
 	const struct ipcc_geometry *g = &sys->geo;
 	if (g->cpus != want->cpus || g->channels != want->channels ||
-	    g->buffer_size != want->buffer_size || g->total_size != want->total_size ||
+	    g->buffer_size != want->buffer_size ||
 	    memcmp(g->link_map, want->link_map, sizeof(g->link_map)))
 		return false;
 	return true;

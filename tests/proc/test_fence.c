@@ -25,6 +25,8 @@ static void teardown(void)
 static int stale_op(struct ipcc_cpu *c, unsigned op)
 {
 	char buf[8] = "x";
+	void *zc;
+	size_t cap;
 	switch (op) {
 	case 0:
 		return ipcc_send(c, 1, 0, buf, 1, 0);
@@ -48,6 +50,12 @@ static int stale_op(struct ipcc_cpu *c, unsigned op)
 		return ipcc_cpu_standby(c, 0);
 	case 10:
 		return ipcc_chan_mask(c, 1, 0, IPCC_DIR_RX);
+	case 11:
+		return ipcc_cpu_set_wait_mode(c, IPCC_WAIT_EVENTFD, 0);
+	case 12:
+		return ipcc_cpu_fd(c);
+	case 13:
+		return ipcc_send_claim(c, 1, 0, 0, &zc, &cap);
 	}
 	return 1; /* the end of the list */
 }
