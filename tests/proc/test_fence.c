@@ -237,3 +237,45 @@ ParameterizedTest(enum midwait_op *op, fence,
 		sys = NULL;
 	}
 }
+
+/*
+ * The same start, a peer that attaches during the wait and sends: the wait watches it and
+ * returns its message (an attach alone never ends a wait with -EPIPE).
+ */
+Test(fence, a_wait_begun_on_an_empty_slot_gets_the_message_of_a_peer_that_attaches,
+     .fini = teardown, .timeout = 60)
+{
+	sys = test_system(NULL);
+	const char *name = ipcc_system_name(sys);
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t peer = fork();
+	cr_assert_geq(peer, 0);
+	if (peer == 0) {
+		struct ipcc_system *s;
+		struct ipcc_cpu *c;
+		char b;
+		alarm(MIDWAIT_WATCHDOG_S);
+		if (read(ready[0], &b, 1) != 1)
+			_exit(1);
+		if (ipcc_system_open(name, &s) < 0 || ipcc_cpu_attach(s, 1, NULL, &c) < 0)
+			_exit(2);
+		_exit(ipcc_send(c, 0, 0, "hi", 3, 10 * 1000000000LL) < 0 ? 3 : 0);
+	}
+	struct ipcc_cpu_options o;
+	ipcc_cpu_options_init(&o);
+	o.wait = IPCC_WAIT_FUTEX;
+	struct ipcc_cpu *c = NULL;
+	cr_assert_eq(ipcc_cpu_attach(sys, 0, &o, &c), 0);
+	cr_assert_eq(write(ready[1], "g", 1), 1); /* the peer attaches while we wait, or before */
+	char buf[8] = "";
+	int r = ipcc_recv(c, 1, 0, buf, sizeof(buf), 20 * 1000000000LL);
+	cr_assert_eq(r, 3, "recv: %d (%s)", r, strerror(-r));
+	cr_assert_str_eq(buf, "hi");
+	int status;
+	cr_assert_eq(waitpid(peer, &status, 0), peer);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the peer: 0x%x", status);
+	ipcc_cpu_detach(c);
+	close(ready[0]);
+	close(ready[1]);
+}
