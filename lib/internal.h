@@ -113,9 +113,26 @@ struct ipcc_cpu {
 	struct ipcc_system *sys;
 	struct ipcc_shm_cpu *shm;
 	unsigned id;
-	pid_t tid; /* the thread that attached (informational: the process owns the CPU) */
+	pid_t tid;	/* the thread that attached (informational: the process owns the CPU) */
+	unsigned forks; /* ipcc_forks when attached: a fork child's copy differs (ipcc_cpu_stale) */
 	void *layer[IPCC_LAYER_COUNT]; /* each layer's per-CPU state (struct ipcc_layer) */
 };
+
+/*
+ * Forks this process went through as a child (lib/region/claim.c:atfork_child). Written only by
+ * the atfork child handler, while the child has one thread; every thread that reads it is
+ * created later or is that thread, so a plain variable is enough.
+ */
+extern unsigned ipcc_forks;
+
+/*
+ * A handle inherited across fork() owns nothing (its claim was closed in the child): every
+ * operation through it fails with -ESTALE. One load and a compare, for the hot paths.
+ */
+static inline bool ipcc_cpu_stale(const struct ipcc_cpu *cpu)
+{
+	return ipcc_unlikely(cpu->forks != ipcc_forks);
+}
 
 static inline struct ipcc_shm_header *ipcc_header(const struct ipcc_system *sys)
 {

@@ -16,7 +16,7 @@ struct ipcc_errtext {
 	const char *text;
 };
 
-/* Codes whose libc text fits (EPERM, EMFILE, EIO ...) are left to libc. */
+/* Codes whose libc text fits (EMFILE, EIO ...) are left to libc. */
 static const struct ipcc_errtext errtexts[] = {
 	{ EINVAL, "invalid argument (bad name, id, channel, size or option)" },
 	{ ENOENT, "no such system, CPU, link or file" },
@@ -39,6 +39,8 @@ static const struct ipcc_errtext errtexts[] = {
 	{ ENODEV, "CPU not in eventfd wait mode" },
 	{ EINPROGRESS, "wake-up handed to the peer's process, still in progress" },
 	{ ENOMEM, "out of memory" },
+	{ ESTALE, "CPU handle inherited across fork(): the parent owns the CPU" },
+	{ EPERM, "object owned by another user (open it with IPCC_OPEN_ANY_OWNER to share)" },
 };
 
 const char *ipcc_strerror(int err)

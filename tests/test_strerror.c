@@ -36,6 +36,8 @@ static const struct {
 	{ -ENODEV, "eventfd" },
 	{ -EINPROGRESS, "progress" },
 	{ -ENOMEM, "memory" },
+	{ -ESTALE, "fork" },
+	{ -EPERM, "another user" },
 };
 
 Test(strerror, every_documented_code_has_a_text_in_the_library_s_terms)

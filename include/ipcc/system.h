@@ -100,21 +100,46 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
  * object (foreign magic); -EPROTONOSUPPORT a libipcc object of another layout version;
  * -EBADMSG truncated (smaller than its header or than its geometry needs); -EUCLEAN corrupt
  * header (geometry outside the limits or inconsistent); -EISDIR the name is a directory;
- * -EPROTO also for a FIFO, socket or device under the name (opened without blocking); -ENOMEM.
+ * -EPROTO also for a FIFO, socket or device under the name (opened without blocking); -ENOMEM;
+ * -EPERM the object is owned by another user (its st_uid is not our effective uid): a name
+ * another user created first is a system they control, so joining it takes
+ * ipcc_system_open_flags(..., IPCC_OPEN_ANY_OWNER) (see README "Trust model").
  */
 IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys);
 
 /* ipcc_system_open_flags flags */
-#define IPCC_OPEN_READONLY 0x1u /* map the object read-only: an observer (ipcc info) */
+#define IPCC_OPEN_READONLY  0x1u /* map the object read-only: an observer (ipcc info) */
+#define IPCC_OPEN_ANY_OWNER 0x2u /* accept an object owned by another user (shared on purpose) */
 
 /*
  * ipcc_system_open with flags. With IPCC_OPEN_READONLY the object is opened and mapped
  * read-only, so a user who may read but not write it can observe it: every query works,
- * while ipcc_cpu_attach and register writes fail with -EROFS. Errors as ipcc_system_open, and
- * -EINVAL for an unknown flag.
+ * while ipcc_cpu_attach and register writes fail with -EROFS. IPCC_OPEN_READONLY implies
+ * IPCC_OPEN_ANY_OWNER: an observer only reads, and validates what it reads, so it may look at
+ * any object its permissions let it read (root's ipcc info and ipcc list see every user's).
+ * IPCC_OPEN_ANY_OWNER opens another user's object for writing: for a system shared between
+ * users on purpose (a group or 0666 mode). Errors as ipcc_system_open (-EPERM only without
+ * either flag), and -EINVAL for an unknown flag.
  */
 IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 				       struct ipcc_system **ret_sys);
+
+/*
+ * Join the system `name`, whichever process comes first: create it for cfg (NULL: defaults)
+ * or, if it exists, open it and check that it has cfg's shape (CPUs, channels, buffer size,
+ * links, CPU names; the mode is only used to create). Two processes starting at once meet:
+ * O_EXCL lets one create, the other opens and retries for up to 2 s while the object is
+ * still being built (-EAGAIN from ipcc_system_open). Returns 1 if this call created the object
+ * (the caller then decides when to ipcc_system_unlink it, see README "Meeting"), 0 if it opened
+ * an existing one. flags: 0 or IPCC_OPEN_ANY_OWNER (as for ipcc_system_open_flags).
+ * Errors: -EINVAL bad name, flags or config; -EEXIST an object of another shape is under the
+ * name (a stale one: remove it, or use its shape); -EAGAIN the object stayed unfinished for
+ * 2 s (its creator died half-way: remove it); -EPERM another user's object without
+ * IPCC_OPEN_ANY_OWNER; the other errors of ipcc_system_create and ipcc_system_open. May
+ * sleep (1 ms steps, 2 s at most); any thread.
+ */
+IPCC_EXPORT int ipcc_system_open_or_create(const char *name, const struct ipcc_config *cfg,
+					   unsigned flags, struct ipcc_system **ret_sys);
 
 /*
  * Unmap and free the handle. CPUs still attached through it are detached first; the threads
@@ -234,6 +259,16 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK); with IPCC_WAIT_EVENTFD, the errors of
  * setting it up (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at
  * most, never on a peer. Any thread, concurrently with other attaches.
+ *
+ * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
+ * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,
+ * ipcc_cpu_dispatch, ipcc_cpu_wait, ipcc_cpu_standby, ipcc_cpu_set_wait_mode, ipcc_cpu_fd,
+ * ipcc_uring_prep_wait, ipcc_uring_complete) fails with -ESTALE, so a CPU never has
+ * two writers; the child may only ipcc_cpu_detach it (which frees the copy) and attach a CPU of
+ * its own. The check is process-local (a counter the atfork child handler bumps). While the
+ * claim's description is open the handle owns the CPU (the kernel says so), so no other
+ * process can take it over: the record's generation is not consulted (a writer of the object
+ * could forge it, and an attacher that loses a race bumps it too).
  *
  * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a
  * CPU alive that nobody should own, the pid it shows is a hint (the record is informational);

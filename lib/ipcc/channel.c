@@ -10,6 +10,8 @@ int ipcc_chan_resolve(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, bool any
 {
 	if (!cpu || peer >= cpu->sys->geo.cpus || peer == cpu->id || ch >= cpu->sys->geo.channels)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* a fork child's copy: the parent owns the CPU */
 	struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 	if (!l)
 		return -ENOENT;

@@ -120,6 +120,8 @@ IPCC_EXPORT int ipcc_cpu_set_wait_mode(struct ipcc_cpu *cpu, enum ipcc_wait_mode
 {
 	if (!cpu || (unsigned)mode >= IPCC_WAIT_MODE_COUNT || spin_ns > 1000000000u)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* would publish a token in the parent's record */
 	struct ipcc_irq_state *irq = ipcc_irq(cpu);
 	const struct ipcc_wait_backend *to = ipcc_wait_backends[mode];
 	int r = 0;
@@ -158,6 +160,8 @@ IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* reading it would steal the parent's wake-ups */
 	const struct ipcc_wait_backend *be = ipcc_wait_backend_of(cpu);
 	return be->fd ? be->fd(cpu) : -ENODEV;
 }
@@ -180,6 +184,8 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 
 	if (!cpu)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* would reset the parent's banks */
 	ipcc_watch_all(cpu, &watch);
 	/* Relaxed: informational (ipcc info shows the power state). */
 	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_STANDBY, memory_order_relaxed);

@@ -112,6 +112,8 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* would take the parent's pending bits */
 	int n = 0;
 	for (;;) {
 		uint64_t pend = ipcc_bell_take(cpu);

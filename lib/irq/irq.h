@@ -13,7 +13,8 @@
 
 /*
  * Peers whose death ends a wait (lib/irq/watch.c): per peer, the release epoch of the handle's
- * reaper (lib/region/claim.c) and the generation of its record when the watch began.
+ * reaper (lib/region/claim.c) and the generation of its record when the watch began; for a
+ * peer whose slot was empty then (pending), the record's owner pid, to see an attach complete.
  */
 struct ipcc_watch {
 	unsigned n;
@@ -21,6 +22,8 @@ struct ipcc_watch {
 	unsigned peer[IPCC_CPUS_MAX];
 	uint32_t epoch[IPCC_CPUS_MAX];
 	uint32_t gen[IPCC_CPUS_MAX];
+	uint32_t pid[IPCC_CPUS_MAX];
+	bool pending[IPCC_CPUS_MAX]; /* empty slot: watched from the attach that fills it on */
 };
 
 /*
@@ -137,14 +140,20 @@ static inline struct ipcc_irq_state *ipcc_irq(const struct ipcc_cpu *cpu)
 
 /* lib/irq/watch.c */
 /*
- * Watch `peer` (must be linked) if it is attached: -EPIPE if it is dead already (its claim is
- * gone and its record says it never detached), -ENOMEM (no reaper thread), else 0.
+ * Watch `peer` (must be linked): -EPIPE if it is dead already (its claim is gone and its
+ * record says it never detached), -ENOMEM (no reaper thread), else 0. A peer whose slot is
+ * empty (never attached, or detached) is watched from the attach that fills it on.
  */
 int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer);
-/* Watch every linked peer attached now. */
+/* Watch every linked peer that is not dead now. */
 void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w);
-/* True if a watched peer detached, died or restarted since the watch began. Lock-free. */
-bool ipcc_watch_dead(const struct ipcc_watch *w);
+/*
+ * True if a watched peer detached, died or restarted since the watch began, or a peer that
+ * attached into an empty slot during the watch is gone again. Lock-free while every peer's slot
+ * stays as it was; a pending entry whose slot changed probes the claim (one fcntl) and may start
+ * a reaper (under the handle's claims lock).
+ */
+bool ipcc_watch_dead(struct ipcc_watch *w);
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall). */
 int64_t ipcc_now_ns(void);

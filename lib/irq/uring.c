@@ -50,6 +50,8 @@ IPCC_EXPORT int ipcc_uring_prep_wait(struct io_uring *ring, struct ipcc_cpu *cpu
 {
 	if (!ring || !cpu || (how != IPCC_URING_POLL && how != IPCC_URING_FUTEX))
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* a wait entry point (include/ipcc/system.h: ipcc_cpu_attach) */
 	/* The mode's pollable fd, if it has one (eventfd mode). */
 	const struct ipcc_wait_backend *be = ipcc_wait_backend_of(cpu);
 	int fd = how == IPCC_URING_POLL && be->fd ? be->fd(cpu) : -ENODEV;
@@ -73,6 +75,8 @@ IPCC_EXPORT int ipcc_uring_complete(struct ipcc_cpu *cpu, enum ipcc_uring_wait h
 {
 	if (!cpu || !cqe || !ret_rearm || (how != IPCC_URING_POLL && how != IPCC_URING_FUTEX))
 		return -EINVAL;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE;
 	bool rearm;
 	if (how == IPCC_URING_FUTEX) {
 		ipcc_bell_retire(cpu);

@@ -126,6 +126,8 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 	none.n = 0;
 	if (!watch)
 		watch = &none;
+	if (ipcc_cpu_stale(cpu))
+		return -ESTALE; /* every wait entry point: include/ipcc/system.h ipcc_cpu_attach */
 
 	if (pred(cpu, arg))
 		return 0;

@@ -14,7 +14,8 @@
  * Descriptions are shared across fork(): a child that kept the parent's claim description
  * would keep the CPU claimed after the parent detached or died. A pthread_atfork child handler
  * therefore closes, in the child, every claim and reaper description of every handle (the child
- * owns none of the parent's CPUs; its inherited handles see their claims as not owned). Claims are
+ * owns none of the parent's CPUs; its inherited handles see their claims as not owned, and every
+ * operation through an inherited CPU handle fails with -ESTALE: ipcc_forks). Claims are
  * opened and recorded under the handle's lock, which the prepare handler takes, so no fork sees a
  * description that is open but not yet recorded. A process created by a raw clone() without
  * the atfork handlers, which keeps the descriptions, keeps the claims until it exits or execs
@@ -72,6 +73,7 @@ struct ipcc_claims {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ipcc_claims *registry;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+unsigned ipcc_forks;
 
 /* Reaper stacks: a lock wait, a mutex and a doorbell ring. */
 #define REAPER_STACK (128u * 1024u)
@@ -139,6 +141,7 @@ static void atfork_parent(void)
 /* The child owns none of the parent's claims, and none of its reaper threads came along. */
 static void atfork_child(void)
 {
+	ipcc_forks++; /* every inherited CPU handle is stale from now on (ipcc_cpu_stale) */
 	for (struct ipcc_claims *c = registry; c; c = c->next) {
 		for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
 			if (c->claim_fd[i] >= 0)

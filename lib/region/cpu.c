@@ -72,6 +72,7 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **r
 	cpu->id = cpu_id;
 	cpu->shm = ipcc_shm_cpu(sys, cpu_id);
 	cpu->tid = (pid_t)syscall(SYS_gettid);
+	cpu->forks = ipcc_forks;
 
 	pthread_mutex_lock(&sys->lock);
 	if (sys->cpus[cpu_id]) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -238,7 +239,8 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 	uint8_t *base;
 	int fd, r;
 
-	if (!ret_sys || ipcc_name_validate(name) < 0 || (flags & ~IPCC_OPEN_READONLY))
+	if (!ret_sys || ipcc_name_validate(name) < 0 ||
+	    (flags & ~(IPCC_OPEN_READONLY | IPCC_OPEN_ANY_OWNER)))
 		return -EINVAL;
 	bool ro = flags & IPCC_OPEN_READONLY;
 	/* O_NONBLOCK: anyone may put a FIFO under the name, and opening one would block. */
@@ -251,6 +253,15 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EPROTO;
+		goto out;
+	}
+	/*
+	 * Another user's object is a system this user did not make: whoever owns it may have set
+	 * it up for us to join (squatting the name first). A read-only observer only reads, and
+	 * every byte it reads is validated, so it may look at any object it can read.
+	 */
+	if (st.st_uid != geteuid() && !(flags & (IPCC_OPEN_ANY_OWNER | IPCC_OPEN_READONLY))) {
+		r = -EPERM;
 		goto out;
 	}
 	if (st.st_size == 0) {
@@ -321,6 +332,96 @@ out:
 IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)
 {
 	return ipcc_system_open_flags(name, 0, ret_sys);
+}
+
+/* Does the open object have the shape cfg asks for (CPUs, channels, buffers, links, names)? */
+static bool system_matches(const struct ipcc_system *sys, const struct ipcc_geometry *want)
+{
+	const struct ipcc_geometry *g = &sys->geo;
+	if (g->cpus != want->cpus || g->channels != want->channels ||
+	    g->buffer_size != want->buffer_size ||
+	    memcmp(g->link_map, want->link_map, sizeof(g->link_map)))
+		return false;
+	return true;
+}
+
+static bool names_match(const struct ipcc_system *sys, const struct ipcc_config *cfg)
+{
+	char def[IPCC_SHM_CPU_NAME_SIZE];
+	for (unsigned i = 0; i < sys->geo.cpus; i++) {
+		const char *want = cfg->cpu_names[i];
+		if (!want[0]) {
+			ipcc_cpu_name_default(i, def);
+			want = def;
+		}
+		if (strcmp(sys->cpu_names[i], want))
+			return false;
+	}
+	return true;
+}
+
+/* Open-or-create: how long an opener waits for a creator that is building the object. */
+#define MEET_WAIT_NS  (2 * 1000000000LL)
+#define MEET_RETRY_NS 1000000L
+
+IPCC_EXPORT int ipcc_system_open_or_create(const char *name, const struct ipcc_config *cfg,
+					   unsigned flags, struct ipcc_system **ret_sys)
+{
+	struct ipcc_config defaults;
+	struct ipcc_geometry *want;
+	struct ipcc_system *sys = NULL;
+	struct timespec start, now;
+	int r;
+
+	if (!ret_sys || ipcc_name_validate(name) < 0 || (flags & ~IPCC_OPEN_ANY_OWNER))
+		return -EINVAL;
+	if (!cfg) {
+		ipcc_config_init(&defaults);
+		cfg = &defaults;
+	}
+	want = malloc(sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	r = ipcc_layout_plan(cfg, want); /* a bad config fails here, whoever comes first */
+	if (r < 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		/* O_EXCL decides who creates: exactly one of two processes starting at once. */
+		r = ipcc_system_create(name, cfg, &sys);
+		if (r == 0) {
+			r = 1;
+			break;
+		}
+		if (r != -EEXIST)
+			break;
+		r = ipcc_system_open_flags(name, flags, &sys);
+		if (r == 0) {
+			if (!system_matches(sys, want) || !names_match(sys, cfg)) {
+				ipcc_system_close(sys);
+				sys = NULL;
+				r = -EEXIST; /* an object of another shape: refuse, never use it */
+			}
+			break;
+		}
+		/* -ENOENT: removed between the two calls; -EAGAIN: its creator is building it. */
+		if (r != -ENOENT && r != -EAGAIN)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t waited = (int64_t)(now.tv_sec - start.tv_sec) * 1000000000LL +
+				 (now.tv_nsec - start.tv_nsec);
+		if (waited >= MEET_WAIT_NS) {
+			r = -EAGAIN; /* a creator that died half-way: see the header */
+			break;
+		}
+		struct timespec ts = { 0, MEET_RETRY_NS };
+		nanosleep(&ts, NULL);
+	}
+	if (r >= 0)
+		*ret_sys = sys;
+out:
+	free(want);
+	return r;
 }
 
 IPCC_EXPORT void ipcc_system_close(struct ipcc_system *sys)

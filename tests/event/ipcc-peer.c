@@ -430,10 +430,11 @@ int main(int argc, char **argv)
 	signal(SIGALRM, SIG_DFL);
 	alarm(p.watchdog_s);
 
-	int r = ipcc_system_open(p.name, &p.sys);
+	/* The peer may run as another user than the object's owner: shared on purpose. */
+	int r = ipcc_system_open_flags(p.name, IPCC_OPEN_ANY_OWNER, &p.sys);
 	for (int i = 0; r == -EAGAIN && i < 1000; i++) {
 		sleep_ms(1); /* the creator is still initialising it */
-		r = ipcc_system_open(p.name, &p.sys);
+		r = ipcc_system_open_flags(p.name, IPCC_OPEN_ANY_OWNER, &p.sys);
 	}
 	if (r < 0) {
 		fprintf(stderr, "ipcc-peer %d: ipcc_system_open(%s): %d (%s)\n", (int)getpid(),
