@@ -140,8 +140,9 @@ struct victim {
 	unsigned me, peer;
 	uint64_t seed;
 	unsigned long calls, ok;
-	uint32_t sink; /* keeps the reads of claimed buffers */
-	bool in_peer;  /* report with PEER_CHECK (a forked peer) or check */
+	uint32_t sink;		 /* keeps the reads of claimed buffers */
+	unsigned long errs[256]; /* by errno, for the log */
+	bool in_peer;		 /* report with PEER_CHECK (a forked peer) or check */
 	const char *what;
 };
 
@@ -196,7 +197,7 @@ static void one_call(struct victim *v)
 	uint8_t buf[BUFFER], big[BUFFER + 8];
 	uint64_t r = rnd(&v->seed);
 	int64_t timeout = (int64_t)(r >> 40) % 20 * PT_MS;
-	unsigned op = (unsigned)(r % 9);
+	unsigned op = (unsigned)(r % 10);
 	size_t len = 1 + (r >> 8) % BUFFER;
 	const char *name = "?";
 	void *tbuf;
@@ -274,6 +275,19 @@ static void one_call(struct victim *v)
 		vcheck(v, ret == -EMSGSIZE, "%s: oversized send: %d", v->what, ret);
 		ret = 0;
 		break;
+	case 8: { /* every wait backend meets the garbage: eventfd reads a forgeable token */
+		static const enum ipcc_wait_mode modes[] = { IPCC_WAIT_ADAPTIVE, IPCC_WAIT_SPIN,
+							     IPCC_WAIT_FUTEX, IPCC_WAIT_EVENTFD };
+		name = "ipcc_cpu_set_wait_mode";
+		ret = ipcc_cpu_set_wait_mode(v->cpu, modes[(r >> 8) % 4],
+					     (uint32_t)(r >> 16) % 50000);
+		vcheck(v,
+		       ret == 0 || ret == -EMFILE || ret == -ENFILE || ret == -ENOMEM ||
+			       ret == -EAGAIN,
+		       "%s: set_wait_mode: %d (%s)", v->what, ret, strerror(-ret));
+		ret = 0;
+		break;
+	}
 	default: { /* what a monitor reads */
 		struct ipcc_cpu_owner own;
 		struct ipcc_cpu_state cs;
@@ -295,6 +309,8 @@ static void one_call(struct victim *v)
 	int64_t took = pt_now_ns() - t0;
 	v->calls++;
 	v->ok += ret >= 0;
+	if (ret < 0 && -ret < 256)
+		v->errs[-ret]++;
 	vcheck(v, ret >= 0 || documented(ret), "%s: %s returned %d (%s), not a documented errno",
 	       v->what, name, ret, strerror(-ret));
 	vcheck(v, took <= timeout + MARGIN, "%s: %s took %.3f s with a timeout of %.3f s", v->what,
@@ -309,6 +325,9 @@ static void victim_run(struct victim *v, unsigned seconds)
 	while (pt_now_ns() < end)
 		one_call(v);
 	printf("%s: %lu calls, %lu succeeded (%08x)\n", v->what, v->calls, v->ok, v->sink);
+	for (int e = 1; e < 256; e++)
+		if (v->errs[e])
+			printf("%s:   -%s %lu\n", v->what, strerrorname_np(e), v->errs[e]);
 }
 
 struct peer_arg {
