@@ -390,6 +390,19 @@ static inline uint32_t pt_rd(struct ipcc_regs *regs, uint32_t off)
 	return v;
 }
 
+/* Descriptors this process has open now: a test compares the count before and after. */
+static inline int pt_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+	pt_assert(d, "opendir /proc/self/fd: %s", strerror(errno));
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
 /* ---- events between processes: one byte through a pipe --------------------------------- */
 
 struct pt_pipe {
