@@ -77,7 +77,13 @@ struct ipcc_layer {
 	void (*close)(struct ipcc_system *sys);
 	/* A CPU was claimed: cpu->layer[id]. 0 or -errno. */
 	int (*attach)(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt);
-	/* Before the claim is released; from any thread of the process. */
+	/*
+	 * First step of a detach, in layer order, before any layer's detach: stop this layer's
+	 * threads that may call into the layers above (the interrupt thread runs the
+	 * procedures' callbacks), so no layer's state is freed under them.
+	 */
+	void (*quiesce)(struct ipcc_cpu *cpu);
+	/* Before the claim is released, in reverse layer order; from any thread of the process. */
 	void (*detach)(struct ipcc_cpu *cpu);
 	/*
 	 * Wake target's blocked waits so that they re-check (a peer died or restarted): how a

@@ -79,6 +79,9 @@ int ipcc_layers_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
 
 void ipcc_layers_detach(struct ipcc_cpu *cpu)
 {
+	for (unsigned i = 0; i < IPCC_LAYER_COUNT; i++)
+		if (layers[i] && layers[i]->quiesce)
+			layers[i]->quiesce(cpu);
 	detach_below(cpu, IPCC_LAYER_COUNT);
 }
 

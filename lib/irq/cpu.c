@@ -32,15 +32,17 @@ static void *irq_thread_main(void *arg)
 	}
 }
 
+/* The irq layer's quiesce hook (and the first step of its detach). */
 static void irq_thread_stop(struct ipcc_cpu *cpu)
 {
-	if (!ipcc_irq(cpu)->thread_started)
+	struct ipcc_irq_state *irq = ipcc_irq(cpu);
+	if (!irq || !irq->thread_started)
 		return;
 	/* Release: pairs with the acquire loads in irq_thread_main/thread_pred. */
-	atomic_store_explicit(&ipcc_irq(cpu)->stop, true, memory_order_release);
+	atomic_store_explicit(&irq->stop, true, memory_order_release);
 	ipcc_bell_wake(cpu->sys, cpu->id); /* no register change: only a wake-up */
-	pthread_join(ipcc_irq(cpu)->thread, NULL);
-	ipcc_irq(cpu)->thread_started = false;
+	pthread_join(irq->thread, NULL);
+	irq->thread_started = false;
 }
 
 static void irq_detach(struct ipcc_cpu *cpu)
@@ -112,6 +114,7 @@ static int irq_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *optio
 const struct ipcc_layer ipcc_layer_irq = {
 	.name = "irq",
 	.attach = irq_attach,
+	.quiesce = irq_thread_stop,
 	.detach = irq_detach,
 };
 
