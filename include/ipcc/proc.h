@@ -60,6 +60,29 @@ IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
 			  size_t req_len, void *resp, size_t cap, int64_t timeout_ns);
 /*
+ * The response of this CPU's last request on half-duplex channel `ch` (ipcc_call or
+ * ipcc_call_async). ipcc_call_pending: 1 while it has not come or not been taken (the channel
+ * cannot carry a new request yet: ipcc_call with timeout 0 and ipcc_call_async say -EBUSY), 0
+ * when nothing is outstanding. A response whose call gave up that has come meanwhile is
+ * discarded (and counted) by this check. ipcc_call_cancel: give the outstanding response up:
+ * the request stays in the channel and the peer may still execute it (it cannot be taken back),
+ * but its response, when it comes, is discarded and counted, never handed to a later call or to
+ * the ipcc_call_async callback. 0, or -EALREADY when nothing is outstanding or the dispatcher
+ * already took an ipcc_call_async response (its callback runs or ran). A call that timed out or
+ * failed after sending (-ETIMEDOUT, -EAGAIN with timeout 0, -EPIPE, -EINTR) is given up already:
+ * cancelling it is not needed. ipcc_call_discarded: how many responses were discarded so on this
+ * channel since attach (also those settled by a later ipcc_call, and a response to a request a
+ * previous owner of this CPU left in the channel).
+ * Calls for one channel from one thread at a time, as the others; ipcc_call_cancel of an
+ * ipcc_call_async may race with the dispatcher (another thread, the interrupt thread). Never
+ * block. -EINVAL (bad arguments), -ENOENT (no link).
+ */
+IPCC_EXPORT int ipcc_call_pending(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
+IPCC_EXPORT int ipcc_call_cancel(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
+IPCC_EXPORT int ipcc_call_discarded(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				    uint64_t *ret_count);
+
+/*
  * Half-duplex receiving side: ipcc_serve waits for a request and copies it into buf (returns its
  * length); the channel stays occupied until ipcc_reply writes the response and frees it.
  * ipcc_reply without a request being served returns -ENOMSG.

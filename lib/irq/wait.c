@@ -77,9 +77,75 @@ static struct timespec ns_to_ts(int64_t ns)
 	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
 }
 
+/*
+ * The absolute deadline of a wait of timeout_ns > 0 begun at `start`, saturated at INT64_MAX
+ * (292 years of uptime) instead of overflowing: a timeout near INT64_MAX is then a very long
+ * bound, not undefined behaviour or a deadline in the past.
+ */
+static int64_t deadline_of(int64_t start, int64_t timeout_ns)
+{
+	assert(start >= 0 && timeout_ns > 0);
+	return timeout_ns > INT64_MAX - start ? INT64_MAX : start + timeout_ns;
+}
+
+/*
+ * ipcc_cpu_interrupt (lib/irq/cpu.c) bumps irq->intr_raised; a wait ends with -EINTR once the
+ * count moves past the value it began with, or at once when it begins with a count no wait has
+ * consumed yet (intr_seen behind intr_raised). A wait that returns -EINTR consumes the count it
+ * saw by moving intr_seen up to it.
+ */
+struct intr {
+	struct ipcc_irq_state *irq;
+	bool on;       /* the wait is interruptible (not the interrupt thread's) */
+	uint32_t base; /* intr_raised when the wait began */
+};
+
+static void intr_consume(struct intr *in, uint32_t v)
+{
+	/* Relaxed: process-local bookkeeping; it only decides whether a later wait also ends. */
+	uint32_t seen = atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed);
+	while ((int32_t)(v - seen) > 0 &&
+	       !atomic_compare_exchange_weak_explicit(&in->irq->intr_seen, &seen, v,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+static uint32_t intr_load(const struct intr *in)
+{
+	/* seq_cst: after the seq_cst fence of ipcc_bell_announce, so a bump that
+	 * lib/irq/cpu.c:ipcc_cpu_interrupt made before ipcc_bell_wake_sleepers found no sleeper
+	 * is seen here (the lost-wake-up argument of lib/bell/bell.c, with the bump as C). */
+	return atomic_load_explicit(&in->irq->intr_raised, memory_order_seq_cst);
+}
+
+/* At the start of a blocking wait: true (consumed) if an interrupt is pending already. */
+static bool intr_begin(struct intr *in)
+{
+	if (!in->on)
+		return false;
+	in->base = intr_load(in);
+	/* Relaxed: see intr_consume. */
+	if (atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed) == in->base)
+		return false;
+	intr_consume(in, in->base);
+	return true;
+}
+
+/* During the wait: true (consumed) if ipcc_cpu_interrupt was called since it began. */
+static bool intr_raised(struct intr *in)
+{
+	if (!in->on)
+		return false;
+	uint32_t v = intr_load(in);
+	if (v == in->base)
+		return false;
+	intr_consume(in, v);
+	return true;
+}
+
 /* Sleep phase: returns as ipcc_wait_core does. */
 static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, ipcc_pred_fn pred,
-		      void *arg, struct ipcc_watch *watch, int64_t deadline)
+		      void *arg, struct ipcc_watch *watch, struct intr *in, int64_t deadline)
 {
 	struct timespec ts = ns_to_ts(deadline);
 
@@ -92,6 +158,8 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 			r = 0;
 		else if (ipcc_watch_dead(watch))
 			r = -EPIPE;
+		else if (intr_raised(in))
+			r = -EINTR;
 		else if (deadline >= 0 && ipcc_now_ns() >= deadline)
 			r = -ETIMEDOUT;
 		else
@@ -101,6 +169,8 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 			return r;
 		if (ipcc_watch_dead(watch) && !pred(cpu, arg))
 			return -EPIPE;
+		if (intr_raised(in) && !pred(cpu, arg))
+			return -EINTR;
 	}
 }
 
@@ -120,7 +190,7 @@ static int64_t spin_budget(struct ipcc_cpu *cpu, const struct ipcc_wait_backend 
 }
 
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
-		   int64_t timeout_ns, bool force_sleep)
+		   int64_t timeout_ns, unsigned flags)
 {
 	struct ipcc_watch none; /* 1 KiB: only .n is set, never zero-filled */
 	none.n = 0;
@@ -132,12 +202,15 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 	if (timeout_ns == 0)
 		return ipcc_watch_dead(watch) ? -EPIPE : -EAGAIN;
 
+	struct intr in = { ipcc_irq(cpu), !(flags & IPCC_WAIT_NOINTR), 0 };
+	if (intr_begin(&in))
+		return pred(cpu, arg) ? 0 : -EINTR;
 	int64_t start = ipcc_now_ns();
-	int64_t deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
+	int64_t deadline = timeout_ns < 0 ? -1 : deadline_of(start, timeout_ns);
 	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
 	 * ipcc_cpu_set_wait_mode). Standby sleeps in the kernel whatever the mode. */
 	const struct ipcc_wait_backend *be =
-		force_sleep ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
+		(flags & IPCC_WAIT_SLEEP) ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
 	int64_t spin = spin_budget(cpu, be);
 
 	if (spin > 0) {
@@ -147,6 +220,8 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 			if ((i & 63) == 0) {
 				if (ipcc_watch_dead(watch))
 					return pred(cpu, arg) ? 0 : -EPIPE;
+				if (intr_raised(&in))
+					return pred(cpu, arg) ? 0 : -EINTR;
 				int64_t t = ipcc_now_ns();
 				if (deadline >= 0 && t >= deadline)
 					return pred(cpu, arg) ? 0 : -ETIMEDOUT;
@@ -156,5 +231,5 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 			ipcc_cpu_relax();
 		}
 	}
-	return sleep_loop(cpu, be, pred, arg, watch, deadline);
+	return sleep_loop(cpu, be, pred, arg, watch, &in, deadline);
 }
