@@ -19,7 +19,23 @@
  * the receiver's buffer is left in the channel and -EMSGSIZE returned: nothing is truncated.
  * -EINVAL for bad arguments, -ENOENT when the CPUs have no link. A channel is used either with
  * the blocking calls or with the callback forms, in one mode (simplex or half-duplex) agreed by
- * both sides; calls for one channel come from one thread at a time.
+ * both sides; calls for one channel come from one thread at a time. Any blocking call returns
+ * -EINTR when ipcc_cpu_interrupt (irq.h) ends it; a signal alone never does.
+ *
+ * Delivery contract (README "Delivery semantics"). A message in flight lives in the channel,
+ * not in a process: attaching a CPU resets its control and mask registers, never the flags.
+ * - Sender's timeout: a send or send claim that times out wrote nothing. A call that times out
+ *   (or returns -EAGAIN with timeout 0, -EPIPE, -EINTR) has sent its request and does NOT take
+ *   it back: the server may still execute it, and its response is discarded and counted when
+ *   it comes (ipcc_call_pending, ipcc_call_discarded), never handed to a later call.
+ * - Sender's death: a sent message or request stays and is received or executed; its response
+ *   then waits in the channel for nobody (a restarted caller's first call settles it).
+ * - Receiver's death and restart: a message not yet freed (CHnC) stays in the channel and the
+ *   restarted receiver gets it, again if the dead one had copied it already; a served request
+ *   without a reply is executed again by the restarted server, and then the caller's retry.
+ * Simplex: at most once to a live receiver, at least once across its restart. Calls: at least
+ * once. Exactly-once is the application's, with request ids and the peer's generation
+ * (ipcc_cpu_peer_generation) in its messages.
  */
 #ifndef IPCC_PROC_H
 #define IPCC_PROC_H
