@@ -10,7 +10,8 @@
  * rings the waiters' doorbells when it goes (README "CPU ownership").
  *
  * Timeouts are in nanoseconds: 0 never blocks, IPCC_TIMEOUT_INFINITE (any negative value) waits
- * without a bound.
+ * without a bound; any positive value up to INT64_MAX is a valid bound (the deadline saturates).
+ * A signal never ends a wait (it resumes); ipcc_cpu_interrupt does, with -EINTR.
  */
 #ifndef IPCC_IRQ_H
 #define IPCC_IRQ_H
@@ -61,7 +62,7 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu);
  * be), without handling it; a line of a channel without a handler counts too, so mask what you
  * do not handle. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
  * peer that was alive when the wait began died or detached; the next wait watches the peers
- * alive then), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
+ * alive then), -EINTR (ipcc_cpu_interrupt), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
  * interrupt thread.
  */
 IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns);

@@ -487,15 +487,24 @@ static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	struct chan_ref c;
 	if (chan_get(cpu, peer, ch, &c) < 0)
 		return;
-	if (call_get(pc) == CALL_ABANDONED) {
+	/* Acquire: pairs with the release store of ipcc_call_async, so its callback and argument,
+	 * read below, are the ones of the call whose response this is. */
+	unsigned st = atomic_load_explicit(&pc->call, memory_order_acquire);
+	if (st == CALL_ABANDONED) {
 		call_discard(pc, CALL_ABANDONED); /* ipcc_call_cancel gave it up */
 		return;
 	}
-	if (pc->resp_fn && call_take(pc, CALL_WAITING)) {
+	if (st == CALL_WAITING && pc->tx_hooked) {
+		/* Copied before the take: once the state is idle, a new ipcc_call_async (another
+		 * thread, after a cancel) may set them again. A lost take means ipcc_call_cancel
+		 * won: it discards the response. */
+		ipcc_recv_fn fn = pc->resp_fn;
+		void *fn_arg = pc->tx_arg;
+		if (!call_take(pc, CALL_WAITING))
+			return;
 		struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_TX);
 		int len = msg_len(&c, slot);
-		pc->resp_fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len,
-			    pc->tx_arg);
+		fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len, fn_arg);
 		return;
 	}
 	if (pc->txfree_fn) {

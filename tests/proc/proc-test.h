@@ -314,6 +314,43 @@ static inline int pt_await(struct pt_pipe p, int64_t timeout_ns)
 	}
 }
 
+/*
+ * A scripted peer: a forked process (fn gets the struct) that attaches `name` as its CPU in
+ * `mode`, posts 'a', then does one thing per command byte and answers each with one byte; 'x'
+ * makes it leave with status 0. The test decides exactly when a request is served or answered.
+ */
+struct pt_script {
+	const char *name;
+	enum ipcc_wait_mode mode;
+	struct pt_pipe cmd, ack;
+	pid_t pid;
+};
+
+static inline void pt_script_start(struct pt_script *s, const char *name, enum ipcc_wait_mode mode,
+				   int (*fn)(void *), unsigned alarm_s)
+{
+	*s = (struct pt_script){
+		.name = name, .mode = mode, .cmd = pt_pipe_new(), .ack = pt_pipe_new()
+	};
+	s->pid = pt_fork(fn, s, alarm_s);
+	pt_assert(pt_await(s->ack, PT_LONG) == 'a', "the peer did not attach");
+}
+
+/* Send a command and return the peer's answer. */
+static inline int pt_script_cmd(struct pt_script *s, char c)
+{
+	pt_post(s->cmd, c);
+	int r = pt_await(s->ack, PT_LONG);
+	pt_assert(r >= 0, "the peer did not answer '%c'", c);
+	return r;
+}
+
+static inline void pt_script_stop(struct pt_script *s)
+{
+	pt_post(s->cmd, 'x');
+	pt_expect_exit0(s->pid, PT_LONG, "peer");
+}
+
 /* Memory shared with forked peers (results, counters); lives until the test process ends. */
 static inline void *pt_shared(size_t size)
 {

@@ -26,12 +26,6 @@ static void teardown(void)
 
 TestSuite(semantics, .fini = teardown, .timeout = 60);
 
-struct script_arg {
-	const char *name;
-	enum ipcc_wait_mode mode;
-	struct pt_pipe cmd, ack;
-};
-
 /*
  * CPU 1: 's' serve a request and answer with its letter ("req-<letter>"), 'r' reply
  * "resp-<letter>", 'K' serve, answer the letter, then die by SIGKILL before replying, 'T' send
@@ -39,7 +33,7 @@ struct script_arg {
  */
 static int peer_script(void *p)
 {
-	struct script_arg *a = p;
+	struct pt_script *a = p;
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu = peer_attach(a->name, 1, a->mode, 0, &sys);
 	char req[BUFFER] = "";
@@ -91,40 +85,19 @@ static int peer_script(void *p)
 struct fixture {
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu;
-	struct script_arg a;
-	pid_t pid;
+	struct pt_script a;
 };
-
-static void peer_start(struct fixture *f)
-{
-	f->pid = pt_fork(peer_script, &f->a, 40);
-	cr_assert_eq(pt_await(f->a.ack, PT_LONG), 'a', "the peer did not attach");
-}
 
 static void start(struct fixture *f, enum ipcc_wait_mode mode)
 {
 	f->sys = pt_create(2, 4, BUFFER);
 	f->cpu = pt_attach(f->sys, 0, mode, 0);
-	f->a = (struct script_arg){ .name = ipcc_system_name(f->sys),
-				    .mode = mode,
-				    .cmd = pt_pipe_new(),
-				    .ack = pt_pipe_new() };
-	peer_start(f);
-}
-
-/* Send a command and return the peer's answer. */
-static int cmd(struct fixture *f, char c)
-{
-	pt_post(f->a.cmd, c);
-	int r = pt_await(f->a.ack, PT_LONG);
-	cr_assert_geq(r, 0, "the peer did not answer '%c'", c);
-	return r;
+	pt_script_start(&f->a, ipcc_system_name(f->sys), mode, peer_script, 40);
 }
 
 static void stop(struct fixture *f)
 {
-	pt_post(f->a.cmd, 'x');
-	pt_expect_exit0(f->pid, PT_LONG, "peer");
+	pt_script_stop(&f->a);
 	ipcc_cpu_detach(f->cpu);
 	ipcc_system_close(f->sys);
 }
@@ -150,8 +123,9 @@ Test(semantics, a_timed_out_call_is_still_executed_and_its_late_response_is_disc
 		     -ETIMEDOUT);
 	/* Not cancelled: the request stays in the channel. */
 	cr_assert_eq(ipcc_call_pending(f.cpu, 1, CH_CALL), 1, "the timed-out request is out");
-	cr_assert_eq(cmd(&f, 's'), 'A', "the late server executes the timed-out request");
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'A',
+		     "the late server executes the timed-out request");
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	/* The late response is dropped by the check, counted, and never reaches a later call. */
 	cr_assert_eq(ipcc_call_pending(f.cpu, 1, CH_CALL), 0);
 	cr_assert_eq(discarded(&f), 1);
@@ -228,16 +202,16 @@ Test(semantics, a_cancelled_async_call_never_reaches_its_callback)
 	cr_assert_eq(ipcc_call_cancel(f.cpu, 1, CH_CALL), 0);
 	cr_assert_eq(ipcc_call_pending(f.cpu, 1, CH_CALL), 1, "the request is still out");
 	cr_assert_eq(ipcc_call_async(f.cpu, 1, CH_CALL, "req-B", 6, on_response, &seen), -EBUSY);
-	cr_assert_eq(cmd(&f, 's'), 'A', "a cancelled request is still executed");
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'A', "a cancelled request is still executed");
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	dispatch_until_settled(&f);
 	cr_assert_eq(seen.calls, 0, "the callback got a cancelled call's response");
 	cr_assert_eq(discarded(&f), 1);
 
 	/* The channel works on: the next async call gets its own response. */
 	cr_assert_eq(ipcc_call_async(f.cpu, 1, CH_CALL, "req-B", 6, on_response, &seen), 0);
-	cr_assert_eq(cmd(&f, 's'), 'B');
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'B');
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	dispatch_until_settled(&f);
 	cr_assert_eq(seen.calls, 1);
 	cr_assert_str_eq(seen.last, "resp-B");
@@ -261,13 +235,14 @@ Test(semantics, a_server_killed_mid_request_and_restarted_executes_the_stale_req
 	int n = ipcc_call(f.cpu, 1, CH_CALL, "req-A", 6, resp, sizeof(resp), PT_LONG);
 	cr_assert_eq(n, -EPIPE, "call to a server killed mid-request: %d (%s)", n, strerror(-n));
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'A', "the first server did take the request");
-	int st = pt_reap(f.pid, PT_LONG);
+	int st = pt_reap(f.a.pid, PT_LONG);
 	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d", st);
 	uint32_t untouched = 12345;
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, &untouched), -ENOTCONN);
 	cr_assert_eq(untouched, 12345);
 
-	peer_start(&f); /* the restarted server */
+	/* The restarted server. */
+	pt_script_start(&f.a, ipcc_system_name(f.sys), IPCC_WAIT_FUTEX, peer_script, 40);
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, &g1), 0);
 	cr_assert_neq(g1, g0, "a new incarnation has a new generation");
 
