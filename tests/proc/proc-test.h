@@ -351,6 +351,32 @@ static inline void pt_script_stop(struct pt_script *s)
 	pt_expect_exit0(s->pid, PT_LONG, "peer");
 }
 
+/* This process as CPU 0 of a fresh 2-CPU system, and a scripted peer as CPU 1. */
+struct pt_pair {
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu;
+	struct pt_script a;
+};
+
+static inline struct ipcc_system *pt_create(unsigned cpus, unsigned channels, uint32_t buffer);
+static inline struct ipcc_cpu *pt_attach(struct ipcc_system *sys, unsigned id,
+					 enum ipcc_wait_mode mode, uint32_t flags);
+
+static inline void pt_pair_start(struct pt_pair *f, unsigned channels, uint32_t buffer,
+				 enum ipcc_wait_mode mode, int (*fn)(void *), unsigned alarm_s)
+{
+	f->sys = pt_create(2, channels, buffer);
+	f->cpu = pt_attach(f->sys, 0, mode, 0);
+	pt_script_start(&f->a, ipcc_system_name(f->sys), mode, fn, alarm_s);
+}
+
+static inline void pt_pair_stop(struct pt_pair *f)
+{
+	pt_script_stop(&f->a);
+	ipcc_cpu_detach(f->cpu);
+	ipcc_system_close(f->sys);
+}
+
 /* Memory shared with forked peers (results, counters); lives until the test process ends. */
 static inline void *pt_shared(size_t size)
 {

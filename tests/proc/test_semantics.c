@@ -82,27 +82,12 @@ static int peer_script(void *p)
 	}
 }
 
-struct fixture {
-	struct ipcc_system *sys;
-	struct ipcc_cpu *cpu;
-	struct pt_script a;
-};
-
-static void start(struct fixture *f, enum ipcc_wait_mode mode)
+static void start(struct pt_pair *f, enum ipcc_wait_mode mode)
 {
-	f->sys = pt_create(2, 4, BUFFER);
-	f->cpu = pt_attach(f->sys, 0, mode, 0);
-	pt_script_start(&f->a, ipcc_system_name(f->sys), mode, peer_script, 40);
+	pt_pair_start(f, 4, BUFFER, mode, peer_script, 40);
 }
 
-static void stop(struct fixture *f)
-{
-	pt_script_stop(&f->a);
-	ipcc_cpu_detach(f->cpu);
-	ipcc_system_close(f->sys);
-}
-
-static uint64_t discarded(struct fixture *f)
+static uint64_t discarded(struct pt_pair *f)
 {
 	uint64_t n = 0;
 	int r = ipcc_call_discarded(f->cpu, 1, CH_CALL, &n);
@@ -114,7 +99,7 @@ static uint64_t discarded(struct fixture *f)
 
 Test(semantics, a_timed_out_call_is_still_executed_and_its_late_response_is_discarded_and_counted)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -139,12 +124,12 @@ Test(semantics, a_timed_out_call_is_still_executed_and_its_late_response_is_disc
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
 	cr_assert_eq(discarded(&f), 1);
 	cr_assert_eq(ipcc_call_cancel(f.cpu, 1, CH_CALL), -EALREADY, "nothing is outstanding");
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(semantics, a_later_call_settles_a_stale_response_and_counts_it)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -163,7 +148,7 @@ Test(semantics, a_later_call_settles_a_stale_response_and_counts_it)
 	for (unsigned i = 0; i < 4; i++)
 		cr_assert_eq(pt_await(f.a.ack, PT_LONG), want[i]);
 	cr_assert_eq(discarded(&f), 1);
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 struct async_seen {
@@ -180,7 +165,7 @@ static void on_response(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const 
 }
 
 /* Dispatch until nothing is outstanding on CH_CALL (bounded). */
-static void dispatch_until_settled(struct fixture *f)
+static void dispatch_until_settled(struct pt_pair *f)
 {
 	int64_t deadline = pt_now_ns() + PT_LONG;
 	while (ipcc_call_pending(f->cpu, 1, CH_CALL) == 1) {
@@ -193,7 +178,7 @@ static void dispatch_until_settled(struct fixture *f)
 
 Test(semantics, a_cancelled_async_call_never_reaches_its_callback)
 {
-	struct fixture f;
+	struct pt_pair f;
 	struct async_seen seen = { 0 };
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -217,12 +202,12 @@ Test(semantics, a_cancelled_async_call_never_reaches_its_callback)
 	cr_assert_str_eq(seen.last, "resp-B");
 	cr_assert_eq(ipcc_call_cancel(f.cpu, 1, CH_CALL), -EALREADY, "already delivered");
 	cr_assert_eq(discarded(&f), 1);
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(semantics, a_server_killed_mid_request_and_restarted_executes_the_stale_request_and_the_retry)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 	uint32_t g0 = 0, g1 = 0, mine = 0;
 
@@ -259,12 +244,12 @@ Test(semantics, a_server_killed_mid_request_and_restarted_executes_the_stale_req
 		cr_assert_eq(pt_await(f.a.ack, PT_LONG), want[i],
 			     "at-least-once: stale, then retry");
 	cr_assert_eq(discarded(&f), 1, "the stale request's response");
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(semantics, the_new_calls_refuse_bad_arguments)
 {
-	struct fixture f;
+	struct pt_pair f;
 	uint64_t n;
 	uint32_t g;
 
@@ -277,7 +262,7 @@ Test(semantics, the_new_calls_refuse_bad_arguments)
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 2, &g), -EINVAL);
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, NULL), -EINVAL);
 	cr_assert_eq(ipcc_cpu_interrupt(NULL), -EINVAL);
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 /* ---- ipcc_cpu_interrupt ------------------------------------------------------------------- */
@@ -304,7 +289,7 @@ ParameterizedTestParameters(semantics, a_sigterm_handler_ends_a_recv_blocked_wit
 ParameterizedTest(enum ipcc_wait_mode *mode, semantics,
 		  a_sigterm_handler_ends_a_recv_blocked_without_timeout)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char buf[BUFFER];
 
 	start(&f, *mode);
@@ -329,12 +314,12 @@ ParameterizedTest(enum ipcc_wait_mode *mode, semantics,
 	cr_assert_eq(r, 4, "recv after the interrupt: %d (%s)", r, strerror(-r));
 	cr_assert_str_eq(buf, "msg");
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(semantics, an_interrupt_with_no_wait_blocked_ends_the_next_blocking_wait_once)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char buf[BUFFER];
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -351,7 +336,7 @@ Test(semantics, an_interrupt_with_no_wait_blocked_ends_the_next_blocking_wait_on
 	cr_assert_eq(ipcc_cpu_interrupt(f.cpu), 0);
 	cr_assert_eq(ipcc_recv(f.cpu, 1, CH_MSG, buf, sizeof(buf), PT_LONG), 4);
 	cr_assert_eq(ipcc_cpu_wait(f.cpu, PT_LONG), -EINTR, "still pending");
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 struct blocked {
@@ -372,7 +357,7 @@ static void *serve_forever(void *p)
 
 Test(semantics, another_thread_interrupts_a_serve_blocked_without_timeout)
 {
-	struct fixture f;
+	struct pt_pair f;
 	pthread_t t;
 
 	start(&f, IPCC_WAIT_ADAPTIVE);
@@ -384,14 +369,14 @@ Test(semantics, another_thread_interrupts_a_serve_blocked_without_timeout)
 	cr_assert_eq(ipcc_cpu_interrupt(f.cpu), 0);
 	pthread_join(t, NULL);
 	cr_assert_eq(b.r, -EINTR, "serve: %d (%s)", b.r, strerror(-b.r));
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 /* ---- timeouts near INT64_MAX -------------------------------------------------------------- */
 
 Test(semantics, timeouts_near_int64_max_wait_for_the_message_without_overflow)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char buf[BUFFER];
 	const int64_t huge[] = { INT64_MAX, INT64_MAX - 1, INT64_MAX - PT_SEC, INT64_MAX / 2 + 1 };
 	const enum ipcc_wait_mode modes[] = { IPCC_WAIT_FUTEX, IPCC_WAIT_SPIN };
@@ -420,6 +405,6 @@ Test(semantics, timeouts_near_int64_max_wait_for_the_message_without_overflow)
 		ipcc_cpu_interrupt(f.cpu);
 		pthread_join(t, NULL);
 		cr_assert_eq(b.r, -EINTR);
-		stop(&f);
+		pt_pair_stop(&f);
 	}
 }

@@ -86,24 +86,9 @@ static int peer_script(void *p)
 	}
 }
 
-struct fixture {
-	struct ipcc_system *sys;
-	struct ipcc_cpu *cpu;
-	struct pt_script a;
-};
-
-static void start(struct fixture *f, enum ipcc_wait_mode mode)
+static void start(struct pt_pair *f, enum ipcc_wait_mode mode)
 {
-	f->sys = pt_create(2, 4, BUFFER);
-	f->cpu = pt_attach(f->sys, 0, mode, 0);
-	pt_script_start(&f->a, ipcc_system_name(f->sys), mode, peer_script, 30);
-}
-
-static void stop(struct fixture *f)
-{
-	pt_script_stop(&f->a);
-	ipcc_cpu_detach(f->cpu);
-	ipcc_system_close(f->sys);
+	pt_pair_start(f, 4, BUFFER, mode, peer_script, 30);
 }
 
 /* Run `expr`, expect `want`, return the elapsed nanoseconds. */
@@ -131,7 +116,7 @@ static void expect_at_once(const char *what, int64_t dt)
 
 static void timeouts(enum ipcc_wait_mode mode)
 {
-	struct fixture f;
+	struct pt_pair f;
 	uint8_t buf[BUFFER];
 	const void *cb;
 	void *tb;
@@ -174,7 +159,7 @@ static void timeouts(enum ipcc_wait_mode mode)
 	expect_50ms(
 		"ipcc_call, not served", mode,
 		TIMED(-ETIMEDOUT, ipcc_call(f.cpu, 1, CH_CALL, "req-A", 6, buf, sizeof(buf), t50)));
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, honoured_spin)
@@ -199,7 +184,7 @@ Test(timeouts, honoured_adaptive)
  */
 Test(timeouts, call_with_timeout_zero)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -222,12 +207,12 @@ Test(timeouts, call_with_timeout_zero)
 	cr_assert_str_eq(resp, "resp-D");
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'D');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, late_response_of_a_timed_out_call_is_discarded)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_ADAPTIVE);
@@ -262,12 +247,12 @@ Test(timeouts, late_response_of_a_timed_out_call_is_discarded)
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'F');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, emsgsize_truncates_nothing)
 {
-	struct fixture f;
+	struct pt_pair f;
 	uint8_t buf[BUFFER + 1] = { 0 }, want[BIG];
 	char resp[BUFFER];
 
@@ -312,5 +297,5 @@ Test(timeouts, emsgsize_truncates_nothing)
 	cr_assert_str_eq(resp, "resp-I");
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'I');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
