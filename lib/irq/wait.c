@@ -91,13 +91,15 @@ static int64_t deadline_of(int64_t start, int64_t timeout_ns)
 /*
  * ipcc_cpu_interrupt (lib/irq/cpu.c) bumps irq->intr_raised; a wait ends with -EINTR once the
  * count moves past the value it began with, or at once when it begins with a count no wait has
- * consumed yet (intr_seen behind intr_raised). A wait that returns -EINTR consumes the count it
- * saw by moving intr_seen up to it.
+ * consumed yet (intr_seen behind intr_raised). Only a wait that returns -EINTR consumes the
+ * count it saw, by moving intr_seen up to it (ipcc_wait_core): one that returns its condition
+ * leaves the interrupt pending for the next.
  */
 struct intr {
 	struct ipcc_irq_state *irq;
 	bool on;       /* the wait is interruptible (not the interrupt thread's) */
 	uint32_t base; /* intr_raised when the wait began */
+	uint32_t hit;  /* the count that ends it, once seen */
 };
 
 static void intr_consume(struct intr *in, uint32_t v)
@@ -118,29 +120,24 @@ static uint32_t intr_load(const struct intr *in)
 	return atomic_load_explicit(&in->irq->intr_raised, memory_order_seq_cst);
 }
 
-/* At the start of a blocking wait: true (consumed) if an interrupt is pending already. */
+/* At the start of a blocking wait: true if an interrupt is pending already. */
 static bool intr_begin(struct intr *in)
 {
 	if (!in->on)
 		return false;
 	in->base = intr_load(in);
+	in->hit = in->base;
 	/* Relaxed: see intr_consume. */
-	if (atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed) == in->base)
-		return false;
-	intr_consume(in, in->base);
-	return true;
+	return atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed) != in->base;
 }
 
-/* During the wait: true (consumed) if ipcc_cpu_interrupt was called since it began. */
+/* During the wait: true if ipcc_cpu_interrupt was called since it began. */
 static bool intr_raised(struct intr *in)
 {
 	if (!in->on)
 		return false;
-	uint32_t v = intr_load(in);
-	if (v == in->base)
-		return false;
-	intr_consume(in, v);
-	return true;
+	in->hit = intr_load(in);
+	return in->hit != in->base;
 }
 
 /* Sleep phase: returns as ipcc_wait_core does. */
@@ -189,22 +186,13 @@ static int64_t spin_budget(struct ipcc_cpu *cpu, const struct ipcc_wait_backend 
 	return 0;
 }
 
-int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
-		   int64_t timeout_ns, unsigned flags)
+/* The blocking part of ipcc_wait_core (timeout not 0, pred false when it began). */
+static int wait_blocking(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg,
+			 struct ipcc_watch *watch, struct intr *in, int64_t timeout_ns,
+			 unsigned flags)
 {
-	struct ipcc_watch none; /* 1 KiB: only .n is set, never zero-filled */
-	none.n = 0;
-	if (!watch)
-		watch = &none;
-
-	if (pred(cpu, arg))
-		return 0;
-	if (timeout_ns == 0)
-		return ipcc_watch_dead(watch) ? -EPIPE : -EAGAIN;
-
-	struct intr in = { ipcc_irq(cpu), !(flags & IPCC_WAIT_NOINTR), 0 };
-	if (intr_begin(&in))
-		return pred(cpu, arg) ? 0 : -EINTR;
+	if (intr_begin(in))
+		return -EINTR;
 	int64_t start = ipcc_now_ns();
 	int64_t deadline = timeout_ns < 0 ? -1 : deadline_of(start, timeout_ns);
 	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
@@ -220,7 +208,7 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 			if ((i & 63) == 0) {
 				if (ipcc_watch_dead(watch))
 					return pred(cpu, arg) ? 0 : -EPIPE;
-				if (intr_raised(&in))
+				if (intr_raised(in))
 					return pred(cpu, arg) ? 0 : -EINTR;
 				int64_t t = ipcc_now_ns();
 				if (deadline >= 0 && t >= deadline)
@@ -231,5 +219,24 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 			ipcc_cpu_relax();
 		}
 	}
-	return sleep_loop(cpu, be, pred, arg, watch, &in, deadline);
+	return sleep_loop(cpu, be, pred, arg, watch, in, deadline);
+}
+
+int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
+		   int64_t timeout_ns, unsigned flags)
+{
+	struct ipcc_watch none; /* 1 KiB: only .n is set, never zero-filled */
+	none.n = 0;
+	if (!watch)
+		watch = &none;
+
+	if (pred(cpu, arg))
+		return 0;
+	if (timeout_ns == 0)
+		return ipcc_watch_dead(watch) ? -EPIPE : -EAGAIN;
+	struct intr in = { .irq = ipcc_irq(cpu), .on = !(flags & IPCC_WAIT_NOINTR) };
+	int r = wait_blocking(cpu, pred, arg, watch, &in, timeout_ns, flags);
+	if (r == -EINTR)
+		intr_consume(&in, in.hit);
+	return r;
 }
