@@ -71,7 +71,9 @@ IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned 
  * there; the response then stays pending like that of a timed-out call.
  * If an earlier call timed out, its response is still pending: a new call with timeout 0 returns
  * -EBUSY while the peer has not answered it; with a timeout it waits for that stale response,
- * discards it, then proceeds. A response larger than `cap` is discarded with -EMSGSIZE.
+ * discards it (counted by ipcc_call_discarded), then proceeds. A timed-out request is not
+ * taken back: the server may still execute it (at-least-once, see the contract above). A
+ * response larger than `cap` is discarded with -EMSGSIZE.
  */
 IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
 			  size_t req_len, void *resp, size_t cap, int64_t timeout_ns);
@@ -137,6 +139,7 @@ IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 /*
  * Half-duplex client: send the request now (-EBUSY while a response is pending) and call fn with
  * the response from the dispatcher. The TX handler stays registered between calls.
+ * ipcc_call_cancel gives the response up (fn is then not called for it).
  */
 IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
 				size_t req_len, ipcc_recv_fn fn, void *arg);
