@@ -35,6 +35,7 @@ static int peer_script(void *p)
 {
 	struct pt_script *a = p;
 	struct ipcc_system *sys;
+	pt_script_wait_go(a);
 	struct ipcc_cpu *cpu = peer_attach(a->name, 1, a->mode, 0, &sys);
 	char req[BUFFER] = "";
 	int r;
@@ -208,10 +209,13 @@ Test(semantics, a_cancelled_async_call_never_reaches_its_callback)
 Test(semantics, a_server_killed_mid_request_and_restarted_executes_the_stale_request_and_the_retry)
 {
 	struct pt_pair f;
+	struct pt_script successor;
 	char resp[BUFFER];
 	uint32_t g0 = 0, g1 = 0, mine = 0;
 
 	start(&f, IPCC_WAIT_FUTEX);
+	/* The restart, forked before any wait starts a thread of the library here (pt_fork). */
+	pt_script_fork(&successor, ipcc_system_name(f.sys), IPCC_WAIT_FUTEX, true, peer_script, 40);
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, &g0), 0);
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 0, &mine), 0);
 	cr_assert_neq(mine, 0, "an attached CPU has a generation");
@@ -226,8 +230,8 @@ Test(semantics, a_server_killed_mid_request_and_restarted_executes_the_stale_req
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, &untouched), -ENOTCONN);
 	cr_assert_eq(untouched, 12345);
 
-	/* The restarted server. */
-	pt_script_start(&f.a, ipcc_system_name(f.sys), IPCC_WAIT_FUTEX, peer_script, 40);
+	f.a = successor; /* the restarted server */
+	pt_script_go(&f.a);
 	cr_assert_eq(ipcc_cpu_peer_generation(f.cpu, 1, &g1), 0);
 	cr_assert_neq(g1, g0, "a new incarnation has a new generation");
 
