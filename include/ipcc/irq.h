@@ -10,7 +10,8 @@
  * rings the waiters' doorbells when it goes (README "CPU ownership").
  *
  * Timeouts are in nanoseconds: 0 never blocks, IPCC_TIMEOUT_INFINITE (any negative value) waits
- * without a bound.
+ * without a bound; any positive value up to INT64_MAX is a valid bound (the deadline saturates).
+ * A signal never ends a wait (it resumes); ipcc_cpu_interrupt does, with -EINTR.
  */
 #ifndef IPCC_IRQ_H
 #define IPCC_IRQ_H
@@ -61,7 +62,7 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu);
  * be), without handling it; a line of a channel without a handler counts too, so mask what you
  * do not handle. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
  * peer that was alive when the wait began died or detached; the next wait watches the peers
- * alive then), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
+ * alive then), -EINTR (ipcc_cpu_interrupt), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
  * interrupt thread.
  */
 IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns);
@@ -115,6 +116,38 @@ IPCC_EXPORT int ipcc_cpu_fd(struct ipcc_cpu *cpu);
  * Any thread; one fcntl(F_OFD_GETLK), never blocks.
  */
 IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer);
+
+/*
+ * Interrupt the blocking calls of `cpu`: every wait of this CPU blocked now (ipcc_recv,
+ * ipcc_send, ipcc_call, ipcc_serve, the claims, ipcc_cpu_wait, ipcc_cpu_standby, in any wait
+ * mode) returns -EINTR promptly; when none is blocked, the next wait that would block returns
+ * -EINTR at once instead (the interrupt stays pending until a wait consumes it by returning
+ * -EINTR; several calls before that count as one). A wait that finds its condition already true
+ * returns its result, and timeout 0 never returns -EINTR. Nothing else changes: no register, no
+ * message, no handler; the interrupt thread (IPCC_CPU_IRQ_THREAD) is not interrupted, and an
+ * application polling ipcc_cpu_fd is not woken (poll gets its own EINTR).
+ * Typical use: a SIGTERM handler sets a flag and calls this; the server loop sees -EINTR and
+ * checks the flag. Waits never end with -EINTR for a signal alone (they restart).
+ * Async-signal-safe: atomics on the doorbell and at most one futex syscall (ipcc_bell_wake's
+ * wake of futex sleepers), no lock, no allocation; errno is preserved. Callable from any thread
+ * of the process holding the handle and from a signal handler, not concurrently with (or after)
+ * ipcc_cpu_detach. Never blocks. Returns 0, -EINVAL (NULL cpu).
+ */
+IPCC_EXPORT int ipcc_cpu_interrupt(struct ipcc_cpu *cpu);
+
+/*
+ * The generation of `peer`'s current owner into *ret_gen: a number the library bumps each
+ * time a process attaches that CPU, so a changed value means a new incarnation (a restart) since
+ * the value was read before. Read it before a call and compare after (or carry it in the
+ * request, see README "Delivery semantics") to tell a restarted peer. peer may be cpu's own id:
+ * this handle's generation (what peers read for it). Informational like the rest of the CPU
+ * record: a process that writes the object can forge it (0 when it was never attached).
+ * Returns 0; -ENOTCONN (nobody holds peer's claim now: not attached, detached or dead;
+ * ipcc_cpu_peer_alive tells which), -EAGAIN (the peer restarted 8 times while we read),
+ * -EINVAL (NULL argument, bad peer), -ENOENT (no link). Any thread; never blocks
+ * (fcntl(F_OFD_GETLK)); *ret_gen untouched on error.
+ */
+IPCC_EXPORT int ipcc_cpu_peer_generation(struct ipcc_cpu *cpu, unsigned peer, uint32_t *ret_gen);
 
 IPCC_END_DECLS
 

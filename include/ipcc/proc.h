@@ -19,7 +19,23 @@
  * the receiver's buffer is left in the channel and -EMSGSIZE returned: nothing is truncated.
  * -EINVAL for bad arguments, -ENOENT when the CPUs have no link. A channel is used either with
  * the blocking calls or with the callback forms, in one mode (simplex or half-duplex) agreed by
- * both sides; calls for one channel come from one thread at a time.
+ * both sides; calls for one channel come from one thread at a time. Any blocking call returns
+ * -EINTR when ipcc_cpu_interrupt (irq.h) ends it; a signal alone never does.
+ *
+ * Delivery contract (README "Delivery semantics"). A message in flight lives in the channel,
+ * not in a process: attaching a CPU resets its control and mask registers, never the flags.
+ * - Sender's timeout: a send or send claim that times out wrote nothing. A call that times out
+ *   (or returns -EAGAIN with timeout 0, -EPIPE, -EINTR) has sent its request and does NOT take
+ *   it back: the server may still execute it, and its response is discarded and counted when
+ *   it comes (ipcc_call_pending, ipcc_call_discarded), never handed to a later call.
+ * - Sender's death: a sent message or request stays and is received or executed; its response
+ *   then waits in the channel for nobody (a restarted caller's first call settles it).
+ * - Receiver's death and restart: a message not yet freed (CHnC) stays in the channel and the
+ *   restarted receiver gets it, again if the dead one had copied it already; a served request
+ *   without a reply is executed again by the restarted server, and then the caller's retry.
+ * Simplex: at most once to a live receiver, at least once across its restart. Calls: at least
+ * once. Exactly-once is the application's, with request ids and the peer's generation
+ * (ipcc_cpu_peer_generation) in its messages.
  */
 #ifndef IPCC_PROC_H
 #define IPCC_PROC_H
@@ -55,10 +71,35 @@ IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned 
  * there; the response then stays pending like that of a timed-out call.
  * If an earlier call timed out, its response is still pending: a new call with timeout 0 returns
  * -EBUSY while the peer has not answered it; with a timeout it waits for that stale response,
- * discards it, then proceeds. A response larger than `cap` is discarded with -EMSGSIZE.
+ * discards it (counted by ipcc_call_discarded), then proceeds. A timed-out request is not
+ * taken back: the server may still execute it (at-least-once, see the contract above). A
+ * response larger than `cap` is discarded with -EMSGSIZE.
  */
 IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
 			  size_t req_len, void *resp, size_t cap, int64_t timeout_ns);
+/*
+ * The response of this CPU's last request on half-duplex channel `ch` (ipcc_call or
+ * ipcc_call_async). ipcc_call_pending: 1 while it has not come or not been taken (the channel
+ * cannot carry a new request yet: ipcc_call with timeout 0 and ipcc_call_async say -EBUSY), 0
+ * when nothing is outstanding. A response whose call gave up that has come meanwhile is
+ * discarded (and counted) by this check. ipcc_call_cancel: give the outstanding response up:
+ * the request stays in the channel and the peer may still execute it (it cannot be taken back),
+ * but its response, when it comes, is discarded and counted, never handed to a later call or to
+ * the ipcc_call_async callback. 0, or -EALREADY when nothing is outstanding or the dispatcher
+ * already took an ipcc_call_async response (its callback runs or ran). A call that timed out or
+ * failed after sending (-ETIMEDOUT, -EAGAIN with timeout 0, -EPIPE, -EINTR) is given up already:
+ * cancelling it is not needed. ipcc_call_discarded: how many responses were discarded so on this
+ * channel since attach (also those settled by a later ipcc_call, and a response to a request a
+ * previous owner of this CPU left in the channel).
+ * Calls for one channel from one thread at a time, as the others; ipcc_call_cancel of an
+ * ipcc_call_async may race with the dispatcher (another thread, the interrupt thread). Never
+ * block. -EINVAL (bad arguments), -ENOENT (no link).
+ */
+IPCC_EXPORT int ipcc_call_pending(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
+IPCC_EXPORT int ipcc_call_cancel(struct ipcc_cpu *cpu, unsigned peer, unsigned ch);
+IPCC_EXPORT int ipcc_call_discarded(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				    uint64_t *ret_count);
+
 /*
  * Half-duplex receiving side: ipcc_serve waits for a request and copies it into buf (returns its
  * length); the channel stays occupied until ipcc_reply writes the response and frees it.
@@ -98,6 +139,7 @@ IPCC_EXPORT int ipcc_serve_async(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 /*
  * Half-duplex client: send the request now (-EBUSY while a response is pending) and call fn with
  * the response from the dispatcher. The TX handler stays registered between calls.
+ * ipcc_call_cancel gives the response up (fn is then not called for it).
  */
 IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *req,
 				size_t req_len, ipcc_recv_fn fn, void *arg);

@@ -52,6 +52,9 @@ void ipcc_bell_wake(struct ipcc_system *sys, unsigned target);
  * eventfd and pending bits alone: a peer died or restarted (lib/region/claim.c,
  * lib/region/cpu.c), which no event loop needs to hear of, but every blocking wait must
  * re-check. The caller's own change must be a seq_cst store, RMW or fence made before the call.
+ * Async-signal-safe (lib/irq/cpu.c:ipcc_cpu_interrupt relies on it): atomics and at most one
+ * FUTEX_WAKE. ipcc_bell_ring and ipcc_bell_wake are not when the target armed its eventfd:
+ * they may then trylock a mutex and talk to the owner's socket (ipcc_bell_eventfd_ring).
  */
 void ipcc_bell_wake_sleepers(struct ipcc_system *sys, unsigned target);
 

@@ -24,7 +24,8 @@ static void *irq_thread_main(void *arg)
 
 	/* Handlers run here, one at a time, like interrupt service routines of this CPU. */
 	for (;;) {
-		(void)ipcc_wait_core(cpu, thread_pred, NULL, NULL, IPCC_TIMEOUT_INFINITE, false);
+		(void)ipcc_wait_core(cpu, thread_pred, NULL, NULL, IPCC_TIMEOUT_INFINITE,
+				     IPCC_WAIT_NOINTR);
 		/* Acquire: pairs with the release store in irq_thread_stop. */
 		if (atomic_load_explicit(&ipcc_irq(cpu)->stop, memory_order_acquire))
 			return NULL;
@@ -177,7 +178,7 @@ IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	if (!cpu)
 		return -EINVAL;
 	ipcc_watch_all(cpu, &watch);
-	return ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, false);
+	return ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, 0);
 }
 
 IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
@@ -192,7 +193,7 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	ipcc_watch_all(cpu, &watch);
 	/* Relaxed: informational (ipcc info shows the power state). */
 	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_STANDBY, memory_order_relaxed);
-	int r = ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, true);
+	int r = ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, IPCC_WAIT_SLEEP);
 	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 		if (l)
@@ -218,4 +219,52 @@ IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer)
 	uint32_t state = atomic_load_explicit(&ipcc_shm_cpu(cpu->sys, peer)->owner_state,
 					      memory_order_relaxed);
 	return state == IPCC_OWNER_ATTACHED ? -EPIPE : 0;
+}
+
+IPCC_EXPORT int ipcc_cpu_interrupt(struct ipcc_cpu *cpu)
+{
+	if (!cpu)
+		return -EINVAL;
+	int saved = errno; /* a signal handler's caller must find errno as it was */
+	/* seq_cst: the caller's change C before ipcc_bell_wake_sleepers (lib/bell/bell.h); pairs
+	 * with the seq_cst load of lib/irq/wait.c:intr_load after the sleeper's announcement. */
+	atomic_fetch_add_explicit(&ipcc_irq(cpu)->intr_raised, 1, memory_order_seq_cst);
+	/* Futex sleepers only: atomics and at most one FUTEX_WAKE, no lock, no allocation, no
+	 * eventfd exchange, so this stays async-signal-safe. Blocking calls sleep on the futex in
+	 * every mode (lib/irq/eventfd.c); spinners see the count within 64 polls. */
+	ipcc_bell_wake_sleepers(cpu->sys, cpu->id);
+	errno = saved;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_cpu_peer_generation(struct ipcc_cpu *cpu, unsigned peer, uint32_t *ret_gen)
+{
+	if (!cpu || !ret_gen || peer >= cpu->sys->geo.cpus)
+		return -EINVAL;
+	_Atomic uint32_t *word = &ipcc_shm_cpu(cpu->sys, peer)->generation;
+	if (peer == cpu->id) {
+		/* Relaxed: our own record; only our claim bumps it while we hold it. */
+		*ret_gen = atomic_load_explicit(word, memory_order_relaxed);
+		return 0;
+	}
+	if (!ipcc_link_get(cpu->sys, cpu->id, peer))
+		return -ENOENT;
+	/*
+	 * A new owner bumps the word before it takes the claim (lib/region/cpu.c:ipcc_cpu_claim):
+	 * the same value before and after the kernel said the claim is held is the holder's.
+	 * Acquire: pairs with that release bump, as lib/irq/watch.c:ipcc_watch_add does.
+	 */
+	for (unsigned tries = 0; tries < 8; tries++) {
+		uint32_t g = atomic_load_explicit(word, memory_order_acquire);
+		int held = ipcc_claim_held(cpu->sys, peer);
+		if (held < 0)
+			return held;
+		if (held == 0)
+			return -ENOTCONN;
+		if (atomic_load_explicit(word, memory_order_acquire) == g) {
+			*ret_gen = g;
+			return 0;
+		}
+	}
+	return -EAGAIN;
 }

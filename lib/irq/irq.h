@@ -119,18 +119,29 @@ struct ipcc_irq_state {
 	pthread_t thread;
 	_Atomic bool stop;
 	struct ipcc_eventfd_state efd;
+	/*
+	 * ipcc_cpu_interrupt: bumps intr_raised (from any thread or a signal handler); waits
+	 * that return -EINTR move intr_seen up to what they saw (lib/irq/wait.c:intr_consume).
+	 */
+	_Atomic uint32_t intr_raised;
+	_Atomic uint32_t intr_seen;
 };
 
 typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 
+/* ipcc_wait_core flags. */
+#define IPCC_WAIT_SLEEP	 1u /* sleep in the kernel at once whatever the mode (Stop, Standby) */
+#define IPCC_WAIT_NOINTR 2u /* ipcc_cpu_interrupt does not end it (the interrupt thread) */
+
 /*
  * The one wait loop of the library: returns 0 once pred(cpu, arg) holds; -EAGAIN (timeout 0),
- * -ETIMEDOUT, -EPIPE (a watched peer died or detached). `pred` must be backed by a line of this
- * CPU that is unmasked and enabled, or the wait is only ended by timeout or death. With
- * force_sleep the CPU sleeps in the kernel at once whatever its mode (Stop, Standby).
+ * -ETIMEDOUT, -EPIPE (a watched peer died or detached), -EINTR (ipcc_cpu_interrupt, unless
+ * IPCC_WAIT_NOINTR; include/ipcc/irq.h says which waits it ends). `pred` must be backed by a
+ * line of this CPU that is unmasked and enabled, or the wait is only ended by timeout, death or
+ * interrupt. A timeout near INT64_MAX saturates. `flags`: IPCC_WAIT_*.
  */
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
-		   int64_t timeout_ns, bool force_sleep);
+		   int64_t timeout_ns, unsigned flags);
 
 /* This CPU's interrupt state (the irq layer's entry of the registry, lib/layers.c). */
 static inline struct ipcc_irq_state *ipcc_irq(const struct ipcc_cpu *cpu)

@@ -77,9 +77,72 @@ static struct timespec ns_to_ts(int64_t ns)
 	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
 }
 
+/*
+ * The absolute deadline of a wait of timeout_ns > 0 begun at `start`, saturated at INT64_MAX
+ * (292 years of uptime) instead of overflowing: a timeout near INT64_MAX is then a very long
+ * bound, not undefined behaviour or a deadline in the past.
+ */
+static int64_t deadline_of(int64_t start, int64_t timeout_ns)
+{
+	assert(start >= 0 && timeout_ns > 0);
+	return timeout_ns > INT64_MAX - start ? INT64_MAX : start + timeout_ns;
+}
+
+/*
+ * ipcc_cpu_interrupt (lib/irq/cpu.c) bumps irq->intr_raised; a wait ends with -EINTR once the
+ * count moves past the value it began with, or at once when it begins with a count no wait has
+ * consumed yet (intr_seen behind intr_raised). Only a wait that returns -EINTR consumes the
+ * count it saw, by moving intr_seen up to it (ipcc_wait_core): one that returns its condition
+ * leaves the interrupt pending for the next.
+ */
+struct intr {
+	struct ipcc_irq_state *irq;
+	bool on;       /* the wait is interruptible (not the interrupt thread's) */
+	uint32_t base; /* intr_raised when the wait began */
+	uint32_t hit;  /* the count that ends it, once seen */
+};
+
+static void intr_consume(struct intr *in, uint32_t v)
+{
+	/* Relaxed: process-local bookkeeping; it only decides whether a later wait also ends. */
+	uint32_t seen = atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed);
+	while ((int32_t)(v - seen) > 0 &&
+	       !atomic_compare_exchange_weak_explicit(&in->irq->intr_seen, &seen, v,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+static uint32_t intr_load(const struct intr *in)
+{
+	/* seq_cst: after the seq_cst fence of ipcc_bell_announce, so a bump that
+	 * lib/irq/cpu.c:ipcc_cpu_interrupt made before ipcc_bell_wake_sleepers found no sleeper
+	 * is seen here (the lost-wake-up argument of lib/bell/bell.c, with the bump as C). */
+	return atomic_load_explicit(&in->irq->intr_raised, memory_order_seq_cst);
+}
+
+/* At the start of a blocking wait: true if an interrupt is pending already. */
+static bool intr_begin(struct intr *in)
+{
+	if (!in->on)
+		return false;
+	in->base = intr_load(in);
+	in->hit = in->base;
+	/* Relaxed: see intr_consume. */
+	return atomic_load_explicit(&in->irq->intr_seen, memory_order_relaxed) != in->base;
+}
+
+/* During the wait: true if ipcc_cpu_interrupt was called since it began. */
+static bool intr_raised(struct intr *in)
+{
+	if (!in->on)
+		return false;
+	in->hit = intr_load(in);
+	return in->hit != in->base;
+}
+
 /* Sleep phase: returns as ipcc_wait_core does. */
 static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, ipcc_pred_fn pred,
-		      void *arg, struct ipcc_watch *watch, int64_t deadline)
+		      void *arg, struct ipcc_watch *watch, struct intr *in, int64_t deadline)
 {
 	struct timespec ts = ns_to_ts(deadline);
 
@@ -92,6 +155,8 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 			r = 0;
 		else if (ipcc_watch_dead(watch))
 			r = -EPIPE;
+		else if (intr_raised(in))
+			r = -EINTR;
 		else if (deadline >= 0 && ipcc_now_ns() >= deadline)
 			r = -ETIMEDOUT;
 		else
@@ -101,6 +166,8 @@ static int sleep_loop(struct ipcc_cpu *cpu, const struct ipcc_wait_backend *be, 
 			return r;
 		if (ipcc_watch_dead(watch) && !pred(cpu, arg))
 			return -EPIPE;
+		if (intr_raised(in) && !pred(cpu, arg))
+			return -EINTR;
 	}
 }
 
@@ -119,8 +186,44 @@ static int64_t spin_budget(struct ipcc_cpu *cpu, const struct ipcc_wait_backend 
 	return 0;
 }
 
+/* The blocking part of ipcc_wait_core (timeout not 0, pred false when it began). */
+static int wait_blocking(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg,
+			 struct ipcc_watch *watch, struct intr *in, int64_t timeout_ns,
+			 unsigned flags)
+{
+	if (intr_begin(in))
+		return -EINTR;
+	int64_t start = ipcc_now_ns();
+	int64_t deadline = timeout_ns < 0 ? -1 : deadline_of(start, timeout_ns);
+	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
+	 * ipcc_cpu_set_wait_mode). Standby sleeps in the kernel whatever the mode. */
+	const struct ipcc_wait_backend *be =
+		(flags & IPCC_WAIT_SLEEP) ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
+	int64_t spin = spin_budget(cpu, be);
+
+	if (spin > 0) {
+		for (unsigned i = 1;; i++) {
+			if (pred(cpu, arg))
+				return 0;
+			if ((i & 63) == 0) {
+				if (ipcc_watch_dead(watch))
+					return pred(cpu, arg) ? 0 : -EPIPE;
+				if (intr_raised(in))
+					return pred(cpu, arg) ? 0 : -EINTR;
+				int64_t t = ipcc_now_ns();
+				if (deadline >= 0 && t >= deadline)
+					return pred(cpu, arg) ? 0 : -ETIMEDOUT;
+				if (t - start >= spin)
+					break;
+			}
+			ipcc_cpu_relax();
+		}
+	}
+	return sleep_loop(cpu, be, pred, arg, watch, in, deadline);
+}
+
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
-		   int64_t timeout_ns, bool force_sleep)
+		   int64_t timeout_ns, unsigned flags)
 {
 	struct ipcc_watch none; /* 1 KiB: only .n is set, never zero-filled */
 	none.n = 0;
@@ -133,30 +236,9 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 		return 0;
 	if (timeout_ns == 0)
 		return ipcc_watch_dead(watch) ? -EPIPE : -EAGAIN;
-
-	int64_t start = ipcc_now_ns();
-	int64_t deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
-	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
-	 * ipcc_cpu_set_wait_mode). Standby sleeps in the kernel whatever the mode. */
-	const struct ipcc_wait_backend *be =
-		force_sleep ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
-	int64_t spin = spin_budget(cpu, be);
-
-	if (spin > 0) {
-		for (unsigned i = 1;; i++) {
-			if (pred(cpu, arg))
-				return 0;
-			if ((i & 63) == 0) {
-				if (ipcc_watch_dead(watch))
-					return pred(cpu, arg) ? 0 : -EPIPE;
-				int64_t t = ipcc_now_ns();
-				if (deadline >= 0 && t >= deadline)
-					return pred(cpu, arg) ? 0 : -ETIMEDOUT;
-				if (t - start >= spin)
-					break;
-			}
-			ipcc_cpu_relax();
-		}
-	}
-	return sleep_loop(cpu, be, pred, arg, watch, deadline);
+	struct intr in = { .irq = ipcc_irq(cpu), .on = !(flags & IPCC_WAIT_NOINTR) };
+	int r = wait_blocking(cpu, pred, arg, watch, &in, timeout_ns, flags);
+	if (r == -EINTR)
+		intr_consume(&in, in.hit);
+	return r;
 }

@@ -16,14 +16,30 @@
 #include "ipcc/chan.h"
 #include "irq/irq.h"
 
+/*
+ * The response of this CPU's half-duplex request on a channel. CALL_WAITING: a call (or an
+ * ipcc_call_async callback) will take it. CALL_ABANDONED: its call gave up (timeout, -EPIPE,
+ * -EINTR, timeout 0, ipcc_call_cancel); when it comes it is discarded and counted.
+ */
+enum call_state {
+	CALL_IDLE,
+	CALL_WAITING,
+	CALL_ABANDONED,
+};
+
 /* Process-local software state of one channel (both directions) towards one peer. */
 struct proc_chan {
 	struct ipcc_cpu *cpu;
 	unsigned peer, ch;
-	bool response_pending; /* half-duplex sender: a request is out */
-	bool tx_claimed;       /* zero-copy: the TX buffer is handed out */
-	bool rx_claimed;       /* zero-copy: the RX buffer is handed out */
-	bool tx_hooked;	       /* ipcc_call_async registered its TX handler */
+	/*
+	 * enum call_state. Atomic because ipcc_call_cancel may race with the dispatcher taking
+	 * an ipcc_call_async response (on_tx); every other access is by the channel's one caller.
+	 */
+	_Atomic unsigned call;
+	_Atomic uint64_t discarded; /* responses dropped because their call gave up */
+	bool tx_claimed;	    /* zero-copy: the TX buffer is handed out */
+	bool rx_claimed;	    /* zero-copy: the RX buffer is handed out */
+	bool tx_hooked;		    /* ipcc_call_async registered its TX handler */
 	ipcc_recv_fn recv_fn;
 	ipcc_txfree_fn txfree_fn;
 	ipcc_serve_fn serve_fn;
@@ -129,7 +145,7 @@ static int chan_wait(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_irq lin
 		return r;
 	ipcc_chan_enable_line(&c->hw, line);
 	ipcc_chan_mask_line(&c->hw, line, false);
-	r = ipcc_wait_core(cpu, pred, c, &watch, timeout_ns, false);
+	r = ipcc_wait_core(cpu, pred, c, &watch, timeout_ns, 0);
 	ipcc_chan_mask_line(&c->hw, line, true);
 	return r;
 }
@@ -302,17 +318,59 @@ IPCC_EXPORT int ipcc_recv_release(struct ipcc_cpu *cpu, unsigned peer, unsigned 
 	return 0;
 }
 
+/* Relaxed, all three: the state is process-local, and its readers and writers are the
+ * channel's one caller, except for the race of on_tx with ipcc_call_cancel, whose accesses
+ * (call_take) order themselves. */
+static unsigned call_get(const struct proc_chan *pc)
+{
+	return atomic_load_explicit(&pc->call, memory_order_relaxed);
+}
+
+static void call_set(struct proc_chan *pc, enum call_state st)
+{
+	atomic_store_explicit(&pc->call, st, memory_order_relaxed);
+}
+
+/* Our call gave up on its response (an error once the request is out). */
+static int call_abandon(struct proc_chan *pc, int r)
+{
+	call_set(pc, CALL_ABANDONED);
+	return r;
+}
+
+/*
+ * The response is there (TX free): take the state from `from` to idle; true if this caller
+ * did. acq_rel: pairs with the release store of ipcc_call_async (its callback and argument),
+ * and makes on_tx and ipcc_call_cancel agree on who took the response.
+ */
+static bool call_take(struct proc_chan *pc, unsigned from)
+{
+	return atomic_compare_exchange_strong_explicit(&pc->call, &from, CALL_IDLE,
+						       memory_order_acq_rel, memory_order_relaxed);
+}
+
+/* Drop an abandoned response that came (or a request of an earlier owner of this CPU). */
+static void call_discard(struct proc_chan *pc, unsigned from)
+{
+	if (call_take(pc, from))
+		/* Relaxed: a statistic, read by ipcc_call_discarded. */
+		atomic_fetch_add_explicit(&pc->discarded, 1, memory_order_relaxed);
+}
+
 /* A pending response of an earlier call: -EBUSY (timeout 0) or wait for it and drop it. */
 static int call_settle(struct ipcc_cpu *cpu, struct chan_ref *c, int64_t timeout_ns)
 {
-	if (!c->pc->response_pending && !ipcc_chan_tx_busy(&c->hw))
+	unsigned st = call_get(c->pc);
+	if (st == CALL_IDLE && !ipcc_chan_tx_busy(&c->hw))
 		return 0;
 	int r = chan_wait(cpu, c, IPCC_IRQ_TXF, timeout_ns);
 	if (r == -EAGAIN)
 		return -EBUSY;
 	if (r < 0)
 		return r;
-	c->pc->response_pending = false;
+	/* A busy flag without a call of ours is a request of this CPU's previous owner. */
+	call_set(c->pc, CALL_ABANDONED);
+	call_discard(c->pc, CALL_ABANDONED);
 	return 0;
 }
 
@@ -336,7 +394,7 @@ IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, cons
 		return r;
 	struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_TX);
 	write_msg(&c, slot, req, req_len);
-	c.pc->response_pending = true;
+	call_set(c.pc, CALL_WAITING);
 	ipcc_chan_scr_set(&c.hw);
 	if (timeout_ns > 0) {
 		timeout_ns -= ipcc_now_ns() - start;
@@ -346,8 +404,8 @@ IPCC_EXPORT int ipcc_call(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, cons
 	/* timeout 0: the request is out; -EAGAIN leaves its response pending (see proc.h). */
 	r = chan_wait(cpu, &c, IPCC_IRQ_TXF, timeout_ns);
 	if (r < 0)
-		return r;
-	c.pc->response_pending = false;
+		return call_abandon(c.pc, r);
+	call_set(c.pc, CALL_IDLE);
 	int len = msg_len(&c, slot);
 	if (len < 0)
 		return len;
@@ -429,12 +487,24 @@ static void on_tx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	struct chan_ref c;
 	if (chan_get(cpu, peer, ch, &c) < 0)
 		return;
-	if (pc->resp_fn && pc->response_pending) {
+	/* Acquire: pairs with the release store of ipcc_call_async, so its callback and argument,
+	 * read below, are the ones of the call whose response this is. */
+	unsigned st = atomic_load_explicit(&pc->call, memory_order_acquire);
+	if (st == CALL_ABANDONED) {
+		call_discard(pc, CALL_ABANDONED); /* ipcc_call_cancel gave it up */
+		return;
+	}
+	if (st == CALL_WAITING && pc->tx_hooked) {
+		/* Copied before the take: once the state is idle, a new ipcc_call_async (another
+		 * thread, after a cancel) may set them again. A lost take means ipcc_call_cancel
+		 * won: it discards the response. */
+		ipcc_recv_fn fn = pc->resp_fn;
+		void *fn_arg = pc->tx_arg;
+		if (!call_take(pc, CALL_WAITING))
+			return;
 		struct ipcc_shm_slot *slot = ipcc_chan_slot(&c.hw, IPCC_DIR_TX);
 		int len = msg_len(&c, slot);
-		pc->response_pending = false;
-		pc->resp_fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len,
-			    pc->tx_arg);
+		fn(cpu, peer, ch, ipcc_slot_data(slot), len < 0 ? 0 : (size_t)len, fn_arg);
 		return;
 	}
 	if (pc->txfree_fn) {
@@ -525,7 +595,9 @@ IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 		return -EINVAL;
 	if (req_len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
-	if (c.pc->response_pending || ipcc_chan_tx_busy(&c.hw) || c.pc->tx_claimed)
+	if (call_get(c.pc) == CALL_ABANDONED && !ipcc_chan_tx_busy(&c.hw))
+		call_discard(c.pc, CALL_ABANDONED); /* a given-up response came: drop it now */
+	if (call_get(c.pc) != CALL_IDLE || ipcc_chan_tx_busy(&c.hw) || c.pc->tx_claimed)
 		return -EBUSY;
 	if (!c.pc->tx_hooked) {
 		r = ipcc_irq_activate(cpu, peer, ch, IPCC_DIR_TX, on_tx, c.pc);
@@ -536,9 +608,64 @@ IPCC_EXPORT int ipcc_call_async(struct ipcc_cpu *cpu, unsigned peer, unsigned ch
 	c.pc->resp_fn = fn;
 	c.pc->tx_arg = arg;
 	write_msg(&c, ipcc_chan_slot(&c.hw, IPCC_DIR_TX), req, req_len);
-	c.pc->response_pending = true;
+	/* Release: pairs with the acq_rel of call_take in on_tx (resp_fn, tx_arg above). */
+	atomic_store_explicit(&c.pc->call, CALL_WAITING, memory_order_release);
 	ipcc_chan_scr_set(&c.hw);
 	/* "Response ready" interrupt: TX free of this channel. */
 	ipcc_chan_mask_line(&c.hw, IPCC_IRQ_TXF, false);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_call_pending(struct ipcc_cpu *cpu, unsigned peer, unsigned ch)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	unsigned st = call_get(c.pc);
+	bool busy = ipcc_chan_tx_busy(&c.hw);
+	if (st == CALL_ABANDONED && !busy) {
+		call_discard(c.pc, CALL_ABANDONED);
+		return 0;
+	}
+	return st != CALL_IDLE || busy;
+}
+
+IPCC_EXPORT int ipcc_call_cancel(struct ipcc_cpu *cpu, unsigned peer, unsigned ch)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	unsigned st = call_get(c.pc);
+	if (st == CALL_WAITING) {
+		/* An ipcc_call_async response: the dispatcher may be taking it right now (on_tx);
+		 * whoever moves the state first decides. acq_rel as in call_take. */
+		if (!atomic_compare_exchange_strong_explicit(&c.pc->call, &st, CALL_ABANDONED,
+							     memory_order_acq_rel,
+							     memory_order_relaxed))
+			return -EALREADY; /* delivered (or being delivered) to its callback */
+	} else if (st == CALL_IDLE) {
+		if (!ipcc_chan_tx_busy(&c.hw))
+			return -EALREADY;
+		call_set(c.pc, CALL_ABANDONED); /* a request of this CPU's previous owner */
+	}
+	/* Already there: drop it now. The dispatcher does for an async call that races us. */
+	if (!ipcc_chan_tx_busy(&c.hw))
+		call_discard(c.pc, CALL_ABANDONED);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_call_discarded(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				    uint64_t *ret_count)
+{
+	struct chan_ref c;
+	int r = chan_get(cpu, peer, ch, &c);
+	if (r < 0)
+		return r;
+	if (!ret_count)
+		return -EINVAL;
+	/* Relaxed: a statistic (call_discard). */
+	*ret_count = atomic_load_explicit(&c.pc->discarded, memory_order_relaxed);
 	return 0;
 }

@@ -448,6 +448,98 @@ static inline int pt_await(struct pt_pipe p, int64_t timeout_ns)
 	}
 }
 
+/*
+ * A scripted peer: a forked process (fn gets the struct) that attaches `name` as its CPU in
+ * `mode`, posts 'a', then does one thing per command byte and answers each with one byte; 'x'
+ * makes it leave with status 0. The test decides exactly when a request is served or answered.
+ * A deferred peer (a restart to come) is forked now, while the test has no threads, and waits
+ * for pt_script_go before it attaches (fn calls pt_script_wait_go first).
+ */
+struct pt_script {
+	const char *name;
+	enum ipcc_wait_mode mode;
+	bool deferred;
+	struct pt_pipe cmd, ack;
+	pid_t pid;
+};
+
+static inline void pt_script_fork(struct pt_script *s, const char *name, enum ipcc_wait_mode mode,
+				  bool deferred, int (*fn)(void *), unsigned alarm_s)
+{
+	*s = (struct pt_script){ .name = name,
+				 .mode = mode,
+				 .deferred = deferred,
+				 .cmd = pt_pipe_new(),
+				 .ack = pt_pipe_new() };
+	s->pid = pt_fork(fn, s, alarm_s);
+}
+
+static inline void pt_script_start(struct pt_script *s, const char *name, enum ipcc_wait_mode mode,
+				   int (*fn)(void *), unsigned alarm_s)
+{
+	pt_script_fork(s, name, mode, false, fn, alarm_s);
+	pt_assert(pt_await(s->ack, PT_LONG) == 'a', "the peer did not attach");
+}
+
+/* In the peer: a deferred one waits for its go. */
+static inline void pt_script_wait_go(struct pt_script *s)
+{
+	if (s->deferred && pt_await(s->cmd, 30 * PT_SEC) != 'g')
+		_exit(2);
+}
+
+/* Let a deferred peer attach, and wait until it has. */
+static inline void pt_script_go(struct pt_script *s)
+{
+	pt_post(s->cmd, 'g');
+	pt_assert(pt_await(s->ack, PT_LONG) == 'a', "the peer did not attach");
+}
+
+/* Send a command and return the peer's answer. */
+static inline int pt_script_cmd(struct pt_script *s, char c)
+{
+	pt_post(s->cmd, c);
+	int r = pt_await(s->ack, PT_LONG);
+	pt_assert(r >= 0, "the peer did not answer '%c'", c);
+	return r;
+}
+
+static inline void pt_script_stop(struct pt_script *s)
+{
+	pt_post(s->cmd, 'x');
+	pt_expect_exit0(s->pid, PT_LONG, "peer");
+}
+
+/*
+ * This process as CPU 0 of a fresh 2-CPU system, and a scripted peer as CPU 1, forked before
+ * CPU 0 attaches: an eventfd-mode CPU has a thread, and a child forked beside it can inherit a
+ * lock (malloc's, ASan's) held.
+ */
+struct pt_pair {
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu;
+	struct pt_script a;
+};
+
+static inline struct ipcc_system *pt_create(unsigned cpus, unsigned channels, uint32_t buffer);
+static inline struct ipcc_cpu *pt_attach(struct ipcc_system *sys, unsigned id,
+					 enum ipcc_wait_mode mode, uint32_t flags);
+
+static inline void pt_pair_start(struct pt_pair *f, unsigned channels, uint32_t buffer,
+				 enum ipcc_wait_mode mode, int (*fn)(void *), unsigned alarm_s)
+{
+	f->sys = pt_create(2, channels, buffer);
+	pt_script_start(&f->a, ipcc_system_name(f->sys), mode, fn, alarm_s);
+	f->cpu = pt_attach(f->sys, 0, mode, 0);
+}
+
+static inline void pt_pair_stop(struct pt_pair *f)
+{
+	pt_script_stop(&f->a);
+	ipcc_cpu_detach(f->cpu);
+	ipcc_system_close(f->sys);
+}
+
 /* Memory shared with forked peers (results, counters); lives until the test process ends. */
 static inline void *pt_shared(size_t size)
 {

@@ -21,12 +21,6 @@ static void teardown(void)
 
 TestSuite(timeouts, .fini = teardown, .timeout = 40);
 
-struct script_arg {
-	const char *name;
-	enum ipcc_wait_mode mode;
-	struct pt_pipe cmd, ack;
-};
-
 static void big_fill(uint8_t *b)
 {
 	for (unsigned i = 0; i < BIG; i++)
@@ -40,7 +34,7 @@ static void big_fill(uint8_t *b)
  */
 static int peer_script(void *p)
 {
-	struct script_arg *a = p;
+	struct pt_script *a = p;
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu = peer_attach(a->name, 1, a->mode, 0, &sys);
 	char req[BUFFER] = "";
@@ -92,40 +86,9 @@ static int peer_script(void *p)
 	}
 }
 
-struct fixture {
-	struct ipcc_system *sys;
-	struct ipcc_cpu *cpu;
-	struct script_arg a;
-	pid_t pid;
-};
-
-static void start(struct fixture *f, enum ipcc_wait_mode mode)
+static void start(struct pt_pair *f, enum ipcc_wait_mode mode)
 {
-	f->sys = pt_create(2, 4, BUFFER);
-	f->cpu = pt_attach(f->sys, 0, mode, 0);
-	f->a = (struct script_arg){ .name = ipcc_system_name(f->sys),
-				    .mode = mode,
-				    .cmd = pt_pipe_new(),
-				    .ack = pt_pipe_new() };
-	f->pid = pt_fork(peer_script, &f->a, 30);
-	cr_assert_eq(pt_await(f->a.ack, PT_LONG), 'a', "the peer did not attach");
-}
-
-/* Send a command and return the peer's answer. */
-static int cmd(struct fixture *f, char c)
-{
-	pt_post(f->a.cmd, c);
-	int r = pt_await(f->a.ack, PT_LONG);
-	cr_assert_geq(r, 0, "the peer did not answer '%c'", c);
-	return r;
-}
-
-static void stop(struct fixture *f)
-{
-	pt_post(f->a.cmd, 'x');
-	pt_expect_exit0(f->pid, PT_LONG, "peer");
-	ipcc_cpu_detach(f->cpu);
-	ipcc_system_close(f->sys);
+	pt_pair_start(f, 4, BUFFER, mode, peer_script, 30);
 }
 
 /* Run `expr`, expect `want`, return the elapsed nanoseconds. */
@@ -153,7 +116,7 @@ static void expect_at_once(const char *what, int64_t dt)
 
 static void timeouts(enum ipcc_wait_mode mode)
 {
-	struct fixture f;
+	struct pt_pair f;
 	uint8_t buf[BUFFER];
 	const void *cb;
 	void *tb;
@@ -196,7 +159,7 @@ static void timeouts(enum ipcc_wait_mode mode)
 	expect_50ms(
 		"ipcc_call, not served", mode,
 		TIMED(-ETIMEDOUT, ipcc_call(f.cpu, 1, CH_CALL, "req-A", 6, buf, sizeof(buf), t50)));
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, honoured_spin)
@@ -221,7 +184,7 @@ Test(timeouts, honoured_adaptive)
  */
 Test(timeouts, call_with_timeout_zero)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_FUTEX);
@@ -230,12 +193,12 @@ Test(timeouts, call_with_timeout_zero)
 	/* A's response is pending and not there: nothing new goes out. */
 	cr_assert_eq(ipcc_call(f.cpu, 1, CH_CALL, "req-B", 6, resp, sizeof(resp), 0), -EBUSY);
 	cr_assert_eq(ipcc_call(f.cpu, 1, CH_CALL, "req-B", 6, resp, sizeof(resp), 0), -EBUSY);
-	cr_assert_eq(cmd(&f, 's'), 'A', "the peer got another request than A");
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'A', "the peer got another request than A");
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	/* A's response is there now: it is dropped and C goes out. */
 	cr_assert_eq(ipcc_call(f.cpu, 1, CH_CALL, "req-C", 6, resp, sizeof(resp), 0), -EAGAIN);
-	cr_assert_eq(cmd(&f, 's'), 'C', "B went out although refused, or C did not");
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'C', "B went out although refused, or C did not");
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	/* A blocking call drops C's answer and returns its own. */
 	pt_post(f.a.cmd, 's');
 	pt_post(f.a.cmd, 'r');
@@ -244,12 +207,12 @@ Test(timeouts, call_with_timeout_zero)
 	cr_assert_str_eq(resp, "resp-D");
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'D');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, late_response_of_a_timed_out_call_is_discarded)
 {
-	struct fixture f;
+	struct pt_pair f;
 	char resp[BUFFER];
 
 	start(&f, IPCC_WAIT_ADAPTIVE);
@@ -259,8 +222,8 @@ Test(timeouts, late_response_of_a_timed_out_call_is_discarded)
 	cr_assert_geq(pt_now_ns() - t0, 50 * PT_MS);
 	cr_assert_eq(ipcc_call(f.cpu, 1, CH_CALL, "req-B", 6, resp, sizeof(resp), 0), -EBUSY);
 	/* The peer answers A late. */
-	cr_assert_eq(cmd(&f, 's'), 'A');
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'A');
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	pt_post(f.a.cmd, 's');
 	pt_post(f.a.cmd, 'r');
 	memset(resp, 0, sizeof(resp));
@@ -284,12 +247,12 @@ Test(timeouts, late_response_of_a_timed_out_call_is_discarded)
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'F');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }
 
 Test(timeouts, emsgsize_truncates_nothing)
 {
-	struct fixture f;
+	struct pt_pair f;
 	uint8_t buf[BUFFER + 1] = { 0 }, want[BIG];
 	char resp[BUFFER];
 
@@ -306,7 +269,7 @@ Test(timeouts, emsgsize_truncates_nothing)
 	cr_assert_eq(ipcc_send(f.cpu, 1, CH_MSG, buf, BUFFER, 0), 0, "exactly the buffer fits");
 
 	/* A receive buffer too small: the message stays for a bigger one. */
-	cr_assert_eq(cmd(&f, 'm'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 'm'), 'k');
 	cr_assert_eq(ipcc_recv(f.cpu, 1, CH_MSG, buf, BIG - 1, PT_LONG), -EMSGSIZE);
 	cr_assert_eq(ipcc_recv(f.cpu, 1, CH_MSG, buf, 1, 0), -EMSGSIZE);
 	cr_assert_eq(ipcc_chan_status(f.cpu, 1, CH_MSG, IPCC_DIR_RX), 1, "still there");
@@ -317,9 +280,9 @@ Test(timeouts, emsgsize_truncates_nothing)
 
 	/* A request too big for the server's buffer stays for the next serve. */
 	cr_assert_eq(ipcc_call(f.cpu, 1, CH_CALL, "req-G", 6, resp, sizeof(resp), 0), -EAGAIN);
-	cr_assert_eq(cmd(&f, 'S'), 'E');
-	cr_assert_eq(cmd(&f, 's'), 'G');
-	cr_assert_eq(cmd(&f, 'r'), 'k');
+	cr_assert_eq(pt_script_cmd(&f.a, 'S'), 'E');
+	cr_assert_eq(pt_script_cmd(&f.a, 's'), 'G');
+	cr_assert_eq(pt_script_cmd(&f.a, 'r'), 'k');
 	/* A response too big for the caller's buffer is discarded with -EMSGSIZE ... */
 	pt_post(f.a.cmd, 's');
 	pt_post(f.a.cmd, 'R');
@@ -334,5 +297,5 @@ Test(timeouts, emsgsize_truncates_nothing)
 	cr_assert_str_eq(resp, "resp-I");
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'I');
 	cr_assert_eq(pt_await(f.a.ack, PT_LONG), 'k');
-	stop(&f);
+	pt_pair_stop(&f);
 }

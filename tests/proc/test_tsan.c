@@ -828,7 +828,7 @@ static void *wake_thread(void *p)
 	while (atomic_load(&s->pp->attached) < 2)
 		sched_yield();
 	for (unsigned i = 0; i < W_ROUNDS; i++) {
-		r = ipcc_wait_core(cpu, my_turn, s, NULL, IPCC_TIMEOUT_INFINITE, false);
+		r = ipcc_wait_core(cpu, my_turn, s, NULL, IPCC_TIMEOUT_INFINITE, 0);
 		if (r < 0) {
 			snprintf(s->pp->error[s->id], 200, "wait %u: %s", i, strerror(-r));
 			break;
@@ -1233,6 +1233,64 @@ static void detach_beside_the_irq_thread(void)
 
 /* ---- main -------------------------------------------------------------------------------------- */
 
+/*
+ * ---- ipcc_cpu_interrupt beside a blocked receive -------------------------------------------
+ *
+ * One thread blocks in ipcc_recv (futex mode, nothing ever sent) and another interrupts it, one
+ * interrupt per round, each fired as soon as the previous -EINTR came back: often while the
+ * receiver is between announcing itself and sleeping, or before its next wait begins (then the
+ * interrupt is pending and that wait ends at once). A lost wake-up shows as -ETIMEDOUT.
+ */
+
+#define I_ROUNDS 5000u
+
+struct intr_pp {
+	struct ipcc_cpu *cpu;
+	_Atomic unsigned round;
+	char error[200];
+};
+
+static void *intr_receiver(void *p)
+{
+	struct intr_pp *ip = p;
+	uint8_t buf[64];
+	for (unsigned i = 0; i < I_ROUNDS; i++) {
+		int r = ipcc_recv(ip->cpu, 1, 0, buf, sizeof(buf), 20 * PT_SEC);
+		if (r != -EINTR) {
+			snprintf(ip->error, 200, "recv %u: %d (%s)", i, r, strerror(-r));
+			atomic_store(&ip->round, I_ROUNDS);
+			return NULL;
+		}
+		atomic_store(&ip->round, i + 1);
+	}
+	return NULL;
+}
+
+static void interrupt_beside_blocked_recv(void)
+{
+	struct ipcc_system *sys = stress_system(2, 2, 64);
+	struct intr_pp ip = { .cpu = NULL };
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, 0);
+	pthread_t th;
+	struct watchdog w;
+
+	check(ipcc_cpu_attach(sys, 0, &o, &ip.cpu) == 0, "attach");
+	watchdog_start(&w, 120, "ipcc_cpu_interrupt beside a blocked recv");
+	check(pthread_create(&th, NULL, intr_receiver, &ip) == 0, "thread");
+	for (unsigned i = 0; i < I_ROUNDS; i++) {
+		while (atomic_load(&ip.round) < i)
+			sched_yield();
+		if (atomic_load(&ip.round) >= I_ROUNDS)
+			break;
+		check(ipcc_cpu_interrupt(ip.cpu) == 0, "interrupt");
+	}
+	pthread_join(th, NULL);
+	watchdog_stop(&w);
+	check(!ip.error[0], "%s", ip.error);
+	ipcc_cpu_detach(ip.cpu);
+	ipcc_system_close(sys);
+}
+
 #define CASE(fn)        \
 	{               \
 #fn, fn \
@@ -1252,6 +1310,7 @@ static const struct {
 	CASE(flag_publication_claims_and_callbacks),
 	CASE(doorbell_ring_publishes_to_the_taker),
 	CASE(detach_beside_the_irq_thread),
+	CASE(interrupt_beside_blocked_recv),
 };
 
 int main(int argc, char **argv)
