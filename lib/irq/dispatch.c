@@ -75,6 +75,16 @@ static uint32_t handled_mask(struct ipcc_cpu *cpu, unsigned peer, enum ipcc_dir 
  * events handled. Channels without a handler are left alone: a blocking call of another thread
  * of this CPU may be waiting on them, and masking its channel would hide its message.
  */
+/*
+ * The CPU's interrupt thread is being stopped (lib/irq/cpu.c:irq_thread_stop): a peer that keeps
+ * the lines high would otherwise keep the dispatcher busy for ever and the detach waiting on it.
+ * Acquire: pairs with the release store there. Always false for a dispatch of the application.
+ */
+static bool stopping(struct ipcc_cpu *cpu)
+{
+	return atomic_load_explicit(&ipcc_irq(cpu)->stop, memory_order_acquire);
+}
+
 static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned peer)
 {
 	struct ipcc_system *sys = cpu->sys;
@@ -82,6 +92,8 @@ static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned pee
 	int n = 0;
 
 	for (;;) {
+		if (ipcc_unlikely(stopping(cpu)))
+			return n;
 		uint32_t rx = ipcc_link_pending(sys, l, p, IPCC_IRQ_RXO) &
 			      handled_mask(cpu, peer, IPCC_DIR_RX);
 		uint32_t tx = ipcc_link_pending(sys, l, p, IPCC_IRQ_TXF) &
@@ -132,6 +144,11 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 			struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 			if (l)
 				n += dispatch_link(cpu, l, peer);
+			if (ipcc_unlikely(stopping(cpu))) {
+				/* This link and the ones not looked at yet stay pending. */
+				ipcc_bell_put_back(cpu, tmp);
+				return n;
+			}
 		}
 	}
 }
