@@ -90,10 +90,10 @@ struct ipcc_queue_state {
 
 /*
  * Between a commit (or release) and ringing the peer's doorbell. The index is published by a
- * release store, and lib/region/doorbell.c:ipcc_bell_ring then loads bell_sleepers: C11 (and
+ * release store, and lib/bell/bell.c:ipcc_bell_ring then loads bell_sleepers: C11 (and
  * x86 hardware) may move that load before the store, so the ringer sees no sleeper while the
- * sleeper, which announced itself and fenced (lib/irq/wait.c:sleep_loop), still reads the old
- * index: a lost wake-up. This seq_cst fence pairs with the sleeper's. A batch pays it once.
+ * sleeper, which announced itself and fenced (lib/bell/bell.c:ipcc_bell_announce), still reads
+ * the old index: a lost wake-up. This seq_cst fence pairs with the sleeper's. A batch pays it once.
  */
 static inline void ipcc_queue_fence_signal(void)
 {

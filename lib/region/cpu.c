@@ -88,7 +88,7 @@ int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **r
 	 * Bumped before the lock is taken: a watcher that finds the claim held reads the
 	 * generation after its probe (lib/irq/watch.c:ipcc_watch_add), so it never takes this
 	 * attach for a restart. Release: pairs with the acquire loads there and in
-	 * lib/irq/eventfd.c; the kernel's lock ordering sits between the two. An attacher that
+	 * lib/bell/bell-eventfd.c; the kernel's lock ordering sits between the two. An attacher that
 	 * loses a race with another one after this point has bumped it for nothing: its peers'
 	 * waits may end with -EPIPE, as for a restart.
 	 */
