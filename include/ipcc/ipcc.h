@@ -15,6 +15,7 @@
 #include <ipcc/regs.h>
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
+#include <ipcc/notify.h>
 #include <ipcc/uring.h>
 #include <ipcc/sysdesc.h>
 

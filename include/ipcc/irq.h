@@ -149,6 +149,15 @@ IPCC_EXPORT int ipcc_cpu_interrupt(struct ipcc_cpu *cpu);
  */
 IPCC_EXPORT int ipcc_cpu_peer_generation(struct ipcc_cpu *cpu, unsigned peer, uint32_t *ret_gen);
 
+/*
+ * Wait until a live process holds `peer`'s claim (it attached): 0 at once if it does. A peer
+ * that died or detached is waited for like one that never attached (its return is what this
+ * waits for), so this never returns -EPIPE. Woken by the attach itself (the attacher rings its
+ * linked peers), not by polling. -EAGAIN (timeout 0, not attached), -ETIMEDOUT, -EINTR
+ * (ipcc_cpu_interrupt), -EINVAL (NULL cpu, bad peer, this CPU), -ENOENT (no link), -ESTALE.
+ */
+IPCC_EXPORT int ipcc_cpu_wait_peer(struct ipcc_cpu *cpu, unsigned peer, int64_t timeout_ns);
+
 IPCC_END_DECLS
 
 #endif

@@ -17,6 +17,7 @@ IPCC_BEGIN_DECLS
 
 struct ipcc_system;
 struct ipcc_cpu;
+struct ipcc_notify_config;
 
 struct ipcc_config {
 	unsigned cpus;	      /* IPCC_CPUS_MIN..IPCC_CPUS_MAX; default 2 */
@@ -34,6 +35,12 @@ struct ipcc_config {
 	 * "cpuN". Set them with ipcc_config_set_cpu_name(), which checks them.
 	 */
 	char cpu_names[IPCC_CPUS_MAX][IPCC_CPU_NAME_MAX + 1];
+	/*
+	 * Services: NULL leaves a service out (ipcc_config_init sets NULL). Each points at that
+	 * service's own config, read only during the call cfg is passed to.
+	 */
+	const struct ipcc_notify_config *notify; /* IPC Notify and sync, <ipcc/notify.h> */
+	const void *reserved_services[7];	 /* NULL: for the services to come */
 };
 
 /* Fill *cfg with the defaults. Never fails. */
