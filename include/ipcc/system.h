@@ -240,6 +240,13 @@ enum ipcc_wait_mode {
 
 /* CPU attach flags */
 #define IPCC_CPU_IRQ_THREAD 0x1u /* start an interrupt thread that runs the handlers */
+/*
+ * Leave the CPU's register banks as they are instead of resetting them (see ipcc_cpu_attach):
+ * restarting a core on the chip does not reset the IPCC, so a restarted firmware (or a
+ * simulator that restored a snapshot with ipcc_regs_restore before attaching) finds the
+ * enables and masks it, or its previous incarnation, left.
+ */
+#define IPCC_CPU_KEEP_REGS 0x2u
 
 struct ipcc_cpu_options {
 	enum ipcc_wait_mode wait;
@@ -259,7 +266,7 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * object, see README "CPU ownership"), never state in the object, so nothing another process
  * writes into the object can take, keep or break it. A fork child does not inherit the claim:
  * its copy of the handle does not own the CPU and its exit does not affect it. The CPU's register
- * banks are reset on attach. Errors: -EINVAL id out of range or bad options; -EROFS the
+ * banks are reset on attach unless IPCC_CPU_KEEP_REGS (below). Errors: -EINVAL id out of range or bad options; -EROFS the
  * system was opened read-only (IPCC_OPEN_READONLY); -EBUSY the CPU is
  * claimed by a live process (including this one, through this or another handle, from any
  * thread), or a process holds a read lock on its claim byte for longer than a few milliseconds;
@@ -276,6 +283,15 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * claim's description is open the handle owns the CPU (the kernel says so), so no other
  * process can take it over: the record's generation is not consulted (a writer of the object
  * could forge it, and an attacher that loses a race bumps it too).
+ *
+ * What attach resets: the attaching CPU's own bank of every link it has (its CxCR to 0, no
+ * interrupt enabled, and its CxMR to all masked), like a core reset; never the other
+ * processor's bank, the status flags (CHnF: a message in flight stays in its channel, whoever
+ * restarts), the message lengths or the buffers. With IPCC_CPU_KEEP_REGS in options->flags it
+ * resets nothing. Either way the services then set up their reserved channels as they need
+ * (IPC Notify enables and unmasks its RX-occupied interrupt), and no handler of the
+ * application is registered: a kept bank may have channels unmasked and lines high that no
+ * handler of this attach serves yet (the dispatcher leaves them alone until one is activated).
  *
  * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a
  * CPU alive that nobody should own, the pid it shows is a hint (the record is informational);
