@@ -286,6 +286,13 @@ int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch
 /* The releases of `peer` seen so far. Lock-free; seq_cst (see claim.c:reaper_report). */
 uint32_t ipcc_claim_epoch(struct ipcc_system *sys, unsigned peer);
 
+/*
+ * lib/region/fdpass.c: the descriptors a received message carried (SCM_RIGHTS), which a peer
+ * chose: the first into *ret_fd (-1: none), every other one closed. Returns how many came.
+ */
+struct msghdr;
+unsigned ipcc_fds_take(struct msghdr *mh, int *ret_fd);
+
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);
 void ipcc_cpu_release(struct ipcc_cpu *cpu);

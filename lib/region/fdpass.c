@@ -44,17 +44,18 @@ IPCC_EXPORT int ipcc_system_send_fd(const struct ipcc_system *sys, int sock)
 	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
 }
 
-/* Take the descriptors of every SCM_RIGHTS message: the first into *ret_fd, close the rest. */
-static unsigned fds_take(struct msghdr *msg, int *ret_fd)
+unsigned ipcc_fds_take(struct msghdr *mh, int *ret_fd)
 {
 	unsigned count = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+	*ret_fd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
 			continue;
-		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (size_t i = 0; i < n; i++) {
 			int fd;
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
 			if (count++ == 0)
 				*ret_fd = fd;
 			else
@@ -86,7 +87,7 @@ IPCC_EXPORT int ipcc_system_recv_fd(int sock, unsigned flags, struct ipcc_system
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	unsigned count = fds_take(&msg, &fd);
+	unsigned count = ipcc_fds_take(&msg, &fd);
 	if (n == 0 && count == 0)
 		return -ECONNRESET; /* the sender closed its end */
 	if (count != 1 || byte != FDPASS_BYTE || (msg.msg_flags & MSG_CTRUNC)) {
