@@ -24,6 +24,20 @@ static struct ipcc_system *anon_create(void)
 	return sys;
 }
 
+/* Peer side: a handle of its own from the inherited handle's descriptor, and CPU id; or _exit. */
+static struct ipcc_cpu *peer_attach_fd(struct ipcc_system *inherited, unsigned id,
+				       struct ipcc_system **ret_sys)
+{
+	struct ipcc_system *sys = NULL;
+	struct ipcc_cpu *cpu = NULL;
+	int r = ipcc_system_open_fd(ipcc_system_fd(inherited), 0, &sys);
+	PEER_CHECK(r == 0, "ipcc_system_open_fd: %s", strerror(-r));
+	r = ipcc_cpu_attach(sys, id, NULL, &cpu);
+	PEER_CHECK(r == 0, "attach of CPU %u: %s", id, strerror(-r));
+	*ret_sys = sys;
+	return cpu;
+}
+
 /* ---- claims of an anonymous system, and kill -9 ---- */
 
 struct holder_arg {
@@ -34,12 +48,8 @@ struct holder_arg {
 static int holder(void *p)
 {
 	struct holder_arg *a = p;
-	struct ipcc_system *sys = NULL;
-	struct ipcc_cpu *cpu = NULL;
-	int r = ipcc_system_open_fd(ipcc_system_fd(a->sys), 0, &sys);
-	PEER_CHECK(r == 0, "ipcc_system_open_fd: %s", strerror(-r));
-	r = ipcc_cpu_attach(sys, 1, NULL, &cpu);
-	PEER_CHECK(r == 0, "attach of CPU 1: %s", strerror(-r));
+	struct ipcc_system *sys;
+	peer_attach_fd(a->sys, 1, &sys);
 	pt_post(a->up, 'a');
 	for (;;)
 		pause(); /* until kill -9 */
@@ -201,12 +211,9 @@ struct rl_arg {
 static int rl_child(void *p)
 {
 	struct rl_arg *a = p;
-	struct ipcc_system *sys = NULL;
-	struct ipcc_cpu *cpu = NULL;
-	int r = ipcc_system_open_fd(ipcc_system_fd(a->sys), 0, &sys);
-	PEER_CHECK(r == 0, "open_fd: %s", strerror(-r));
-	r = ipcc_cpu_attach(sys, 0, NULL, &cpu);
-	PEER_CHECK(r == 0, "attach: %s", strerror(-r));
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu = peer_attach_fd(a->sys, 0, &sys);
+	int r;
 	for (uint64_t i = 0; i < MSGS; i++) {
 		uint8_t msg[BUF];
 		size_t len = pt_msg_len(1, i, BUF);
@@ -289,13 +296,9 @@ struct blocked_arg {
 static int blocked_sender(void *p)
 {
 	struct blocked_arg *a = p;
-	struct ipcc_system *sys = NULL;
-	struct ipcc_cpu *cpu = NULL;
-	int r = ipcc_system_open_fd(ipcc_system_fd(a->sys), 0, &sys);
-	PEER_CHECK(r == 0, "open_fd: %s", strerror(-r));
-	r = ipcc_cpu_attach(sys, 0, NULL, &cpu);
-	PEER_CHECK(r == 0, "attach: %s", strerror(-r));
-	r = ipcc_send(cpu, 1, 3, "first", 6, 0);
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu = peer_attach_fd(a->sys, 0, &sys);
+	int r = ipcc_send(cpu, 1, 3, "first", 6, 0);
 	PEER_CHECK(r == 0, "first send: %s", strerror(-r));
 	pt_post(a->up, 'a');
 	/* Nobody receives: only the reset frees the channel and must wake us. */
