@@ -40,8 +40,9 @@ static struct ipcc_cpu *peer_attach_fd(struct ipcc_system *inherited, unsigned i
 
 /* ---- claims of an anonymous system, and kill -9 ---- */
 
+/* A child's: the inherited handle (it opens its own from the descriptor), its event pipe. */
 struct holder_arg {
-	struct ipcc_system *sys; /* inherited: the child opens its own handle from its fd */
+	struct ipcc_system *sys;
 	struct pt_pipe up;
 };
 
@@ -53,6 +54,7 @@ static int holder(void *p)
 	pt_post(a->up, 'a');
 	for (;;)
 		pause(); /* until kill -9 */
+	return 1;	 /* not reached */
 }
 
 struct killer {
@@ -287,15 +289,10 @@ Test(simreg, a_procedure_writer_and_a_register_level_reader_interoperate, .fini 
 
 /* ---- reset and restore wake the other process ---- */
 
-struct blocked_arg {
-	struct ipcc_system *sys;
-	struct pt_pipe up;
-};
-
 /* CPU 0 in a process of its own: the channel is occupied, it waits in a send to free it. */
 static int blocked_sender(void *p)
 {
-	struct blocked_arg *a = p;
+	struct holder_arg *a = p;
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu = peer_attach_fd(a->sys, 0, &sys);
 	int r = ipcc_send(cpu, 1, 3, "first", 6, 0);
@@ -312,7 +309,7 @@ static int blocked_sender(void *p)
 Test(simreg, a_reset_by_a_simulator_wakes_a_sender_blocked_in_another_process, .fini = pt_cleanup)
 {
 	struct ipcc_system *sys = anon_create();
-	struct blocked_arg a = { .sys = sys, .up = pt_pipe_new() };
+	struct holder_arg a = { .sys = sys, .up = pt_pipe_new() };
 	struct ipcc_regs *regs;
 	pid_t pid = pt_fork(blocked_sender, &a, 30);
 	cr_assert_eq(pt_await(a.up, PT_LONG), 'a', "%s", pt_peer_note(pid));
