@@ -138,7 +138,10 @@ IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask);
  *
  * Not atomic against register writes made meanwhile by the link's CPUs (as on the chip, where
  * the reset and a bus write do not race): reset a link whose CPUs are quiet, e.g. while the
- * simulation is paused. -EINVAL NULL handle; -EROFS read-only system. Any thread; never blocks.
+ * simulation is paused. A CPU blocked in a procedure on the link at that moment (ipcc_recv)
+ * goes on waiting with the interrupt the reset disabled: like firmware after a reset, it must
+ * set its channels up again (the procedures do at their next call). -EINVAL NULL handle;
+ * -EROFS read-only system. Any thread; never blocks.
  */
 IPCC_EXPORT int ipcc_regs_reset(struct ipcc_regs *regs);
 
@@ -172,8 +175,8 @@ struct ipcc_regs_state {
  * Save the instance's state into *ret_state (every field written, reserved words 0). Each
  * register is read once (as by ipcc_regs_read); a snapshot of a link whose CPUs write meanwhile
  * may mix moments, so snapshot a quiet link. A length word above the buffer size (a peer's
- * garbage) is saved as it is, and ipcc_regs_restore refuses it. -EINVAL NULL arguments. Any thread, never blocks,
- * works on a read-only system.
+ * garbage) is saved as it is, and ipcc_regs_restore refuses it. -EINVAL NULL arguments. Any
+ * thread, never blocks, works on a read-only system.
  */
 IPCC_EXPORT int ipcc_regs_save(struct ipcc_regs *regs, struct ipcc_regs_state *ret_state);
 

@@ -343,13 +343,14 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * object, see README "CPU ownership"), never state in the object, so nothing another process
  * writes into the object can take, keep or break it. A fork child does not inherit the claim:
  * its copy of the handle does not own the CPU and its exit does not affect it. The CPU's register
- * banks are reset on attach unless IPCC_CPU_KEEP_REGS (below). Errors: -EINVAL id out of range or bad options; -EROFS the
- * system was opened read-only (IPCC_OPEN_READONLY); -EBUSY the CPU is
- * claimed by a live process (including this one, through this or another handle, from any
- * thread), or a process holds a read lock on its claim byte for longer than a few milliseconds;
- * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK); with IPCC_WAIT_EVENTFD, the errors of
- * setting it up (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at
- * most, never on a peer. Any thread, concurrently with other attaches.
+ * banks are reset on attach unless IPCC_CPU_KEEP_REGS (below). Errors: -EINVAL id out of
+ * range or bad options; -EROFS the system was opened read-only (IPCC_OPEN_READONLY); -EBUSY
+ * the CPU is claimed by a live process (including this one, through this or another handle,
+ * from any thread), or a process holds a read lock on its claim byte for longer than a few
+ * milliseconds; -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK; -ENOENT for an
+ * anonymous system without /proc); with IPCC_WAIT_EVENTFD, the errors of setting it up
+ * (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at most,
+ * never on a peer. Any thread, concurrently with other attaches.
  *
  * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
  * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,

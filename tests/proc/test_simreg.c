@@ -289,30 +289,42 @@ Test(simreg, a_procedure_writer_and_a_register_level_reader_interoperate, .fini 
 
 /* ---- reset and restore wake the other process ---- */
 
-/* CPU 0 in a process of its own: the channel is occupied, it waits in a send to free it. */
-static int blocked_sender(void *p)
+/* A child that attaches CPU `id` and blocks in act (which posts 'a' first), then leaves. */
+struct blocked_arg {
+	struct holder_arg h;
+	unsigned id;
+	void (*act)(struct ipcc_cpu *cpu, struct pt_pipe up);
+};
+
+static int blocked_peer(void *p)
 {
-	struct holder_arg *a = p;
+	struct blocked_arg *a = p;
 	struct ipcc_system *sys;
-	struct ipcc_cpu *cpu = peer_attach_fd(a->sys, 0, &sys);
-	int r = ipcc_send(cpu, 1, 3, "first", 6, 0);
-	PEER_CHECK(r == 0, "first send: %s", strerror(-r));
-	pt_post(a->up, 'a');
-	/* Nobody receives: only the reset frees the channel and must wake us. */
-	r = ipcc_send(cpu, 1, 3, "second", 7, PT_LONG);
-	PEER_CHECK(r == 0, "the send after the reset: %s", strerror(-r));
+	struct ipcc_cpu *cpu = peer_attach_fd(a->h.sys, a->id, &sys);
+	a->act(cpu, a->h.up);
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
 	return 0;
 }
 
+/* CPU 0: the channel is occupied, it waits in a send to free it. */
+static void blocked_send(struct ipcc_cpu *cpu, struct pt_pipe up)
+{
+	int r = ipcc_send(cpu, 1, 3, "first", 6, 0);
+	PEER_CHECK(r == 0, "first send: %s", strerror(-r));
+	pt_post(up, 'a');
+	/* Nobody receives: only the reset frees the channel and must wake us. */
+	r = ipcc_send(cpu, 1, 3, "second", 7, PT_LONG);
+	PEER_CHECK(r == 0, "the send after the reset: %s", strerror(-r));
+}
+
 Test(simreg, a_reset_by_a_simulator_wakes_a_sender_blocked_in_another_process, .fini = pt_cleanup)
 {
 	struct ipcc_system *sys = anon_create();
-	struct holder_arg a = { .sys = sys, .up = pt_pipe_new() };
+	struct blocked_arg a = { { sys, pt_pipe_new() }, 0, blocked_send };
 	struct ipcc_regs *regs;
-	pid_t pid = pt_fork(blocked_sender, &a, 30);
-	cr_assert_eq(pt_await(a.up, PT_LONG), 'a', "%s", pt_peer_note(pid));
+	pid_t pid = pt_fork(blocked_peer, &a, 30);
+	cr_assert_eq(pt_await(a.h.up, PT_LONG), 'a', "%s", pt_peer_note(pid));
 	pt_sleep_ms(50); /* let it block (a wake-up before it sleeps is not lost either) */
 	cr_assert_eq(ipcc_regs_open(sys, 0, 1, &regs), 0);
 	int64_t t0 = pt_now_ns();
@@ -324,5 +336,44 @@ Test(simreg, a_reset_by_a_simulator_wakes_a_sender_blocked_in_another_process, .
 	cr_assert_eq(ipcc_regs_read(regs, IPCC_C1TOC2SR, &sr), 0);
 	cr_assert_eq(sr, IPCC_SR_CHF(3), "its second message is in the channel");
 	ipcc_regs_close(regs);
+	ipcc_system_close(sys);
+}
+
+/* CPU 1: blocked in a receive that only a restore can satisfy. */
+static void blocked_recv(struct ipcc_cpu *cpu, struct pt_pipe up)
+{
+	char buf[BUF] = { 0 };
+	pt_post(up, 'a');
+	int n = ipcc_recv(cpu, 0, 2, buf, sizeof(buf), PT_LONG);
+	PEER_CHECK(n == 9, "recv after the restore: %d (%s)", n, strerror(n < 0 ? -n : 0));
+	PEER_CHECK(!strcmp(buf, "restored"), "content '%s'", buf);
+}
+
+Test(simreg, a_restored_message_wakes_a_receiver_blocked_in_another_process, .fini = pt_cleanup)
+{
+	struct ipcc_system *sys = anon_create();
+	struct blocked_arg a = { { sys, pt_pipe_new() }, 1, blocked_recv };
+	struct ipcc_regs *regs;
+	struct ipcc_regs_state st;
+	void *buf;
+	size_t size;
+	pid_t pid = pt_fork(blocked_peer, &a, 30);
+	cr_assert_eq(pt_await(a.h.up, PT_LONG), 'a', "%s", pt_peer_note(pid));
+	pt_sleep_ms(50); /* let it block: its bank now has channel 2 unmasked and RXOIE set */
+	struct ipcc_cpu *c0 = pt_attach(sys, 0, IPCC_WAIT_FUTEX, 0);
+	cr_assert_eq(ipcc_chan_buffer(c0, 1, 2, IPCC_DIR_TX, &buf, &size), 0);
+	memcpy(buf, "restored", 9);
+	cr_assert_eq(ipcc_regs_open(sys, 0, 1, &regs), 0);
+	cr_assert_eq(ipcc_regs_save(regs, &st), 0);
+	/* A state in which CPU 0's message on channel 2 is in flight, as a replay would have. */
+	st.sr[0] |= IPCC_SR_CHF(2);
+	st.len[0][2] = 9;
+	int64_t t0 = pt_now_ns();
+	cr_assert_eq(ipcc_regs_restore(regs, &st), 0);
+	pt_expect_exit0(pid, PT_LONG, "the blocked receiver");
+	fprintf(stderr, "simreg: a restore woke the blocked receiver, which ended %.2f ms later\n",
+		(double)(pt_now_ns() - t0) / PT_MS);
+	ipcc_regs_close(regs);
+	ipcc_cpu_detach(c0);
 	ipcc_system_close(sys);
 }
