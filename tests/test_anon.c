@@ -224,8 +224,13 @@ Test(anon, open_fd_refuses_bad_descriptors_and_files_that_are_not_sealed, .fini 
 	fd = memfd_with(bytes, size, (off_t)size, F_SEAL_GROW);
 	expect_open_fd(fd, 0, -EBADFD, "sealed against growing only");
 	close(fd);
-	fd = memfd_with(bytes, size, (off_t)size, F_SEAL_SHRINK);
+	fd = memfd_with(bytes, size, (off_t)size, F_SEAL_SHRINK | F_SEAL_WRITE);
+	expect_open_fd(fd, 0, -EACCES, "sealed against writing");
 	struct ipcc_system *ok = NULL;
+	cr_assert_eq(ipcc_system_open_fd(fd, IPCC_OPEN_READONLY, &ok), 0, "it can be observed");
+	ipcc_system_close(ok);
+	close(fd);
+	fd = memfd_with(bytes, size, (off_t)size, F_SEAL_SHRINK);
 	cr_assert_eq(ipcc_system_open_fd(fd, 0, &ok), 0, "sealed against shrinking: accepted");
 	ipcc_system_close(ok);
 	close(fd);

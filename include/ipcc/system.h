@@ -179,7 +179,7 @@ IPCC_EXPORT int ipcc_system_create_anon(const struct ipcc_config *cfg,
  * is checked like a named one, and more: Errors: -EBADF fd is not an open descriptor; -EINVAL
  * bad flags or ret_sys NULL; -EISDIR a directory; -EPROTO a FIFO, socket, device or other
  * non-regular file, or not a libipcc object; -EACCES not open for reading and writing (for
- * reading, with IPCC_OPEN_READONLY); -EBADFD the object is not sealed against shrinking
+ * reading, with IPCC_OPEN_READONLY), or sealed against writing without IPCC_OPEN_READONLY; -EBADFD the object is not sealed against shrinking
  * (F_SEAL_SHRINK): only anonymous systems (ipcc_system_create_anon) open this way, a named
  * one is opened by its name; -EPERM another user's object without IPCC_OPEN_ANY_OWNER or
  * IPCC_OPEN_READONLY; and the other errors of ipcc_system_open (-EAGAIN, -EPROTONOSUPPORT,

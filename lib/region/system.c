@@ -242,6 +242,9 @@ out:
  * get SIGBUS), nor grow it, nor change that.
  */
 #define ANON_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; older headers lack it */
+#endif
 
 IPCC_EXPORT int ipcc_system_create_anon(const struct ipcc_config *cfg, struct ipcc_system **ret_sys)
 {
@@ -316,6 +319,11 @@ static int open_checked(int fd, const char *name, unsigned flags, bool from_fd,
 		/* A file that cannot be sealed (a named shm object, a plain file) gives EINVAL. */
 		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
 			r = -EBADFD;
+			goto out;
+		}
+		/* Sealed against writing: it can only be observed (mmap would say EPERM). */
+		if (!ro && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+			r = -EACCES;
 			goto out;
 		}
 	}
