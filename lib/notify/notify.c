@@ -23,6 +23,7 @@
  * the callbacks of one CPU never run concurrently. A thread blocked in ipcc_notify_recv or a
  * sync wait drains too (if nobody else is), so that a CPU without a dispatcher still receives.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <ipcc/notify.h>
@@ -822,11 +823,10 @@ static int tx_push(struct notify_peer *p, uint32_t entry)
 static int send_entry(struct ipcc_cpu *cpu, struct notify_peer *p, uint32_t entry,
 		      int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns > 0 ? ipcc_now_ns() + timeout_ns : 0;
+	int64_t start = timeout_ns > 0 ? ipcc_now_ns() : 0;
+	/* Saturated, as the wait core's deadlines (a timeout near INT64_MAX is a long bound). */
+	int64_t deadline = timeout_ns > INT64_MAX - start ? INT64_MAX : start + timeout_ns;
 	bool counted = false;
-
-	if (timeout_ns > 0 && deadline < 0)
-		deadline = INT64_MAX; /* saturate */
 	for (;;) {
 		pthread_mutex_lock(&p->tx.lock);
 		int r = tx_push(p, entry);
