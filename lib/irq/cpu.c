@@ -221,6 +221,33 @@ IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer)
 	return state == IPCC_OWNER_ATTACHED ? -EPIPE : 0;
 }
 
+struct peer_wait {
+	unsigned peer;
+	struct ipcc_peer_probe probe;
+};
+
+static bool pred_peer_attached(struct ipcc_cpu *cpu, void *arg)
+{
+	struct peer_wait *w = arg;
+	uint32_t gen;
+	return ipcc_peer_probe(cpu->sys, w->peer, &w->probe, &gen);
+}
+
+IPCC_EXPORT int ipcc_cpu_wait_peer(struct ipcc_cpu *cpu, unsigned peer, int64_t timeout_ns)
+{
+	if (!cpu || peer >= cpu->sys->geo.cpus || peer == cpu->id)
+		return -EINVAL;
+	if (!ipcc_link_get(cpu->sys, cpu->id, peer))
+		return -ENOENT;
+	/* Not with a probe that may be stale: a peer that died since is not attached. */
+	if (!ipcc_cpu_stale(cpu) && ipcc_claim_held(cpu->sys, peer) == 1)
+		return 0;
+	/* No watch: a death is not an end here. The attacher wakes its linked peers' sleepers
+	 * after it wrote its record (lib/region/cpu.c:ring_peers), which the probe sees. */
+	struct peer_wait w = { .peer = peer };
+	return ipcc_wait_core(cpu, pred_peer_attached, &w, NULL, timeout_ns, 0);
+}
+
 IPCC_EXPORT int ipcc_cpu_interrupt(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
