@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "ipcc/chan.h"
 #include "irq/irq.h"
 
 IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode)
@@ -196,8 +197,26 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	int r = ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, IPCC_WAIT_SLEEP);
 	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
-		if (l)
-			ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
+		if (!l)
+			continue;
+		ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
+		/*
+		 * The channels a service reserved are the library's, not the caller's to set up
+		 * again: their RX handlers get their interrupt back, as the service's attach set it
+		 * (lib/notify). Relaxed: this thread's own CPU; the bits only change at attach.
+		 */
+		uint32_t svc = atomic_load_explicit(&ipcc_irq(cpu)->handled[peer][IPCC_DIR_RX],
+						    memory_order_relaxed) &
+			       l->reserved;
+		unsigned ch;
+		uint64_t tmp;
+		ipcc_for_each_bit(ch, tmp, svc) {
+			struct ipcc_chan c;
+			if (ipcc_chan_resolve(cpu, peer, ch, true, &c) == 0) {
+				ipcc_chan_enable_line(&c, IPCC_IRQ_RXO);
+				ipcc_chan_mask_line(&c, IPCC_IRQ_RXO, false);
+			}
+		}
 	}
 	/* Relaxed: informational, as above. */
 	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_RUN, memory_order_relaxed);

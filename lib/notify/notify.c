@@ -357,7 +357,9 @@ struct notify_cpu {
 	_Atomic uint32_t has_cb;
 	pthread_mutex_t mbox_lock;
 	struct mailbox mbox[IPCC_NOTIFY_CLIENTS];
-	uint32_t mbox_for_cb; /* clients whose mailbox holds values for a new callback (mbox_lock) */
+	/* Clients whose mailbox holds values for a new callback: set under mbox_lock, read as a
+	 * hint by the drainer without it (relaxed: register wakes a drain after setting it). */
+	_Atomic uint32_t mbox_for_cb;
 	_Atomic unsigned recv_waiters; /* threads in ipcc_notify_recv or a sync wait */
 	pthread_mutex_t sync_lock;
 	uint32_t own_gen;
@@ -512,10 +514,8 @@ static bool mbox_take(struct mailbox *m, uint32_t *value, unsigned *remote)
 /* Values kept before a callback was registered go to it first (drain_lock held). */
 static void mbox_flush_to_callbacks(struct notify_cpu *nc)
 {
-	pthread_mutex_lock(&nc->mbox_lock);
-	uint32_t todo = nc->mbox_for_cb;
-	nc->mbox_for_cb = 0;
-	pthread_mutex_unlock(&nc->mbox_lock);
+	/* Relaxed: the mailboxes themselves are read under mbox_lock below. */
+	uint32_t todo = atomic_exchange_explicit(&nc->mbox_for_cb, 0, memory_order_relaxed);
 	unsigned c;
 	uint64_t tmp;
 	ipcc_for_each_bit(c, tmp, todo) {
@@ -596,7 +596,8 @@ static void drain_all(struct notify_cpu *nc)
 {
 	bool woke = false;
 
-	if (ipcc_unlikely(nc->mbox_for_cb))
+	/* Relaxed: see mbox_for_cb. */
+	if (ipcc_unlikely(atomic_load_explicit(&nc->mbox_for_cb, memory_order_relaxed)))
 		mbox_flush_to_callbacks(nc);
 	for (;;) {
 		bool more = false;
@@ -657,8 +658,12 @@ static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ip
 	}
 	pthread_mutex_lock(&nc->drain_lock);
 	drain_locked(nc);
+	bool broken = nc->peer[peer]->rx.broken != 0;
 	pthread_mutex_unlock(&nc->drain_lock);
-	ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
+	/* A pair whose sender wrote a bad index is not drained again: its flag would keep the
+	 * line high for ever, so its interrupt stays masked (until this CPU attaches again). */
+	if (!broken)
+		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
 }
 
 /* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
@@ -739,6 +744,7 @@ IPCC_EXPORT int ipcc_notify_register(struct ipcc_cpu *cpu, unsigned client, ipcc
 		return r;
 	if (!fn)
 		return -EINVAL;
+	bool kept = false;
 	drain_enter(nc);
 	if (nc->client[client].fn) {
 		r = -EEXIST;
@@ -747,12 +753,14 @@ IPCC_EXPORT int ipcc_notify_register(struct ipcc_cpu *cpu, unsigned client, ipcc
 		/* Relaxed: see has_cb. */
 		atomic_fetch_or_explicit(&nc->has_cb, 1u << client, memory_order_relaxed);
 		pthread_mutex_lock(&nc->mbox_lock);
-		if (nc->mbox[client].head != nc->mbox[client].tail)
-			nc->mbox_for_cb |= 1u << client;
+		kept = nc->mbox[client].head != nc->mbox[client].tail;
+		if (kept) /* Relaxed: see mbox_for_cb. */
+			atomic_fetch_or_explicit(&nc->mbox_for_cb, 1u << client,
+						 memory_order_relaxed);
 		pthread_mutex_unlock(&nc->mbox_lock);
 	}
 	drain_leave(nc);
-	if (r == 0 && nc->mbox_for_cb) {
+	if (kept) {
 		/* Kept values wait for the next drain: make one happen. seq_cst: the change
 		 * before ipcc_bell_wake (lib/bell/bell.h). */
 		atomic_thread_fence(memory_order_seq_cst);
