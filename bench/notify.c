@@ -22,7 +22,7 @@
  * itself), as the procedure rows block in ipcc_recv; B's callbacks run on an interrupt thread
  * (IPCC_CPU_IRQ_THREAD) that waits in that mode, while B's main thread sleeps until they have
  * handled the values the harness asked for. eventfd and uring: every waiting side runs an event
- * loop (evloop.h) whose dispatcher runs the callbacks; the stream writer blocks in its sends.
+ * loop (libside.h) whose dispatcher runs the callbacks; the stream writer blocks in its sends.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -189,7 +189,7 @@ static void ping_done(struct notify_priv *pv, uint32_t value, uint64_t t_recv)
 	int err = in_sequence(pv, value);
 
 	/* Relaxed: A stored it before its send, and the Notify queue orders that send before
-	 * this callback (release by the sender, acquire by our drain). */
+	 * the callback that received the value (release by the sender, acquire by our drain). */
 	bench_sample(pv->side, pv->i++,
 		     atomic_load_explicit(&st->stamps[value % STAMPS], memory_order_relaxed),
 		     t_recv);
