@@ -153,8 +153,9 @@ Test(notify, config_pair_switches_one_pair_in_either_order)
 	cr_assert_eq(memcmp(&n, &want, sizeof(n)), 0, "a refused call changed the config");
 }
 
-static void expect_create_fails(const struct ipcc_notify_config *n, unsigned channels,
-				const char *what)
+/* One name for every attempt: a failed create leaves nothing behind under it. */
+static void expect_create_fails(const char *name, const struct ipcc_notify_config *n,
+				unsigned channels, const char *what)
 {
 	struct ipcc_config cfg;
 	struct ipcc_system *sys = NULL;
@@ -162,7 +163,6 @@ static void expect_create_fails(const struct ipcc_notify_config *n, unsigned cha
 	ipcc_config_init(&cfg);
 	cfg.channels = channels;
 	cfg.notify = n;
-	const char *name = pt_name();
 	int r = ipcc_system_create(name, &cfg, &sys);
 	cr_assert_eq(r, -EINVAL, "create with %s: %d (%s), expected -EINVAL", what, r,
 		     strerror(-r));
@@ -181,21 +181,22 @@ Test(notify, create_refuses_a_bad_depth_or_channel_with_einval)
 		0, 1, 3, 24, 100, IPCC_NOTIFY_DEPTH_MAX + 1, IPCC_NOTIFY_DEPTH_MAX * 2, UINT32_MAX
 	};
 	struct ipcc_notify_config n;
+	const char *name = pt_name();
 	char what[64];
 
 	for (unsigned i = 0; i < sizeof(bad_depths) / sizeof(bad_depths[0]); i++) {
 		ipcc_notify_config_init(&n);
 		n.depth = bad_depths[i];
 		snprintf(what, sizeof(what), "depth %u", bad_depths[i]);
-		expect_create_fails(&n, 6, what);
+		expect_create_fails(name, &n, 6, what);
 	}
 	ipcc_notify_config_init(&n);
 	n.channel = 4;
-	expect_create_fails(&n, 4, "channel 4 of 4");
+	expect_create_fails(name, &n, 4, "channel 4 of 4");
 	n.channel = IPCC_CHANNELS_MAX;
-	expect_create_fails(&n, IPCC_CHANNELS_MAX, "channel 16 of 16");
+	expect_create_fails(name, &n, IPCC_CHANNELS_MAX, "channel 16 of 16");
 	n.channel = IPCC_NOTIFY_CHANNEL_LAST - 1;
-	expect_create_fails(&n, 6, "channel 0xFFFFFFFE");
+	expect_create_fails(name, &n, 6, "channel 0xFFFFFFFE");
 }
 
 Test(notify, create_accepts_the_depth_limits_and_any_channel_of_the_link)
@@ -803,6 +804,30 @@ Test(notify, a_callback_may_register_a_client_and_send_with_timeout_0)
 	cr_assert_eq(log_a.n, 1u);
 	expect_call(&log_a, 0, d.a, 1, NT_CLIENT, 101, &log_a);
 	duo_stop(&d);
+}
+
+Test(notify, values_sent_to_a_cpu_not_attached_wait_in_the_queue_for_its_next_attach)
+{
+	static struct nt_log log;
+	struct ipcc_system *sys = nt_system(2, 0);
+	struct ipcc_cpu *a = pt_attach(sys, 0, IPCC_WAIT_FUTEX, 0);
+
+	/* CPU 1 never attached yet, then attached and detached: a send does not wait for it. */
+	for (unsigned round = 0; round < 2; round++) {
+		send_ok(a, 1, NT_CLIENT, 10 * round + 1);
+		send_ok(a, 1, NT_CLIENT, 10 * round + 2);
+		cr_assert_eq(nt_stats(sys, 0, 1).fill, 2u);
+		struct ipcc_cpu *b = pt_attach(sys, 1, IPCC_WAIT_FUTEX, 0);
+		cr_assert_eq(ipcc_notify_register(b, NT_CLIENT, nt_log_fn, &log), 0);
+		dispatch(b);
+		cr_assert_eq(log.n, 2 * round + 2, "round %u: %u calls", round, log.n);
+		expect_call(&log, 2 * round, b, 0, NT_CLIENT, 10 * round + 1, &log);
+		expect_call(&log, 2 * round + 1, b, 0, NT_CLIENT, 10 * round + 2, &log);
+		cr_assert_eq(nt_stats(sys, 0, 1).fill, 0u);
+		ipcc_cpu_detach(b);
+	}
+	ipcc_cpu_detach(a);
+	ipcc_system_close(sys);
 }
 
 /* ---- the interrupt thread ------------------------------------------------------------------ */

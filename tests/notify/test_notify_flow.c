@@ -550,8 +550,11 @@ ParameterizedTest(enum ipcc_wait_mode *mode, notify_flow,
 			     (unsigned long long)nt_stats(sys, 0, 1).dropped,
 			     pt_peer_note(t->s.pid));
 		cr_assert_eq(from, 0u);
-		cr_assert(nt_seq_take(&seq, v), "value %llu: " NT_SEQ_FMT, (unsigned long long)i,
-			  NT_SEQ_ARGS(&seq));
+		if (!nt_seq_take(&seq, v))
+			cr_assert_fail(
+				"%s: recv %llu: " NT_SEQ_FMT " (dropped by the receiver: %llu)",
+				pt_mode_name(*mode), (unsigned long long)i, NT_SEQ_ARGS(&seq),
+				(unsigned long long)nt_stats(sys, 0, 1).dropped);
 	}
 	pt_expect_exit0(t->s.pid, PT_LONG, "sender");
 	nt_expect_pair(sys, &seq, 0, 1, count);
