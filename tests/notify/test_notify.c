@@ -880,3 +880,57 @@ Test(notify, the_interrupt_thread_runs_the_callbacks_and_a_blocked_sender_resume
 	ipcc_cpu_detach(a);
 	ipcc_system_close(sys);
 }
+
+struct slow_rx {
+	_Atomic unsigned calls;
+	_Atomic bool inside;
+	_Atomic uint32_t last; /* the value of the last call */
+};
+
+static void slow_fn(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
+		    void *arg)
+{
+	struct slow_rx *s = arg;
+	(void)cpu, (void)remote, (void)client;
+	/* seq_cst: the test reads inside right after its unregister returned. */
+	atomic_store(&s->inside, true);
+	atomic_store(&s->last, value);
+	/* The first call lasts long enough for the test to see it running. */
+	int64_t cost = atomic_fetch_add(&s->calls, 1) ? 200 * 1000 : 50 * PT_MS;
+	for (int64_t end = pt_now_ns() + cost; pt_now_ns() < end;)
+		;
+	atomic_store(&s->inside, false);
+}
+
+Test(notify, unregister_beside_the_interrupt_thread_returns_when_the_callback_is_done_for_good)
+{
+	static struct slow_rx s;
+	struct ipcc_system *sys = nt_system(2, 0);
+	struct ipcc_cpu *a = pt_attach(sys, 0, IPCC_WAIT_FUTEX, 0);
+	struct ipcc_cpu *b = pt_attach(sys, 1, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	uint32_t depth = ipcc_notify_depth(sys);
+	cr_assert_eq(ipcc_notify_register(b, NT_CLIENT, slow_fn, &s), 0);
+
+	for (uint32_t i = 0; i < depth; i++)
+		send_ok(a, 1, NT_CLIENT, i);
+	for (int64_t end = pt_now_ns() + PT_LONG; !atomic_load(&s.inside);) {
+		cr_assert_lt(pt_now_ns(), end, "the interrupt thread ran no callback");
+		cr_assert_eq(atomic_load(&s.calls), 0u,
+			     "the first callback (50 ms) was over before this thread saw it run");
+		sched_yield();
+	}
+	cr_assert_eq(ipcc_notify_unregister(b, NT_CLIENT), 0);
+	cr_assert(!atomic_load(&s.inside), "the callback still ran after unregister returned");
+	unsigned calls = atomic_load(&s.calls);
+
+	/* What it did not take, and what comes later, goes to the mailbox, in order. */
+	for (uint32_t i = depth; i < depth + 5; i++)
+		cr_assert_eq(ipcc_notify_send(a, 1, NT_CLIENT, i, PT_LONG), 0);
+	for (uint32_t i = calls; i < depth + 5; i++)
+		recv_expect(b, NT_CLIENT, 0, i, PT_LONG);
+	cr_assert_eq(atomic_load(&s.calls), calls, "the callback ran after unregister returned");
+	cr_assert_eq(atomic_load(&s.last), calls - 1);
+	ipcc_cpu_detach(b);
+	ipcc_cpu_detach(a);
+	ipcc_system_close(sys);
+}
