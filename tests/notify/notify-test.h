@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers of the IPC Notify tests (tests/notify): systems created with a Notify config, a log
- * of callback invocations, and per-pair sequence checking of received values. Built on
+ * of callback invocations, per-pair sequence checking of received values, a dispatch loop for a
+ * CPU without an interrupt thread (nt_drain) and the wait-mode matrix. Built on
  * tests/proc/proc-test.h (names, forked peers with watchdogs, pipes, shared memory), which
  * every file here uses the same way. Header-only so that each test file stays one executable.
  *
