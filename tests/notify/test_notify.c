@@ -636,6 +636,50 @@ Test(notify, a_full_mailbox_drops_the_newest_values_and_counts_them)
 	duo_stop(&d);
 }
 
+Test(notify, a_receiving_clients_full_mailbox_holds_the_pair_back_and_loses_nothing)
+{
+	enum { TOTAL = IPCC_NOTIFY_MAILBOX + 40 };
+	struct duo d;
+	duo_start(&d, 0);
+	uint32_t depth = ipcc_notify_depth(d.sys);
+	expect_empty(d.b, NT_CLIENT); /* a receive makes the client a receiving one */
+
+	uint32_t sent = 0;
+	while (sent < TOTAL) {
+		int r = ipcc_notify_send(d.a, 1, NT_CLIENT, 1000 + sent, 0);
+		if (r == -EAGAIN) {
+			/* The queue is full: the mailbox (256) is, too, once enough went in. */
+			dispatch(d.b);
+			if (ipcc_notify_send(d.a, 1, NT_CLIENT, 1000 + sent, 0) == -EAGAIN)
+				break;
+			sent++;
+			continue;
+		}
+		cr_assert_eq(r, 0, "send %u: %s", sent, strerror(-r));
+		sent++;
+	}
+	cr_assert_eq(sent, IPCC_NOTIFY_MAILBOX + depth,
+		     "%u values went in before the sender was held back (mailbox %u, queue %u)",
+		     sent, IPCC_NOTIFY_MAILBOX, depth);
+	struct ipcc_notify_stats st = nt_stats(d.sys, 0, 1);
+	cr_assert_eq(st.dropped, 0u, "%llu dropped", (unsigned long long)st.dropped);
+	cr_assert_eq(st.fill, depth, "the queue holds %u, expected full (%u)", st.fill, depth);
+	/* Receiving makes room; the held values follow in order, then the rest of the stream. */
+	for (uint32_t i = 0; i < TOTAL; i++) {
+		if (i == sent) {
+			for (; sent < TOTAL; sent++)
+				if (ipcc_notify_send(d.a, 1, NT_CLIENT, 1000 + sent, 0) < 0)
+					break;
+		}
+		recv_expect(d.b, NT_CLIENT, 0, 1000 + i, PT_LONG);
+	}
+	expect_empty(d.b, NT_CLIENT);
+	st = nt_stats(d.sys, 0, 1);
+	cr_assert_eq(st.dropped, 0u);
+	cr_assert_eq(st.received, (uint64_t)TOTAL);
+	duo_stop(&d);
+}
+
 Test(notify, a_full_queue_gives_eagain_or_etimedout_counts_each_call_and_has_room_after_a_drain)
 {
 	struct duo d;
