@@ -49,6 +49,13 @@ struct ipcc_link {
 	unsigned index;
 	uint32_t reserved; /* channels reserved by a service: refused to the procedures */
 	uint8_t chan_owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
+	/*
+	 * ipcc_regs_on_lines: called after a register write through this process changed the
+	 * link's line mask. arg is stored before fn (release), read after it (acquire).
+	 */
+	_Atomic(ipcc_lines_fn) lines_fn;
+	void *lines_arg;
+	struct ipcc_regs *lines_regs;
 };
 
 struct ipcc_claims; /* lib/region/claim.c */
@@ -310,6 +317,8 @@ void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 /* Channels asserting line `line` of processor p (a bit per channel); 0 if the line is low. */
 uint32_t ipcc_link_pending(struct ipcc_system *sys, struct ipcc_link *l, unsigned p,
 			   enum ipcc_irq line);
+/* The four lines of the link as an ipcc_regs_lines mask (IPCC_LINE_*). */
+uint32_t ipcc_link_lines(struct ipcc_system *sys, const struct ipcc_link *l);
 /*
  * lib/ipcc/links.c: reserve channel ch of link l for service `owner` (not
  * IPCC_CHAN_OWNER_PROC), from a section type's init at create, before READY. -EINVAL; -EBUSY

@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <time.h>
 
 #include <ipcc/layout.h>
 #include <ipcc/notify.h>
@@ -18,6 +19,13 @@
 
 static struct ipcc_system *sys;
 static struct ipcc_regs *regs;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void setup6(void)
 {
@@ -602,4 +610,90 @@ Test(simulator, notify_works_after_a_keep_regs_attach_in_both_orders, .fini = te
 	cr_assert_eq(test_rd(regs, MR(1)) & IPCC_MR_CHOM(3), 0);
 	ipcc_cpu_detach(c1);
 	ipcc_cpu_detach(c0);
+}
+
+/* ---- line changes pushed (ipcc_regs_on_lines, ipcc_regs_wait_lines) ---- */
+
+struct line_log {
+	unsigned n;
+	uint32_t old_mask[16], new_mask[16];
+	struct ipcc_regs *regs[16];
+};
+
+static void log_lines(struct ipcc_regs *r, uint32_t old_mask, uint32_t new_mask, void *arg)
+{
+	struct line_log *log = arg;
+	cr_assert_lt(log->n, 16u, "more line changes than the test made");
+	log->regs[log->n] = r;
+	log->old_mask[log->n] = old_mask;
+	log->new_mask[log->n++] = new_mask;
+}
+
+static void expect_change(const struct line_log *log, unsigned i, uint32_t from, uint32_t to)
+{
+	cr_assert_gt(log->n, i, "change %u was not reported (%u reported)", i, log->n);
+	cr_assert_eq(log->regs[i], regs, "change %u: another handle", i);
+	cr_assert_eq(log->old_mask[i], from, "change %u: old mask %#x, expected %#x", i,
+		     log->old_mask[i], from);
+	cr_assert_eq(log->new_mask[i], to, "change %u: new mask %#x, expected %#x", i,
+		     log->new_mask[i], to);
+}
+
+Test(simulator, line_changes_through_this_process_call_the_callback_with_both_masks,
+     .init = setup_cpus, .fini = teardown_cpus)
+{
+	struct line_log log = { 0 };
+	cr_assert_eq(ipcc_regs_on_lines(regs, log_lines, &log), 0);
+	/* Register writes that change nothing visible on the lines: no call. */
+	test_wr(regs, SCR(0), IPCC_SCR_CHS(3));
+	test_wr(regs, CR(1), IPCC_CR_RXOIE);
+	cr_assert_eq(log.n, 0u, "%u calls for writes that left every line low", log.n);
+	/* The unmask raises RXO2. */
+	test_wr(regs, MR(1), ~IPCC_MR_CHOM(3));
+	expect_change(&log, 0, 0, IPCC_LINE_C2_RXO);
+	/* The procedure API moves the same lines: CPU 1 receives and clears the flag. */
+	uint8_t buf[64];
+	cr_assert_geq(ipcc_recv(cpus[1], 0, 3, buf, sizeof(buf), 0), 0);
+	expect_change(&log, 1, IPCC_LINE_C2_RXO, 0);
+	/* A reset is a write too; an unchanged mask stays silent. */
+	unsigned before = log.n;
+	cr_assert_eq(ipcc_regs_reset(regs), 0);
+	cr_assert_eq(log.n, before, "a reset of a quiet link reported a change");
+	/* Removed: silent again. */
+	cr_assert_eq(ipcc_regs_on_lines(regs, NULL, NULL), 0);
+	test_wr(regs, CR(0), IPCC_CR_TXFIE);
+	test_wr(regs, MR(0), 0);
+	cr_assert_eq(log.n, before, "a removed callback was called");
+	cr_assert_eq(lines(), IPCC_LINE_C1_TXF);
+	cr_assert_eq(ipcc_regs_on_lines(NULL, log_lines, &log), -EINVAL);
+}
+
+Test(simulator, wait_lines_returns_at_once_on_a_change_and_times_out_on_none, .init = setup6,
+     .fini = teardown)
+{
+	uint32_t m = 0xDEADBEEFu;
+	cr_assert_eq(ipcc_regs_wait_lines(regs, 0, &m, 0), -EAGAIN);
+	cr_assert_eq(m, 0xDEADBEEFu, "a failed wait wrote the mask");
+	int64_t t0 = now_ns();
+	cr_assert_eq(ipcc_regs_wait_lines(regs, 0, &m, 30 * 1000000LL), -ETIMEDOUT);
+	int64_t took = now_ns() - t0;
+	cr_assert_geq(took, 30 * 1000000LL, "a 30 ms wait returned after %lld ns", (long long)took);
+	test_wr(regs, CR(0), IPCC_CR_TXFIE);
+	test_wr(regs, MR(0), 0);
+	cr_assert_eq(ipcc_regs_wait_lines(regs, 0, &m, -1), 0, "the mask differs already");
+	cr_assert_eq(m, IPCC_LINE_C1_TXF);
+	cr_assert_eq(ipcc_regs_wait_lines(regs, m, NULL, 0), -EINVAL);
+	cr_assert_eq(ipcc_regs_wait_lines(NULL, 0, &m, 0), -EINVAL);
+}
+
+Test(simulator, wait_lines_on_a_read_only_handle_is_erofs, .init = setup6, .fini = teardown)
+{
+	struct ipcc_system *ro;
+	struct ipcc_regs *rr;
+	uint32_t m;
+	cr_assert_eq(ipcc_system_open_flags(ipcc_system_name(sys), IPCC_OPEN_READONLY, &ro), 0);
+	cr_assert_eq(ipcc_regs_open(ro, 0, 1, &rr), 0);
+	cr_assert_eq(ipcc_regs_wait_lines(rr, 0, &m, 0), -EROFS);
+	ipcc_regs_close(rr);
+	ipcc_system_close(ro);
 }

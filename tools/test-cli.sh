@@ -111,10 +111,10 @@ expect 0 '^$' "$ipcc" rm "/$pfx-empty"
 truncate -s 4096 "$shm/$pfx-t"
 expect 1 "cannot open /$pfx-t: truncated" "$ipcc" info "/$pfx-t"
 # layout_version is the 32-bit word at offset 8
-printf '\x03\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=none
-expect 1 "cannot open /$pfx-t: created by an incompatible libipcc layout version \(object v3" \
+printf '\x09\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=none
+expect 1 "cannot open /$pfx-t: created by an incompatible libipcc layout version \(object v9" \
 	"$ipcc" info "/$pfx-t"
-printf '\x02\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=none
+printf '\x03\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=8 conv=notrunc status=none
 # cpus is the 32-bit word at offset 52
 printf '\x63\x00\x00\x00' | dd of="$shm/$pfx-t" bs=1 seek=52 conv=notrunc status=none
 expect 1 "cannot open /$pfx-t: corrupt header" "$ipcc" info "/$pfx-t"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory layout (version 2): the ABI between every process attached to one system.
+ * The shared-memory layout (version 3): the ABI between every process attached to one system.
  *
  * This header is for inspectors and for the library itself; it is not part of the umbrella
  * <ipcc/ipcc.h>. Everything in the object is addressed by offsets from its start, because each
@@ -11,7 +11,7 @@
  *   [header   ] struct ipcc_shm_header, one page, with the section directory
  *   [sections ] each at the offset its directory entry gives, 64-byte aligned, in any order:
  *     cpus      count = CPUs, stride 256: struct ipcc_shm_cpu
- *     links     count = links, stride = link stride: struct ipcc_shm_link (320 bytes) then the
+ *     links     count = links, stride = link stride: struct ipcc_shm_link (384 bytes) then the
  *               channel slots: for direction d (0: processor 1 -> 2, 1: 2 -> 1), channel n,
  *               slot (d * channels + n) at IPCC_SHM_LINK_SIZE + slot index * slot stride;
  *               slot = struct ipcc_shm_slot (8 bytes) + buffer_size bytes, rounded up to 64
@@ -59,7 +59,7 @@ IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock
 
 /* "IPCCSYS1" as a little-endian word: tells a libipcc object from any other shm object. */
 #define IPCC_LAYOUT_MAGIC   0x3153595343435049ull
-#define IPCC_LAYOUT_VERSION 2u
+#define IPCC_LAYOUT_VERSION 3u
 
 /* header.state: BUILDING until the creator has written everything, then READY. */
 #define IPCC_STATE_BUILDING 0u
@@ -68,7 +68,7 @@ IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock
 #define IPCC_CACHE_LINE	     64u
 #define IPCC_SHM_HEADER_SIZE 4096u
 #define IPCC_SHM_CPU_SIZE    256u
-#define IPCC_SHM_LINK_SIZE   320u
+#define IPCC_SHM_LINK_SIZE   384u
 #define IPCC_LINK_MAP_WORDS  64u
 /* Every section starts on this boundary. */
 #define IPCC_SECTION_ALIGN 64u
@@ -210,7 +210,10 @@ struct ipcc_shm_bank {
 /*
  * One IPCC instance. The status registers are written by both processors (CHnS by the sender,
  * CHnC by the receiver); each direction's word has a line of its own so the two directions do not
- * share a line. The last line is written by the creator, once.
+ * share a line. Line 4 is written by the creator, once. Line 5 is the line watch of processes
+ * that wait for the link's interrupt lines to change without being one of its CPUs
+ * (ipcc_regs_wait_lines): they count themselves in `watchers` and sleep on `seq`, which every
+ * register write bumps while watchers is not 0.
  */
 struct ipcc_shm_link {
 	struct ipcc_shm_bank bank[2]; /* processor 1, processor 2 */
@@ -220,6 +223,11 @@ struct ipcc_shm_link {
 	} status[2];
 	uint8_t chan_owner[IPCC_CHANNELS_MAX];
 	uint32_t reserved[12];
+	struct {
+		IPCC_SHM_ATOMIC(uint32_t) seq;	    /* futex word */
+		IPCC_SHM_ATOMIC(uint32_t) watchers; /* waiters in ipcc_regs_wait_lines */
+		uint32_t reserved[14];
+	} watch;
 };
 
 /*
@@ -282,6 +290,7 @@ IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_bank) == IPCC_CACHE_LINE, "bank is a line
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_link) == IPCC_SHM_LINK_SIZE, "link size");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, status) == 2 * IPCC_CACHE_LINE, "status lines");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, chan_owner) == 4 * IPCC_CACHE_LINE, "owner line");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, watch) == 5 * IPCC_CACHE_LINE, "watch line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_slot) == 8, "slot head");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_notify_head) == IPCC_SHM_NOTIFY_HEAD_SIZE, "notify head");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_notify_head, pairs) == 64, "notify pairs");

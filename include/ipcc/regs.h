@@ -124,6 +124,37 @@ IPCC_EXPORT bool ipcc_regs_irq(struct ipcc_regs *regs, unsigned proc, enum ipcc_
 IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask);
 
 /*
+ * Line changes, pushed instead of polled (a simulator's qemu_set_irq, GPIO Set or
+ * sc_signal write).
+ *
+ * In this process: `fn` is called after every register write made through this process (the
+ * register API, the channel API, the procedures, Notify, a reset or restore) that changed the
+ * link's line mask, synchronously, in the writing thread, with the mask before and after. A
+ * write by another process does not call it: wait for those with ipcc_regs_wait_lines. fn may
+ * read registers; a write from fn that changes the lines calls fn for that change, from
+ * within. One callback per link and system handle (the regs handle it was set through is the
+ * one fn gets, and must stay open while it is set); NULL removes it. Register or
+ * remove it while no other thread of the process writes the link (set-up time). -EINVAL.
+ * A write through this process costs one more process-local load when no callback is set.
+ */
+typedef void (*ipcc_lines_fn)(struct ipcc_regs *regs, uint32_t old_mask, uint32_t new_mask,
+			      void *arg);
+IPCC_EXPORT int ipcc_regs_on_lines(struct ipcc_regs *regs, ipcc_lines_fn fn, void *arg);
+
+/*
+ * From any process that has the system open for writing, CPU or not: wait until the link's
+ * line mask (ipcc_regs_lines) differs from `seen`, and return it in *ret_mask. 0 at once if it
+ * differs already. Sleeps in the kernel (a futex in the link's watch line, bumped by every
+ * register write of any process while someone waits), never polls. Timeouts as in <ipcc/irq.h>:
+ * -EAGAIN (timeout 0, unchanged), -ETIMEDOUT; a signal does not end it. -EROFS on a read-only
+ * handle (a waiter counts itself in the object), -EINVAL. A waiter that dies while it waits
+ * leaves its count behind: every later register write then also bumps the word and makes one
+ * FUTEX_WAKE, correct but slower, until the object is recreated.
+ */
+IPCC_EXPORT int ipcc_regs_wait_lines(struct ipcc_regs *regs, uint32_t seen, uint32_t *ret_mask,
+				     int64_t timeout_ns);
+
+/*
  * Reset the whole IPCC instance, as its RCC reset does on the chip: both banks to their reset
  * values (CxCR 0, CxMR all masked) and both status registers to 0 (every channel free), then
  * ring both CPUs of the link so that their waits and dispatchers re-check the lines (a sender

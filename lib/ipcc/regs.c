@@ -9,7 +9,12 @@
  * side in one total order, so the ringer sees the unmask or the CPU sees the flag: a level is
  * never lost (store-load ordering, which acquire/release cannot give).
  */
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bell/bell.h"
 
@@ -61,7 +66,44 @@ static void ring_self_if_high(struct ipcc_system *sys, struct ipcc_link *l, unsi
 		ipcc_bell_ring(sys, l->cpu[p], l->cpu[!p]);
 }
 
-void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+/* ---- line changes pushed to simulators (regs.h: ipcc_regs_on_lines, ipcc_regs_wait_lines) - */
+
+/* Before a write: the in-process callback, if any, and the mask it will compare with. */
+static ipcc_lines_fn lines_begin(struct ipcc_system *sys, struct ipcc_link *l, uint32_t *before)
+{
+	/* Acquire: pairs with the release store of ipcc_regs_on_lines (lines_arg, lines_regs). */
+	ipcc_lines_fn fn = atomic_load_explicit(&l->lines_fn, memory_order_acquire);
+	if (ipcc_unlikely(fn != NULL))
+		*before = ipcc_link_lines(sys, l);
+	return fn;
+}
+
+/*
+ * After a write (its seq_cst store or RMW): wake the line watchers of every process, then call
+ * this process's callback if the mask changed. The watchers load is seq_cst after the write,
+ * and a waiter counts itself (seq_cst RMW) before it reads the registers: one of the two sees
+ * the other (ipcc_regs_wait_lines).
+ */
+static void lines_end(struct ipcc_system *sys, struct ipcc_link *l, ipcc_lines_fn fn,
+		      uint32_t before)
+{
+	if (ipcc_unlikely(atomic_load_explicit(&l->shm->watch.watchers, memory_order_seq_cst))) {
+		atomic_fetch_add_explicit(&l->shm->watch.seq, 1, memory_order_seq_cst);
+		syscall(SYS_futex, &l->shm->watch.seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+	if (ipcc_unlikely(fn != NULL)) {
+		uint32_t after = ipcc_link_lines(sys, l);
+		if (after != before)
+			fn(l->lines_regs, before, after, l->lines_arg);
+	}
+}
+
+#define LINES_BEGIN(sys, l)         \
+	uint32_t lines_before_ = 0; \
+	ipcc_lines_fn lines_fn_ = lines_begin((sys), (l), &lines_before_)
+#define LINES_END(sys, l) lines_end((sys), (l), lines_fn_, lines_before_)
+
+static void link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
 	/* seq_cst: see the file comment. Reserved bits are not stored (they read 0). */
 	atomic_store_explicit(&l->shm->bank[p].cr, v & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
@@ -69,15 +111,29 @@ void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p
 	ring_self_if_high(sys, l, p);
 }
 
-void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	LINES_BEGIN(sys, l);
+	link_write_cr(sys, l, p, v);
+	LINES_END(sys, l);
+}
+
+static void link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
 	/* seq_cst: see the file comment. Bits without a channel keep their reset value 1. */
 	atomic_store_explicit(&l->shm->bank[p].mr, v | ~bank_valid_mr(sys), memory_order_seq_cst);
 	ring_self_if_high(sys, l, p);
 }
 
-void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
-			 uint32_t clear)
+void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	LINES_BEGIN(sys, l);
+	link_write_mr(sys, l, p, v);
+	LINES_END(sys, l);
+}
+
+static void link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			   uint32_t clear)
 {
 	/*
 	 * RMW, not store: the application thread and the interrupt thread of one CPU may both
@@ -92,8 +148,16 @@ void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 	}
 }
 
-void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
+{
+	LINES_BEGIN(sys, l);
+	link_update_mr(sys, l, p, set, clear);
+	LINES_END(sys, l);
+}
+
+static void link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			   uint32_t clear)
 {
 	const uint32_t valid = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
 
@@ -107,7 +171,15 @@ void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 	}
 }
 
-void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			 uint32_t clear)
+{
+	LINES_BEGIN(sys, l);
+	link_update_cr(sys, l, p, set, clear);
+	LINES_END(sys, l);
+}
+
+static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
 	uint32_t chmask = sys->geo.chmask;
 	uint32_t clr = v & chmask;
@@ -136,11 +208,25 @@ void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 		ipcc_bell_ring(sys, l->cpu[!p], l->cpu[p]);
 }
 
-void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+{
+	LINES_BEGIN(sys, l);
+	link_write_scr(sys, l, p, v);
+	LINES_END(sys, l);
+}
+
+static void link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
 	/* seq_cst: see the file comment. A reset can only lower lines: nothing to ring. */
 	atomic_store_explicit(&l->shm->bank[p].cr, IPCC_CR_RESET, memory_order_seq_cst);
 	atomic_store_explicit(&l->shm->bank[p].mr, IPCC_MR_RESET, memory_order_seq_cst);
+}
+
+void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+{
+	LINES_BEGIN(sys, l);
+	link_reset_bank(sys, l, p);
+	LINES_END(sys, l);
 }
 
 uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset)
@@ -253,12 +339,10 @@ IPCC_EXPORT bool ipcc_regs_irq(struct ipcc_regs *regs, unsigned proc, enum ipcc_
 	return ipcc_regs_line(regs, proc, line) > 0; /* an error reads as low: see regs.h */
 }
 
-IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask)
+uint32_t ipcc_link_lines(struct ipcc_system *sys, const struct ipcc_link *l)
 {
-	if (!regs || !ret_mask)
-		return -EINVAL;
-	struct ipcc_shm_link *s = regs->link->shm;
-	uint32_t chmask = regs->sys->geo.chmask;
+	struct ipcc_shm_link *s = l->shm;
+	uint32_t chmask = sys->geo.chmask;
 	uint32_t cr[2], mr[2], sr[2], mask = 0;
 
 	/* seq_cst: like every register read (see the file comment); each word once. */
@@ -274,8 +358,75 @@ IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask)
 		if ((cr[p] & IPCC_CR_TXFIE) && (~sr[p] & ~(mr[p] >> 16) & chmask))
 			mask |= IPCC_LINE_BIT(p + 1, IPCC_IRQ_TXF);
 	}
-	*ret_mask = mask;
+	return mask;
+}
+
+IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask)
+{
+	if (!regs || !ret_mask)
+		return -EINVAL;
+	*ret_mask = ipcc_link_lines(regs->sys, regs->link);
 	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_on_lines(struct ipcc_regs *regs, ipcc_lines_fn fn, void *arg)
+{
+	if (!regs)
+		return -EINVAL;
+	struct ipcc_link *l = regs->link;
+	if (fn) {
+		l->lines_arg = arg;
+		l->lines_regs = regs;
+	}
+	/* Release: the argument and handle before the function (acquire in lines_begin). */
+	atomic_store_explicit(&l->lines_fn, fn, memory_order_release);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_wait_lines(struct ipcc_regs *regs, uint32_t seen, uint32_t *ret_mask,
+				     int64_t timeout_ns)
+{
+	if (!regs || !ret_mask)
+		return -EINVAL;
+	if (regs->sys->readonly)
+		return -EROFS;
+	struct ipcc_shm_link *s = regs->link->shm;
+	struct timespec deadline;
+	if (timeout_ns > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		int64_t ns = (int64_t)deadline.tv_sec * 1000000000 + deadline.tv_nsec;
+		ns = timeout_ns > INT64_MAX - ns ? INT64_MAX : ns + timeout_ns; /* saturate */
+		deadline =
+			(struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+	}
+	for (;;) {
+		/* seq_cst: count ourselves before reading the registers (lines_end). */
+		atomic_fetch_add_explicit(&s->watch.watchers, 1, memory_order_seq_cst);
+		uint32_t seq = atomic_load_explicit(&s->watch.seq, memory_order_seq_cst);
+		uint32_t now = ipcc_link_lines(regs->sys, regs->link);
+		long r = 0;
+		if (now == seen && timeout_ns != 0)
+			/* Shared (the word is in the object); absolute CLOCK_MONOTONIC deadline. */
+			r = syscall(SYS_futex, &s->watch.seq, FUTEX_WAIT_BITSET, seq,
+				    timeout_ns > 0 ? &deadline : NULL, NULL,
+				    FUTEX_BITSET_MATCH_ANY);
+		int err = r < 0 ? errno : 0;
+		/* Relaxed: only makes later writers skip the bump; a stale count costs a wake. */
+		atomic_fetch_sub_explicit(&s->watch.watchers, 1, memory_order_relaxed);
+		if (now != seen) {
+			*ret_mask = now;
+			return 0;
+		}
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		if (err == ETIMEDOUT) {
+			now = ipcc_link_lines(regs->sys, regs->link);
+			if (now == seen)
+				return -ETIMEDOUT;
+			*ret_mask = now;
+			return 0;
+		}
+	}
 }
 
 /* ---- reset, save and restore of an instance -------------------------------------------- */
@@ -350,7 +501,9 @@ IPCC_EXPORT int ipcc_regs_reset(struct ipcc_regs *regs)
 		return -EINVAL;
 	if (regs->sys->readonly)
 		return -EROFS;
+	LINES_BEGIN(regs->sys, regs->link);
 	link_write_all(regs->sys, regs->link, cr, mr, sr, NULL);
+	LINES_END(regs->sys, regs->link);
 	return 0;
 }
 
@@ -422,7 +575,9 @@ IPCC_EXPORT int ipcc_regs_restore(struct ipcc_regs *regs, const struct ipcc_regs
 		return r;
 	if (regs->sys->readonly)
 		return -EROFS;
+	LINES_BEGIN(regs->sys, regs->link);
 	link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len);
+	LINES_END(regs->sys, regs->link);
 	return 0;
 }
 
