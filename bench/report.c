@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,25 @@ static bool is_ok(const struct bench_result *r)
 static bool is_latency(const struct bench_result *r)
 {
 	return r->pattern != BENCH_STREAM;
+}
+
+/*
+ * What must not pass silently. A latency baseline is the same wait done with nothing around
+ * it (raw-spin: one line bounced; raw-futex, eventfd, io_uring: one word and one wake), so a
+ * library row below it has lost a step or been mismeasured. Stream baselines (pipe) are no
+ * floor.
+ */
+static void set_warnings(struct bench_result *r)
+{
+	r->warn = 0;
+	if (!is_ok(r))
+		return;
+	if (is_latency(r) && r->base && r->st.p50 < r->base->st.p50)
+		r->warn |= BENCH_W_BELOW_FLOOR;
+	if (is_latency(r) && r->st.max > (uint64_t)BENCH_OUTLIER_FACTOR * r->st.p999)
+		r->warn |= BENCH_W_OUTLIERS;
+	if (r->runs > 1 && r->spread_pct > BENCH_UNSTABLE_PCT)
+		r->warn |= BENCH_W_UNSTABLE;
 }
 
 void bench_resolve_baselines(struct bench_result *r, size_t n)
@@ -60,6 +80,8 @@ void bench_resolve_baselines(struct bench_result *r, size_t n)
 		else
 			r[i].ratio = r[i].msgs_per_s > 0 ? best->msgs_per_s / r[i].msgs_per_s : NAN;
 	}
+	for (i = 0; i < n; i++)
+		set_warnings(&r[i]);
 }
 
 /* ---- stdout ---- */
@@ -79,83 +101,131 @@ void bench_print_machine(FILE *f, const struct bench_machine *m)
 	fprintf(f, "pinned: side A on CPU %d, side B on CPU %d\n\n", m->cpu[0], m->cpu[1]);
 }
 
-static void fmt_ratio(char *buf, size_t len, const struct bench_result *r)
+void bench_fmt_versus(char *buf, size_t len, double ratio)
 {
-	if (r->base && !isnan(r->ratio))
-		snprintf(buf, len, "%.2f", r->ratio);
+	if (isnan(ratio) || ratio <= 0)
+		snprintf(buf, len, "-");
+	else if (fabs(ratio - 1) < 0.005)
+		snprintf(buf, len, "same (1.00x)");
+	else if (ratio > 1)
+		snprintf(buf, len, "%.2fx slower", ratio);
+	else
+		snprintf(buf, len, "%.2fx faster", 1 / ratio);
+}
+
+static void fmt_spread(char *buf, size_t len, const struct bench_result *r)
+{
+	if (r->runs > 1 && !isnan(r->spread_pct))
+		snprintf(buf, len, "%u:%.1f%%", r->runs, r->spread_pct);
 	else
 		snprintf(buf, len, "-");
 }
 
-void bench_print_table(FILE *f, const struct bench_result *r, size_t n)
+static void print_header(FILE *f, enum bench_pattern p, unsigned int repeat)
 {
-	bool any_lat = false, any_stream = false, any_clamped = false;
-	char ratio[32];
+	static const char *const what[] = {
+		[BENCH_SIMPLEX] =
+			"simplex latency, ns (one way: B's receive stamp - A's send stamp)",
+		[BENCH_HALF_DUPLEX] = "half-duplex latency, ns (round trip)",
+		[BENCH_STREAM] = "stream throughput",
+	};
+
+	fprintf(f, "%s%s\n", what[p],
+		repeat > 1
+			? "; runs:sprd = the runs, and how far their p50s (stream: msgs/s) spread"
+			: "");
+	if (p == BENCH_STREAM)
+		fprintf(f, "%-10s %-9s %-11s %6s %10s %14s %10s", "transport", "wait", "pattern",
+			"size", "messages", "msgs/s", "MB/s");
+	else
+		fprintf(f, "%-10s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s", "transport",
+			"wait", "pattern", "size", "iterations", "min", "p50", "p90", "p99",
+			"p99.9", "max", "mean");
+	if (repeat > 1)
+		fprintf(f, " %10s", "runs:sprd");
+	fprintf(f, "  %-10s %s\n", "baseline", "vs baseline");
+}
+
+static void print_warnings(FILE *f, const struct bench_result *x)
+{
+	if (x->warn & BENCH_W_BELOW_FLOOR)
+		fprintf(f,
+			"  ! below its floor: p50 %llu ns is under %s's %llu ns, the same wait "
+			"with "
+			"nothing around it; suspect the measurement\n",
+			(unsigned long long)x->st.p50, x->base->t->name,
+			(unsigned long long)x->base->st.p50);
+	if (x->warn & BENCH_W_OUTLIERS)
+		fprintf(f,
+			"  ! outliers: max %llu ns is %.0fx p99.9 (%llu ns): a few samples far "
+			"beyond "
+			"the tail (preemption, interrupts?)\n",
+			(unsigned long long)x->st.max,
+			x->st.p999 ? (double)x->st.max / (double)x->st.p999 : 0.0,
+			(unsigned long long)x->st.p999);
+	if (x->warn & BENCH_W_UNSTABLE)
+		fprintf(f, "  ! unstable: the %u runs' %s spread %.1f%% (more than %.0f%%)\n",
+			x->runs, is_latency(x) ? "p50s" : "msgs/s", x->spread_pct,
+			BENCH_UNSTABLE_PCT);
+}
+
+void bench_print_row(FILE *f, const struct bench_result *r, size_t i, unsigned int repeat)
+{
+	const struct bench_result *x = &r[i];
+	char versus[32], spread[32];
+
+	if (i == 0 || r[i - 1].pattern != x->pattern) {
+		if (i)
+			fprintf(f, "\n");
+		print_header(f, x->pattern, repeat);
+	}
+	if (!is_ok(x)) {
+		fprintf(f, "%s: %s %s %s size %zu: %s\n",
+			x->status == BENCH_SKIPPED ? "skipped" : "FAILED", x->t->name, x->t->wait,
+			bench_pattern_name(x->pattern), x->size, x->note);
+		return;
+	}
+	if (is_latency(x))
+		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu %9.1f",
+			x->t->name, x->t->wait, bench_pattern_name(x->pattern), x->size,
+			(unsigned long long)x->iterations, (unsigned long long)x->st.min,
+			(unsigned long long)x->st.p50, (unsigned long long)x->st.p90,
+			(unsigned long long)x->st.p99, (unsigned long long)x->st.p999,
+			(unsigned long long)x->st.max, x->st.mean);
+	else
+		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %14.0f %10.1f", x->t->name, x->t->wait,
+			bench_pattern_name(x->pattern), x->size, (unsigned long long)x->iterations,
+			x->msgs_per_s, x->msgs_per_s * (double)x->size / 1e6);
+	if (repeat > 1) {
+		fmt_spread(spread, sizeof(spread), x);
+		fprintf(f, " %10s", spread);
+	}
+	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
+	fprintf(f, "  %-10s %s%s\n", x->base ? x->base->t->name : "-", versus,
+		x->clamped ? " *" : "");
+	print_warnings(f, x);
+}
+
+void bench_print_legend(FILE *f, const struct bench_result *r, size_t n)
+{
+	bool any = false, any_clamped = false;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!is_ok(&r[i]))
-			continue;
-		any_lat |= is_latency(&r[i]);
-		any_stream |= !is_latency(&r[i]);
-		any_clamped |= r[i].clamped != 0;
+		any |= is_ok(&r[i]);
+		any_clamped |= is_ok(&r[i]) && r[i].clamped != 0;
 	}
-
-	if (any_lat) {
-		fprintf(f, "latency, ns (half-duplex: round trip; simplex: one way)\n");
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s %6s\n",
-			"transport", "wait", "pattern", "size", "iterations", "min", "p50", "p90",
-			"p99", "p99.9", "max", "mean", "ratio");
-		for (i = 0; i < n; i++) {
-			const struct bench_result *x = &r[i];
-
-			if (!is_ok(x) || !is_latency(x))
-				continue;
-			fmt_ratio(ratio, sizeof(ratio), x);
-			fprintf(f,
-				"%-10s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu "
-				"%9.1f %6s%s\n",
-				x->t->name, x->t->wait, bench_pattern_name(x->pattern), x->size,
-				(unsigned long long)x->iterations, (unsigned long long)x->st.min,
-				(unsigned long long)x->st.p50, (unsigned long long)x->st.p90,
-				(unsigned long long)x->st.p99, (unsigned long long)x->st.p999,
-				(unsigned long long)x->st.max, x->st.mean, ratio,
-				x->clamped ? " *" : "");
-		}
-		fprintf(f, "\n");
-	}
-
-	if (any_stream) {
-		fprintf(f, "stream throughput\n");
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %14s %10s %6s\n", "transport", "wait",
-			"pattern", "size", "messages", "msgs/s", "MB/s", "ratio");
-		for (i = 0; i < n; i++) {
-			const struct bench_result *x = &r[i];
-
-			if (!is_ok(x) || is_latency(x))
-				continue;
-			fmt_ratio(ratio, sizeof(ratio), x);
-			fprintf(f, "%-10s %-9s %-11s %6zu %10llu %14.0f %10.1f %6s\n", x->t->name,
-				x->t->wait, bench_pattern_name(x->pattern), x->size,
-				(unsigned long long)x->iterations, x->msgs_per_s,
-				x->msgs_per_s * (double)x->size / 1e6, ratio);
-		}
-		fprintf(f, "\n");
-	}
-
-	if (any_lat || any_stream)
-		fprintf(f, "ratio: p50 / baseline p50 (stream: baseline msgs/s / msgs/s), "
-			   "'-' for baselines and rows without one\n");
+	fprintf(f, "\n");
+	if (any)
+		fprintf(f,
+			"vs baseline: time per message (latency: p50; stream: 1 / msgs/s) against "
+			"the baseline row named beside it,\nthe same convention for both: "
+			"\"2.70x slower\" takes 2.7 times as long, \"1.25x faster\" 1/1.25 as "
+			"long; "
+			"'-' for baselines and rows without one\n");
 	if (any_clamped)
 		fprintf(f, "*: some one-way samples were negative (clocks of the two CPUs "
 			   "disagree) and were counted as 0\n");
-	for (i = 0; i < n; i++) {
-		if (is_ok(&r[i]))
-			continue;
-		fprintf(f, "%s: %s %s %s size %zu: %s\n",
-			r[i].status == BENCH_SKIPPED ? "skipped" : "FAILED", r[i].t->name,
-			r[i].t->wait, bench_pattern_name(r[i].pattern), r[i].size, r[i].note);
-	}
 }
 
 /* ---- JSON ---- */
@@ -232,8 +302,10 @@ static json_t *machine_json(const struct bench_machine *m, bool *ok)
 
 static json_t *result_json(const struct bench_result *x, bool *ok)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *runs, *p99, *warn;
 	bool st = !is_latency(x);
+	char versus[32];
+	unsigned int k;
 
 	if (!o) {
 		*ok = false;
@@ -255,17 +327,124 @@ static json_t *result_json(const struct bench_result *x, bool *ok)
 	set(o, "clamped_samples", u64_or_null(x->clamped, st), ok);
 	set(o, "baseline", str_or_null(x->base ? x->base->t->name : NULL), ok);
 	set(o, "ratio", real_or_null(x->ratio, 4, !x->base), ok);
+	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
+	set(o, "versus", str_or_null(x->base ? versus : NULL), ok);
+	set(o, "runs", json_integer(x->runs), ok);
+	runs = json_array();
+	p99 = st ? json_null() : json_array();
+	for (k = 0; runs && k < x->runs; k++) {
+		if (json_array_append_new(runs, st ? real_or_null(x->run_value[k], 0, false)
+						   : json_integer((json_int_t)x->run_value[k])))
+			*ok = false;
+		if (!st && p99 &&
+		    json_array_append_new(p99, json_integer((json_int_t)x->run_p99[k])))
+			*ok = false;
+	}
+	set(o, st ? "runs_msgs_per_s" : "runs_p50_ns", runs, ok);
+	set(o, st ? "runs_p50_ns" : "runs_msgs_per_s", json_null(), ok);
+	set(o, "runs_p99_ns", p99, ok);
+	set(o, "spread_pct", real_or_null(x->spread_pct, 2, x->runs < 2), ok);
+	set(o, "spread_p99_pct", real_or_null(x->spread_p99_pct, 2, st || x->runs < 2), ok);
+	warn = json_array();
+	if (warn && (x->warn & BENCH_W_BELOW_FLOOR) &&
+	    json_array_append_new(warn, json_string("below_floor")))
+		*ok = false;
+	if (warn && (x->warn & BENCH_W_OUTLIERS) &&
+	    json_array_append_new(warn, json_string("outliers")))
+		*ok = false;
+	if (warn && (x->warn & BENCH_W_UNSTABLE) &&
+	    json_array_append_new(warn, json_string("unstable")))
+		*ok = false;
+	set(o, "warnings", warn, ok);
 	return o;
 }
 
-int bench_write_json(const char *path, const struct bench_machine *m, const struct bench_result *r,
-		     size_t n)
+static json_t *str_list(char *const *v, int n)
+{
+	json_t *a;
+	int i;
+
+	if (!n)
+		return json_null();
+	a = json_array();
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *tool_json(const struct bench_run_info *in, bool *ok)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	set(o, "name", json_string("ipcc-bench"), ok);
+	set(o, "version", json_string(in->version), ok);
+	set(o, "libipcc_version", json_string(in->lib_version), ok);
+	set(o, "commit", str_or_null(in->commit), ok);
+	return o;
+}
+
+static json_t *options_json(const struct bench_run_info *in, bool *ok)
+{
+	json_t *o = json_object(), *a;
+	int i;
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	set(o, "quick", json_boolean(in->quick), ok);
+	set(o, "modes", str_list(in->modes, in->nmodes), ok);
+	set(o, "transports", str_list(in->transports, in->ntransports), ok);
+	set(o, "no_baselines", json_boolean(in->no_baselines), ok);
+	a = json_array();
+	for (i = 0; a && i < in->npatterns; i++)
+		if (json_array_append_new(a, json_string(bench_pattern_name(in->patterns[i]))))
+			*ok = false;
+	set(o, "patterns", a, ok);
+	a = json_array();
+	for (i = 0; a && i < in->nsizes; i++)
+		if (json_array_append_new(a, json_integer((json_int_t)in->sizes[i])))
+			*ok = false;
+	set(o, "sizes", a, ok);
+	a = json_array();
+	for (i = 0; a && i < 2; i++)
+		if (json_array_append_new(a, json_integer(in->cpus[i])))
+			*ok = false;
+	set(o, "cpus", a, ok);
+	set(o, "time_ms", json_integer(in->time_ms), ok);
+	set(o, "warmup_time_ms", json_integer(in->warmup_time_ms), ok);
+	set(o, "iterations", u64_or_null(in->iterations, !in->iterations), ok);
+	set(o, "warmup", u64_or_null(in->warmup, !in->warmup_set), ok);
+	set(o, "timeout_s", json_integer(in->timeout_s), ok);
+	set(o, "repeat", json_integer(in->repeat), ok);
+	set(o, "json", str_or_null(in->json), ok);
+	set(o, "csv", str_or_null(in->csv), ok);
+	set(o, "plot", str_or_null(in->plot), ok);
+	return o;
+}
+
+int bench_write_json(const char *path, const struct bench_machine *m,
+		     const struct bench_run_info *info, const struct bench_result *r, size_t n)
 {
 	json_t *doc = json_object(), *results = json_array();
 	bool ok = doc && results;
 	int ret = -1;
 	size_t i;
 
+	set(doc, "tool", tool_json(info, &ok), &ok);
+	set(doc, "options", options_json(info, &ok), &ok);
+	set(doc, "complete", json_boolean(!info->stop_signal), &ok);
+	set(doc, "stopped_by",
+	    info->stop_signal ? json_string(info->stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+			      : json_null(),
+	    &ok);
 	set(doc, "machine", machine_json(m, &ok), &ok);
 	for (i = 0; ok && i < n; i++)
 		if (is_ok(&r[i]) && json_array_append_new(results, result_json(&r[i], &ok)))
@@ -685,4 +864,170 @@ int bench_write_svg(const char *path, const struct bench_machine *m, const struc
 		SVG_W - SVG_LEGEND_W + 14, ly + 16);
 	fprintf(f, "</svg>\n");
 	return finish(f);
+}
+
+/* ---- --compare ---- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+/* A number, or NaN when missing or null. */
+static double jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static json_t *load_results(const char *path, json_t **doc)
+{
+	json_error_t e;
+	json_t *res;
+
+	*doc = json_load_file(path, 0, &e);
+	if (!*doc) {
+		fprintf(stderr, "ipcc-bench: --compare '%s': %s (line %d)\n", path, e.text, e.line);
+		return NULL;
+	}
+	res = json_object_get(*doc, "results");
+	if (!json_is_array(res)) {
+		fprintf(stderr,
+			"ipcc-bench: --compare '%s': no \"results\" array: not ipcc-bench "
+			"JSON\n",
+			path);
+		json_decref(*doc);
+		*doc = NULL;
+		return NULL;
+	}
+	return res;
+}
+
+static bool same_row(const json_t *a, const json_t *b)
+{
+	return !strcmp(jstr(a, "transport"), jstr(b, "transport")) &&
+	       !strcmp(jstr(a, "wait"), jstr(b, "wait")) &&
+	       !strcmp(jstr(a, "pattern"), jstr(b, "pattern")) &&
+	       jnum(a, "size") == jnum(b, "size");
+}
+
+/* The noise allowance of a change: the larger spread when both ran repeated, else @dflt. */
+static double noise(const json_t *a, const json_t *b, const char *key, double dflt)
+{
+	double x = jnum(a, key), y = jnum(b, key);
+
+	if (isnan(x) || isnan(y))
+		return dflt;
+	return x > y ? x : y;
+}
+
+static void describe(FILE *f, const char *what, const json_t *doc)
+{
+	const json_t *tool = json_object_get(doc, "tool"), *m = json_object_get(doc, "machine");
+
+	fprintf(f, "%s: %s, commit %s, %s\n", what, jstr(m, "date"),
+		jstr(tool, "commit")[0] ? jstr(tool, "commit") : "unknown", jstr(m, "cpu_model"));
+}
+
+/* Change of a time (above 0: slower), as text, and its verdict against @allow percent. */
+static int change(char *buf, size_t len, double pct, double allow)
+{
+	if (isnan(pct)) {
+		snprintf(buf, len, "-");
+		return 0;
+	}
+	snprintf(buf, len, "%+.1f%%", pct);
+	if (pct > allow)
+		return 1;
+	if (pct < -allow)
+		return -1;
+	return 0;
+}
+
+int bench_compare(FILE *f, const char *old_path, const char *new_path, double threshold_pct)
+{
+	json_t *old_doc, *new_doc, *olds, *news, *o, *n;
+	size_t i, j, both = 0, only_new = 0, regress = 0, improve = 0;
+	char c50[32], c99[32], name[96], allow[32];
+	const char *verdict;
+	int v50, v99;
+
+	olds = load_results(old_path, &old_doc);
+	if (!olds)
+		return -1;
+	news = load_results(new_path, &new_doc);
+	if (!news) {
+		json_decref(old_doc);
+		return -1;
+	}
+	describe(f, "old", old_doc);
+	describe(f, "new", new_doc);
+	if (strcmp(jstr(json_object_get(old_doc, "machine"), "cpu_model"),
+		   jstr(json_object_get(new_doc, "machine"), "cpu_model")))
+		fprintf(f, "note: the two runs are from different CPU models\n");
+	fprintf(f,
+		"\nchange = new time per message / old - 1 (latency: p50 and p99; stream: 1 / "
+		"msgs/s): above 0 is slower.\nallowed = the run-to-run spread (the larger of the "
+		"two runs' --repeat spreads, else %.0f%%)\n\n",
+		threshold_pct);
+	fprintf(f, "%-36s %10s %10s %8s %10s %10s %8s %8s  %s\n", "row", "old p50", "new p50",
+		"change", "old p99", "new p99", "change", "allowed", "verdict");
+	json_array_foreach(news, i, n)
+	{
+		o = NULL;
+		for (j = 0; j < json_array_size(olds) && !o; j++)
+			if (same_row(json_array_get(olds, j), n))
+				o = json_array_get(olds, j);
+		if (!o) {
+			only_new++;
+			continue;
+		}
+		both++;
+		snprintf(name, sizeof(name), "%s %s %s %.0f", jstr(n, "transport"), jstr(n, "wait"),
+			 jstr(n, "pattern"), jnum(n, "size"));
+		if (!strcmp(jstr(n, "pattern"), "stream")) {
+			double a = jnum(o, "msgs_per_s"), b = jnum(n, "msgs_per_s");
+			double allow50 = noise(o, n, "spread_pct", threshold_pct);
+
+			v50 = change(c50, sizeof(c50), b > 0 ? (a / b - 1) * 100 : NAN, allow50);
+			v99 = 0;
+			snprintf(allow, sizeof(allow), "%.1f%%", allow50);
+			fprintf(f, "%-36s %10.0f %10.0f %8s %10s %10s %8s %8s", name, a, b, c50,
+				"-", "-", "-", allow);
+		} else {
+			double a = jnum(o, "p50_ns"), b = jnum(n, "p50_ns");
+			double a99 = jnum(o, "p99_ns"), b99 = jnum(n, "p99_ns");
+			double allow50 = noise(o, n, "spread_pct", threshold_pct);
+
+			v50 = change(c50, sizeof(c50), a > 0 ? (b / a - 1) * 100 : NAN, allow50);
+			v99 = change(c99, sizeof(c99), a99 > 0 ? (b99 / a99 - 1) * 100 : NAN,
+				     noise(o, n, "spread_p99_pct", threshold_pct));
+			snprintf(allow, sizeof(allow), "%.1f%%", allow50);
+			fprintf(f, "%-36s %10.0f %10.0f %8s %10.0f %10.0f %8s %8s", name, a, b, c50,
+				a99, b99, c99, allow);
+		}
+		if (v50 > 0)
+			verdict = v99 > 0 ? "REGRESSION (p50 and p99)" : "REGRESSION";
+		else if (v50 < 0)
+			verdict = v99 > 0 ? "faster, but p99 slower" : "faster";
+		else
+			verdict =
+				v99 > 0 ? "p99 slower" : (v99 < 0 ? "p99 faster" : "within noise");
+		regress += v50 > 0;
+		improve += v50 < 0;
+		fprintf(f, "  %s\n", verdict);
+	}
+	fprintf(f,
+		"\n%zu rows in both: %zu regressions, %zu faster, %zu within noise; %zu only in "
+		"old, %zu only in new\n",
+		both, regress, improve, both - regress - improve, json_array_size(olds) - both,
+		only_new);
+	if (regress)
+		fprintf(f, "REGRESSION: %zu rows slower than the spread allows\n", regress);
+	json_decref(old_doc);
+	json_decref(new_doc);
+	return regress ? 1 : 0;
 }
