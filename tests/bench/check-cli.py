@@ -8,6 +8,7 @@ Structure and behaviour only: no timing value is judged. Exit 0 when every check
 one line per failed check otherwise, 77 (Meson's skip) when the bench cannot run here.
 """
 import glob
+import shutil
 import json
 import os
 import signal
@@ -264,6 +265,16 @@ def test_plot(bench, tmp):
         check(any(e.get("class") == "median" for e in g.iter()), f"{where}: no median mark")
     bars = [e for e in root.iter() if e.get("class") == "bar"]
     check(len(bars) == 2, f"{len(bars)} throughput bars, expected 2 (ipcc futex and pipe)")
+    check(sum(e.get("data-baseline") == "1" for e in bars) == 1, "the pipe bar is not a baseline")
+    # A real renderer reads it too, where one is installed (librsvg2-bin; optional).
+    rsvg = shutil.which("rsvg-convert")
+    if rsvg:
+        png = os.path.join(tmp, "plot.png")
+        r = subprocess.run([rsvg, svg, "-o", png], stderr=subprocess.PIPE, text=True)
+        check(r.returncode == 0 and os.path.getsize(png) > 1000,
+              f"rsvg-convert cannot render the plot: {r.stderr.strip()!r}")
+    else:
+        print("rsvg-convert not installed: the plot was not rendered")
 
 
 def main():
