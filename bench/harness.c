@@ -654,6 +654,9 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 	}
 
 	if (t->setup(&rw.state, size, p, r->note, sizeof(r->note))) {
+		/* A stop signal may have interrupted a system call of the setup. */
+		if (stop_signal)
+			r->status = BENCH_STOPPED;
 		if (!r->note[0])
 			snprintf(r->note, sizeof(r->note), "setup failed");
 		return r->status;

@@ -890,8 +890,10 @@ static void throughput_chart(FILE *f, const struct bench_result *r, size_t n, do
 		if (x->base)
 			bench_fmt_versus(versus, sizeof(versus), x->ratio);
 		if (x->base)
-			snprintf(lab, sizeof(lab), "%s %s %zu B: %s/s (%s than %s)", x->t->name,
-				 x->t->wait, x->size, rate, versus, x->base->t->name);
+			snprintf(lab, sizeof(lab), "%s %s %zu B: %s/s (%s%s%s)", x->t->name,
+				 x->t->wait, x->size, rate,
+				 strncmp(versus, "same", 4) ? versus : "the same as",
+				 strncmp(versus, "same", 4) ? " than " : " ", x->base->t->name);
 		else
 			snprintf(lab, sizeof(lab), "%s %s %zu B: %s/s", x->t->name, x->t->wait,
 				 x->size, rate);
