@@ -643,7 +643,7 @@ static enum bench_status run_repeated(const struct opts *o, const struct plan_ro
 				      struct bench_result *r)
 {
 	struct bench_result *runs = calloc(o->repeat, sizeof(*runs));
-	double vals[BENCH_MAX_REPEAT], p99[BENCH_MAX_REPEAT], med;
+	double vals[BENCH_MAX_REPEAT], sorted[BENCH_MAX_REPEAT], p99[BENCH_MAX_REPEAT], med;
 	unsigned int k, n, pick = 0;
 
 	if (!runs) {
@@ -667,18 +667,18 @@ static enum bench_status run_repeated(const struct opts *o, const struct plan_ro
 		vals[n] = row_value(&runs[n]);
 		p99[n] = (double)runs[n].st.p99;
 	}
-	memcpy(r->run_value, vals, n * sizeof(*vals));
-	qsort(vals, n, sizeof(*vals), cmp_double);
-	med = vals[(n - 1) / 2];
+	memcpy(sorted, vals, n * sizeof(*vals));
+	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	med = sorted[(n - 1) / 2];
 	for (k = 0; k < n; k++)
-		if (row_value(&runs[k]) == med)
+		if (vals[k] == med)
 			pick = k;
 	for (k = 0; k < n; k++)
 		if (k != pick)
 			bench_result_free(&runs[k]);
-	memcpy(runs[pick].run_value, r->run_value, n * sizeof(*vals));
-	memcpy(runs[pick].run_p99, p99, n * sizeof(*p99));
 	*r = runs[pick];
+	memcpy(r->run_value, vals, n * sizeof(*vals));
+	memcpy(r->run_p99, p99, n * sizeof(*p99));
 	free(runs);
 	r->runs = n;
 	r->spread_pct = spread_pct(r->run_value, n);
