@@ -109,8 +109,9 @@ def stop_run(bench, tmp, sig, group):
     name = signal.Signals(sig).name
     # Two rows done (two progress lines), then wait for the next row's object to exist.
     progress = [p.stderr.readline(), p.stderr.readline()]
-    check(all(l.startswith("ipcc-bench: [") for l in progress),
-          f"{name}: progress lines {progress!r}")
+    # One line per row even on a pipe: where the run is, its elapsed time, what is left.
+    check(all(l.startswith("ipcc-bench: [") and " s elapsed, about " in l and " s left" in l
+              for l in progress), f"{name}: progress lines {progress!r}")
     seen = False
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not seen:
