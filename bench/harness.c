@@ -410,6 +410,9 @@ static void __attribute__((noreturn)) child_main(const struct row *rw, enum benc
 	size_t buf_len;
 	cpu_set_t set;
 
+	/* The parent's stop handler is for the parent: a Ctrl-C ends a side at once. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	/* If the parent dies, so do we; check for the race where it died before the prctl. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != rw->parent)
 		_exit(4);
@@ -487,17 +490,44 @@ static void __attribute__((noreturn)) child_main(const struct row *rw, enum benc
 
 static volatile pid_t watch_pid[BENCH_NR_SIDES];
 static volatile sig_atomic_t watchdog_fired;
+static volatile sig_atomic_t stop_signal;
 
-static void on_alarm(int sig)
+static void kill_watched(void)
 {
 	int i;
 
-	(void)sig;
-	watchdog_fired = 1;
-	/* Killing from the handler avoids the check-then-waitpid race of a flag alone. */
 	for (i = 0; i < BENCH_NR_SIDES; i++)
 		if (watch_pid[i] > 0)
 			kill(watch_pid[i], SIGKILL);
+}
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+	/* Killing from the handler avoids the check-then-waitpid race of a flag alone. */
+	kill_watched();
+}
+
+void bench_catch_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	/* No SA_RESTART: waitpid must return so that the row ends at once. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int bench_stop_signal(void)
+{
+	return stop_signal;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	watchdog_fired = 1;
+	kill_watched();
 }
 
 static void describe_exit(char *buf, size_t len, enum bench_role role, int st, const char *err)
@@ -526,6 +556,9 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 		live += pid[i] > 0;
 	}
 	watchdog_fired = 0;
+	/* A stop signal that came before watch_pid was set killed nobody. */
+	if (stop_signal)
+		kill_watched();
 	/* No SA_RESTART: the alarm has to interrupt waitpid. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
@@ -557,7 +590,10 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 	}
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
-	if (watchdog_fired) {
+	if (stop_signal) {
+		snprintf(note, note_len, "stopped by %s", strsignal(stop_signal));
+		failed = 1;
+	} else if (watchdog_fired) {
 		snprintf(note, note_len, "timed out after %u s (watchdog killed both sides)",
 			 rw->cfg->timeout_s);
 		failed = 1;
@@ -610,9 +646,17 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 	r->pattern = p;
 	r->size = size;
 	r->ratio = NAN;
+	r->spread_pct = r->spread_p99_pct = NAN;
 	r->status = BENCH_FAILED;
+	if (stop_signal) {
+		r->status = BENCH_STOPPED;
+		return r->status;
+	}
 
 	if (t->setup(&rw.state, size, p, r->note, sizeof(r->note))) {
+		/* A stop signal may have interrupted a system call of the setup. */
+		if (stop_signal)
+			r->status = BENCH_STOPPED;
 		if (!r->note[0])
 			snprintf(r->note, sizeof(r->note), "setup failed");
 		return r->status;
@@ -627,6 +671,8 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 		snprintf(r->note, sizeof(r->note), "cannot map shared memory: %s", strerror(errno));
 		goto out;
 	}
+	if (stop_signal)
+		goto out;
 	/* Otherwise buffered output would be written once per child as well. */
 	fflush(NULL);
 	for (i = 0; i < BENCH_NR_SIDES; i++) {
@@ -642,13 +688,17 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 		}
 	}
 	ret = wait_children(&rw, pid, r->note, sizeof(r->note));
-	if (fork_errno) {
+	if (stop_signal) {
+		r->status = BENCH_STOPPED;
+	} else if (fork_errno) {
 		snprintf(r->note, sizeof(r->note), "fork: %s", strerror(fork_errno));
 	} else if (ret == 0) {
 		r->status = BENCH_OK;
 		collect(&rw, r);
 	}
 out:
+	if (stop_signal)
+		r->status = BENCH_STOPPED;
 	t->teardown(rw.state);
 	bench_shared_free(rw.samples, samples_len);
 	bench_shared_free(rw.ctl, sizeof(*rw.ctl));

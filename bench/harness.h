@@ -204,7 +204,18 @@ enum bench_status {
 	BENCH_OK,
 	BENCH_SKIPPED,
 	BENCH_FAILED,
+	BENCH_STOPPED, /* cut short by SIGINT or SIGTERM: reported nowhere */
 };
+
+/* --repeat: at most this many runs per row. */
+#define BENCH_MAX_REPEAT 99
+
+/* bench_result.warn: what a reader must not let pass silently. */
+#define BENCH_W_BELOW_FLOOR  (1u << 0) /* a latency row's p50 is below its baseline's */
+#define BENCH_W_OUTLIERS     (1u << 1) /* max is more than BENCH_OUTLIER_FACTOR x p99.9 */
+#define BENCH_W_UNSTABLE     (1u << 2) /* --repeat: the p50s spread more than BENCH_UNSTABLE_PCT */
+#define BENCH_OUTLIER_FACTOR 10
+#define BENCH_UNSTABLE_PCT   10.0
 
 struct bench_result {
 	const struct bench_transport *t;
@@ -219,6 +230,17 @@ struct bench_result {
 	uint64_t clamped;
 	const struct bench_result *base; /* resolved by bench_resolve_baselines() */
 	double ratio;			 /* NaN when there is no baseline */
+	/*
+	 * --repeat: the row ran @runs times; the fields above are those of the run with the
+	 * median p50 (stream: msgs/s), and run_value[] / run_p99[] hold every run's p50 (stream:
+	 * msgs/s) and p99 in run order. spread_pct is (max - min) / median of run_value, in
+	 * percent, and spread_p99_pct the same of run_p99; NaN for a single run.
+	 */
+	unsigned int runs;
+	double run_value[BENCH_MAX_REPEAT];
+	double run_p99[BENCH_MAX_REPEAT];
+	double spread_pct, spread_p99_pct;
+	unsigned int warn; /* BENCH_W_*, set by bench_resolve_baselines() */
 };
 
 struct bench_config {
@@ -238,5 +260,15 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 				enum bench_pattern p, size_t size, struct bench_result *r);
 
 void bench_result_free(struct bench_result *r);
+
+/*
+ * SIGINT and SIGTERM: the handler records the signal and kills the children of the row in
+ * progress, whose bench_run_row() then tears its state down (the row's shm object included)
+ * and returns BENCH_STOPPED; every later call returns BENCH_STOPPED at once. The caller
+ * prints what is done and exits.
+ */
+void bench_catch_stop_signals(void);
+/* The signal that stopped the run, or 0. */
+int bench_stop_signal(void);
 
 #endif /* IPCC_BENCH_HARNESS_H */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,25 @@ static bool is_ok(const struct bench_result *r)
 static bool is_latency(const struct bench_result *r)
 {
 	return r->pattern != BENCH_STREAM;
+}
+
+/*
+ * What must not pass silently. A latency baseline is the same wait done with nothing around
+ * it (raw-spin: one line bounced; raw-futex, eventfd, io_uring: one word and one wake), so a
+ * library row below it has lost a step or been mismeasured. Stream baselines (pipe) are no
+ * floor.
+ */
+static void set_warnings(struct bench_result *r)
+{
+	r->warn = 0;
+	if (!is_ok(r))
+		return;
+	if (is_latency(r) && r->base && r->st.p50 < r->base->st.p50)
+		r->warn |= BENCH_W_BELOW_FLOOR;
+	if (is_latency(r) && r->st.max > (uint64_t)BENCH_OUTLIER_FACTOR * r->st.p999)
+		r->warn |= BENCH_W_OUTLIERS;
+	if (r->runs > 1 && r->spread_pct > BENCH_UNSTABLE_PCT)
+		r->warn |= BENCH_W_UNSTABLE;
 }
 
 void bench_resolve_baselines(struct bench_result *r, size_t n)
@@ -60,6 +80,8 @@ void bench_resolve_baselines(struct bench_result *r, size_t n)
 		else
 			r[i].ratio = r[i].msgs_per_s > 0 ? best->msgs_per_s / r[i].msgs_per_s : NAN;
 	}
+	for (i = 0; i < n; i++)
+		set_warnings(&r[i]);
 }
 
 /* ---- stdout ---- */
@@ -79,83 +101,131 @@ void bench_print_machine(FILE *f, const struct bench_machine *m)
 	fprintf(f, "pinned: side A on CPU %d, side B on CPU %d\n\n", m->cpu[0], m->cpu[1]);
 }
 
-static void fmt_ratio(char *buf, size_t len, const struct bench_result *r)
+void bench_fmt_versus(char *buf, size_t len, double ratio)
 {
-	if (r->base && !isnan(r->ratio))
-		snprintf(buf, len, "%.2f", r->ratio);
+	if (isnan(ratio) || ratio <= 0)
+		snprintf(buf, len, "-");
+	else if (fabs(ratio - 1) < 0.005)
+		snprintf(buf, len, "same (1.00x)");
+	else if (ratio > 1)
+		snprintf(buf, len, "%.2fx slower", ratio);
+	else
+		snprintf(buf, len, "%.2fx faster", 1 / ratio);
+}
+
+static void fmt_spread(char *buf, size_t len, const struct bench_result *r)
+{
+	if (r->runs > 1 && !isnan(r->spread_pct))
+		snprintf(buf, len, "%u:%.1f%%", r->runs, r->spread_pct);
 	else
 		snprintf(buf, len, "-");
 }
 
-void bench_print_table(FILE *f, const struct bench_result *r, size_t n)
+static void print_header(FILE *f, enum bench_pattern p, unsigned int repeat)
 {
-	bool any_lat = false, any_stream = false, any_clamped = false;
-	char ratio[32];
+	static const char *const what[] = {
+		[BENCH_SIMPLEX] =
+			"simplex latency, ns (one way: B's receive stamp - A's send stamp)",
+		[BENCH_HALF_DUPLEX] = "half-duplex latency, ns (round trip)",
+		[BENCH_STREAM] = "stream throughput",
+	};
+
+	fprintf(f, "%s%s\n", what[p],
+		repeat > 1
+			? "; runs:sprd = the runs, and how far their p50s (stream: msgs/s) spread"
+			: "");
+	if (p == BENCH_STREAM)
+		fprintf(f, "%-10s %-9s %-11s %6s %10s %14s %10s", "transport", "wait", "pattern",
+			"size", "messages", "msgs/s", "MB/s");
+	else
+		fprintf(f, "%-10s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s", "transport",
+			"wait", "pattern", "size", "iterations", "min", "p50", "p90", "p99",
+			"p99.9", "max", "mean");
+	if (repeat > 1)
+		fprintf(f, " %10s", "runs:sprd");
+	fprintf(f, "  %-10s %s\n", "baseline", "vs baseline");
+}
+
+static void print_warnings(FILE *f, const struct bench_result *x)
+{
+	if (x->warn & BENCH_W_BELOW_FLOOR)
+		fprintf(f,
+			"  ! below its floor: p50 %llu ns is under %s's %llu ns, the same wait "
+			"with "
+			"nothing around it; suspect the measurement\n",
+			(unsigned long long)x->st.p50, x->base->t->name,
+			(unsigned long long)x->base->st.p50);
+	if (x->warn & BENCH_W_OUTLIERS)
+		fprintf(f,
+			"  ! outliers: max %llu ns is %.0fx p99.9 (%llu ns): a few samples far "
+			"beyond "
+			"the tail (preemption, interrupts?)\n",
+			(unsigned long long)x->st.max,
+			x->st.p999 ? (double)x->st.max / (double)x->st.p999 : 0.0,
+			(unsigned long long)x->st.p999);
+	if (x->warn & BENCH_W_UNSTABLE)
+		fprintf(f, "  ! unstable: the %u runs' %s spread %.1f%% (more than %.0f%%)\n",
+			x->runs, is_latency(x) ? "p50s" : "msgs/s", x->spread_pct,
+			BENCH_UNSTABLE_PCT);
+}
+
+void bench_print_row(FILE *f, const struct bench_result *r, size_t i, unsigned int repeat)
+{
+	const struct bench_result *x = &r[i];
+	char versus[32], spread[32];
+
+	if (i == 0 || r[i - 1].pattern != x->pattern) {
+		if (i)
+			fprintf(f, "\n");
+		print_header(f, x->pattern, repeat);
+	}
+	if (!is_ok(x)) {
+		fprintf(f, "%s: %s %s %s size %zu: %s\n",
+			x->status == BENCH_SKIPPED ? "skipped" : "FAILED", x->t->name, x->t->wait,
+			bench_pattern_name(x->pattern), x->size, x->note);
+		return;
+	}
+	if (is_latency(x))
+		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu %9.1f",
+			x->t->name, x->t->wait, bench_pattern_name(x->pattern), x->size,
+			(unsigned long long)x->iterations, (unsigned long long)x->st.min,
+			(unsigned long long)x->st.p50, (unsigned long long)x->st.p90,
+			(unsigned long long)x->st.p99, (unsigned long long)x->st.p999,
+			(unsigned long long)x->st.max, x->st.mean);
+	else
+		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %14.0f %10.1f", x->t->name, x->t->wait,
+			bench_pattern_name(x->pattern), x->size, (unsigned long long)x->iterations,
+			x->msgs_per_s, x->msgs_per_s * (double)x->size / 1e6);
+	if (repeat > 1) {
+		fmt_spread(spread, sizeof(spread), x);
+		fprintf(f, " %10s", spread);
+	}
+	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
+	fprintf(f, "  %-10s %s%s\n", x->base ? x->base->t->name : "-", versus,
+		x->clamped ? " *" : "");
+	print_warnings(f, x);
+}
+
+void bench_print_legend(FILE *f, const struct bench_result *r, size_t n)
+{
+	bool any = false, any_clamped = false;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!is_ok(&r[i]))
-			continue;
-		any_lat |= is_latency(&r[i]);
-		any_stream |= !is_latency(&r[i]);
-		any_clamped |= r[i].clamped != 0;
+		any |= is_ok(&r[i]);
+		any_clamped |= is_ok(&r[i]) && r[i].clamped != 0;
 	}
-
-	if (any_lat) {
-		fprintf(f, "latency, ns (half-duplex: round trip; simplex: one way)\n");
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s %6s\n",
-			"transport", "wait", "pattern", "size", "iterations", "min", "p50", "p90",
-			"p99", "p99.9", "max", "mean", "ratio");
-		for (i = 0; i < n; i++) {
-			const struct bench_result *x = &r[i];
-
-			if (!is_ok(x) || !is_latency(x))
-				continue;
-			fmt_ratio(ratio, sizeof(ratio), x);
-			fprintf(f,
-				"%-10s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu "
-				"%9.1f %6s%s\n",
-				x->t->name, x->t->wait, bench_pattern_name(x->pattern), x->size,
-				(unsigned long long)x->iterations, (unsigned long long)x->st.min,
-				(unsigned long long)x->st.p50, (unsigned long long)x->st.p90,
-				(unsigned long long)x->st.p99, (unsigned long long)x->st.p999,
-				(unsigned long long)x->st.max, x->st.mean, ratio,
-				x->clamped ? " *" : "");
-		}
-		fprintf(f, "\n");
-	}
-
-	if (any_stream) {
-		fprintf(f, "stream throughput\n");
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %14s %10s %6s\n", "transport", "wait",
-			"pattern", "size", "messages", "msgs/s", "MB/s", "ratio");
-		for (i = 0; i < n; i++) {
-			const struct bench_result *x = &r[i];
-
-			if (!is_ok(x) || is_latency(x))
-				continue;
-			fmt_ratio(ratio, sizeof(ratio), x);
-			fprintf(f, "%-10s %-9s %-11s %6zu %10llu %14.0f %10.1f %6s\n", x->t->name,
-				x->t->wait, bench_pattern_name(x->pattern), x->size,
-				(unsigned long long)x->iterations, x->msgs_per_s,
-				x->msgs_per_s * (double)x->size / 1e6, ratio);
-		}
-		fprintf(f, "\n");
-	}
-
-	if (any_lat || any_stream)
-		fprintf(f, "ratio: p50 / baseline p50 (stream: baseline msgs/s / msgs/s), "
-			   "'-' for baselines and rows without one\n");
+	fprintf(f, "\n");
+	if (any)
+		fprintf(f,
+			"vs baseline: time per message (latency: p50; stream: 1 / msgs/s) against "
+			"the baseline row named beside it,\nthe same convention for both: "
+			"\"2.70x slower\" takes 2.7 times as long, \"1.25x faster\" 1/1.25 as "
+			"long; "
+			"'-' for baselines and rows without one\n");
 	if (any_clamped)
 		fprintf(f, "*: some one-way samples were negative (clocks of the two CPUs "
 			   "disagree) and were counted as 0\n");
-	for (i = 0; i < n; i++) {
-		if (is_ok(&r[i]))
-			continue;
-		fprintf(f, "%s: %s %s %s size %zu: %s\n",
-			r[i].status == BENCH_SKIPPED ? "skipped" : "FAILED", r[i].t->name,
-			r[i].t->wait, bench_pattern_name(r[i].pattern), r[i].size, r[i].note);
-	}
 }
 
 /* ---- JSON ---- */
@@ -232,8 +302,10 @@ static json_t *machine_json(const struct bench_machine *m, bool *ok)
 
 static json_t *result_json(const struct bench_result *x, bool *ok)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *runs, *p99, *warn;
 	bool st = !is_latency(x);
+	char versus[32];
+	unsigned int k;
 
 	if (!o) {
 		*ok = false;
@@ -255,17 +327,124 @@ static json_t *result_json(const struct bench_result *x, bool *ok)
 	set(o, "clamped_samples", u64_or_null(x->clamped, st), ok);
 	set(o, "baseline", str_or_null(x->base ? x->base->t->name : NULL), ok);
 	set(o, "ratio", real_or_null(x->ratio, 4, !x->base), ok);
+	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
+	set(o, "versus", str_or_null(x->base ? versus : NULL), ok);
+	set(o, "runs", json_integer(x->runs), ok);
+	runs = json_array();
+	p99 = st ? json_null() : json_array();
+	for (k = 0; runs && k < x->runs; k++) {
+		if (json_array_append_new(runs, st ? real_or_null(x->run_value[k], 0, false)
+						   : json_integer((json_int_t)x->run_value[k])))
+			*ok = false;
+		if (!st && p99 &&
+		    json_array_append_new(p99, json_integer((json_int_t)x->run_p99[k])))
+			*ok = false;
+	}
+	set(o, st ? "runs_msgs_per_s" : "runs_p50_ns", runs, ok);
+	set(o, st ? "runs_p50_ns" : "runs_msgs_per_s", json_null(), ok);
+	set(o, "runs_p99_ns", p99, ok);
+	set(o, "spread_pct", real_or_null(x->spread_pct, 2, x->runs < 2), ok);
+	set(o, "spread_p99_pct", real_or_null(x->spread_p99_pct, 2, st || x->runs < 2), ok);
+	warn = json_array();
+	if (warn && (x->warn & BENCH_W_BELOW_FLOOR) &&
+	    json_array_append_new(warn, json_string("below_floor")))
+		*ok = false;
+	if (warn && (x->warn & BENCH_W_OUTLIERS) &&
+	    json_array_append_new(warn, json_string("outliers")))
+		*ok = false;
+	if (warn && (x->warn & BENCH_W_UNSTABLE) &&
+	    json_array_append_new(warn, json_string("unstable")))
+		*ok = false;
+	set(o, "warnings", warn, ok);
 	return o;
 }
 
-int bench_write_json(const char *path, const struct bench_machine *m, const struct bench_result *r,
-		     size_t n)
+static json_t *str_list(char *const *v, int n)
+{
+	json_t *a;
+	int i;
+
+	if (!n)
+		return json_null();
+	a = json_array();
+	for (i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *tool_json(const struct bench_run_info *in, bool *ok)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	set(o, "name", json_string("ipcc-bench"), ok);
+	set(o, "version", json_string(in->version), ok);
+	set(o, "libipcc_version", json_string(in->lib_version), ok);
+	set(o, "commit", str_or_null(in->commit), ok);
+	return o;
+}
+
+static json_t *options_json(const struct bench_run_info *in, bool *ok)
+{
+	json_t *o = json_object(), *a;
+	int i;
+
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	set(o, "quick", json_boolean(in->quick), ok);
+	set(o, "modes", str_list(in->modes, in->nmodes), ok);
+	set(o, "transports", str_list(in->transports, in->ntransports), ok);
+	set(o, "no_baselines", json_boolean(in->no_baselines), ok);
+	a = json_array();
+	for (i = 0; a && i < in->npatterns; i++)
+		if (json_array_append_new(a, json_string(bench_pattern_name(in->patterns[i]))))
+			*ok = false;
+	set(o, "patterns", a, ok);
+	a = json_array();
+	for (i = 0; a && i < in->nsizes; i++)
+		if (json_array_append_new(a, json_integer((json_int_t)in->sizes[i])))
+			*ok = false;
+	set(o, "sizes", a, ok);
+	a = json_array();
+	for (i = 0; a && i < 2; i++)
+		if (json_array_append_new(a, json_integer(in->cpus[i])))
+			*ok = false;
+	set(o, "cpus", a, ok);
+	set(o, "time_ms", json_integer(in->time_ms), ok);
+	set(o, "warmup_time_ms", json_integer(in->warmup_time_ms), ok);
+	set(o, "iterations", u64_or_null(in->iterations, !in->iterations), ok);
+	set(o, "warmup", u64_or_null(in->warmup, !in->warmup_set), ok);
+	set(o, "timeout_s", json_integer(in->timeout_s), ok);
+	set(o, "repeat", json_integer(in->repeat), ok);
+	set(o, "json", str_or_null(in->json), ok);
+	set(o, "csv", str_or_null(in->csv), ok);
+	set(o, "plot", str_or_null(in->plot), ok);
+	return o;
+}
+
+int bench_write_json(const char *path, const struct bench_machine *m,
+		     const struct bench_run_info *info, const struct bench_result *r, size_t n)
 {
 	json_t *doc = json_object(), *results = json_array();
 	bool ok = doc && results;
 	int ret = -1;
 	size_t i;
 
+	set(doc, "tool", tool_json(info, &ok), &ok);
+	set(doc, "options", options_json(info, &ok), &ok);
+	set(doc, "complete", json_boolean(!info->stop_signal), &ok);
+	set(doc, "stopped_by",
+	    info->stop_signal ? json_string(info->stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+			      : json_null(),
+	    &ok);
 	set(doc, "machine", machine_json(m, &ok), &ok);
 	for (i = 0; ok && i < n; i++)
 		if (is_ok(&r[i]) && json_array_append_new(results, result_json(&r[i], &ok)))
@@ -339,27 +518,32 @@ int bench_write_csv(const char *path, const struct bench_result *r, size_t n)
 
 /* ---- SVG ---- */
 
+/*
+ * Layout: one latency panel per (pattern, wait) in a grid, a column per latency pattern and a
+ * row per wait mode, each drawing the library rows of that wait with their baseline (black,
+ * dashed), a dot at each median; then one throughput chart of the stream rows, full width.
+ * Each panel's time axis runs from its rows' p1 to their largest p99.9, so one preempted
+ * sample does not squash the rest: the table has the max.
+ */
 #define SVG_W	     1280
-#define SVG_LEGEND_W 300
-#define SVG_TOP	     78
-#define SVG_PANEL_H  290
-#define SVG_ML	     80 /* left of each panel: y labels */
-#define SVG_MR	     22
-#define SVG_GAP	     64 /* below each panel: x labels and the panel title of the next row */
+#define SVG_TOP	     84
+#define SVG_ML	     64 /* left of a panel: y labels */
+#define SVG_MR	     26
+#define SVG_PANEL_H  210
+#define SVG_GAP	     58 /* below a panel: x labels and the next title */
+#define SVG_BAR_H    20
+#define SVG_BAR_LAB  330 /* left of the bars: their labels */
+#define MAX_PANELS   16
+#define MAX_IN_PANEL 24
 
-/* Distinguishable on white; the second half are darker companions for more than 10 series. */
-static const char *const palette[] = {
-	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-	"#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39",
-	"#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
-};
-#define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
+/* Library series by size (notify has its own); baselines are always black and dashed. */
+static const char *const size_colour[] = { "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+					   "#8c564b", "#17becf", "#bcbd22", "#7f7f7f" };
+#define NOTIFY_COLOUR "#9467bd"
 
-struct plot {
-	FILE *f;
-	double dmin, dmax; /* x axis: log10(ns) decades */
-	int tail_dec;	   /* tail panel: 1 - CDF from 1 down to 10^-tail_dec */
-	double x0, y0, w, h;
+struct axis {
+	double lo, hi; /* log10(ns) */
+	double x0, w;
 };
 
 static void xml_str(FILE *f, const char *s)
@@ -384,143 +568,177 @@ static void xml_str(FILE *f, const char *s)
 	}
 }
 
-static double px_x(const struct plot *p, double ns)
+static double ax_x(const struct axis *a, double v)
 {
-	double l = ns < 1 ? 0 : log10(ns);
+	double l = v < 1 ? 0 : log10(v);
 
-	if (l < p->dmin)
-		l = p->dmin;
-	return p->x0 + (l - p->dmin) / (p->dmax - p->dmin) * p->w;
+	if (l < a->lo)
+		l = a->lo;
+	if (l > a->hi)
+		l = a->hi;
+	return a->x0 + (l - a->lo) / (a->hi - a->lo) * a->w;
 }
 
-static double px_cdf(const struct plot *p, double frac)
+static void fmt_ns(char *buf, size_t len, double ns)
 {
-	return p->y0 + (1 - frac) * p->h;
-}
-
-static double px_tail(const struct plot *p, double q)
-{
-	return p->y0 + (-log10(q) / p->tail_dec) * p->h;
-}
-
-static void decade_label(char *buf, size_t len, int d)
-{
-	static const char *const unit[] = { "ns", "µs", "ms", "s" };
-	static const char *const mant[] = { "1", "10", "100" };
-	int u = d / 3;
-
-	if (d < 0 || u > 3)
-		snprintf(buf, len, "1e%d ns", d);
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.3g µs", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.3g ms", ns / 1e6);
 	else
-		snprintf(buf, len, "%s %s", mant[d % 3], unit[u]);
+		snprintf(buf, len, "%.3g s", ns / 1e9);
 }
 
-/* Frame, grid and axis labels of one panel. */
-static void panel_axes(const struct plot *p, bool tail, const char *title, int clip_id)
+static void fmt_rate(char *buf, size_t len, double v)
 {
-	FILE *f = p->f;
-	char lab[32];
-	double x, y;
-	int d, k, i;
+	if (v >= 1e6)
+		snprintf(buf, len, "%.3g M", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.3g k", v / 1e3);
+	else
+		snprintf(buf, len, "%.3g", v);
+}
 
-	fprintf(f,
-		"<clipPath id=\"c%d\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-		"height=\"%.1f\"/></clipPath>\n",
-		clip_id, p->x0, p->y0 - 2, p->w, p->h + 4);
-	fprintf(f,
-		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fcfcfc\" "
-		"stroke=\"#444\"/>\n",
-		p->x0, p->y0, p->w, p->h);
-	for (d = (int)p->dmin; d <= (int)p->dmax; d++) {
-		x = px_x(p, pow(10, d));
-		fprintf(f,
-			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\"/>\n",
-			x, p->y0, x, p->y0 + p->h);
-		decade_label(lab, sizeof(lab), d);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x,
-			p->y0 + p->h + 16, lab);
-		for (k = 2; k <= 9 && d < (int)p->dmax; k++) {
-			x = px_x(p, k * pow(10, d));
-			fprintf(f,
-				"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-				"stroke=\"#e6e6e6\"/>\n",
-				x, p->y0, x, p->y0 + p->h);
-		}
-	}
-	if (!tail) {
-		for (i = 0; i <= 10; i++) {
-			y = px_cdf(p, i / 10.0);
+/*
+ * Ticks at 1, 2 and 5 times each power of ten inside the axis, labelled by @fmt: all three
+ * on a short axis, the powers of ten alone on a long one, where the labels would overlap.
+ */
+static void x_ticks(FILE *f, const struct axis *a, double y0, double h,
+		    void (*fmt)(char *, size_t, double))
+{
+	static const int mant[] = { 1, 2, 5 };
+	bool all = a->hi - a->lo < 2.2;
+	char lab[32];
+	double v, x;
+	int d, k;
+
+	for (d = (int)floor(a->lo); d <= (int)ceil(a->hi); d++) {
+		for (k = 0; k < 3; k++) {
+			v = mant[k] * pow(10, d);
+			if (log10(v) < a->lo - 1e-9 || log10(v) > a->hi + 1e-9)
+				continue;
+			x = ax_x(a, v);
 			fprintf(f,
 				"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 				"stroke=\"%s\"/>\n",
-				p->x0, y, p->x0 + p->w, y, i == 5 ? "#aaa" : "#e6e6e6");
-			if (i % 2 == 0 || i == 5)
-				fprintf(f,
-					"<text x=\"%.1f\" y=\"%.1f\" "
-					"text-anchor=\"end\">%.1f</text>\n",
-					p->x0 - 6, y + 4, i / 10.0);
-		}
-	} else {
-		static const char *const tl[] = { "min",    "p90",     "p99",	   "p99.9",
-						  "p99.99", "p99.999", "p99.9999", "p99.99999" };
-		for (i = 0; i <= p->tail_dec; i++) {
-			y = px_tail(p, pow(10, -i));
+				x, y0, x, y0 + h, k ? "#e8e8e8" : "#c8c8c8");
+			if (k && !all)
+				continue;
+			fmt(lab, sizeof(lab), v);
 			fprintf(f,
-				"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-				"stroke=\"#ddd\"/>\n",
-				p->x0, y, p->x0 + p->w, y);
-			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-				p->x0 - 6, y + 4, tl[i]);
+				"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+				"fill=\"#444\">%s</text>\n",
+				x, y0 + h + 15, lab);
 		}
 	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", p->x0, p->y0 - 8);
-	xml_str(f, title);
-	fprintf(f, "</text>\n");
 }
 
-/* One series; points closer than half a pixel in x are merged (keeping the later y). */
-static void panel_series(const struct plot *p, const struct bench_result *r, bool tail,
-			 const char *colour, const char *dash, int clip_id)
+static const char *series_colour(const struct bench_result *x, const size_t *sizes, int nsizes)
 {
-	const struct bench_hist *h = r->hist;
-	FILE *f = p->f;
-	double lastx = -1e9, x, y, frac;
+	int i;
+
+	if (x->t->flags & BENCH_F_BASELINE)
+		return "#000";
+	if (!strcmp(x->t->name, "notify"))
+		return NOTIFY_COLOUR;
+	for (i = 0; i < nsizes; i++)
+		if (sizes[i] == x->size)
+			return size_colour[i % (int)(sizeof(size_colour) / sizeof(size_colour[0]))];
+	return size_colour[0];
+}
+
+static bool is_baseline(const struct bench_result *x)
+{
+	return x->t->flags & BENCH_F_BASELINE;
+}
+
+static bool plottable(const struct bench_result *x)
+{
+	return is_ok(x) && is_latency(x) && x->hist && x->hist->count;
+}
+
+/* The panel of a baseline row no library row of its pattern compares with: its own wait. */
+static bool referenced(const struct bench_result *r, size_t n, const struct bench_result *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (plottable(&r[i]) && !is_baseline(&r[i]) && r[i].base == b)
+			return true;
+	return false;
+}
+
+/* Does row x belong to the panel of @wait and pattern p? */
+static bool in_panel(const struct bench_result *r, size_t n, const struct bench_result *x,
+		     enum bench_pattern p, const char *wait)
+{
+	size_t i;
+
+	if (!plottable(x) || x->pattern != p)
+		return false;
+	if (!is_baseline(x))
+		return !strcmp(x->t->wait, wait);
+	for (i = 0; i < n; i++)
+		if (plottable(&r[i]) && !is_baseline(&r[i]) && r[i].base == x &&
+		    !strcmp(r[i].t->wait, wait))
+			return true;
+	return !referenced(r, n, x) && !strcmp(x->t->wait, wait);
+}
+
+/* The waits that get a panel: library rows' first, in row order, then lone baselines'. */
+static int panel_waits(const struct bench_result *r, size_t n, const char **waits)
+{
+	int nw = 0, k, pass;
+	size_t i;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			if (!plottable(&r[i]) || is_baseline(&r[i]) != (pass == 1))
+				continue;
+			if (pass == 1 && referenced(r, n, &r[i]))
+				continue;
+			for (k = 0; k < nw && strcmp(waits[k], r[i].t->wait); k++)
+				;
+			if (k == nw && nw < MAX_PANELS)
+				waits[nw++] = r[i].t->wait;
+		}
+	}
+	return nw;
+}
+
+static void cdf_series(FILE *f, const struct axis *a, double y0, double h,
+		       const struct bench_result *x, const char *colour, int clip)
+{
+	const struct bench_hist *hg = x->hist;
+	double lastx = -1e9, px = 0, py = 0, xx, yy;
+	bool base = is_baseline(x), pending = false;
 	uint64_t cum = 0, v;
 	unsigned int i;
-	bool pending = false;
-	double px = 0, py = 0;
 
 	fprintf(f,
-		"<polyline clip-path=\"url(#c%d)\" fill=\"none\" stroke=\"%s\" "
-		"stroke-width=\"1.7\" stroke-linejoin=\"round\"%s%s%s points=\"",
-		clip_id, colour, dash ? " stroke-dasharray=\"" : "", dash ? dash : "",
-		dash ? "\"" : "");
-	x = px_x(p, (double)h->min);
-	fprintf(f, "%.1f,%.1f", x, tail ? px_tail(p, 1) : px_cdf(p, 0));
-	lastx = x;
+		"<polyline class=\"%s\" clip-path=\"url(#c%d)\" fill=\"none\" stroke=\"%s\" "
+		"stroke-width=\"%s\" stroke-linejoin=\"round\"%s points=\"",
+		base ? "baseline" : "series", clip, colour, base ? "2.4" : "1.8",
+		base ? " stroke-dasharray=\"7,4\"" : "");
+	fprintf(f, "%.1f,%.1f", ax_x(a, (double)hg->min), y0 + h);
 	for (i = 0; i < BENCH_HIST_BUCKETS; i++) {
-		if (!h->bucket[i])
+		if (!hg->bucket[i])
 			continue;
-		cum += h->bucket[i];
+		cum += hg->bucket[i];
 		v = bench_hist_bucket_high(i);
-		if (v > h->max)
-			v = h->max;
-		frac = (double)cum / (double)h->count;
-		x = px_x(p, (double)v);
-		if (tail) {
-			/* 1 - CDF reaches 0 at the max, which a log axis cannot show. */
-			if (cum == h->count || 1 - frac < pow(10, -p->tail_dec))
-				break;
-			y = px_tail(p, 1 - frac);
-		} else {
-			y = px_cdf(p, frac);
-		}
-		if (pending && x - lastx >= 0.5) {
+		if (v > hg->max)
+			v = hg->max;
+		xx = ax_x(a, (double)v);
+		yy = y0 + (1 - (double)cum / (double)hg->count) * h;
+		/* Points closer than half a pixel merge, keeping the later y. */
+		if (pending && xx - lastx >= 0.5) {
 			fprintf(f, " %.1f,%.1f", px, py);
 			lastx = px;
 		}
-		px = x;
-		py = y;
+		px = xx;
+		py = yy;
 		pending = true;
 	}
 	if (pending)
@@ -528,83 +746,204 @@ static void panel_series(const struct plot *p, const struct bench_result *r, boo
 	fprintf(f, "\"/>\n");
 }
 
-static int series_key(const struct bench_result *r, size_t idx)
+static void latency_panel(FILE *f, const struct bench_result *r, size_t n, enum bench_pattern p,
+			  const char *wait, double x0, double y0, double w, int clip,
+			  const size_t *sizes, int nsizes)
 {
-	int key = 0;
+	const struct bench_result *in[MAX_IN_PANEL];
+	const char *colour[MAX_IN_PANEL];
+	bool lone = true; /* baselines only: tell them apart by colour */
+	double lo = 1e18, hi = 0, q, y;
+	struct axis a = { .x0 = x0, .w = w };
+	char lab[160], v[32];
+	int k, nin = 0, i;
+	size_t j;
+
+	for (j = 0; j < n && nin < MAX_IN_PANEL; j++)
+		if (in_panel(r, n, &r[j], p, wait))
+			in[nin++] = &r[j];
+	for (k = 0; k < nin; k++)
+		lone &= is_baseline(in[k]);
+	for (k = 0; k < nin; k++) {
+		colour[k] =
+			lone ? size_colour[k % (int)(sizeof(size_colour) / sizeof(size_colour[0]))]
+			     : series_colour(in[k], sizes, nsizes);
+		q = (double)bench_hist_quantile(in[k]->hist, 0.01);
+		lo = q < lo ? q : lo;
+		q = (double)in[k]->st.p999;
+		hi = q > hi ? q : hi;
+	}
+	a.lo = log10(lo / 1.3 < 1 ? 1 : lo / 1.3);
+	a.hi = log10(hi * 1.3 < 10 ? 10 : hi * 1.3);
+	if (a.hi - a.lo < 0.5)
+		a.hi = a.lo + 0.5;
+
+	fprintf(f, "<g class=\"panel\" data-pattern=\"%s\" data-wait=\"%s\">\n",
+		bench_pattern_name(p), wait);
+	fprintf(f,
+		"<clipPath id=\"c%d\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+		"height=\"%d\"/></clipPath>\n",
+		clip, x0, y0 - 2, w, SVG_PANEL_H + 4);
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"#fcfcfc\" "
+		"stroke=\"#444\"/>\n",
+		x0, y0, w, SVG_PANEL_H);
+	x_ticks(f, &a, y0, SVG_PANEL_H, fmt_ns);
+	for (i = 0; i <= 4; i++) {
+		y = y0 + (1 - i / 4.0) * SVG_PANEL_H;
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n",
+			x0, y, x0 + w, y, i == 2 ? "#999" : "#e8e8e8");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2g</text>\n", x0 - 5,
+			y + 4, i / 4.0);
+	}
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", x0, y0 - 8);
+	snprintf(lab, sizeof(lab), "%s, wait %s", bench_pattern_name(p), wait);
+	xml_str(f, lab);
+	fprintf(f, "</text>\n");
+
+	for (k = 0; k < nin; k++)
+		cdf_series(f, &a, y0, SVG_PANEL_H, in[k], colour[k], clip);
+	/* Medians on the 0.5 line, over the curves. */
+	for (k = 0; k < nin; k++)
+		fprintf(f,
+			"<circle class=\"median\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" "
+			"stroke=\"white\"/>\n",
+			ax_x(&a, (double)in[k]->st.p50), y0 + SVG_PANEL_H / 2.0, colour[k]);
+	/*
+	 * The panel's key, bottom right where a CDF has no ink (it has reached 1 there): name,
+	 * size, p50 and the ratio to the baseline, on white in case a slow tail passes under.
+	 */
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"270\" height=\"%d\" fill=\"white\" "
+		"fill-opacity=\"0.85\"/>\n",
+		x0 + w - 274, y0 + SVG_PANEL_H - 10 - 15 * nin, 15 * nin + 6);
+	for (k = 0; k < nin; k++) {
+		char versus[32] = "";
+
+		fmt_ns(v, sizeof(v), (double)in[k]->st.p50);
+		if (in[k]->base)
+			bench_fmt_versus(versus, sizeof(versus), in[k]->ratio);
+		snprintf(lab, sizeof(lab), "%s %zu B: p50 %s%s%s", in[k]->t->name, in[k]->size, v,
+			 versus[0] ? ", " : "", versus);
+		y = y0 + SVG_PANEL_H - 8 - 15 * (nin - 1 - k);
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			"stroke-width=\"2.4\"%s/>\n",
+			x0 + w - 28, y - 4, x0 + w - 8, y - 4, colour[k],
+			is_baseline(in[k]) ? " stroke-dasharray=\"5,3\"" : "");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">",
+			x0 + w - 33, y);
+		xml_str(f, lab);
+		fprintf(f, "</text>\n");
+	}
+	fprintf(f, "</g>\n");
+}
+
+static void throughput_chart(FILE *f, const struct bench_result *r, size_t n, double y0,
+			     const size_t *sizes, int nsizes)
+{
+	double lo = 1e18, hi = 0, y;
+	struct axis a = { .x0 = SVG_ML + SVG_BAR_LAB, .w = SVG_W - SVG_ML - SVG_BAR_LAB - SVG_MR };
+	char lab[200], rate[32], versus[32];
+	int nbars = 0;
 	size_t i;
 
-	/* Colour by (transport, wait, size) so one series has the same colour in every panel. */
-	for (i = 0; i < idx; i++) {
-		size_t j;
-		bool seen = false;
-
-		if (!is_ok(&r[i]) || !is_latency(&r[i]))
+	for (i = 0; i < n; i++) {
+		if (!is_ok(&r[i]) || is_latency(&r[i]) || !(r[i].msgs_per_s > 0))
 			continue;
-		for (j = 0; j < i && !seen; j++)
-			seen = is_ok(&r[j]) && is_latency(&r[j]) && r[j].t == r[i].t &&
-			       r[j].size == r[i].size;
-		if (seen)
-			continue;
-		if (r[i].t == r[idx].t && r[i].size == r[idx].size)
-			return key;
-		key++;
+		lo = r[i].msgs_per_s < lo ? r[i].msgs_per_s : lo;
+		hi = r[i].msgs_per_s > hi ? r[i].msgs_per_s : hi;
+		nbars++;
 	}
-	return key;
+	fprintf(f, "<g class=\"throughput\">\n");
+	fprintf(f,
+		"<text x=\"%d\" y=\"%.1f\" font-weight=\"bold\">stream throughput, messages per "
+		"second (log scale; baselines grey)</text>\n",
+		SVG_ML, y0 - 8);
+	if (!nbars) {
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\">no stream rows</text>\n</g>\n", SVG_ML,
+			y0 + 14);
+		return;
+	}
+	/* Bars start a little below the slowest row, so every bar has a length. */
+	a.lo = floor(log10(lo / 2));
+	a.hi = log10(hi * 1.15);
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"#fcfcfc\" "
+		"stroke=\"#444\"/>\n",
+		a.x0, y0, a.w, nbars * SVG_BAR_H);
+	x_ticks(f, &a, y0, nbars * SVG_BAR_H, fmt_rate);
+	y = y0;
+	for (i = 0; i < n; i++) {
+		const struct bench_result *x = &r[i];
+
+		if (!is_ok(x) || is_latency(x) || !(x->msgs_per_s > 0))
+			continue;
+		fprintf(f,
+			"<rect class=\"bar\" data-baseline=\"%d\" x=\"%.1f\" y=\"%.1f\" "
+			"width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
+			is_baseline(x), a.x0, y + 3, ax_x(&a, x->msgs_per_s) - a.x0, SVG_BAR_H - 6,
+			is_baseline(x) ? "#9a9a9a" : series_colour(x, sizes, nsizes));
+		fmt_rate(rate, sizeof(rate), x->msgs_per_s);
+		versus[0] = 0;
+		if (x->base)
+			bench_fmt_versus(versus, sizeof(versus), x->ratio);
+		if (x->base)
+			snprintf(lab, sizeof(lab), "%s %s %zu B: %s/s (%s%s%s)", x->t->name,
+				 x->t->wait, x->size, rate,
+				 strncmp(versus, "same", 4) ? versus : "the same as",
+				 strncmp(versus, "same", 4) ? " than " : " ", x->base->t->name);
+		else
+			snprintf(lab, sizeof(lab), "%s %s %zu B: %s/s", x->t->name, x->t->wait,
+				 x->size, rate);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">",
+			a.x0 - 6, y + SVG_BAR_H - 6);
+		xml_str(f, lab);
+		fprintf(f, "</text>\n");
+		y += SVG_BAR_H;
+	}
+	fprintf(f, "</g>\n");
 }
 
 int bench_write_svg(const char *path, const struct bench_machine *m, const struct bench_result *r,
 		    size_t n)
 {
 	static const enum bench_pattern order[] = { BENCH_HALF_DUPLEX, BENCH_SIMPLEX };
-	static const char *const ptitle[] = { "half-duplex (round trip)", "simplex (one way)" };
+	const char *waits[MAX_PANELS];
 	enum bench_pattern cols[2];
-	const char *ctitle[2];
-	uint64_t lo = UINT64_MAX, hi = 0, maxcount = 0;
-	int ncols = 0, c, row, clip = 0, key, nkeys = 0, height;
-	double panel_w, ly;
-	struct plot p;
-	char title[400], lab[160];
+	size_t sizes[MAX_PANELS];
+	int ncols = 0, nw, nsizes = 0, nbars = 0, c, k, height, clip = 0;
+	double panel_w, y_thr;
+	char title[400];
 	size_t i, j;
 	FILE *f;
 
-	for (j = 0; j < 2; j++) {
-		for (i = 0; i < n; i++) {
-			if (is_ok(&r[i]) && r[i].pattern == order[j] && r[i].hist) {
-				cols[ncols] = order[j];
-				ctitle[ncols++] = ptitle[j];
+	for (j = 0; j < 2; j++)
+		for (i = 0; i < n; i++)
+			if (plottable(&r[i]) && r[i].pattern == order[j]) {
+				cols[ncols++] = order[j];
 				break;
 			}
-		}
-	}
+	nw = panel_waits(r, n, waits);
 	for (i = 0; i < n; i++) {
-		if (!is_ok(&r[i]) || !r[i].hist || !r[i].hist->count)
+		if (!is_ok(&r[i]))
 			continue;
-		lo = r[i].hist->min < lo ? r[i].hist->min : lo;
-		hi = r[i].hist->max > hi ? r[i].hist->max : hi;
-		maxcount = r[i].hist->count > maxcount ? r[i].hist->count : maxcount;
-		key = series_key(r, i);
-		nkeys = key + 1 > nkeys ? key + 1 : nkeys;
+		nbars += !is_latency(&r[i]) && r[i].msgs_per_s > 0;
+		if (is_baseline(&r[i]) || !strcmp(r[i].t->name, "notify"))
+			continue;
+		for (k = 0; k < nsizes && sizes[k] != r[i].size; k++)
+			;
+		if (k == nsizes && nsizes < MAX_PANELS)
+			sizes[nsizes++] = r[i].size;
 	}
+	panel_w = (double)SVG_W / (ncols ? ncols : 1) - SVG_ML - SVG_MR;
+	y_thr = SVG_TOP + (ncols ? nw : 0) * (SVG_PANEL_H + SVG_GAP) + 24;
+	height = (int)y_thr + (nbars ? nbars : 1) * SVG_BAR_H + 70;
 
 	f = fopen(path, "w");
 	if (!f)
 		return -1;
-	memset(&p, 0, sizeof(p));
-	p.f = f;
-	p.dmin = floor(log10(lo < 1 || lo == UINT64_MAX ? 1.0 : (double)lo));
-	p.dmax = ceil(log10(hi < 10 ? 10.0 : (double)hi));
-	if (p.dmax <= p.dmin)
-		p.dmax = p.dmin + 1;
-	p.tail_dec = (int)ceil(log10(maxcount > 1000 ? (double)maxcount : 1000.0));
-	if (p.tail_dec > 7)
-		p.tail_dec = 7;
-	p.h = SVG_PANEL_H;
-	panel_w = (double)(SVG_W - SVG_LEGEND_W) / (ncols ? ncols : 1) - SVG_ML - SVG_MR;
-	p.w = panel_w;
-	height = SVG_TOP + 2 * (SVG_PANEL_H + SVG_GAP);
-	if (height < SVG_TOP + 40 + 18 * nkeys)
-		height = SVG_TOP + 40 + 18 * nkeys;
-
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f,
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -613,8 +952,8 @@ int bench_write_svg(const char *path, const struct bench_machine *m, const struc
 		SVG_W, height, SVG_W, height);
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	fprintf(f,
-		"<text x=\"%d\" y=\"24\" font-size=\"17\" font-weight=\"bold\">ipcc-bench "
-		"latency CDFs</text>\n",
+		"<text x=\"%d\" y=\"24\" font-size=\"17\" font-weight=\"bold\">ipcc-bench: latency "
+		"CDFs by wait mode, with each mode's baseline (black, dashed)</text>\n",
 		SVG_ML);
 	snprintf(title, sizeof(title), "%s, %ld CPUs, %s %s%s, sides on CPUs %d/%d, %s",
 		 m->cpu_model, m->online_cpus, m->sysname, m->release,
@@ -622,67 +961,192 @@ int bench_write_svg(const char *path, const struct bench_machine *m, const struc
 	fprintf(f, "<text x=\"%d\" y=\"44\" fill=\"#333\">", SVG_ML);
 	xml_str(f, title);
 	fprintf(f, "</text>\n");
-
+	fprintf(f,
+		"<text x=\"%d\" y=\"62\" fill=\"#555\">dots: medians (p50). Each panel's time axis "
+		"(log) ends at its rows' largest p99.9; the tables have the max. Clock read: %llu "
+		"ns</text>\n",
+		SVG_ML, (unsigned long long)m->clock_read_p50_ns);
 	if (!ncols)
 		fprintf(f, "<text x=\"%d\" y=\"%d\">no latency rows</text>\n", SVG_ML,
 			SVG_TOP + 20);
-
-	for (c = 0; c < ncols; c++) {
-		for (row = 0; row < 2; row++) {
-			p.x0 = c * (panel_w + SVG_ML + SVG_MR) + SVG_ML;
-			p.y0 = SVG_TOP + row * (SVG_PANEL_H + SVG_GAP);
-			snprintf(lab, sizeof(lab), "%s: %s", ctitle[c],
-				 row ? "tail, 1 - CDF (log)" : "CDF");
-			panel_axes(&p, row == 1, lab, clip);
-			for (i = 0; i < n; i++) {
-				if (!is_ok(&r[i]) || r[i].pattern != cols[c] || !r[i].hist ||
-				    !r[i].hist->count)
-					continue;
-				key = series_key(r, i);
-				panel_series(&p, &r[i], row == 1, palette[key % PALETTE_N],
-					     key >= (int)PALETTE_N ? "7,3" : NULL, clip);
-			}
-			clip++;
+	for (c = 0; c < ncols; c++)
+		for (k = 0; k < nw; k++) {
+			for (i = 0; i < n && !in_panel(r, n, &r[i], cols[c], waits[k]); i++)
+				;
+			if (i == n)
+				continue;
+			latency_panel(f, r, n, cols[c], waits[k],
+				      c * (panel_w + SVG_ML + SVG_MR) + SVG_ML,
+				      SVG_TOP + k * (SVG_PANEL_H + SVG_GAP), panel_w, clip++, sizes,
+				      nsizes);
 		}
-		fprintf(f,
-			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">"
-			"latency (log scale)</text>\n",
-			p.x0 + p.w / 2, SVG_TOP + 2 * SVG_PANEL_H + SVG_GAP + 34);
-	}
-
-	/* Legend: one entry per colour, in row order. */
-	ly = SVG_TOP + 4;
-	fprintf(f,
-		"<text x=\"%d\" y=\"%.1f\" font-weight=\"bold\">transport / wait / size</text>\n",
-		SVG_W - SVG_LEGEND_W + 14, ly);
-	for (key = 0; key < nkeys; key++) {
-		for (i = 0; i < n; i++) {
-			if (is_ok(&r[i]) && r[i].hist && r[i].hist->count &&
-			    series_key(r, i) == key)
-				break;
-		}
-		if (i == n)
-			continue;
-		ly += 18;
-		fprintf(f,
-			"<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\" "
-			"stroke-width=\"3\"%s/>\n",
-			SVG_W - SVG_LEGEND_W + 14, ly - 4, SVG_W - SVG_LEGEND_W + 44, ly - 4,
-			palette[key % PALETTE_N],
-			key >= (int)PALETTE_N ? " stroke-dasharray=\"7,3\"" : "");
-		snprintf(lab, sizeof(lab), "%s / %s / %zu B", r[i].t->name, r[i].t->wait,
-			 r[i].size);
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\">", SVG_W - SVG_LEGEND_W + 52, ly);
-		xml_str(f, lab);
-		fprintf(f, "</text>\n");
-	}
-	ly += 30;
-	fprintf(f, "<text x=\"%d\" y=\"%.1f\" fill=\"#555\">clock read: %llu ns (p50)</text>\n",
-		SVG_W - SVG_LEGEND_W + 14, ly, (unsigned long long)m->clock_read_p50_ns);
-	fprintf(f,
-		"<text x=\"%d\" y=\"%.1f\" fill=\"#555\">histogram buckets &lt;= 0.8%% "
-		"wide</text>\n",
-		SVG_W - SVG_LEGEND_W + 14, ly + 16);
+	throughput_chart(f, r, n, y_thr, sizes, nsizes);
 	fprintf(f, "</svg>\n");
 	return finish(f);
+}
+
+/* ---- --compare ---- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+/* A number, or NaN when missing or null. */
+static double jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static json_t *load_results(const char *path, json_t **doc)
+{
+	json_error_t e;
+	json_t *res;
+
+	*doc = json_load_file(path, 0, &e);
+	if (!*doc) {
+		fprintf(stderr, "ipcc-bench: --compare '%s': %s (line %d)\n", path, e.text, e.line);
+		return NULL;
+	}
+	res = json_object_get(*doc, "results");
+	if (!json_is_array(res)) {
+		fprintf(stderr,
+			"ipcc-bench: --compare '%s': no \"results\" array: not ipcc-bench "
+			"JSON\n",
+			path);
+		json_decref(*doc);
+		*doc = NULL;
+		return NULL;
+	}
+	return res;
+}
+
+static bool same_row(const json_t *a, const json_t *b)
+{
+	return !strcmp(jstr(a, "transport"), jstr(b, "transport")) &&
+	       !strcmp(jstr(a, "wait"), jstr(b, "wait")) &&
+	       !strcmp(jstr(a, "pattern"), jstr(b, "pattern")) &&
+	       jnum(a, "size") == jnum(b, "size");
+}
+
+/* The noise allowance of a change: the larger spread when both ran repeated, else @dflt. */
+static double noise(const json_t *a, const json_t *b, const char *key, double dflt)
+{
+	double x = jnum(a, key), y = jnum(b, key);
+
+	if (isnan(x) || isnan(y))
+		return dflt;
+	return x > y ? x : y;
+}
+
+static void describe(FILE *f, const char *what, const json_t *doc)
+{
+	const json_t *tool = json_object_get(doc, "tool"), *m = json_object_get(doc, "machine");
+
+	fprintf(f, "%s: %s, commit %s, %s\n", what, jstr(m, "date"),
+		jstr(tool, "commit")[0] ? jstr(tool, "commit") : "unknown", jstr(m, "cpu_model"));
+}
+
+/* Change of a time (above 0: slower), as text, and its verdict against @allow percent. */
+static int change(char *buf, size_t len, double pct, double allow)
+{
+	if (isnan(pct)) {
+		snprintf(buf, len, "-");
+		return 0;
+	}
+	snprintf(buf, len, "%+.1f%%", pct);
+	if (pct > allow)
+		return 1;
+	if (pct < -allow)
+		return -1;
+	return 0;
+}
+
+int bench_compare(FILE *f, const char *old_path, const char *new_path, double threshold_pct)
+{
+	json_t *old_doc, *new_doc, *olds, *news, *o, *n;
+	size_t i, j, both = 0, only_new = 0, regress = 0, improve = 0;
+	char c50[32], c99[32], name[96], allow[32];
+	const char *verdict;
+	int v50, v99;
+
+	olds = load_results(old_path, &old_doc);
+	if (!olds)
+		return -1;
+	news = load_results(new_path, &new_doc);
+	if (!news) {
+		json_decref(old_doc);
+		return -1;
+	}
+	describe(f, "old", old_doc);
+	describe(f, "new", new_doc);
+	if (strcmp(jstr(json_object_get(old_doc, "machine"), "cpu_model"),
+		   jstr(json_object_get(new_doc, "machine"), "cpu_model")))
+		fprintf(f, "note: the two runs are from different CPU models\n");
+	fprintf(f,
+		"\nchange = new time per message / old - 1 (latency: p50 and p99; stream: 1 / "
+		"msgs/s): above 0 is slower.\nallowed = the run-to-run spread (the larger of the "
+		"two runs' --repeat spreads, else %.0f%%)\n\n",
+		threshold_pct);
+	fprintf(f, "%-36s %10s %10s %8s %10s %10s %8s %8s  %s\n", "row", "old p50", "new p50",
+		"change", "old p99", "new p99", "change", "allowed", "verdict");
+	json_array_foreach(news, i, n)
+	{
+		o = NULL;
+		for (j = 0; j < json_array_size(olds) && !o; j++)
+			if (same_row(json_array_get(olds, j), n))
+				o = json_array_get(olds, j);
+		if (!o) {
+			only_new++;
+			continue;
+		}
+		both++;
+		snprintf(name, sizeof(name), "%s %s %s %.0f", jstr(n, "transport"), jstr(n, "wait"),
+			 jstr(n, "pattern"), jnum(n, "size"));
+		if (!strcmp(jstr(n, "pattern"), "stream")) {
+			double a = jnum(o, "msgs_per_s"), b = jnum(n, "msgs_per_s");
+			double allow50 = noise(o, n, "spread_pct", threshold_pct);
+
+			v50 = change(c50, sizeof(c50), b > 0 ? (a / b - 1) * 100 : NAN, allow50);
+			v99 = 0;
+			snprintf(allow, sizeof(allow), "%.1f%%", allow50);
+			fprintf(f, "%-36s %10.0f %10.0f %8s %10s %10s %8s %8s", name, a, b, c50,
+				"-", "-", "-", allow);
+		} else {
+			double a = jnum(o, "p50_ns"), b = jnum(n, "p50_ns");
+			double a99 = jnum(o, "p99_ns"), b99 = jnum(n, "p99_ns");
+			double allow50 = noise(o, n, "spread_pct", threshold_pct);
+
+			v50 = change(c50, sizeof(c50), a > 0 ? (b / a - 1) * 100 : NAN, allow50);
+			v99 = change(c99, sizeof(c99), a99 > 0 ? (b99 / a99 - 1) * 100 : NAN,
+				     noise(o, n, "spread_p99_pct", threshold_pct));
+			snprintf(allow, sizeof(allow), "%.1f%%", allow50);
+			fprintf(f, "%-36s %10.0f %10.0f %8s %10.0f %10.0f %8s %8s", name, a, b, c50,
+				a99, b99, c99, allow);
+		}
+		if (v50 > 0)
+			verdict = v99 > 0 ? "REGRESSION (p50 and p99)" : "REGRESSION";
+		else if (v50 < 0)
+			verdict = v99 > 0 ? "faster, but p99 slower" : "faster";
+		else
+			verdict =
+				v99 > 0 ? "p99 slower" : (v99 < 0 ? "p99 faster" : "within noise");
+		regress += v50 > 0;
+		improve += v50 < 0;
+		fprintf(f, "  %s\n", verdict);
+	}
+	fprintf(f,
+		"\n%zu rows in both: %zu regressions, %zu faster, %zu within noise; %zu only in "
+		"old, %zu only in new\n",
+		both, regress, improve, both - regress - improve, json_array_size(olds) - both,
+		only_new);
+	if (regress)
+		fprintf(f, "REGRESSION: %zu rows slower than the spread allows\n", regress);
+	json_decref(old_doc);
+	json_decref(new_doc);
+	return regress ? 1 : 0;
 }

@@ -19,6 +19,10 @@ BASELINE = {"spin": "raw-spin", "adaptive": "raw-spin", "futex": "raw-futex",
             "eventfd": "eventfd", "uring": "io_uring"}
 NOTIFY_SIZE = 4  # one 32-bit Notify queue entry
 LATENCY = ["min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
+TOP = {"tool", "options", "complete", "stopped_by", "machine", "results"}
+OPTIONS = {"quick", "modes", "transports", "no_baselines", "patterns", "sizes", "cpus", "time_ms",
+           "warmup_time_ms", "iterations", "warmup", "timeout_s", "repeat", "json", "csv", "plot"}
+WARNINGS = {"below_floor", "outliers", "unstable"}
 MACHINE = {"cpu_model": str, "online_cpus": int, "allowed_cpus": int, "kernel": dict,
            "virtualized": bool, "virt_evidence": str, "clock": str, "vdso": bool,
            "clock_res_ns": int, "clock_read_ns": int, "cpus": list, "date": str}
@@ -33,9 +37,25 @@ def is_num(v):
 
 
 def check(doc, errors):
-    if not isinstance(doc, dict) or set(doc) != {"machine", "results"}:
-        errors.append("top level must be an object with exactly machine and results")
+    if not isinstance(doc, dict) or set(doc) != TOP:
+        errors.append(f"top level must be an object with exactly {sorted(TOP)}")
         return
+    tool = doc["tool"]
+    if tool.get("name") != "ipcc-bench" or not isinstance(tool.get("version"), str):
+        errors.append("tool.name or tool.version wrong")
+    if not isinstance(tool.get("libipcc_version"), str):
+        errors.append("tool.libipcc_version is not a string")
+    if "commit" not in tool or not (tool["commit"] is None or isinstance(tool["commit"], str)):
+        errors.append("tool.commit is neither a string nor null")
+    opts = doc["options"]
+    if set(opts) != OPTIONS:
+        errors.append(f"options keys {sorted(opts)}, expected {sorted(OPTIONS)}")
+    elif opts["quick"] is not True or opts["repeat"] != 1 or opts["json"] is None:
+        errors.append("options do not record --quick, the default --repeat and --json")
+    elif opts["patterns"] != ["simplex", "half-duplex", "stream"] or opts["sizes"] != [8, 64, 512]:
+        errors.append("options do not record the default patterns and sizes")
+    if doc["complete"] is not True or doc["stopped_by"] is not None:
+        errors.append("a run that was not stopped is not complete")
     m = doc["machine"]
     for key, typ in MACHINE.items():
         if key not in m:
@@ -82,8 +102,21 @@ def check(doc, errors):
                 errors.append(f"{where}.mean_ns is not a number")
             if r.get("msgs_per_s") is not None:
                 errors.append(f"{where}: latency row with msgs_per_s")
-        if (r.get("baseline") is None) != (r.get("ratio") is None):
-            errors.append(f"{where}: baseline and ratio must be both null or both set")
+        if not ((r.get("baseline") is None) == (r.get("ratio") is None) == (r.get("versus") is None)):
+            errors.append(f"{where}: baseline, ratio and versus must be all null or all set")
+        elif r.get("ratio") is not None:
+            word = "slower" if r["ratio"] >= 1.005 else "faster" if r["ratio"] <= 0.995 else "same"
+            if word not in r["versus"]:
+                errors.append(f"{where}: versus {r['versus']!r} for ratio {r['ratio']}")
+        if r.get("runs") != 1:
+            errors.append(f"{where}.runs is {r.get('runs')!r} without --repeat")
+        runs_key = "runs_msgs_per_s" if stream else "runs_p50_ns"
+        if not isinstance(r.get(runs_key), list) or len(r[runs_key]) != 1:
+            errors.append(f"{where}.{runs_key} is not a list of one run")
+        if r.get("spread_pct") is not None:
+            errors.append(f"{where}.spread_pct is set for a single run")
+        if not isinstance(r.get("warnings"), list) or not set(r["warnings"]) <= WARNINGS:
+            errors.append(f"{where}.warnings {r.get('warnings')!r}")
         if r.get("transport") in LIBRARY:
             want = "pipe" if stream else BASELINE.get(r.get("wait"))
             if r.get("baseline") is None:
