@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sync barrier (ipcc_notify_sync_all, sync_send, sync_wait) and ipcc_cpu_wait_peer between
+ * real processes over one shm object.
+ *
+ * A barrier is proved by counting: each CPU adds itself to the round's arrival counter (shared
+ * memory) before it calls sync_all, and checks after the call that every CPU it syncs with has
+ * arrived. The peer's increment comes before its sync message in its program order and our
+ * check after the sync_all that took that message: the library's release/acquire on the Notify
+ * queue orders them, the counters themselves are seq_cst. Ordering across a restart is proved
+ * the same way: the restarted CPU's first sync_all must not return before the last of the others
+ * has called its next one, which the test holds back for 100 ms after the restarted CPU called.
+ *
+ * Calls that must time out use NS_SHORT (300 ms) and the ones that must not PT_LONG (10 s):
+ * none asserts a duration beyond "did not time out"; latencies are printed.
+ */
+#include "notify-sync-test.h"
+
+TestSuite(sync, .fini = pt_cleanup, .timeout = 60);
+TestSuite(wait_peer, .fini = pt_cleanup, .timeout = 60);
+
+/* ---- four processes, rounds ------------------------------------------------------------- */
+
+#define Q_CPUS	 4u
+#define Q_ROUNDS 8u
+
+struct quad {
+	const char *name;
+	uint64_t seed;
+	_Atomic uint32_t arrived[Q_ROUNDS]; /* CPUs that called sync_all for round r */
+	_Atomic uint32_t returned[Q_ROUNDS];
+	_Atomic uint32_t done;	     /* CPUs past their last round */
+	_Atomic int phase;	     /* the restart test's script, below */
+	_Atomic uint32_t attached_b; /* the restarted CPU 3 has attached */
+};
+
+struct quad_cpu {
+	struct quad *q;
+	unsigned id;
+	unsigned first, last; /* the rounds this process runs, first..last-1 */
+	bool leave_after;     /* wait for every CPU past round last-1, then detach (a restart) */
+	int wait_phase;	      /* wait for q->phase >= this before round `wait_round` */
+	unsigned wait_round;
+};
+
+static uint64_t q_rand(uint64_t *s)
+{
+	*s = pt_mix(*s);
+	return *s;
+}
+
+/* Poll a counter the test's own script moves (not the library: its waits never poll). */
+static void q_await(_Atomic uint32_t *v, uint32_t want, const char *what)
+{
+	int64_t end = pt_now_ns() + 30 * PT_SEC;
+	while (atomic_load(v) < want) {
+		PEER_CHECK(pt_now_ns() < end, "%s: %u of %u after 30 s", what, atomic_load(v),
+			   want);
+		pt_sleep_ms(1);
+	}
+}
+
+static int quad_cpu_main(void *arg)
+{
+	struct quad_cpu *c = arg;
+	struct quad *q = c->q;
+	struct ipcc_system *sys;
+	uint64_t rng = q->seed ^ pt_mix(c->id + 100 * c->first);
+
+	if (c->wait_phase && c->wait_round == c->first)
+		while (atomic_load(&q->phase) < c->wait_phase)
+			pt_sleep_ms(1);
+	/* Start-up in random order: up to 50 ms apart. */
+	pt_sleep_ms((unsigned)(q_rand(&rng) % 51));
+	struct ipcc_cpu *cpu = peer_attach(q->name, c->id, IPCC_WAIT_FUTEX, 0, &sys);
+	if (c->first > 0)
+		atomic_store(&q->attached_b, 1);
+	for (unsigned r = c->first; r < c->last; r++) {
+		if (c->wait_phase && r == c->wait_round && r != c->first)
+			while (atomic_load(&q->phase) < c->wait_phase)
+				pt_sleep_ms(1);
+		pt_sleep_ms((unsigned)(q_rand(&rng) % 21));
+		/* Seq_cst: see the file comment (the peers' checks below read it). */
+		atomic_fetch_add(&q->arrived[r], 1);
+		int64_t t0 = pt_now_ns();
+		int ret = ipcc_notify_sync_all(cpu, PT_LONG);
+		PEER_CHECK(ret == 0, "CPU %u round %u: sync_all: %s (after %.1f ms)", c->id, r,
+			   strerror(-ret), (double)(pt_now_ns() - t0) / PT_MS);
+		uint32_t n = atomic_load(&q->arrived[r]);
+		PEER_CHECK(n == Q_CPUS,
+			   "CPU %u round %u: sync_all returned when only %u of %u CPUs had called "
+			   "it (a stale or early meeting)",
+			   c->id, r, n, Q_CPUS);
+		atomic_fetch_add(&q->returned[r], 1);
+	}
+	if (c->leave_after) {
+		/* Nobody may still wait on this incarnation's round: that wait would see -EPIPE. */
+		q_await(&q->returned[c->last - 1], Q_CPUS, "returns of the last round");
+	} else {
+		/* The test's own end barrier: nobody detaches while a peer still waits. */
+		atomic_fetch_add(&q->done, 1);
+		q_await(&q->done, Q_CPUS, "CPUs done");
+	}
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+	return 0;
+}
+
+static struct quad *quad_new(struct ipcc_system *sys)
+{
+	struct quad *q = pt_shared(sizeof(*q));
+	q->name = ipcc_system_name(sys);
+	q->seed = pt_mix((uint64_t)pt_now_ns() ^ (uint64_t)getpid());
+	fprintf(stderr, "sync: seed 0x%016llx\n", (unsigned long long)q->seed);
+	return q;
+}
+
+Test(sync, four_processes_started_in_random_order_meet_in_every_round)
+{
+	struct ipcc_system *sys = ns_create_all(Q_CPUS);
+	struct quad *q = quad_new(sys);
+	struct quad_cpu c[Q_CPUS];
+	pid_t pid[Q_CPUS];
+	unsigned order[Q_CPUS] = { 0, 1, 2, 3 };
+	uint64_t rng = q->seed;
+
+	/* Forked in a random order too, so that attach order and id order differ. */
+	for (unsigned i = Q_CPUS - 1; i > 0; i--) {
+		unsigned j = (unsigned)(q_rand(&rng) % (i + 1)), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	int64_t t0 = pt_now_ns();
+	for (unsigned i = 0; i < Q_CPUS; i++) {
+		unsigned id = order[i];
+		c[id] = (struct quad_cpu){ .q = q, .id = id, .first = 0, .last = Q_ROUNDS };
+		pid[id] = pt_fork(quad_cpu_main, &c[id], 60);
+	}
+	for (unsigned i = 0; i < Q_CPUS; i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "CPU %u", i);
+		pt_expect_exit0(pid[i], 40 * PT_SEC, what);
+	}
+	fprintf(stderr, "sync: %u processes, %u rounds in %.0f ms\n", Q_CPUS, Q_ROUNDS,
+		(double)(pt_now_ns() - t0) / PT_MS);
+	for (unsigned r = 0; r < Q_ROUNDS; r++)
+		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
+			     atomic_load(&q->returned[r]));
+	ipcc_system_close(sys);
+}
+
+/*
+ * CPU 3 runs rounds 0..K and leaves; CPUs 0 and 1 call their round K+1 sync_all while CPU 3 is
+ * away; a new process attaches CPU 3 and calls sync_all; CPU 2 calls its round K+1 only 100 ms
+ * later. The new CPU 3 must meet round K+1 (and not return before CPU 2 called it: no stale
+ * meeting with a sync meant for the old incarnation), and the rounds after it must still meet.
+ */
+#define Q_K 2u
+enum { PH_RUN, PH_EARLY, PH_RESTART, PH_LATE };
+
+Test(sync, a_restarted_cpu_meets_the_others_next_sync_not_a_stale_one)
+{
+	struct ipcc_system *sys = ns_create_all(Q_CPUS);
+	struct quad *q = quad_new(sys);
+	struct quad_cpu c[Q_CPUS + 1];
+	pid_t pid[Q_CPUS + 1];
+
+	for (unsigned id = 0; id < 3; id++)
+		c[id] = (struct quad_cpu){ .q = q,
+					   .id = id,
+					   .first = 0,
+					   .last = Q_ROUNDS,
+					   .wait_phase = id < 2 ? PH_EARLY : PH_LATE,
+					   .wait_round = Q_K + 1 };
+	c[3] = (struct quad_cpu){
+		.q = q, .id = 3, .first = 0, .last = Q_K + 1, .leave_after = true
+	};
+	c[4] = (struct quad_cpu){ .q = q,
+				  .id = 3,
+				  .first = Q_K + 1,
+				  .last = Q_ROUNDS,
+				  .wait_phase = PH_RESTART,
+				  .wait_round = Q_K + 1 };
+	for (unsigned i = 0; i <= Q_CPUS; i++)
+		pid[i] = pt_fork(quad_cpu_main, &c[i], 60);
+
+	pt_expect_exit0(pid[3], 30 * PT_SEC, "the first CPU 3");
+	atomic_store(&q->phase, PH_EARLY);
+	pt_sleep_ms(50);
+	atomic_store(&q->phase, PH_RESTART);
+	int64_t end = pt_now_ns() + PT_LONG;
+	while (!atomic_load(&q->attached_b) && pt_now_ns() < end)
+		pt_sleep_ms(1);
+	cr_assert(atomic_load(&q->attached_b), "the restarted CPU 3 did not attach");
+	pt_sleep_ms(100);
+	atomic_store(&q->phase, PH_LATE);
+
+	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
+	for (unsigned i = 0; i <= Q_CPUS; i++)
+		if (i != 3)
+			pt_expect_exit0(pid[i], 40 * PT_SEC, what[i]);
+	for (unsigned r = 0; r < Q_ROUNDS; r++)
+		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
+			     atomic_load(&q->returned[r]));
+	ipcc_system_close(sys);
+}
+
+/* ---- two CPUs, scripted -------------------------------------------------------------------- */
+
+/*
+ * CPU 0 is this process (futex mode: no thread of its own, so forking after its attach is
+ * safe); CPU 1 a scripted peer.
+ */
+static struct ipcc_cpu *attach0(struct ipcc_system *sys)
+{
+	return pt_attach(sys, 0, IPCC_WAIT_FUTEX, 0);
+}
+
+/* Run `cmd` in the peer while this process calls sync_all (no bound): both must meet. */
+static void meet(struct ns_peer *p, struct ipcc_cpu *cpu, char cmd, const char *what)
+{
+	pt_post(p->s.cmd, cmd);
+	int r = ipcc_notify_sync_all(cpu, PT_LONG);
+	cr_assert_eq(r, 0, "%s: sync_all of CPU 0: %s%s", what, strerror(-r),
+		     pt_peer_note(p->s.pid));
+	int a = ns_peer_answer(p, cmd);
+	cr_assert_eq(a, 0, "%s: the peer's '%c': %s", what, cmd, ns_err(a));
+}
+
+Test(sync, a_missing_peer_gives_etimedout_and_a_retry_is_the_same_round)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer p = { 0 };
+	ns_peer_start(&p, sys, 1, 0, true);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	/* The peer never came. */
+	int64_t t0 = pt_now_ns();
+	int r = ipcc_notify_sync_all(cpu, NS_SHORT);
+	int64_t waited = pt_now_ns() - t0;
+	cr_assert_eq(r, -ETIMEDOUT, "sync_all with CPU 1 never attached: %d (%s)", r, strerror(-r));
+	cr_assert_geq(waited, NS_SHORT, "timed out after %.1f ms of %.0f", (double)waited / PT_MS,
+		      (double)NS_SHORT / PT_MS);
+	r = ipcc_notify_sync_all(cpu, 0);
+	cr_assert(r == -EAGAIN || r == -ETIMEDOUT, "sync_all with timeout 0, peer away: %d (%s)", r,
+		  strerror(-r));
+	fprintf(stderr, "sync: timeout 0 with the peer away gives %s\n", strerror(-r));
+
+	/* Attached, but not syncing. */
+	pt_script_go(&p.s);
+	r = ipcc_notify_sync_all(cpu, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "sync_all with CPU 1 attached but not syncing: %d (%s)", r,
+		     strerror(-r));
+
+	/* Round 1: three attempts of CPU 0 and one of CPU 1 meet. */
+	meet(&p, cpu, 's', "round 1");
+	/* Round 2: CPU 0's three attempts were one round, so CPU 1 waits for CPU 0 again. */
+	r = ns_peer_cmd(&p, 't');
+	cr_assert_eq(r, ETIMEDOUT,
+		     "round 2: CPU 1's sync_all without CPU 0 gave %s: CPU 0's timed-out "
+		     "attempts of round 1 counted as rounds of their own",
+		     ns_err(r));
+	meet(&p, cpu, 's', "round 2");
+	/* Round 3: the same the other way round (CPU 1 tried twice in round 2). */
+	r = ipcc_notify_sync_all(cpu, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT,
+		     "round 3: CPU 0's sync_all without CPU 1 gave %d (%s): CPU 1's timed-out "
+		     "attempt of round 2 counted as a round of its own",
+		     r, strerror(-r));
+	meet(&p, cpu, 's', "round 3");
+	/* Round 4: nothing left over either way. */
+	r = ns_peer_cmd(&p, 't');
+	cr_assert_eq(r, ETIMEDOUT, "round 4: CPU 1 alone: %s", ns_err(r));
+	meet(&p, cpu, 's', "round 4");
+	r = ipcc_notify_sync_all(cpu, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "round 5: CPU 0 alone: %d (%s)", r, strerror(-r));
+
+	pt_script_stop(&p.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+/* The peer is attached and not syncing; `how` ('k' or 'd') makes it go while CPU 0 waits. */
+static void peer_goes_during_the_barrier(char how)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer p = { 0 };
+	ns_peer_start(&p, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	pt_post(p.s.cmd, how);
+	int r = ipcc_notify_sync_all(cpu, PT_LONG);
+	int64_t t = pt_now_ns();
+	int64_t gone = atomic_load(p.t_gone);
+	cr_assert_eq(r, -EPIPE, "sync_all while the peer %s: %d (%s)",
+		     how == 'k' ? "was killed -9" : "detached", r, strerror(-r));
+	cr_assert(gone && t >= gone, "sync_all returned -EPIPE before the peer went");
+	fprintf(stderr, "sync: -EPIPE %.2f ms after the peer %s\n", (double)(t - gone) / PT_MS,
+		how == 'k' ? "was killed -9" : "detached");
+	cr_assert_lt(t - gone, PT_SEC, "-EPIPE came %.0f ms after the peer went",
+		     (double)(t - gone) / PT_MS);
+	if (how == 'k') {
+		int st = pt_reap(p.s.pid, PT_LONG);
+		cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+			  "the peer did not die of SIGKILL");
+	} else {
+		cr_assert_eq(pt_await(p.s.ack, PT_LONG), 0, "the peer's detach");
+		pt_script_stop(&p.s);
+	}
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+Test(sync, a_peer_killed_during_the_barrier_gives_epipe)
+{
+	peer_goes_during_the_barrier('k');
+}
+
+Test(sync, a_peer_detaching_during_the_barrier_gives_epipe)
+{
+	peer_goes_during_the_barrier('d');
+}
+
+/*
+ * sync_send towards the first incarnation of CPU 1, which never syncs and leaves: the second
+ * incarnation must not take that message for a meeting.
+ */
+Test(sync, a_sync_sent_to_the_previous_incarnation_is_not_taken_by_the_next)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer a = { 0 }, b = { 0 };
+	ns_peer_start(&b, sys, 1, 0, true);
+	ns_peer_start(&a, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	int r = ipcc_notify_sync_send(cpu, 1);
+	cr_assert_eq(r, 0, "sync_send: %s", strerror(-r));
+	pt_script_stop(&a.s);
+	pt_script_go(&b.s);
+	r = ns_peer_cmd(&b, 't');
+	cr_assert_eq(r, ETIMEDOUT,
+		     "the restarted CPU 1's sync_all gave %s without CPU 0 syncing again: it "
+		     "took the sync meant for its previous incarnation",
+		     ns_err(r));
+	meet(&b, cpu, 's', "after the restart");
+	r = ns_peer_cmd(&b, 't');
+	cr_assert_eq(r, ETIMEDOUT, "the next round, CPU 1 alone: %s", ns_err(r));
+	meet(&b, cpu, 's', "the next round");
+	pt_script_stop(&b.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+Test(sync, sync_send_and_sync_wait_meet_one_peer_that_attaches_later)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer p = { 0 };
+	ns_peer_start(&p, sys, 1, 0, true);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	/* Never blocks, also towards a CPU nobody attached yet; twice is the same round. */
+	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
+	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
+	int r = ipcc_notify_sync_wait(cpu, 1, 0);
+	cr_assert(r == -EAGAIN || r == -ETIMEDOUT, "sync_wait, timeout 0, peer away: %d (%s)", r,
+		  strerror(-r));
+	r = ipcc_notify_sync_wait(cpu, 1, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "sync_wait, peer away: %d (%s)", r, strerror(-r));
+
+	/* CPU 0 waits while the peer attaches, then sends and waits in turn. */
+	pt_post(p.s.cmd, 'g');
+	pt_post(p.s.cmd, 'S');
+	pt_post(p.s.cmd, 'W');
+	r = ipcc_notify_sync_wait(cpu, 1, PT_LONG);
+	cr_assert_eq(r, 0, "round 1: sync_wait of CPU 0 for a peer that attached later: %d (%s)%s",
+		     r, strerror(-r), pt_peer_note(p.s.pid));
+	cr_assert_eq(pt_await(p.s.ack, PT_LONG), 'a', "the peer did not attach");
+	r = ns_peer_answer(&p, 'S');
+	cr_assert_eq(r, 0, "round 1: the peer's sync_send: %s", ns_err(r));
+	r = ns_peer_answer(&p, 'W');
+	cr_assert_eq(r, 0, "round 1: the peer's sync_wait: %s", ns_err(r));
+
+	/* Round 2: the peer's send alone does not complete it; CPU 0's send does. */
+	cr_assert_eq(ns_peer_cmd(&p, 'S'), 0, "the peer's sync_send");
+	r = ns_peer_cmd(&p, 'w');
+	cr_assert_eq(r, ETIMEDOUT,
+		     "round 2: the peer's sync_wait before CPU 0 sent: %s (CPU 0's two sends of "
+		     "round 1 counted twice?)",
+		     ns_err(r));
+	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
+	r = ipcc_notify_sync_wait(cpu, 1, PT_LONG);
+	cr_assert_eq(r, 0, "round 2: CPU 0's sync_wait after both sent: %d (%s)", r, strerror(-r));
+	r = ns_peer_cmd(&p, 'W');
+	cr_assert_eq(r, 0, "round 2: the peer's sync_wait after both sent: %s", ns_err(r));
+
+	pt_script_stop(&p.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+/*
+ * Three CPUs, all linked, Notify on 0-1 and 1-2 only: CPU 0 syncs with CPU 1 alone while CPU 2
+ * has never attached; CPU 1 waits for both.
+ */
+Test(sync, sync_all_waits_only_for_the_peers_of_notify_links)
+{
+	struct ns_shape shape = { .cpus = 3 };
+	shape.no_notify[0] = 1u << 2;
+	struct ipcc_system *sys = ns_create(&shape);
+	struct ns_peer p1 = { 0 }, p2 = { 0 };
+	ns_peer_start(&p2, sys, 2, 1, true);
+	ns_peer_start(&p1, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	cr_assert_eq(ipcc_notify_enabled(sys, 0, 1), 1);
+	cr_assert_eq(ipcc_notify_enabled(sys, 1, 2), 1);
+	cr_assert_eq(ipcc_notify_enabled(sys, 0, 2), 0);
+	cr_assert_eq(ipcc_notify_sync_send(cpu, 2), -ENOPROTOOPT);
+	cr_assert_eq(ipcc_notify_sync_wait(cpu, 2, 0), -ENOPROTOOPT);
+
+	/* CPU 1 tries while CPU 2 is away: CPU 0 meets it, CPU 1 times out. */
+	pt_post(p1.s.cmd, 't');
+	int r = ipcc_notify_sync_all(cpu, PT_LONG);
+	cr_assert_eq(r, 0,
+		     "CPU 0's sync_all with CPU 1 syncing and CPU 2 (no Notify link) "
+		     "away: %d (%s)",
+		     r, strerror(-r));
+	r = ns_peer_answer(&p1, 't');
+	cr_assert_eq(r, ETIMEDOUT, "CPU 1's sync_all with CPU 2 away: %s", ns_err(r));
+
+	/* CPU 2 comes: CPU 1's retry (the same round) meets it. */
+	pt_script_go(&p2.s);
+	pt_post(p2.s.cmd, 's');
+	r = ns_peer_cmd(&p1, 's');
+	cr_assert_eq(r, 0, "CPU 1's retry: %s", ns_err(r));
+	r = ns_peer_answer(&p2, 's');
+	cr_assert_eq(r, 0, "CPU 2's sync_all: %s", ns_err(r));
+
+	/* Round 2 of 0-1: CPU 0 waits for CPU 1 only, whatever CPU 2 does. */
+	pt_post(p1.s.cmd, 'S');
+	cr_assert_eq(ns_peer_answer(&p1, 'S'), 0);
+	pt_post(p1.s.cmd, 'W');
+	r = ipcc_notify_sync_all(cpu, PT_LONG);
+	cr_assert_eq(r, 0, "round 2 of 0-1: %d (%s)", r, strerror(-r));
+	r = ns_peer_answer(&p1, 'W');
+	cr_assert_eq(r, 0, "round 2 of 0-1, CPU 1's sync_wait: %s", ns_err(r));
+
+	pt_script_stop(&p2.s);
+	pt_script_stop(&p1.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+/* ---- errors, in one process ---------------------------------------------------------------- */
+
+static struct ipcc_cpu *stale_cpu;
+
+/*
+ * In a fork child: wait_peer on the inherited handle is -ESTALE, and so is every sync call
+ * when arg is not NULL (the system has Notify on link 0-1).
+ */
+static int stale_child(void *arg)
+{
+	PEER_CHECK(ipcc_cpu_wait_peer(stale_cpu, 1, 0) == -ESTALE, "wait_peer");
+	if (arg) {
+		PEER_CHECK(ipcc_notify_sync_all(stale_cpu, 0) == -ESTALE, "sync_all");
+		PEER_CHECK(ipcc_notify_sync_send(stale_cpu, 1) == -ESTALE, "sync_send");
+		PEER_CHECK(ipcc_notify_sync_wait(stale_cpu, 1, 0) == -ESTALE, "sync_wait");
+	}
+	ipcc_cpu_detach(stale_cpu);
+	return 0;
+}
+
+/*
+ * Three CPUs of this process: link 0-1 with Notify, 1-2 without, no link 0-2. The pairwise
+ * rounds are exact here: a CPU's timed-out sync_all has told its peer it reached the round.
+ */
+Test(sync, bad_arguments_and_cpus_without_notify_get_their_errors)
+{
+	struct ns_shape shape = { .cpus = 3 };
+	shape.unlinked[0] = 1u << 2;
+	shape.no_notify[1] = 1u << 2;
+	struct ipcc_system *sys = ns_create(&shape);
+	struct ipcc_cpu *c0 = attach0(sys);
+	struct ipcc_cpu *c1 = pt_attach(sys, 1, IPCC_WAIT_FUTEX, 0);
+	struct ipcc_cpu *c2 = pt_attach(sys, 2, IPCC_WAIT_FUTEX, 0);
+
+	cr_assert_eq(ipcc_notify_sync_all(NULL, 0), -EINVAL);
+	cr_assert_eq(ipcc_notify_sync_send(NULL, 1), -EINVAL);
+	cr_assert_eq(ipcc_notify_sync_wait(NULL, 1, 0), -EINVAL);
+	cr_assert_eq(ipcc_notify_sync_all(c2, 0), -ENOPROTOOPT, "CPU 2 has no Notify link");
+	cr_assert_eq(ipcc_notify_sync_all(c2, PT_LONG), -ENOPROTOOPT);
+	cr_assert_eq(ipcc_notify_sync_send(c0, 0), -EINVAL, "itself");
+	cr_assert_eq(ipcc_notify_sync_wait(c0, 0, 0), -EINVAL, "itself");
+	cr_assert_eq(ipcc_notify_sync_send(c0, 3), -EINVAL, "no CPU 3");
+	cr_assert_eq(ipcc_notify_sync_wait(c0, 3, 0), -EINVAL, "no CPU 3");
+	cr_assert_eq(ipcc_notify_sync_send(c0, IPCC_CPUS_MAX), -EINVAL);
+	cr_assert_eq(ipcc_notify_sync_send(c0, 2), -ENOENT, "no link 0-2");
+	cr_assert_eq(ipcc_notify_sync_wait(c0, 2, 0), -ENOENT, "no link 0-2");
+	cr_assert_eq(ipcc_notify_sync_send(c1, 2), -ENOPROTOOPT, "link 1-2 without Notify");
+	cr_assert_eq(ipcc_notify_sync_wait(c1, 2, 0), -ENOPROTOOPT, "link 1-2 without Notify");
+
+	/* CPU 0 reaches round 1 and gives up at once; a pending interrupt ends its retry. */
+	int r = ipcc_notify_sync_all(c0, 0);
+	cr_assert(r == -EAGAIN || r == -ETIMEDOUT, "sync_all, timeout 0: %d (%s)", r, strerror(-r));
+	cr_assert_eq(ipcc_cpu_interrupt(c0), 0);
+	r = ipcc_notify_sync_all(c0, PT_LONG);
+	cr_assert_eq(r, -EINTR, "sync_all with an interrupt pending: %d (%s)", r, strerror(-r));
+	cr_assert_eq(ipcc_cpu_interrupt(c0), 0);
+	r = ipcc_notify_sync_wait(c0, 1, PT_LONG);
+	cr_assert_eq(r, -EINTR, "sync_wait with an interrupt pending: %d (%s)", r, strerror(-r));
+	/* CPU 1 finds CPU 0 there: no need to wait, even with timeout 0. */
+	r = ipcc_notify_sync_all(c1, 0);
+	cr_assert_eq(r, 0, "CPU 1's sync_all after CPU 0's timed-out one: %d (%s)", r,
+		     strerror(-r));
+	r = ipcc_notify_sync_all(c0, 0);
+	cr_assert_eq(r, 0, "CPU 0's retry after CPU 1's sync_all: %d (%s)", r, strerror(-r));
+	r = ipcc_notify_sync_all(c1, 0);
+	cr_assert(r == -EAGAIN || r == -ETIMEDOUT, "round 2, CPU 1 alone: %d (%s)", r,
+		  strerror(-r));
+
+	stale_cpu = c0;
+	pt_expect_exit0(pt_fork(stale_child, sys, 20), PT_LONG, "the fork child");
+
+	ipcc_cpu_detach(c2);
+	ipcc_cpu_detach(c1);
+	ipcc_cpu_detach(c0);
+	ipcc_system_close(sys);
+}
+
+/* ---- ipcc_cpu_wait_peer ------------------------------------------------------------------ */
+
+/*
+ * A peer that attaches CPU `id` when told ('g'), `delay_ms` later, writing the time just before
+ * its attach to t[0] and just after to t[1]; then it waits for 'x' (detach, exit) or 'k' (kill -9
+ * itself).
+ */
+struct late_peer {
+	struct pt_script s;
+	unsigned id, delay_ms;
+	_Atomic int64_t *t;
+};
+
+static int late_peer_main(void *arg)
+{
+	struct late_peer *p = arg;
+	struct ipcc_system *sys;
+	PEER_CHECK(pt_await(p->s.cmd, 30 * PT_SEC) == 'g', "no go");
+	pt_sleep_ms(p->delay_ms);
+	/* Seq_cst: the test compares its own clock with these after its wait returned. */
+	atomic_store(&p->t[0], pt_now_ns());
+	struct ipcc_cpu *cpu = peer_attach(p->s.name, p->id, p->s.mode, 0, &sys);
+	atomic_store(&p->t[1], pt_now_ns());
+	pt_post(p->s.ack, 'a');
+	int c = pt_await(p->s.cmd, 30 * PT_SEC);
+	if (c == 'k')
+		kill(getpid(), SIGKILL);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+	return 0;
+}
+
+static void late_peer_fork(struct late_peer *p, struct ipcc_system *sys, unsigned id,
+			   unsigned delay_ms)
+{
+	p->id = id;
+	p->delay_ms = delay_ms;
+	p->t = pt_shared(2 * sizeof(*p->t));
+	pt_script_fork(&p->s, ipcc_system_name(sys), IPCC_WAIT_FUTEX, true, late_peer_main, 60);
+}
+
+/* Tell the late peer to attach and wait for it on `cpu`: 0, after its attach began. */
+static void wait_for_late_peer(struct late_peer *p, struct ipcc_cpu *cpu, const char *what)
+{
+	pt_post(p->s.cmd, 'g');
+	int64_t t0 = pt_now_ns();
+	int r = ipcc_cpu_wait_peer(cpu, p->id, PT_LONG);
+	int64_t t = pt_now_ns();
+	cr_assert_eq(r, 0, "%s: wait_peer: %d (%s)", what, r, strerror(-r));
+	int64_t before = atomic_load(&p->t[0]), after = atomic_load(&p->t[1]);
+	cr_assert(before && t >= before, "%s: wait_peer returned before the peer attached", what);
+	fprintf(stderr,
+		"wait_peer: %s: returned %.1f ms after the wait began, %.2f ms after the "
+		"peer's attach returned\n",
+		what, (double)(t - t0) / PT_MS, after ? (double)(t - after) / PT_MS : -1.0);
+	cr_assert_eq(pt_await(p->s.ack, PT_LONG), 'a', "%s: the peer's attach", what);
+}
+
+Test(wait_peer, returns_at_once_for_an_attached_peer)
+{
+	struct ipcc_system *sys = pt_create(2, 2, 64);
+	struct ns_peer p = { 0 };
+	ns_peer_start(&p, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = attach0(sys);
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 1, 0), 0);
+	int64_t t0 = pt_now_ns();
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 1, PT_LONG), 0);
+	cr_assert_lt(pt_now_ns() - t0, PT_SEC, "wait_peer on an attached peer took %.0f ms",
+		     (double)(pt_now_ns() - t0) / PT_MS);
+	pt_script_stop(&p.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+static void waits_for_a_late_peer(enum ipcc_wait_mode mode)
+{
+	struct ipcc_system *sys = pt_create(2, 2, 64);
+	struct late_peer p = { 0 };
+	late_peer_fork(&p, sys, 1, 100);
+	struct ipcc_cpu *cpu = pt_attach(sys, 0, mode, 0);
+	wait_for_late_peer(&p, cpu, pt_mode_name(mode));
+	pt_post(p.s.cmd, 'x');
+	pt_expect_exit0(p.s.pid, PT_LONG, "the peer");
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+Test(wait_peer, waits_for_a_peer_that_attaches_100_ms_later_futex)
+{
+	waits_for_a_late_peer(IPCC_WAIT_FUTEX);
+}
+
+Test(wait_peer, waits_for_a_peer_that_attaches_100_ms_later_eventfd)
+{
+	waits_for_a_late_peer(IPCC_WAIT_EVENTFD);
+}
+
+Test(wait_peer, a_crashed_peer_is_waited_for_until_a_new_process_attaches_it)
+{
+	struct ipcc_system *sys = pt_create(2, 2, 64);
+	struct late_peer a = { 0 }, b = { 0 };
+	late_peer_fork(&a, sys, 1, 0);
+	late_peer_fork(&b, sys, 1, 100);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	wait_for_late_peer(&a, cpu, "the first incarnation");
+	pt_post(a.s.cmd, 'k');
+	int st = pt_reap(a.s.pid, PT_LONG);
+	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the peer's kill -9");
+	cr_assert_eq(ipcc_cpu_peer_alive(cpu, 1), -EPIPE, "the peer died without detaching");
+
+	int r = ipcc_cpu_wait_peer(cpu, 1, 0);
+	cr_assert_eq(r, -EAGAIN, "wait_peer, timeout 0, on a dead peer: %d (%s)", r, strerror(-r));
+	int64_t t0 = pt_now_ns();
+	r = ipcc_cpu_wait_peer(cpu, 1, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "wait_peer on a dead peer: %d (%s), want it waited for", r,
+		     strerror(-r));
+	cr_assert_geq(pt_now_ns() - t0, NS_SHORT, "timed out early");
+	wait_for_late_peer(&b, cpu, "the restarted peer");
+	pt_post(b.s.cmd, 'x');
+	pt_expect_exit0(b.s.pid, PT_LONG, "the restarted peer");
+
+	/* Detached cleanly: waited for the same way. */
+	r = ipcc_cpu_wait_peer(cpu, 1, 0);
+	cr_assert_eq(r, -EAGAIN, "wait_peer, timeout 0, on a detached peer: %d (%s)", r,
+		     strerror(-r));
+	r = ipcc_cpu_wait_peer(cpu, 1, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "wait_peer on a detached peer: %d (%s)", r, strerror(-r));
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+Test(wait_peer, bad_arguments_timeouts_and_interrupts_get_their_errors)
+{
+	struct ipcc_config cfg;
+	struct ipcc_system *sys = NULL;
+	ipcc_config_init(&cfg);
+	cfg.cpus = 3;
+	cfg.channels = 2;
+	cfg.buffer_size = 64;
+	cr_assert_eq(ipcc_config_link(&cfg, 0, 2, false), 0);
+	cr_assert_eq(ipcc_system_create(pt_name(), &cfg, &sys), 0);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	cr_assert_eq(ipcc_cpu_wait_peer(NULL, 1, 0), -EINVAL);
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 0, 0), -EINVAL, "itself");
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 3, 0), -EINVAL, "no CPU 3");
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, IPCC_CPUS_MAX, 0), -EINVAL);
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 2, 0), -ENOENT, "no link 0-2");
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 1, 0), -EAGAIN, "never attached, timeout 0");
+	int64_t t0 = pt_now_ns();
+	int r = ipcc_cpu_wait_peer(cpu, 1, NS_SHORT);
+	cr_assert_eq(r, -ETIMEDOUT, "never attached: %d (%s)", r, strerror(-r));
+	cr_assert_geq(pt_now_ns() - t0, NS_SHORT, "timed out early");
+	cr_assert_eq(ipcc_cpu_interrupt(cpu), 0);
+	r = ipcc_cpu_wait_peer(cpu, 1, PT_LONG);
+	cr_assert_eq(r, -EINTR, "with an interrupt pending: %d (%s)", r, strerror(-r));
+	/* Consumed: the next wait times out again. */
+	cr_assert_eq(ipcc_cpu_wait_peer(cpu, 1, 10 * PT_MS), -ETIMEDOUT);
+
+	stale_cpu = cpu;
+	pt_expect_exit0(pt_fork(stale_child, NULL, 20), PT_LONG, "the fork child");
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
