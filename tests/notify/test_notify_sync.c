@@ -322,6 +322,36 @@ Test(sync, a_peer_detaching_during_the_barrier_gives_epipe)
 }
 
 /*
+ * The closing barrier, "sync_all, then detach", on both sides: CPU 1 waits in sync_all; CPU 0
+ * comes, its sync_all returns 0 (CPU 1 had reached the round) and it detaches at once. CPU 1
+ * must get 0 too: its peer reached the round, which is what sync_all returns 0 for, and the
+ * peer's announcement is in the object. The order CPU 1 sees the two events in is made
+ * deterministic by stopping it (SIGSTOP) until CPU 0 is gone: it then finds both at once.
+ */
+Test(sync, a_peer_that_reached_the_round_and_then_detached_does_not_fail_the_waiter)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer p = { 0 };
+	ns_peer_start(&p, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = attach0(sys);
+
+	pt_post(p.s.cmd, 's');
+	pt_sleep_ms(100); /* CPU 1 announces and goes to sleep in its wait */
+	cr_assert_eq(kill(p.s.pid, SIGSTOP), 0);
+	int r = ipcc_notify_sync_all(cpu, PT_LONG);
+	cr_assert_eq(r, 0, "CPU 0's sync_all, CPU 1 waiting: %d (%s)", r, strerror(-r));
+	ipcc_cpu_detach(cpu);
+	cr_assert_eq(kill(p.s.pid, SIGCONT), 0);
+	r = ns_peer_answer(&p, 's');
+	cr_assert_eq(r, 0,
+		     "CPU 1's sync_all gave %s although CPU 0 reached the round before it detached "
+		     "(a closing barrier fails on the side that sees the detach first)",
+		     ns_err(r));
+	pt_script_stop(&p.s);
+	ipcc_system_close(sys);
+}
+
+/*
  * sync_send towards the first incarnation of CPU 1, which never syncs and leaves: the second
  * incarnation must not take that message for a meeting.
  */
