@@ -14,6 +14,8 @@
  * Calls that must time out use NS_SHORT (300 ms) and the ones that must not PT_LONG (10 s):
  * none asserts a duration beyond "did not time out"; latencies are printed.
  */
+#include <sys/resource.h>
+
 #include "notify-sync-test.h"
 
 TestSuite(sync, .fini = pt_cleanup, .timeout = 60);
@@ -216,6 +218,29 @@ static struct ipcc_cpu *attach0(struct ipcc_system *sys)
 	return pt_attach(sys, 0, IPCC_WAIT_FUTEX, 0);
 }
 
+/* This process as CPU 0 of a fresh 2-CPU Notify system, a scripted peer as CPU 1. */
+struct pair {
+	struct ipcc_system *sys;
+	struct ipcc_cpu *cpu;
+	struct ns_peer p;
+};
+
+static struct ipcc_cpu *pair_start(struct pair *f, bool deferred)
+{
+	f->sys = ns_create_all(2);
+	ns_peer_start(&f->p, f->sys, 1, 0, deferred);
+	f->cpu = attach0(f->sys);
+	return f->cpu;
+}
+
+/* The peer leaves, then CPU 0 (the caller may have detached it already: cpu NULL). */
+static void pair_stop(struct pair *f)
+{
+	pt_script_stop(&f->p.s);
+	ipcc_cpu_detach(f->cpu);
+	ipcc_system_close(f->sys);
+}
+
 /* Run `cmd` in the peer while this process calls sync_all (no bound): both must meet. */
 static void meet(struct ns_peer *p, struct ipcc_cpu *cpu, char cmd, const char *what)
 {
@@ -229,10 +254,9 @@ static void meet(struct ns_peer *p, struct ipcc_cpu *cpu, char cmd, const char *
 
 Test(sync, a_missing_peer_gives_etimedout_and_a_retry_is_the_same_round)
 {
-	struct ipcc_system *sys = ns_create_all(2);
-	struct ns_peer p = { 0 };
-	ns_peer_start(&p, sys, 1, 0, true);
-	struct ipcc_cpu *cpu = attach0(sys);
+	struct pair f = { 0 };
+	struct ipcc_cpu *cpu = pair_start(&f, true);
+	struct ns_peer *p = &f.p;
 
 	/* The peer never came. */
 	int64_t t0 = pt_now_ns();
@@ -247,37 +271,35 @@ Test(sync, a_missing_peer_gives_etimedout_and_a_retry_is_the_same_round)
 	fprintf(stderr, "sync: timeout 0 with the peer away gives %s\n", strerror(-r));
 
 	/* Attached, but not syncing. */
-	pt_script_go(&p.s);
+	pt_script_go(&p->s);
 	r = ipcc_notify_sync_all(cpu, NS_SHORT);
 	cr_assert_eq(r, -ETIMEDOUT, "sync_all with CPU 1 attached but not syncing: %d (%s)", r,
 		     strerror(-r));
 
 	/* Round 1: three attempts of CPU 0 and one of CPU 1 meet. */
-	meet(&p, cpu, 's', "round 1");
+	meet(p, cpu, 's', "round 1");
 	/* Round 2: CPU 0's three attempts were one round, so CPU 1 waits for CPU 0 again. */
-	r = ns_peer_cmd(&p, 't');
+	r = ns_peer_cmd(p, 't');
 	cr_assert_eq(r, ETIMEDOUT,
 		     "round 2: CPU 1's sync_all without CPU 0 gave %s: CPU 0's timed-out "
 		     "attempts of round 1 counted as rounds of their own",
 		     ns_err(r));
-	meet(&p, cpu, 's', "round 2");
+	meet(p, cpu, 's', "round 2");
 	/* Round 3: the same the other way round (CPU 1 tried twice in round 2). */
 	r = ipcc_notify_sync_all(cpu, NS_SHORT);
 	cr_assert_eq(r, -ETIMEDOUT,
 		     "round 3: CPU 0's sync_all without CPU 1 gave %d (%s): CPU 1's timed-out "
 		     "attempt of round 2 counted as a round of its own",
 		     r, strerror(-r));
-	meet(&p, cpu, 's', "round 3");
+	meet(p, cpu, 's', "round 3");
 	/* Round 4: nothing left over either way. */
-	r = ns_peer_cmd(&p, 't');
+	r = ns_peer_cmd(p, 't');
 	cr_assert_eq(r, ETIMEDOUT, "round 4: CPU 1 alone: %s", ns_err(r));
-	meet(&p, cpu, 's', "round 4");
+	meet(p, cpu, 's', "round 4");
 	r = ipcc_notify_sync_all(cpu, NS_SHORT);
 	cr_assert_eq(r, -ETIMEDOUT, "round 5: CPU 0 alone: %d (%s)", r, strerror(-r));
 
-	pt_script_stop(&p.s);
-	ipcc_cpu_detach(cpu);
-	ipcc_system_close(sys);
+	pair_stop(&f);
 }
 
 /* The peer is attached and not syncing; `how` ('k' or 'd') makes it go while CPU 0 waits. */
@@ -330,25 +352,24 @@ Test(sync, a_peer_detaching_during_the_barrier_gives_epipe)
  */
 Test(sync, a_peer_that_reached_the_round_and_then_detached_does_not_fail_the_waiter)
 {
-	struct ipcc_system *sys = ns_create_all(2);
-	struct ns_peer p = { 0 };
-	ns_peer_start(&p, sys, 1, 0, false);
-	struct ipcc_cpu *cpu = attach0(sys);
+	struct pair f = { 0 };
+	struct ipcc_cpu *cpu = pair_start(&f, false);
+	struct ns_peer *p = &f.p;
 
-	pt_post(p.s.cmd, 's');
+	pt_post(p->s.cmd, 's');
 	pt_sleep_ms(100); /* CPU 1 announces and goes to sleep in its wait */
-	cr_assert_eq(kill(p.s.pid, SIGSTOP), 0);
+	cr_assert_eq(kill(p->s.pid, SIGSTOP), 0);
 	int r = ipcc_notify_sync_all(cpu, PT_LONG);
 	cr_assert_eq(r, 0, "CPU 0's sync_all, CPU 1 waiting: %d (%s)", r, strerror(-r));
 	ipcc_cpu_detach(cpu);
-	cr_assert_eq(kill(p.s.pid, SIGCONT), 0);
-	r = ns_peer_answer(&p, 's');
+	f.cpu = NULL;
+	cr_assert_eq(kill(p->s.pid, SIGCONT), 0);
+	r = ns_peer_answer(p, 's');
 	cr_assert_eq(r, 0,
 		     "CPU 1's sync_all gave %s although CPU 0 reached the round before it detached "
 		     "(a closing barrier fails on the side that sees the detach first)",
 		     ns_err(r));
-	pt_script_stop(&p.s);
-	ipcc_system_close(sys);
+	pair_stop(&f);
 }
 
 /*
@@ -383,10 +404,9 @@ Test(sync, a_sync_sent_to_the_previous_incarnation_is_not_taken_by_the_next)
 
 Test(sync, sync_send_and_sync_wait_meet_one_peer_that_attaches_later)
 {
-	struct ipcc_system *sys = ns_create_all(2);
-	struct ns_peer p = { 0 };
-	ns_peer_start(&p, sys, 1, 0, true);
-	struct ipcc_cpu *cpu = attach0(sys);
+	struct pair f = { 0 };
+	struct ipcc_cpu *cpu = pair_start(&f, true);
+	struct ns_peer *p = &f.p;
 
 	/* Never blocks, also towards a CPU nobody attached yet; twice is the same round. */
 	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
@@ -398,21 +418,21 @@ Test(sync, sync_send_and_sync_wait_meet_one_peer_that_attaches_later)
 	cr_assert_eq(r, -ETIMEDOUT, "sync_wait, peer away: %d (%s)", r, strerror(-r));
 
 	/* CPU 0 waits while the peer attaches, then sends and waits in turn. */
-	pt_post(p.s.cmd, 'g');
-	pt_post(p.s.cmd, 'S');
-	pt_post(p.s.cmd, 'W');
+	pt_post(p->s.cmd, 'g');
+	pt_post(p->s.cmd, 'S');
+	pt_post(p->s.cmd, 'W');
 	r = ipcc_notify_sync_wait(cpu, 1, PT_LONG);
 	cr_assert_eq(r, 0, "round 1: sync_wait of CPU 0 for a peer that attached later: %d (%s)%s",
-		     r, strerror(-r), pt_peer_note(p.s.pid));
-	cr_assert_eq(pt_await(p.s.ack, PT_LONG), 'a', "the peer did not attach");
-	r = ns_peer_answer(&p, 'S');
+		     r, strerror(-r), pt_peer_note(p->s.pid));
+	cr_assert_eq(pt_await(p->s.ack, PT_LONG), 'a', "the peer did not attach");
+	r = ns_peer_answer(p, 'S');
 	cr_assert_eq(r, 0, "round 1: the peer's sync_send: %s", ns_err(r));
-	r = ns_peer_answer(&p, 'W');
+	r = ns_peer_answer(p, 'W');
 	cr_assert_eq(r, 0, "round 1: the peer's sync_wait: %s", ns_err(r));
 
 	/* Round 2: the peer's send alone does not complete it; CPU 0's send does. */
-	cr_assert_eq(ns_peer_cmd(&p, 'S'), 0, "the peer's sync_send");
-	r = ns_peer_cmd(&p, 'w');
+	cr_assert_eq(ns_peer_cmd(p, 'S'), 0, "the peer's sync_send");
+	r = ns_peer_cmd(p, 'w');
 	cr_assert_eq(r, ETIMEDOUT,
 		     "round 2: the peer's sync_wait before CPU 0 sent: %s (CPU 0's two sends of "
 		     "round 1 counted twice?)",
@@ -420,12 +440,34 @@ Test(sync, sync_send_and_sync_wait_meet_one_peer_that_attaches_later)
 	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
 	r = ipcc_notify_sync_wait(cpu, 1, PT_LONG);
 	cr_assert_eq(r, 0, "round 2: CPU 0's sync_wait after both sent: %d (%s)", r, strerror(-r));
-	r = ns_peer_cmd(&p, 'W');
+	r = ns_peer_cmd(p, 'W');
 	cr_assert_eq(r, 0, "round 2: the peer's sync_wait after both sent: %s", ns_err(r));
 
-	pt_script_stop(&p.s);
-	ipcc_cpu_detach(cpu);
-	ipcc_system_close(sys);
+	pair_stop(&f);
+}
+
+/*
+ * "sync_send tells remote this CPU reached the next round": also when remote attaches after
+ * the call, with nothing more from this CPU (it may be busy in its own loop, or wait for
+ * something else before its sync_wait). The peer's sync_wait must complete.
+ */
+Test(sync, a_sync_send_made_before_the_peer_attached_reaches_it_without_another_call)
+{
+	struct pair f = { 0 };
+	struct ipcc_cpu *cpu = pair_start(&f, true);
+	struct ns_peer *p = &f.p;
+
+	cr_assert_eq(ipcc_notify_sync_send(cpu, 1), 0);
+	pt_script_go(&p->s);
+	cr_assert_eq(ns_peer_cmd(p, 'S'), 0, "the peer's sync_send");
+	int r = ns_peer_cmd(p, 'w');
+	cr_assert_eq(r, 0,
+		     "the peer's sync_wait gave %s: CPU 0's sync_send, made before the peer "
+		     "attached, reaches it only with CPU 0's next sync call",
+		     ns_err(r));
+	r = ipcc_notify_sync_wait(cpu, 1, PT_LONG);
+	cr_assert_eq(r, 0, "CPU 0's sync_wait: %d (%s)", r, strerror(-r));
+	pair_stop(&f);
 }
 
 /*
@@ -479,6 +521,69 @@ Test(sync, sync_all_waits_only_for_the_peers_of_notify_links)
 	pt_script_stop(&p1.s);
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
+}
+
+/* ---- waits that sleep: no polling with a period ----------------------------------------- */
+
+/* Voluntary context switches of the calling thread so far. */
+static long nvcsw(void)
+{
+	struct rusage ru;
+	cr_assert_eq(getrusage(RUSAGE_THREAD, &ru), 0, "getrusage: %s", strerror(errno));
+	return ru.ru_nvcsw;
+}
+
+/*
+ * A wait that nothing ends sleeps until its timeout: a poller with a period would wake up (and
+ * switch) every period. A few wake-ups are allowed, for the wait's own setup.
+ */
+#define NS_WAKEUPS_MAX 10
+
+static void sleeps_without_polling(enum ipcc_wait_mode mode, bool sync)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct ns_peer p = { 0 };
+	/* For sync_all an attached peer that never syncs; for wait_peer none. */
+	if (sync)
+		ns_peer_start(&p, sys, 1, 0, false);
+	struct ipcc_cpu *cpu = pt_attach(sys, 0, mode, 0);
+	long before = nvcsw();
+	int r = sync ? ipcc_notify_sync_all(cpu, NS_SHORT) : ipcc_cpu_wait_peer(cpu, 1, NS_SHORT);
+	long switches = nvcsw() - before;
+	cr_assert_eq(r, -ETIMEDOUT, "%s: %d (%s)", sync ? "sync_all" : "wait_peer", r,
+		     strerror(-r));
+	fprintf(stderr, "%s, %s: %ld voluntary context switches in a %.0f ms wait\n",
+		sync ? "sync_all" : "wait_peer", pt_mode_name(mode), switches,
+		(double)NS_SHORT / PT_MS);
+	cr_assert_leq(switches, NS_WAKEUPS_MAX,
+		      "%s in %s mode woke %ld times in %.0f ms with nothing to wake it for: it "
+		      "polls",
+		      sync ? "sync_all" : "wait_peer", pt_mode_name(mode), switches,
+		      (double)NS_SHORT / PT_MS);
+	if (sync)
+		pt_script_stop(&p.s);
+	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+Test(sync, a_waiting_sync_all_sleeps_without_polling_futex)
+{
+	sleeps_without_polling(IPCC_WAIT_FUTEX, true);
+}
+
+Test(sync, a_waiting_sync_all_sleeps_without_polling_eventfd)
+{
+	sleeps_without_polling(IPCC_WAIT_EVENTFD, true);
+}
+
+Test(wait_peer, a_wait_for_an_absent_peer_sleeps_without_polling_futex)
+{
+	sleeps_without_polling(IPCC_WAIT_FUTEX, false);
+}
+
+Test(wait_peer, a_wait_for_an_absent_peer_sleeps_without_polling_eventfd)
+{
+	sleeps_without_polling(IPCC_WAIT_EVENTFD, false);
 }
 
 /* ---- errors, in one process ---------------------------------------------------------------- */
