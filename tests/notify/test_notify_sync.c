@@ -14,6 +14,8 @@
  * Calls that must time out use NS_SHORT (300 ms) and the ones that must not PT_LONG (10 s):
  * none asserts a duration beyond "did not time out"; latencies are printed.
  */
+#include <pthread.h>
+#include <semaphore.h>
 #include <sys/resource.h>
 
 #include "notify-sync-test.h"
@@ -520,6 +522,99 @@ Test(sync, sync_all_waits_only_for_the_peers_of_notify_links)
 	pt_script_stop(&p2.s);
 	pt_script_stop(&p1.s);
 	ipcc_cpu_detach(cpu);
+	ipcc_system_close(sys);
+}
+
+/* ---- a sync word behind a full queue --------------------------------------------------- */
+
+/*
+ * CPU 1 has an interrupt thread, which drains its values; a thread of CPU 1 waits in sync_all.
+ * CPU 0's queue to CPU 1 is full (the drain is held in a callback), so CPU 0's announcement
+ * of the round goes without a doorbell entry ("a full queue needs no entry: its flag brings
+ * the peer", lib/notify). When the drain goes on, it must wake CPU 1's sync waiter, which saw
+ * the round incomplete before it went to sleep.
+ */
+struct held_drain {
+	sem_t entered, release;
+	_Atomic unsigned calls;
+	struct ipcc_cpu *cpu;
+	int result;
+	int64_t t_return;
+};
+
+static void held_cb(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
+		    void *arg)
+{
+	struct held_drain *h = arg;
+	(void)cpu, (void)remote, (void)client, (void)value;
+	if (atomic_fetch_add(&h->calls, 1) == 0) {
+		sem_post(&h->entered);
+		while (sem_wait(&h->release) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void *held_sync_thread(void *arg)
+{
+	struct held_drain *h = arg;
+	h->result = ipcc_notify_sync_all(h->cpu, PT_LONG);
+	h->t_return = pt_now_ns();
+	return NULL;
+}
+
+static void sem_wait_or_fail(sem_t *s, const char *what)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	int r;
+	while ((r = sem_timedwait(s, &ts)) < 0 && errno == EINTR)
+		;
+	cr_assert_eq(r, 0, "%s: %s", what, strerror(errno));
+}
+
+Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_thread)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	uint32_t depth = ipcc_notify_depth(sys);
+	struct held_drain h = { .result = 1 };
+	pthread_t th;
+	sem_init(&h.entered, 0, 0);
+	sem_init(&h.release, 0, 0);
+	struct ipcc_cpu *c0 = attach0(sys);
+	h.cpu = pt_attach(sys, 1, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	cr_assert_eq(ipcc_notify_register(h.cpu, IPCC_NOTIFY_CLIENT_FIRST, held_cb, &h), 0);
+
+	/* The interrupt thread takes value 0 and stays in its callback; the queue fills. */
+	cr_assert_eq(ipcc_notify_send(c0, 1, IPCC_NOTIFY_CLIENT_FIRST, 0, 0), 0);
+	sem_wait_or_fail(&h.entered, "the first callback");
+	for (uint32_t i = 1; i < depth; i++)
+		cr_assert_eq(ipcc_notify_send(c0, 1, IPCC_NOTIFY_CLIENT_FIRST, i, 0), 0, "value %u",
+			     i);
+	cr_assert_eq(ipcc_notify_send(c0, 1, IPCC_NOTIFY_CLIENT_FIRST, depth, 0), -EAGAIN,
+		     "the queue is not full after %u values", depth);
+
+	cr_assert_eq(pthread_create(&th, NULL, held_sync_thread, &h), 0);
+	pt_sleep_ms(100); /* CPU 1 announced, found CPU 0 not there yet, and sleeps */
+	int r = ipcc_notify_sync_all(c0, PT_LONG);
+	cr_assert_eq(r, 0, "CPU 0's sync_all: %d (%s)", r, strerror(-r));
+	int64_t t_release = pt_now_ns();
+	sem_post(&h.release);
+	pthread_join(th, NULL);
+	double late = (double)(h.t_return - t_release) / PT_SEC;
+	fprintf(stderr, "sync: CPU 1's sync_all returned %.3f s after the drain went on\n", late);
+	cr_assert_eq(h.result, 0, "CPU 1's sync_all: %d (%s)", h.result, strerror(-h.result));
+	/* Its deadline is 10 s: a wait that only its last look at the deadline ends is lost. */
+	cr_assert_lt(late, 5.0,
+		     "CPU 1's sync_all returned %.1f s after the drain went on, at its deadline: "
+		     "CPU 0's announcement went without a doorbell entry (the queue was full) and "
+		     "the interrupt thread's drain did not wake the sync waiter (a lost wake-up)",
+		     late);
+	cr_assert_eq(atomic_load(&h.calls), depth, "%u callbacks", atomic_load(&h.calls));
+	ipcc_cpu_detach(h.cpu);
+	ipcc_cpu_detach(c0);
+	sem_destroy(&h.entered);
+	sem_destroy(&h.release);
 	ipcc_system_close(sys);
 }
 
