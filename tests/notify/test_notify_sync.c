@@ -36,6 +36,7 @@ struct quad {
 	_Atomic uint32_t done;	     /* CPUs past their last round */
 	_Atomic int phase;	     /* the restart test's script, below */
 	_Atomic uint32_t attached_b; /* the restarted CPU 3 has attached */
+	_Atomic uint32_t epipes;     /* -EPIPE seen, by the CPUs that expected one */
 };
 
 struct quad_cpu {
@@ -45,6 +46,8 @@ struct quad_cpu {
 	bool leave_after;     /* wait for every CPU past round last-1, then detach (a restart) */
 	int wait_phase;	      /* wait for q->phase >= this before round `wait_round` */
 	unsigned wait_round;
+	unsigned epipe_at; /* r + 1: round r's sync_all gives -EPIPE, its retry 0 (0: none) */
+	unsigned die_at;   /* r + 1: in round r, kill -9 itself once the others called */
 };
 
 static uint64_t q_rand(uint64_t *s)
@@ -84,10 +87,23 @@ static int quad_cpu_main(void *arg)
 			while (atomic_load(&q->phase) < c->wait_phase)
 				pt_sleep_ms(1);
 		pt_sleep_ms((unsigned)(q_rand(&rng) % 21));
+		if (r + 1 == c->die_at) {
+			/* Attached, never syncing: dies while the others wait for it. */
+			q_await(&q->arrived[r], Q_CPUS - 1, "the others' sync_all");
+			pt_sleep_ms(100);
+			kill(getpid(), SIGKILL);
+		}
 		/* Seq_cst: see the file comment (the peers' checks below read it). */
 		atomic_fetch_add(&q->arrived[r], 1);
 		int64_t t0 = pt_now_ns();
 		int ret = ipcc_notify_sync_all(cpu, PT_LONG);
+		if (r + 1 == c->epipe_at) {
+			PEER_CHECK(ret == -EPIPE,
+				   "CPU %u round %u: sync_all with a peer killed: %s", c->id, r,
+				   ret ? strerror(-ret) : "success");
+			atomic_fetch_add(&q->epipes, 1);
+			ret = ipcc_notify_sync_all(cpu, PT_LONG); /* the same round */
+		}
 		PEER_CHECK(ret == 0, "CPU %u round %u: sync_all: %s (after %.1f ms)", c->id, r,
 			   strerror(-ret), (double)(pt_now_ns() - t0) / PT_MS);
 		uint32_t n = atomic_load(&q->arrived[r]);
@@ -198,6 +214,54 @@ Test(sync, a_restarted_cpu_meets_the_others_next_sync_not_a_stale_one)
 	cr_assert(atomic_load(&q->attached_b), "the restarted CPU 3 did not attach");
 	pt_sleep_ms(100);
 	atomic_store(&q->phase, PH_LATE);
+
+	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
+	for (unsigned i = 0; i <= Q_CPUS; i++)
+		if (i != 3)
+			pt_expect_exit0(pid[i], 40 * PT_SEC, what[i]);
+	for (unsigned r = 0; r < Q_ROUNDS; r++)
+		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
+			     atomic_load(&q->returned[r]));
+	ipcc_system_close(sys);
+}
+
+/*
+ * CPU 3 attaches and never syncs; CPUs 0..2 call sync_all for round 1; CPU 3 is killed -9: each
+ * of them gets -EPIPE, retries at once (CPU 3 is away: it is waited for), and meets a new
+ * process that attaches CPU 3. The rounds after that meet too.
+ */
+Test(sync, a_peer_killed_in_a_four_cpu_barrier_fails_every_waiter_and_the_retries_meet_its_restart)
+{
+	struct ipcc_system *sys = ns_create_all(Q_CPUS);
+	struct quad *q = quad_new(sys);
+	struct quad_cpu c[Q_CPUS + 1];
+	pid_t pid[Q_CPUS + 1];
+	const unsigned kr = 1; /* the round of the kill */
+
+	for (unsigned id = 0; id < 3; id++)
+		c[id] = (struct quad_cpu){
+			.q = q, .id = id, .first = 0, .last = Q_ROUNDS, .epipe_at = kr + 1
+		};
+	c[3] = (struct quad_cpu){ .q = q, .id = 3, .first = 0, .last = Q_ROUNDS, .die_at = kr + 1 };
+	c[4] = (struct quad_cpu){ .q = q,
+				  .id = 3,
+				  .first = kr,
+				  .last = Q_ROUNDS,
+				  .wait_phase = PH_RESTART,
+				  .wait_round = kr };
+	for (unsigned i = 0; i <= Q_CPUS; i++)
+		pid[i] = pt_fork(quad_cpu_main, &c[i], 60);
+
+	int st = pt_reap(pid[3], 30 * PT_SEC);
+	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		  "the first CPU 3 did not die of SIGKILL");
+	int64_t end = pt_now_ns() + PT_LONG;
+	while (atomic_load(&q->epipes) < 3 && pt_now_ns() < end)
+		pt_sleep_ms(1);
+	cr_assert_eq(atomic_load(&q->epipes), 3, "%u of 3 CPUs saw -EPIPE",
+		     atomic_load(&q->epipes));
+	pt_sleep_ms(50); /* the retries wait for CPU 3 */
+	atomic_store(&q->phase, PH_RESTART);
 
 	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
 	for (unsigned i = 0; i <= Q_CPUS; i++)
