@@ -12,7 +12,14 @@
  * has called its next one, which the test holds back for 100 ms after the restarted CPU called.
  *
  * Calls that must time out use NS_SHORT (300 ms) and the ones that must not PT_LONG (10 s):
- * none asserts a duration beyond "did not time out"; latencies are printed.
+ * none asserts a duration beyond "did not time out" (and one lost wake-up bound); latencies
+ * are printed.
+ *
+ * Three tests fail against lib/notify as merged here (notify 6690447), each naming the cause:
+ * a_peer_that_reached_the_round_and_then_detached_does_not_fail_the_waiter (-EPIPE for a peer
+ * that met the round), a_sync_send_made_before_the_peer_attached_reaches_it_without_another_call
+ * (the announcement waits for this CPU's next sync call) and
+ * a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_thread (a lost wake-up).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -169,6 +176,19 @@ Test(sync, four_processes_started_in_random_order_meet_in_every_round)
 	ipcc_system_close(sys);
 }
 
+/* The end of a restart test: CPUs 0..2 and the second CPU 3 (pid[4]) end well, every round met. */
+static void quad_restart_end(struct ipcc_system *sys, struct quad *q, const pid_t *pid)
+{
+	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
+	for (unsigned i = 0; i <= Q_CPUS; i++)
+		if (i != 3)
+			pt_expect_exit0(pid[i], 40 * PT_SEC, what[i]);
+	for (unsigned r = 0; r < Q_ROUNDS; r++)
+		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
+			     atomic_load(&q->returned[r]));
+	ipcc_system_close(sys);
+}
+
 /*
  * CPU 3 runs rounds 0..K and leaves; CPUs 0 and 1 call their round K+1 sync_all while CPU 3 is
  * away; a new process attaches CPU 3 and calls sync_all; CPU 2 calls its round K+1 only 100 ms
@@ -215,14 +235,7 @@ Test(sync, a_restarted_cpu_meets_the_others_next_sync_not_a_stale_one)
 	pt_sleep_ms(100);
 	atomic_store(&q->phase, PH_LATE);
 
-	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
-	for (unsigned i = 0; i <= Q_CPUS; i++)
-		if (i != 3)
-			pt_expect_exit0(pid[i], 40 * PT_SEC, what[i]);
-	for (unsigned r = 0; r < Q_ROUNDS; r++)
-		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
-			     atomic_load(&q->returned[r]));
-	ipcc_system_close(sys);
+	quad_restart_end(sys, q, pid);
 }
 
 /*
@@ -263,14 +276,7 @@ Test(sync, a_peer_killed_in_a_four_cpu_barrier_fails_every_waiter_and_the_retrie
 	pt_sleep_ms(50); /* the retries wait for CPU 3 */
 	atomic_store(&q->phase, PH_RESTART);
 
-	const char *what[] = { "CPU 0", "CPU 1", "CPU 2", "", "the restarted CPU 3" };
-	for (unsigned i = 0; i <= Q_CPUS; i++)
-		if (i != 3)
-			pt_expect_exit0(pid[i], 40 * PT_SEC, what[i]);
-	for (unsigned r = 0; r < Q_ROUNDS; r++)
-		cr_assert_eq(atomic_load(&q->returned[r]), Q_CPUS, "round %u: %u returns", r,
-			     atomic_load(&q->returned[r]));
-	ipcc_system_close(sys);
+	quad_restart_end(sys, q, pid);
 }
 
 /* ---- two CPUs, scripted -------------------------------------------------------------------- */
