@@ -23,6 +23,7 @@
  * the callbacks of one CPU never run concurrently. A thread blocked in ipcc_notify_recv or a
  * sync wait drains too (if nobody else is), so that a CPU without a dispatcher still receives.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <ipcc/notify.h>
@@ -560,18 +561,22 @@ static bool deliver(struct notify_cpu *nc, struct notify_peer *p, uint32_t entry
 	return kept;
 }
 
-/* Up to a queue's worth of p's entries; true if it found any. Sets *woke for kept values. */
+/*
+ * Up to a queue's worth of p's entries; true if it stopped because the queue was empty (else
+ * the budget ran out, or the queue is broken). Sets *woke for kept values.
+ */
 static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 {
 	const void *slots;
 	uint32_t budget = nc->ns->depth;
-	bool any = false;
+	bool empty = false;
 
 	while (budget > 0) {
 		int n = ipcc_queue_peek(&p->rx.q, budget, &slots);
 		if (n <= 0) {
 			if (n == -EBADMSG)
 				p->rx.broken = n; /* a bad head: never read past it again */
+			empty = n == -EAGAIN;
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -583,12 +588,11 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 		ipcc_queue_release(&p->rx.q, (uint32_t)n);
 		p->rx.received += (uint32_t)n;
 		budget -= (uint32_t)n;
-		any = true;
 	}
 	/* Relaxed: statistics for observers; this line has no other writer. */
 	atomic_store_explicit(&p->rx.rec->received, p->rx.received, memory_order_relaxed);
 	atomic_store_explicit(&p->rx.rec->dropped, p->rx.dropped, memory_order_relaxed);
-	return any;
+	return empty;
 }
 
 /* The whole drain of this CPU (drain_lock held). */
@@ -608,9 +612,9 @@ static void drain_all(struct notify_cpu *nc)
 			if (!p->rx.again && !ipcc_chan_rx_occupied(&p->chan))
 				continue;
 			p->rx.again = false;
-			drain_pair(nc, p, &woke);
-			if (ipcc_queue_available(&p->rx.q) > 0) {
-				more = true; /* a queue's worth was not all: come back after the others */
+			if (!drain_pair(nc, p, &woke)) {
+				/* A queue's worth was not all: come back after the others. */
+				more = !p->rx.broken;
 				continue;
 			}
 			/* Empty: clear the flag, then look again (the file comment). */
@@ -646,24 +650,22 @@ static void drain_locked(struct notify_cpu *nc)
 	draining_now = outer;
 }
 
-/* RX occupied of a Notify channel (masked by the dispatcher): drain, then unmask. */
+/* RX occupied of a Notify channel: drain every pair (the level ends when the flags clear). */
 static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir,
 		       void *arg)
 {
 	struct notify_cpu *nc = arg;
-	if (draining_now == nc) {
-		/* A callback dispatched this CPU: the drain in progress covers it. */
-		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
-		return;
-	}
+	if (draining_now == nc)
+		return; /* a callback dispatched this CPU: the drain in progress covers it */
 	pthread_mutex_lock(&nc->drain_lock);
 	drain_locked(nc);
 	bool broken = nc->peer[peer]->rx.broken != 0;
 	pthread_mutex_unlock(&nc->drain_lock);
-	/* A pair whose sender wrote a bad index is not drained again: its flag would keep the
-	 * line high for ever, so its interrupt stays masked (until this CPU attaches again). */
-	if (!broken)
-		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
+	/* The dispatcher leaves a service's channel unmasked (lib/irq/dispatch.c). A pair whose
+	 * sender wrote a bad index is not drained again: its flag would keep the line high for
+	 * ever, so its interrupt is masked (until this CPU attaches again). */
+	if (broken)
+		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, true);
 }
 
 /* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
@@ -821,11 +823,10 @@ static int tx_push(struct notify_peer *p, uint32_t entry)
 static int send_entry(struct ipcc_cpu *cpu, struct notify_peer *p, uint32_t entry,
 		      int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns > 0 ? ipcc_now_ns() + timeout_ns : 0;
+	int64_t start = timeout_ns > 0 ? ipcc_now_ns() : 0;
+	/* Saturated, as the wait core's deadlines (a timeout near INT64_MAX is a long bound). */
+	int64_t deadline = timeout_ns > INT64_MAX - start ? INT64_MAX : start + timeout_ns;
 	bool counted = false;
-
-	if (timeout_ns > 0 && deadline < 0)
-		deadline = INT64_MAX; /* saturate */
 	for (;;) {
 		pthread_mutex_lock(&p->tx.lock);
 		int r = tx_push(p, entry);
