@@ -20,6 +20,9 @@
  * timeout 0 from interrupt context), drained by the thread blocked in ipcc_notify_recv, or by
  * the interrupt threads; a lost wake-up stalls it, and the watchdog turns that into a failure.
  *
+ * The sync rounds: three CPUs with interrupt threads flood each other (the queues full most of
+ * the time) while their main threads run a thousand sync_all rounds without a timeout.
+ *
  * Every case is bounded by a few seconds of traffic (M_BUDGET) and a watchdog; it runs its
  * cases in order, or those whose names contain one of its arguments.
  */
@@ -81,7 +84,7 @@ static void nap_us(unsigned us)
 #define M_RECV	       1u
 #define M_TOGGLED      2u
 #define M_VALUES       3000u /* per stream, unless the budget ends it first */
-#define M_WINDOW       48u  /* 3 streams x 48 < IPCC_NOTIFY_MAILBOX per client */
+#define M_WINDOW       48u   /* 3 streams x 48 < IPCC_NOTIFY_MAILBOX per client */
 #define M_BUDGET       (4 * PT_SEC)
 #define M_SEND_TIMEOUT (5 * PT_SEC)
 #define M_UNSENT       UINT32_MAX
@@ -537,6 +540,161 @@ static void callback_pingpong_drained_by_irq_threads(void)
 	pingpong(IPCC_CPU_IRQ_THREAD, "callback ping-pong, drained by the interrupt threads");
 }
 
+/* ---- sync rounds beside a flood ------------------------------------------------------------ */
+
+/*
+ * Three CPUs as threads, each with an interrupt thread, each flooding the others' client 2
+ * (sends with timeout 0: the queues are full most of the time) while its main thread runs
+ * sync_all rounds without a timeout. A round must not end before every CPU arrived at it
+ * (arrival counters), and a sync word announced while a queue is full must still wake its
+ * waiter (a lost wake-up hangs a round: the watchdog). Every flooded value must arrive once
+ * and in order, as above.
+ */
+#define F_CPUS	 3u
+#define F_ROUNDS 1000u
+
+struct flood;
+
+struct f_cpu {
+	struct flood *f;
+	unsigned id;
+	struct ipcc_cpu *cpu;
+	pthread_t main, flooder;
+	uint32_t expect[F_CPUS]; /* plain: the callbacks of this CPU only */
+	_Atomic uint32_t got[F_CPUS];
+	_Atomic uint32_t sent_final[F_CPUS];
+	char error[200];
+};
+
+struct flood {
+	struct ipcc_system *sys;
+	_Atomic uint32_t arrived[F_ROUNDS];
+	_Atomic unsigned rounds_done, ready;
+	_Atomic bool stop;
+	struct f_cpu c[F_CPUS];
+};
+
+static void f_on_value(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
+		       void *arg)
+{
+	struct f_cpu *c = arg;
+	(void)cpu, (void)client;
+	if (remote >= F_CPUS || remote == c->id)
+		return;
+	if (value != c->expect[remote] && !c->error[0])
+		snprintf(c->error, sizeof(c->error),
+			 "CPU %u: value %u from CPU %u where %u was due", c->id, value, remote,
+			 c->expect[remote]);
+	c->expect[remote] = value + 1;
+	/* Release: the final check's acquire loads pair with it. */
+	atomic_store_explicit(&c->got[remote], value + 1, memory_order_release);
+}
+
+static void *f_flooder(void *p)
+{
+	struct f_cpu *c = p;
+	uint32_t seq[F_CPUS] = { 0 };
+	while (!atomic_load(&c->f->stop)) {
+		bool any = false;
+		for (unsigned to = 0; to < F_CPUS; to++) {
+			if (to == c->id)
+				continue;
+			int r = ipcc_notify_send(c->cpu, to, IPCC_NOTIFY_CLIENT_FIRST, seq[to], 0);
+			if (r == 0) {
+				seq[to] = (seq[to] + 1) & IPCC_NOTIFY_VALUE_MAX;
+				any = true;
+			} else if (r != -EAGAIN) {
+				check(0, "CPU %u: send to %u: %s", c->id, to, strerror(-r));
+			}
+		}
+		if (!any)
+			nap_us(20); /* both queues full: let the receivers run (2 cores) */
+	}
+	for (unsigned to = 0; to < F_CPUS; to++)
+		atomic_store(&c->sent_final[to], seq[to]);
+	return NULL;
+}
+
+static void *f_main(void *p)
+{
+	struct f_cpu *c = p;
+	struct flood *f = c->f;
+	struct ipcc_cpu_options o = pt_options(IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	int r = ipcc_cpu_attach(f->sys, c->id, &o, &c->cpu);
+	check(r == 0, "attach %u: %s", c->id, strerror(-r));
+	r = ipcc_notify_register(c->cpu, IPCC_NOTIFY_CLIENT_FIRST, f_on_value, c);
+	check(r == 0, "register: %s", strerror(-r));
+	atomic_fetch_add(&f->ready, 1);
+	while (atomic_load(&f->ready) < F_CPUS)
+		nap_us(100);
+	check(pthread_create(&c->flooder, NULL, f_flooder, c) == 0, "thread");
+	uint64_t rng = pt_mix(c->id + 5) | 1;
+	for (unsigned i = 0; i < F_ROUNDS; i++) {
+		nap_us((unsigned)(rnd(&rng) % 300)); /* the flood fills the queues meanwhile */
+		atomic_fetch_add(&f->arrived[i], 1);
+		r = ipcc_notify_sync_all(c->cpu, IPCC_TIMEOUT_INFINITE);
+		check(r == 0, "CPU %u round %u: sync_all: %s", c->id, i, strerror(-r));
+		uint32_t n = atomic_load(&f->arrived[i]);
+		check(n == F_CPUS, "CPU %u round %u: sync_all returned with %u of %u arrived",
+		      c->id, i, n, F_CPUS);
+	}
+	atomic_fetch_add(&f->rounds_done, 1);
+	return NULL;
+}
+
+static void sync_rounds_beside_a_flood_and_irq_threads(void)
+{
+	static struct flood f;
+	memset(&f, 0, sizeof(f));
+	f.sys = ns_create_all(F_CPUS);
+	check(ipcc_system_unlink(ipcc_system_name(f.sys)) == 0, "unlink");
+	int64_t t0 = pt_now_ns();
+	watchdog_arm(90, "sync rounds beside a flood");
+	for (unsigned i = 0; i < F_CPUS; i++) {
+		f.c[i].f = &f;
+		f.c[i].id = i;
+		check(pthread_create(&f.c[i].main, NULL, f_main, &f.c[i]) == 0, "thread");
+	}
+	for (unsigned i = 0; i < F_CPUS; i++)
+		pthread_join(f.c[i].main, NULL);
+	atomic_store(&f.stop, true);
+	for (unsigned i = 0; i < F_CPUS; i++)
+		pthread_join(f.c[i].flooder, NULL);
+	/* Everything sent arrives: the interrupt threads drain it. */
+	for (bool all = false; !all;) {
+		all = true;
+		for (unsigned to = 0; to < F_CPUS; to++)
+			for (unsigned from = 0; from < F_CPUS; from++)
+				if (from != to && atomic_load_explicit(&f.c[to].got[from],
+								       memory_order_acquire) !=
+							  atomic_load(&f.c[from].sent_final[to]))
+					all = false;
+		if (!all)
+			nap_us(1000);
+	}
+	uint64_t values = 0, full = 0;
+	for (unsigned from = 0; from < F_CPUS; from++)
+		for (unsigned to = 0; to < F_CPUS; to++) {
+			struct ipcc_notify_stats st;
+			if (from != to && ipcc_notify_stats(f.sys, from, to, &st) == 0)
+				full += st.full;
+		}
+	for (unsigned i = 0; i < F_CPUS; i++) {
+		ipcc_cpu_detach(f.c[i].cpu);
+		for (unsigned to = 0; to < F_CPUS; to++)
+			values += atomic_load(&f.c[i].sent_final[to]);
+	}
+	watchdog_disarm();
+	fprintf(stderr,
+		"stress: %u sync rounds of %u CPUs beside %llu flooded values (%llu sends found "
+		"the queue full) in %.2f s\n",
+		F_ROUNDS, F_CPUS, (unsigned long long)values, (unsigned long long)full,
+		(double)(pt_now_ns() - t0) / PT_SEC);
+	for (unsigned i = 0; i < F_CPUS; i++)
+		check(!f.c[i].error[0], "%s", f.c[i].error);
+	ipcc_system_close(f.sys);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 #define CASE(fn)        \
@@ -551,6 +709,7 @@ static const struct {
 	CASE(four_cpus_own_handles_senders_receivers_and_a_toggled_client),
 	CASE(callback_pingpong_drained_by_blocked_recv),
 	CASE(callback_pingpong_drained_by_irq_threads),
+	CASE(sync_rounds_beside_a_flood_and_irq_threads),
 };
 
 int main(int argc, char **argv)
