@@ -961,30 +961,38 @@ static void sync_announce(struct notify_cpu *nc, struct notify_peer *p)
 			      memory_order_release);
 	s->announced = true;
 	pthread_mutex_lock(&p->tx.lock);
-	/* A full queue needs no entry: it is not empty, so its flag brings the peer anyway. */
-	(void)tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
+	/* The entry rings the peer (or its drainer wakes the peer's waiters when it takes it). */
+	int r = tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
 	pthread_mutex_unlock(&p->tx.lock);
+	if (r < 0) {
+		/* No room: the drainer of a full queue takes no sync entry, so wake the peer's
+		 * waiters ourselves. seq_cst: the word above, before ipcc_bell_wake_sleepers. */
+		atomic_thread_fence(memory_order_seq_cst);
+		ipcc_bell_wake_sleepers(nc->cpu->sys, p->id);
+	}
 }
 
 /*
  * Bring p's sync state up to date (sync_lock held): false while p is not attached. A new
- * incarnation of p starts the rounds again; our announcement is redone if one is wanted.
+ * incarnation of p starts the rounds again; our announcement is redone if one is wanted. A
+ * peer that is not attached is announced to as its next incarnation: the attach bumps the
+ * generation once (lib/region/cpu.c), so a sync_send made before the peer came reaches it
+ * without another call of ours, and no later incarnation can take it for its own.
  */
 static bool sync_refresh(struct notify_cpu *nc, struct notify_peer *p)
 {
 	struct notify_sync *s = &p->sync;
 	uint32_t gen;
-	if (!ipcc_peer_probe(nc->cpu->sys, p->id, &s->probe, &gen))
-		return false;
-	if (gen != s->peer_gen) {
-		s->peer_gen = gen;
+	bool alive = ipcc_peer_probe(nc->cpu->sys, p->id, &s->probe, &gen);
+	uint32_t expect = alive ? gen : gen + 1;
+	if (expect != s->peer_gen) {
+		s->peer_gen = expect;
 		s->done = 0;
 		s->announced = false;
-		s->all_done = false;
 	}
 	if (s->wanted && !s->announced)
 		sync_announce(nc, p);
-	return true;
+	return alive;
 }
 
 /* Has p announced the round we wait for, for this incarnation of ours? (sync_lock held) */
@@ -1010,10 +1018,16 @@ struct sync_wait {
 static bool sync_step(struct sync_wait *w, struct notify_peer *p)
 {
 	struct notify_sync *s = &p->sync;
-	bool alive = sync_refresh(w->nc, p); /* a restart undoes all_done */
+	/* Met in this sync_all already: a restart since waits for our next one. */
 	if (w->one == NULL && s->all_done)
 		return true;
-	if (!alive)
+	/* The incarnation we know reached the round: a meeting, whatever became of it since. */
+	if (s->peer_gen && peer_reached(w->nc, p)) {
+		if (s->wanted && !s->announced)
+			sync_announce(w->nc, p); /* it may wait for us in turn */
+		goto met;
+	}
+	if (!sync_refresh(w->nc, p))
 		return false; /* not attached (or dead): waited for, like a late starter */
 	if (!s->watched) {
 		/* Seen alive during the wait: from now on its death ends the wait. */
@@ -1028,10 +1042,14 @@ static bool sync_step(struct sync_wait *w, struct notify_peer *p)
 	}
 	if (!peer_reached(w->nc, p))
 		return false;
+met:
 	s->done++;
 	s->announced = false;
 	s->wanted = false;
 	s->all_done = w->one == NULL;
+	/* Its going after the meeting does not fail the others' part of the barrier. */
+	ipcc_watch_remove(w->watch, p->id);
+	s->watched = false;
 	return true;
 }
 
