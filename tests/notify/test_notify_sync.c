@@ -15,10 +15,10 @@
  * none asserts a duration beyond "did not time out" (and one lost wake-up bound); latencies
  * are printed.
  *
- * Three tests fail against lib/notify as merged here (notify 6690447), each naming the cause:
+ * Three of them are regression tests of lib/notify bugs they found (fixed in notify 2c38076):
  * a_peer_that_reached_the_round_and_then_detached_does_not_fail_the_waiter (-EPIPE for a peer
  * that met the round), a_sync_send_made_before_the_peer_attached_reaches_it_without_another_call
- * (the announcement waits for this CPU's next sync call) and
+ * (the announcement waited for this CPU's next sync call) and
  * a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_thread (a lost wake-up).
  */
 #include <pthread.h>
