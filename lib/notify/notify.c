@@ -305,6 +305,7 @@ struct notify_rx {
 	struct ipcc_queue q;
 	int broken;
 	bool again; /* the second look after clearing the flag found more: visit even if clear */
+	int held;   /* -1, or the receiving client whose full mailbox holds this pair's queue */
 	uint64_t received, dropped;
 	struct ipcc_shm_notify_pair *rec;
 };
@@ -362,6 +363,12 @@ struct notify_cpu {
 	 * hint by the drainer without it (relaxed: register wakes a drain after setting it). */
 	_Atomic uint32_t mbox_for_cb;
 	_Atomic unsigned recv_waiters; /* threads in ipcc_notify_recv or a sync wait */
+	/*
+	 * Clients that ipcc_notify_recv was called for since attach: a full mailbox holds their
+	 * values back in the queue instead of dropping them. Set by recv, read by the drainer
+	 * (relaxed: a value that races with a client's first receive may be dropped either way).
+	 */
+	_Atomic uint32_t receiving;
 	pthread_mutex_t sync_lock;
 	uint32_t own_gen;
 };
@@ -445,6 +452,7 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 			return -ENOMEM;
 		}
 		p->id = id;
+		p->rx.held = -1;
 		pthread_mutex_init(&p->tx.lock, NULL);
 		nc->peer[id] = p;
 		nc->list[nc->npeers++] = p;
@@ -536,29 +544,47 @@ static void mbox_flush_to_callbacks(struct notify_cpu *nc)
 	}
 }
 
-/* One entry from `p` (drain_lock held). Returns true if it went to a mailbox. */
-static bool deliver(struct notify_cpu *nc, struct notify_peer *p, uint32_t entry)
+enum delivery {
+	DELIVERED, /* to a callback, or dropped and counted */
+	KEPT,	   /* in a mailbox, or a sync doorbell: the waiters must look */
+	HELD,	   /* a receiving client's mailbox is full: the entry stays in the queue */
+};
+
+/* One entry from `p` (drain_lock held). */
+static enum delivery deliver(struct notify_cpu *nc, struct notify_peer *p, uint32_t entry)
 {
 	unsigned c = entry >> 28;
 	uint32_t v = entry & IPCC_NOTIFY_VALUE_MAX;
 
 	if (c == IPCC_NOTIFY_CLIENT_SYNC)
-		return true; /* a doorbell for the sync words: wake the sync waiters */
+		return KEPT; /* a doorbell for the sync words: wake the sync waiters */
 	struct notify_client *cl = &nc->client[c];
 	if (cl->fn) {
 		cl->fn(nc->cpu, p->id, c, v, cl->arg);
-		return false;
+		return DELIVERED;
 	}
 	if (c == IPCC_NOTIFY_CLIENT_RPMSG) {
 		p->rx.dropped++; /* nobody serves RPMessage in this build */
-		return false;
+		return DELIVERED;
 	}
 	pthread_mutex_lock(&nc->mbox_lock);
 	bool kept = mbox_put(&nc->mbox[c], v, p->id);
 	pthread_mutex_unlock(&nc->mbox_lock);
-	if (!kept)
-		p->rx.dropped++;
-	return kept;
+	if (kept)
+		return KEPT;
+	/* Relaxed: see receiving. */
+	if (atomic_load_explicit(&nc->receiving, memory_order_relaxed) & (1u << c))
+		return HELD;
+	p->rx.dropped++;
+	return DELIVERED;
+}
+
+static bool mbox_has_room(struct notify_cpu *nc, unsigned c)
+{
+	pthread_mutex_lock(&nc->mbox_lock);
+	bool room = nc->mbox[c].head - nc->mbox[c].tail < IPCC_NOTIFY_MAILBOX;
+	pthread_mutex_unlock(&nc->mbox_lock);
+	return room;
 }
 
 /*
@@ -579,15 +605,27 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 			empty = n == -EAGAIN;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
+		int i;
+		for (i = 0; i < n; i++) {
 			uint32_t e;
 			memcpy(&e, (const uint8_t *)slots + (size_t)i * ENTRY_SIZE, sizeof(e));
-			*woke |= deliver(nc, p, e);
+			enum delivery d = deliver(nc, p, e);
+			if (d == HELD) {
+				/* Flow control: the pair waits, masked (its flag stays set), until
+				 * the receiver makes room (drain_all looks at every drain). */
+				p->rx.held = (int)(e >> 28);
+				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, true);
+				break;
+			}
+			*woke |= d == KEPT;
 		}
 		/* After the callbacks: a receiver that dies in one gets the batch again. */
-		ipcc_queue_release(&p->rx.q, (uint32_t)n);
-		p->rx.received += (uint32_t)n;
+		if (i > 0)
+			ipcc_queue_release(&p->rx.q, (uint32_t)i);
+		p->rx.received += (uint32_t)i;
 		budget -= (uint32_t)n;
+		if (i < n)
+			break;
 	}
 	/* Relaxed: statistics for observers; this line has no other writer. */
 	atomic_store_explicit(&p->rx.rec->received, p->rx.received, memory_order_relaxed);
@@ -609,12 +647,19 @@ static void drain_all(struct notify_cpu *nc)
 			struct notify_peer *p = nc->list[(nc->rr + k) % nc->npeers];
 			if (p->rx.broken)
 				continue;
+			if (p->rx.held >= 0) {
+				if (!mbox_has_room(nc, (unsigned)p->rx.held))
+					continue;
+				p->rx.held = -1;
+				p->rx.again = true; /* its entries wait behind a set flag */
+				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, false);
+			}
 			if (!p->rx.again && !ipcc_chan_rx_occupied(&p->chan))
 				continue;
 			p->rx.again = false;
 			if (!drain_pair(nc, p, &woke)) {
 				/* A queue's worth was not all: come back after the others. */
-				more = !p->rx.broken;
+				more = !p->rx.broken && p->rx.held < 0;
 				continue;
 			}
 			/* Empty: clear the flag, then look again (the file comment). */
@@ -936,6 +981,8 @@ IPCC_EXPORT int ipcc_notify_recv(struct ipcc_cpu *cpu, unsigned client, uint32_t
 	/* Relaxed: see has_cb. */
 	if (atomic_load_explicit(&nc->has_cb, memory_order_relaxed) & (1u << client))
 		return -EBUSY;
+	/* Relaxed: see receiving. */
+	atomic_fetch_or_explicit(&nc->receiving, 1u << client, memory_order_relaxed);
 	struct recv_wait w = { .nc = nc, .client = client };
 	/* seq_cst: pairs with the fence and load of drain_all. */
 	atomic_fetch_add_explicit(&nc->recv_waiters, 1, memory_order_seq_cst);
