@@ -79,6 +79,7 @@ static inline const char *ns_err(int code)
  *   'k' 100 ms later, write the time to *t_gone and kill -9 itself (no answer)
  *   'd' 100 ms later, write the time to *t_gone and detach (answer 0)
  *   'x' detach and exit 0
+ * SIGUSR1 makes it call ipcc_cpu_interrupt on its CPU.
  */
 struct ns_peer {
 	struct pt_script s;
@@ -86,12 +87,24 @@ struct ns_peer {
 	_Atomic int64_t *t_gone; /* in shared memory */
 };
 
+/* SIGUSR1 in a peer: ipcc_cpu_interrupt of its CPU (async-signal-safe). */
+static struct ipcc_cpu *ns_peer_cpu;
+
+static inline void ns_peer_on_usr1(int sig)
+{
+	(void)sig;
+	if (ns_peer_cpu)
+		ipcc_cpu_interrupt(ns_peer_cpu);
+}
+
 static inline int ns_peer_main(void *arg)
 {
 	struct ns_peer *p = arg;
 	struct ipcc_system *sys;
 	pt_script_wait_go(&p->s);
 	struct ipcc_cpu *cpu = peer_attach(p->s.name, p->id, p->s.mode, 0, &sys);
+	ns_peer_cpu = cpu;
+	signal(SIGUSR1, ns_peer_on_usr1);
 	pt_post(p->s.ack, 'a');
 	for (;;) {
 		int c = pt_await(p->s.cmd, 60 * PT_SEC);
@@ -124,10 +137,14 @@ static inline int ns_peer_main(void *arg)
 		case 'd':
 			pt_sleep_ms(100);
 			atomic_store(p->t_gone, pt_now_ns());
+			signal(SIGUSR1, SIG_IGN);
+			ns_peer_cpu = NULL;
 			ipcc_cpu_detach(cpu);
 			cpu = NULL;
 			break;
 		case 'x':
+			signal(SIGUSR1, SIG_IGN);
+			ns_peer_cpu = NULL;
 			ipcc_cpu_detach(cpu);
 			ipcc_system_close(sys);
 			return 0;
