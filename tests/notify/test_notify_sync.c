@@ -743,6 +743,86 @@ Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_th
 	ipcc_system_close(sys);
 }
 
+/* ---- a sync_all beside a flood ----------------------------------------------------------- */
+
+/*
+ * CPU 1 has no interrupt thread: the thread in its sync_all is its drainer, and runs the
+ * callbacks of the values CPU 0 floods it with. CPU 0 reached the round long before; CPU 1's
+ * sync_all must return while the flood goes on, not only when it stops: a drain that keeps
+ * taking new values must not keep the waiter from looking at its condition.
+ */
+#define FLOOD_NS (3 * PT_SEC)
+
+struct flood_side {
+	struct ipcc_cpu *cpu;
+	_Atomic bool stop;
+	_Atomic uint64_t sent, got;
+	int64_t t_end;
+};
+
+static void flood_cb(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
+		     void *arg)
+{
+	struct flood_side *f = arg;
+	(void)cpu, (void)remote, (void)client, (void)value;
+	/* Relaxed: a counter for the log. */
+	atomic_fetch_add_explicit(&f->got, 1, memory_order_relaxed);
+	/* A callback slower than the sender: the queue refills while the drain runs it. */
+	int64_t until = pt_now_ns() + 20 * 1000;
+	while (pt_now_ns() < until)
+		;
+}
+
+static void *flood_thread(void *arg)
+{
+	struct flood_side *f = arg;
+	uint32_t v = 0;
+	while (!atomic_load(&f->stop) && pt_now_ns() < f->t_end)
+		if (ipcc_notify_send(f->cpu, 1, IPCC_NOTIFY_CLIENT_FIRST, v, 0) == 0) {
+			v = (v + 1) & IPCC_NOTIFY_VALUE_MAX;
+			atomic_fetch_add_explicit(&f->sent, 1, memory_order_relaxed);
+		}
+	return NULL;
+}
+
+Test(sync, a_sync_all_returns_while_a_peer_floods_its_drainer)
+{
+	struct ipcc_system *sys = ns_create_all(2);
+	struct flood_side f = { 0 };
+	pthread_t th;
+	f.cpu = attach0(sys);
+	struct ipcc_cpu *c1 = pt_attach(sys, 1, IPCC_WAIT_FUTEX, 0);
+	cr_assert_eq(ipcc_notify_register(c1, IPCC_NOTIFY_CLIENT_FIRST, flood_cb, &f), 0);
+	/* CPU 0 reaches round 1 first. */
+	int r = ipcc_notify_sync_all(f.cpu, 0);
+	cr_assert(r == -EAGAIN || r == -ETIMEDOUT, "CPU 0 alone: %d (%s)", r, strerror(-r));
+
+	int64_t t0 = pt_now_ns();
+	f.t_end = t0 + FLOOD_NS;
+	cr_assert_eq(pthread_create(&th, NULL, flood_thread, &f), 0);
+	pt_sleep_ms(50); /* the flood is on */
+	int64_t t1 = pt_now_ns();
+	r = ipcc_notify_sync_all(c1, PT_LONG);
+	int64_t t2 = pt_now_ns();
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	fprintf(stderr,
+		"sync: CPU 1's sync_all beside a flood returned after %.1f ms (the flood ran %.0f "
+		"ms: %llu values sent, %llu taken)\n",
+		(double)(t2 - t1) / PT_MS, (double)(pt_now_ns() - t0) / PT_MS,
+		(unsigned long long)atomic_load(&f.sent), (unsigned long long)atomic_load(&f.got));
+	cr_assert_eq(r, 0, "CPU 1's sync_all: %d (%s)", r, strerror(-r));
+	cr_assert_lt(t2, f.t_end,
+		     "CPU 1's sync_all returned only when the flood stopped (%.0f ms after it "
+		     "was called): its drain kept taking values and never let it look at the round",
+		     (double)(t2 - t1) / PT_MS);
+	r = ipcc_notify_sync_all(f.cpu, PT_LONG);
+	cr_assert_eq(r, 0, "CPU 0's retry: %d (%s)", r, strerror(-r));
+	ipcc_cpu_detach(c1);
+	ipcc_cpu_detach(f.cpu);
+	ipcc_system_close(sys);
+}
+
 /* ---- waits that sleep: no polling with a period ----------------------------------------- */
 
 /* Voluntary context switches of the calling thread so far. */
