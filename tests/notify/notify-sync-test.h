@@ -136,6 +136,7 @@ static inline int ns_peer_main(void *arg)
 				pause();
 		case 'd':
 			pt_sleep_ms(100);
+			/* Seq_cst: the test reads it after its wait saw the detach. */
 			atomic_store(p->t_gone, pt_now_ns());
 			signal(SIGUSR1, SIG_IGN);
 			ns_peer_cpu = NULL;

@@ -11,6 +11,9 @@
  * the same way: the restarted CPU's first sync_all must not return before the last of the others
  * has called its next one, which the test holds back for 100 ms after the restarted CPU called.
  *
+ * The test's own atomics (counters, phases and times in shared memory) are seq_cst, the default:
+ * scaffolding whose order is simplest to read that way, not a protocol under test.
+ *
  * Calls that must time out use NS_SHORT (300 ms) and the ones that must not PT_LONG (10 s):
  * none asserts a duration beyond "did not time out" (and one lost wake-up bound); latencies
  * are printed.

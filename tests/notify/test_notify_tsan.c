@@ -23,6 +23,9 @@
  * The sync rounds: three CPUs with interrupt threads flood each other (the queues full most of
  * the time) while their main threads run a thousand sync_all rounds without a timeout.
  *
+ * The harness's own flags and counters (start lines, stop flags, final counts) are seq_cst, the
+ * default, unless a comment says otherwise: only the library's orders are under test.
+ *
  * Every case is bounded by a few seconds of traffic (M_BUDGET) and a watchdog; it runs its
  * cases in order, or those whose names contain one of its arguments.
  */
