@@ -655,7 +655,8 @@ Test(sync, sync_all_waits_only_for_the_peers_of_notify_links)
 /* ---- a sync word behind a full queue --------------------------------------------------- */
 
 /*
- * CPU 1 has an interrupt thread, which drains its values; a thread of CPU 1 waits in sync_all.
+ * CPU 1 has an interrupt thread (or an epoll loop in eventfd mode) that drains its values; a
+ * thread of CPU 1 waits in sync_all.
  * CPU 0's queue to CPU 1 is full (the drain is held in a callback), so CPU 0's announcement
  * of the round goes without a doorbell entry ("a full queue needs no entry: its flag brings
  * the peer", lib/notify). When the drain goes on, it must wake CPU 1's sync waiter, which saw
@@ -667,6 +668,8 @@ struct held_drain {
 	struct ipcc_cpu *cpu;
 	int result;
 	int64_t t_return;
+	struct pt_pipe stop; /* ends the epoll loop */
+	int loop_error;
 };
 
 static void held_cb(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
@@ -689,6 +692,32 @@ static void *held_sync_thread(void *arg)
 	return NULL;
 }
 
+/* The application's loop of an eventfd-mode CPU 1: poll its fd, dispatch, until told to stop. */
+static void *held_loop_thread(void *arg)
+{
+	struct held_drain *h = arg;
+	struct pollfd pfd[2] = { { .fd = ipcc_cpu_fd(h->cpu), .events = POLLIN },
+				 { .fd = h->stop.rd, .events = POLLIN } };
+	if (pfd[0].fd < 0) {
+		h->loop_error = pfd[0].fd;
+		return NULL;
+	}
+	for (;;) {
+		int n = poll(pfd, 2, -1);
+		if (n < 0 && errno != EINTR) {
+			h->loop_error = -errno;
+			return NULL;
+		}
+		if (pfd[1].revents)
+			return NULL;
+		int r = ipcc_cpu_dispatch(h->cpu);
+		if (r < 0) {
+			h->loop_error = r;
+			return NULL;
+		}
+	}
+}
+
 static void sem_wait_or_fail(sem_t *s, const char *what)
 {
 	struct timespec ts;
@@ -700,7 +729,7 @@ static void sem_wait_or_fail(sem_t *s, const char *what)
 	cr_assert_eq(r, 0, "%s: %s", what, strerror(errno));
 }
 
-Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_thread)
+static void full_queue_announcement(bool eventfd_loop)
 {
 	struct ipcc_system *sys = ns_create_all(2);
 	uint32_t depth = ipcc_notify_depth(sys);
@@ -709,8 +738,16 @@ Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_th
 	sem_init(&h.entered, 0, 0);
 	sem_init(&h.release, 0, 0);
 	struct ipcc_cpu *c0 = attach0(sys);
-	h.cpu = pt_attach(sys, 1, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	if (eventfd_loop) {
+		h.cpu = pt_attach(sys, 1, IPCC_WAIT_EVENTFD, 0);
+		h.stop = pt_pipe_new();
+	} else {
+		h.cpu = pt_attach(sys, 1, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	}
 	cr_assert_eq(ipcc_notify_register(h.cpu, IPCC_NOTIFY_CLIENT_FIRST, held_cb, &h), 0);
+	pthread_t loop;
+	if (eventfd_loop)
+		cr_assert_eq(pthread_create(&loop, NULL, held_loop_thread, &h), 0);
 
 	/* The interrupt thread takes value 0 and stays in its callback; the queue fills. */
 	cr_assert_eq(ipcc_notify_send(c0, 1, IPCC_NOTIFY_CLIENT_FIRST, 0, 0), 0);
@@ -736,14 +773,35 @@ Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_th
 	cr_assert_lt(late, 5.0,
 		     "CPU 1's sync_all returned %.1f s after the drain went on, at its deadline: "
 		     "CPU 0's announcement went without a doorbell entry (the queue was full) and "
-		     "the interrupt thread's drain did not wake the sync waiter (a lost wake-up)",
-		     late);
+		     "the other drainer (%s) did not wake the sync waiter (a lost wake-up)",
+		     late, eventfd_loop ? "an epoll loop" : "the interrupt thread");
+	/* The drain goes on beside the returned sync_all: every value reaches the callback. */
+	int64_t end = pt_now_ns() + PT_LONG;
+	while (atomic_load(&h.calls) < depth && pt_now_ns() < end)
+		pt_sleep_ms(1);
 	cr_assert_eq(atomic_load(&h.calls), depth, "%u callbacks", atomic_load(&h.calls));
+	if (eventfd_loop) {
+		pt_post(h.stop, 'x');
+		pthread_join(loop, NULL);
+		cr_assert_eq(h.loop_error, 0, "the loop: %s", strerror(-h.loop_error));
+		close(h.stop.rd);
+		close(h.stop.wr);
+	}
 	ipcc_cpu_detach(h.cpu);
 	ipcc_cpu_detach(c0);
 	sem_destroy(&h.entered);
 	sem_destroy(&h.release);
 	ipcc_system_close(sys);
+}
+
+Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_the_irq_thread)
+{
+	full_queue_announcement(false);
+}
+
+Test(sync, a_sync_announced_behind_a_full_queue_wakes_a_waiter_beside_an_epoll_loop)
+{
+	full_queue_announcement(true);
 }
 
 /* ---- a sync_all beside a flood ----------------------------------------------------------- */
