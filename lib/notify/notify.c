@@ -480,8 +480,10 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 	/* RX occupied of every Notify link runs the drain; values queued before we came (or
 	 * left by our previous incarnation) raise it at once. */
 	for (unsigned i = 0; i < nc->npeers; i++) {
-		/* Cannot fail: the peer is linked, the channel ours, the handler slot free (the
-		 * banks were just reset and nothing else registers on a reserved channel). */
+		/* Cannot fail: the peer is linked, the channel ours, and the handler slot free
+		 * (slots are this process's, made at this attach; nothing else registers on a
+		 * reserved channel). Enabling and unmasking also repair what an attach that kept
+		 * the registers (IPCC_CPU_KEEP_REGS) found. */
 		int r = ipcc_irq_activate_service(cpu, nc->list[i]->id, ns->channel, rx_handler, nc);
 		assert(r == 0);
 		(void)r;
