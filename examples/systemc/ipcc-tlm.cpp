@@ -13,8 +13,10 @@
  *               ipcc_regs_lines (the truth is the register state, the posts are hints).
  *   Cpu         an initiator: a main SC_THREAD running the procedures and an interrupt
  *               SC_THREAD that, like the HAL's IRQ handlers, masks each pending unmasked
- *               channel and marks it for the main thread. Both consume each access's delay at
- *               once (no temporal decoupling), so a line read after an access is current.
+ *               channel and marks it for the main thread (their CxMR read-modify-writes hold
+ *               an sc_mutex, as firmware disables the interrupt around one). Both consume each
+ *               access's delay at once (no temporal decoupling), so a line read after an
+ *               access is current. CPU1 first checks what the bus refuses.
  *
  * Message data goes through the channel buffers in the shared object (ipcc_chan_buffer and
  * the length word, ipcc_chan_set_len / ipcc_chan_len), as a core reaches shared SRAM over a
@@ -254,21 +256,42 @@ class Cpu : public sc_module
 	static unsigned done;
 
       private:
-	uint32_t access(tlm::tlm_command cmd, uint32_t off, uint32_t v)
+	/* One transaction of `len` bytes (4 but in bus_checks), its delay consumed at once. */
+	tlm::tlm_response_status transact(tlm::tlm_command cmd, uint64_t off, void *data,
+					  unsigned len)
 	{
 		tlm::tlm_generic_payload t;
 		sc_time delay = SC_ZERO_TIME;
 		t.set_command(cmd);
 		t.set_address(off);
-		t.set_data_ptr(reinterpret_cast<unsigned char *>(&v));
-		t.set_data_length(4);
-		t.set_streaming_width(4);
+		t.set_data_ptr(static_cast<unsigned char *>(data));
+		t.set_data_length(len);
+		t.set_streaming_width(len);
 		t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
 		bus->b_transport(t, delay);
-		if (!t.is_response_ok())
-			fail(t.get_response_string().c_str(), 0);
 		wait(delay);
+		return t.get_response_status();
+	}
+	uint32_t access(tlm::tlm_command cmd, uint32_t off, uint32_t v)
+	{
+		if (transact(cmd, off, &v, 4) != tlm::TLM_OK_RESPONSE)
+			fail("a register access failed", 0);
 		return v;
+	}
+	/* What the bus refuses: a misaligned word, a halfword, two words, beyond the block. */
+	void bus_checks()
+	{
+		uint32_t w[2] = {};
+		if (transact(tlm::TLM_READ_COMMAND, IPCC_IPIDR + 2, w, 4) !=
+			    tlm::TLM_ADDRESS_ERROR_RESPONSE ||
+		    transact(tlm::TLM_READ_COMMAND, IPCC_IPIDR, w, 2) !=
+			    tlm::TLM_ADDRESS_ERROR_RESPONSE ||
+		    transact(tlm::TLM_READ_COMMAND, IPCC_IPIDR, w, 8) !=
+			    tlm::TLM_BURST_ERROR_RESPONSE ||
+		    transact(tlm::TLM_WRITE_COMMAND, IPCC_REGS_SIZE, w, 4) !=
+			    tlm::TLM_ADDRESS_ERROR_RESPONSE ||
+		    rd(IPCC_IPIDR) != IPCC_IPIDR_VALUE || rd(IPCC_SIDR) != IPCC_SIDR_VALUE)
+			fail("bus checks", 0);
 	}
 	uint32_t rd(uint32_t off)
 	{
@@ -395,6 +418,7 @@ class Cpu : public sc_module
 	{
 		/* Probe as Linux does: the channel count from HWCFGR; then enable both lines and
 		 * activate the RX channels (the HAL unmasks RX at once, TX when it waits). */
+		bus_checks();
 		if ((rd(IPCC_HWCFGR) & IPCC_HWCFGR_CHANNELS_MASK) < CHANNELS)
 			fail("HWCFGR channel count", 0);
 		wr(cr_, IPCC_CR_RXOIE | IPCC_CR_TXFIE);
