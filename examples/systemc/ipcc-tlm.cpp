@@ -32,7 +32,11 @@
  * Modes: full (default): both CPUs simulated, on one system. --mixed: only CPU1 is simulated;
  * the model forks a real process that attaches CPU2 and serves the same traffic with
  * ipcc_recv, ipcc_serve / ipcc_reply and ipcc_send; its writes reach the model through the
- * helper thread. The system is anonymous (a memfd): nothing is left in /dev/shm.
+ * helper thread. --split: the forked process is a second instance of the model, simulating
+ * CPU2 on its own handle of the system: two SystemC kernels coupled only through the shared
+ * IPCC, each with its own simulated time (nothing synchronises the two clocks; each waits
+ * for the other in zero simulated time). The system is anonymous (a memfd): nothing is left
+ * in /dev/shm.
  *
  * Prints one "checked" line per CPU and a summary; exit status 0 when all traffic checked.
  */
@@ -111,9 +115,9 @@ class LineBridge : public sc_prim_channel
 class IpccTarget : public sc_module
 {
       public:
-	/* Processor 1's and 2's bus; the mixed mode leaves bus2 unbound (the real CPU2). */
-	tlm_utils::simple_target_socket<IpccTarget> bus1;
-	tlm_utils::simple_target_socket_optional<IpccTarget> bus2;
+	/* Processor 1's and 2's bus; the bus of a CPU simulated elsewhere (or a real process)
+	 * stays unbound. */
+	tlm_utils::simple_target_socket_optional<IpccTarget> bus1, bus2;
 	sc_vector<sc_out<bool>> line; /* bit i of the line mask */
 	unsigned rises[4] = {};
 
@@ -493,19 +497,82 @@ int real_cpu2(ipcc_system *inherited, unsigned n)
 	return failures ? 1 : 0;
 }
 
+/*
+ * One simulation on `sys`: the target, and the CPUs of `sim` (bit 0 CPU1, bit 1 CPU2), attached
+ * here before the simulation starts. `label` heads the summary line.
+ */
+int simulate(ipcc_system *sys, unsigned sim, unsigned n, const std::string &label)
+{
+	ipcc_regs *regs = nullptr;
+	ipcc_cpu *cpu[2] = {};
+	int r;
+	for (unsigned i = 0; i < 2; i++)
+		if ((sim & 1u << i) && (r = ipcc_cpu_attach(sys, i, nullptr, &cpu[i])))
+			return fail("ipcc_cpu_attach", r), 1;
+	if ((r = ipcc_regs_open(sys, 0, 1, &regs)))
+		return fail("ipcc_regs_open", r), 1;
+	{
+		IpccTarget ipcc("ipcc", regs, sc_time(10, SC_NS));
+		sc_signal<bool> lines[4];
+		Cpu *c[2] = {};
+		for (unsigned i = 0; i < 4; i++)
+			ipcc.line[i](lines[i]);
+		Cpu::done = 0;
+		for (unsigned i = 0; i < 2; i++) {
+			if (!(sim & 1u << i))
+				continue;
+			c[i] = new Cpu(i ? "CPU2" : "CPU1", i + 1, cpu[i], !i, n);
+			if (i)
+				c[i]->bus.bind(ipcc.bus2);
+			else
+				c[i]->bus.bind(ipcc.bus1);
+			c[i]->rxo(lines[2 * i]);
+			c[i]->txf(lines[2 * i + 1]);
+			Cpu::done++;
+		}
+		sc_start();
+		std::printf("ipcc-tlm: %s, simulated time %s, line rises:", label.c_str(),
+			    sc_time_stamp().to_string().c_str());
+		for (unsigned i = 0; i < 4; i++)
+			std::printf(" %s %u", LINE_NAMES[i], ipcc.rises[i]);
+		std::printf("\n");
+		delete c[0];
+		delete c[1];
+	}
+	ipcc_regs_close(regs);
+	ipcc_cpu_detach(cpu[1]);
+	ipcc_cpu_detach(cpu[0]);
+	return failures ? 1 : 0;
+}
+
+/* The split mode's second process: the same model, simulating CPU2 on its own handle. */
+int simulated_cpu2(ipcc_system *inherited, unsigned n)
+{
+	ipcc_system *sys = nullptr;
+	int r = ipcc_system_open_fd(ipcc_system_fd(inherited), 0, &sys);
+	if (r)
+		return fail("child: ipcc_system_open_fd", r), 1;
+	r = simulate(sys, 2, n,
+		     "split mode, CPU2's process (pid " + std::to_string(getpid()) + ")");
+	std::fflush(stdout);
+	ipcc_system_close(sys);
+	return r;
+}
+
 } // namespace
 
 int sc_main(int argc, char *argv[])
 {
-	bool mixed = false;
+	std::string mode = "full";
 	unsigned n = 100;
 	for (int i = 1; i < argc; i++) {
-		if (!std::strcmp(argv[i], "--mixed"))
-			mixed = true;
+		if (!std::strcmp(argv[i], "--mixed") || !std::strcmp(argv[i], "--split"))
+			mode = argv[i] + 2;
 		else if (!std::strcmp(argv[i], "--messages") && i + 1 < argc)
 			n = (unsigned)std::strtoul(argv[++i], nullptr, 0);
 		else {
-			std::fprintf(stderr, "usage: %s [--mixed] [--messages N]\n", argv[0]);
+			std::fprintf(stderr, "usage: %s [--mixed | --split] [--messages N]\n",
+				     argv[0]);
 			return 2;
 		}
 	}
@@ -514,65 +581,30 @@ int sc_main(int argc, char *argv[])
 	sc_report_handler::set_actions("/OSCI/SystemC", SC_INFO, SC_DO_NOTHING);
 	ipcc_config cfg;
 	ipcc_system *sys = nullptr;
-	ipcc_regs *regs = nullptr;
-	ipcc_cpu *cpu1 = nullptr, *cpu2 = nullptr;
 	ipcc_config_init(&cfg);
 	cfg.channels = 4;
 	cfg.buffer_size = 256;
 	int r = ipcc_system_create_anon(&cfg, &sys);
 	if (r)
 		return fail("ipcc_system_create_anon", r), 1;
+	/* Forked before anything of SystemC is built: the child starts a simulation of its own
+	 * (split) or none (mixed). */
 	pid_t child = -1;
-	if (mixed) {
+	if (mode != "full") {
 		std::fflush(stdout);
 		child = fork();
 		if (child < 0)
 			return fail("fork", -errno), 1;
 		if (child == 0)
-			_exit(real_cpu2(sys, n));
+			_exit(mode == "mixed" ? real_cpu2(sys, n) : simulated_cpu2(sys, n));
 	}
-	if ((r = ipcc_cpu_attach(sys, 0, nullptr, &cpu1)) ||
-	    (!mixed && (r = ipcc_cpu_attach(sys, 1, nullptr, &cpu2))) ||
-	    (r = ipcc_regs_open(sys, 0, 1, &regs)))
-		return fail("attach or ipcc_regs_open", r), 1;
-
-	{
-		const sc_time latency(10, SC_NS);
-		IpccTarget ipcc("ipcc", regs, latency);
-		sc_signal<bool> lines[4];
-		for (unsigned i = 0; i < 4; i++)
-			ipcc.line[i](lines[i]);
-		Cpu c1("CPU1", 1, cpu1, 1, n);
-		c1.bus.bind(ipcc.bus1);
-		c1.rxo(lines[0]);
-		c1.txf(lines[1]);
-		Cpu::done = 1;
-		Cpu *c2 = nullptr;
-		if (!mixed) {
-			c2 = new Cpu("CPU2", 2, cpu2, 0, n);
-			c2->bus.bind(ipcc.bus2);
-			c2->rxo(lines[2]);
-			c2->txf(lines[3]);
-			Cpu::done = 2;
-		}
-		sc_start();
-		std::printf("ipcc-tlm: %s mode, %u messages per channel, simulated time %s, line "
-			    "rises:",
-			    mixed ? "mixed" : "full", n, sc_time_stamp().to_string().c_str());
-		for (unsigned i = 0; i < 4; i++)
-			std::printf(" %s %u", LINE_NAMES[i], ipcc.rises[i]);
-		std::printf("\n");
-		delete c2;
-	}
-
+	simulate(sys, mode == "full" ? 3 : 1, n,
+		 mode + " mode, " + std::to_string(n) + " messages per channel");
 	if (child > 0) {
 		int st;
 		if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
-			fail("the real CPU2 process failed", 0);
+			fail("the CPU2 process failed", 0);
 	}
-	ipcc_regs_close(regs);
-	ipcc_cpu_detach(cpu2);
-	ipcc_cpu_detach(cpu1);
 	ipcc_system_close(sys);
 	if (failures)
 		std::printf("ipcc-tlm: FAILED (%d errors)\n", failures.load());
