@@ -40,6 +40,7 @@
  *
  * Prints one "checked" line per CPU and a summary; exit status 0 when all traffic checked.
  */
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -64,6 +65,7 @@ namespace
 {
 
 constexpr unsigned CH_SIMPLEX_12 = 0, CH_CALL = 1, CH_SIMPLEX_21 = 2, CHANNELS = 3;
+constexpr int64_t MIN_HEAL_NS = 1000 * 1000, MAX_HEAL_NS = 128 * MIN_HEAL_NS;
 constexpr int64_t REAL_TIMEOUT_NS = 10ll * 1000 * 1000 * 1000;
 const char *const LINE_NAMES[4] = { "C1_RXO", "C1_TXF", "C2_RXO", "C2_TXF" };
 
@@ -120,6 +122,7 @@ class IpccTarget : public sc_module
 	tlm_utils::simple_target_socket_optional<IpccTarget> bus1, bus2;
 	sc_vector<sc_out<bool>> line; /* bit i of the line mask */
 	unsigned rises[4] = {};
+	std::atomic<unsigned> heals{ 0 }; /* stale signals healed by watch()'s timeout */
 
 	IpccTarget(sc_module_name name, ipcc_regs *regs, sc_time latency)
 	    : sc_module(name), bus1("bus1"), bus2("bus2"), line("line", 4), bridge_("bridge"),
@@ -183,34 +186,45 @@ class IpccTarget : public sc_module
 
 	/*
 	 * Writes of other processes: wait until the lines differ from what drive() last put on
-	 * the signals, then post. drive() may store a newer value between our load and our sleep;
-	 * if another process then writes the lines back to the value we loaded, the wait sleeps
-	 * on a stale signal: the timeout catches that window (the signals then lag by up to
-	 * 20 ms of real time, in zero simulated time), and also bounds the destructor's wait.
+	 * the signals, then post. ipcc_regs_wait_lines compares values, so one window stays
+	 * open: drive() shows a new value X (this process wrote it) after we loaded the old one
+	 * S and before we sleep, and another process then writes the lines back to S (the
+	 * typical case: our handler masks a line, the peer raises it again with the next
+	 * message). We then sleep on S with the signals showing X. The timeout heals that: it
+	 * starts at 1 ms after each change, when the window is likely, and doubles while the
+	 * lines stay quiet, up to 128 ms (which also bounds the destructor's wait). The signals
+	 * then lag by up to 1 ms of real time, in zero simulated time; `heals` counts it.
 	 */
 	void watch()
 	{
 		/* seq_cst on driven_: pairs with the store in drive(); nothing else is ordered by
 		 * it (the heal below compares again after a timeout). */
 		uint32_t last = driven_.load(std::memory_order_seq_cst), seen = last;
+		int64_t timeout = MIN_HEAL_NS;
 		while (!stop_.load(std::memory_order_relaxed)) {
 			uint32_t now;
-			int r = ipcc_regs_wait_lines(regs_, seen, &now, 20 * 1000 * 1000);
+			int r = ipcc_regs_wait_lines(regs_, seen, &now, timeout);
 			if (r == 0) {
 				bridge_.post();
 				seen = now; /* drive() will show this or a newer value */
+				timeout = MIN_HEAL_NS;
 			} else if (r == -ETIMEDOUT) {
 				if (ipcc_regs_lines(regs_, &now) == 0 &&
-				    now != driven_.load(std::memory_order_seq_cst))
+				    now != driven_.load(std::memory_order_seq_cst)) {
+					heals.fetch_add(1, std::memory_order_relaxed); /* a count */
 					bridge_.post();
+				}
+				timeout = std::min(timeout * 2, MAX_HEAL_NS);
 			} else {
 				fail("ipcc_regs_wait_lines", r);
 				return;
 			}
+			/* drive() ran meanwhile: wait for a change from what it showed. */
 			uint32_t d = driven_.load(std::memory_order_seq_cst);
-			if (d !=
-			    last) /* drive() ran meanwhile: wait for a change from what it showed */
+			if (d != last) {
 				seen = last = d;
+				timeout = MIN_HEAL_NS;
+			}
 		}
 	}
 
@@ -535,7 +549,7 @@ int simulate(ipcc_system *sys, unsigned sim, unsigned n, const std::string &labe
 			    sc_time_stamp().to_string().c_str());
 		for (unsigned i = 0; i < 4; i++)
 			std::printf(" %s %u", LINE_NAMES[i], ipcc.rises[i]);
-		std::printf("\n");
+		std::printf(", stale signals healed %u\n", ipcc.heals.load());
 		delete c[0];
 		delete c[1];
 	}
