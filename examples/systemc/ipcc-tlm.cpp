@@ -3,7 +3,8 @@
  * A SystemC TLM-2.0 model of one link's IPCC over libipcc, and two "CPUs" that run ST's
  * simplex and half-duplex procedures on it at register level, in simulated time.
  *
- *   IpccTarget  a TLM-2.0 target, a simple_target_socket per CPU bus: b_transport maps 32-bit
+ *   IpccTarget  a TLM-2.0 target, a simple_target_socket(_optional) per CPU bus (the bus of a
+ *               CPU this process does not simulate stays unbound): b_transport maps 32-bit
  *               reads and writes at the RM offsets onto ipcc_regs_read / ipcc_regs_write and
  *               annotates an access latency. Its four sc_out<bool> (C1_RXO, C1_TXF, C2_RXO,
  *               C2_TXF) follow the link's line mask: ipcc_regs_on_lines reports the changes
@@ -88,8 +89,8 @@ std::string response(unsigned i)
 }
 
 /* Wakes the SystemC kernel from any thread; async_attach_suspending keeps the kernel waiting
- * for such posts instead of ending the simulation when no event is left (the mixed mode waits
- * for another process in zero simulated time). */
+ * for such posts instead of ending the simulation when no event is left (the mixed and split
+ * modes wait for another process in zero simulated time). The CPUs end it with sc_stop. */
 class LineBridge : public sc_prim_channel
 {
       public:
@@ -141,8 +142,8 @@ class IpccTarget : public sc_module
 
 	~IpccTarget() override
 	{
-		stop_.store(true,
-			    std::memory_order_relaxed); /* only ends the loop, orders nothing */
+		/* Relaxed: it only ends the loop, within one timeout; it orders nothing. */
+		stop_.store(true, std::memory_order_relaxed);
 		watcher_.join();
 		ipcc_regs_on_lines(regs_, nullptr, nullptr);
 	}
