@@ -495,8 +495,12 @@ Test(sync, a_round_met_in_the_same_wake_up_as_an_interrupt_is_not_lost)
 			     "gave %s: the -EINTR consumed the round (the barrier is a round off)",
 			     ns_err(r));
 	}
-	/* Round 2: CPU 1 alone waits. */
+	/* Round 2: CPU 1 alone waits. A wait that returned its condition leaves the interrupt
+	 * pending for the next wait (include/ipcc/irq.h: ipcc_cpu_interrupt), which may be this
+	 * one: -EINTR once, then the round of its own. */
 	r = ns_peer_cmd(p, 't');
+	if (r == EINTR)
+		r = ns_peer_cmd(p, 't');
 	cr_assert_eq(r, ETIMEDOUT, "round 2, CPU 1 alone: %s", ns_err(r));
 	pair_stop(&f);
 }
