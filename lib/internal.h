@@ -61,6 +61,7 @@ enum ipcc_layer_id {
 	IPCC_LAYER_IPCC,   /* lib/ipcc: registers and channels */
 	IPCC_LAYER_IRQ,	   /* lib/irq: handlers, dispatch, waits */
 	IPCC_LAYER_PROC,   /* lib/proc: the procedures */
+	IPCC_LAYER_NOTIFY, /* lib/notify: IPC Notify and sync */
 	IPCC_LAYER_COUNT
 };
 
@@ -208,6 +209,11 @@ struct ipcc_section_type {
 	/* At create and open: validate the creator's part, copy what the process keeps.
 	 * 0 or -EUCLEAN. */
 	int (*load)(struct ipcc_system *sys, const struct ipcc_shm_section *s);
+	/*
+	 * ipcc_system_open_or_create: does the open object have what cfg asks of this type (the
+	 * geometry is compared already)? NULL: nothing beyond the geometry.
+	 */
+	bool (*matches)(const struct ipcc_system *sys, const struct ipcc_config *cfg);
 };
 
 /* lib/layers.c: every section type of every layer, in layer order. */

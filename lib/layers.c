@@ -9,11 +9,13 @@
 extern const struct ipcc_section_type ipcc_section_header;
 extern const struct ipcc_section_type ipcc_section_cpus;
 extern const struct ipcc_section_type ipcc_section_links;
+extern const struct ipcc_section_type ipcc_section_notify;
 
 const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_header, /* region */
 	&ipcc_section_cpus,   /* region */
 	&ipcc_section_links,  /* ipcc */
+	&ipcc_section_notify, /* notify */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);
 
@@ -21,6 +23,7 @@ extern const struct ipcc_layer ipcc_layer_bell;
 extern const struct ipcc_layer ipcc_layer_ipcc;
 extern const struct ipcc_layer ipcc_layer_irq;
 extern const struct ipcc_layer ipcc_layer_proc;
+extern const struct ipcc_layer ipcc_layer_notify;
 
 /* Region has no entry: it owns the handle and the claim that the others hang off. */
 static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
@@ -28,6 +31,7 @@ static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
 	[IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
 	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,
 	[IPCC_LAYER_PROC] = &ipcc_layer_proc,
+	[IPCC_LAYER_NOTIFY] = &ipcc_layer_notify,
 };
 
 static void close_below(struct ipcc_system *sys, unsigned top)

@@ -15,7 +15,8 @@
  *               channel slots: for direction d (0: processor 1 -> 2, 1: 2 -> 1), channel n,
  *               slot (d * channels + n) at IPCC_SHM_LINK_SIZE + slot index * slot stride;
  *               slot = struct ipcc_shm_slot (8 bytes) + buffer_size bytes, rounded up to 64
- *     (later layers add their own section types: Notify queues, vrings, logs, user regions)
+ *     notify    IPC Notify: struct ipcc_shm_notify_head, then count records of stride bytes
+ *     (later layers add their own section types: vrings, logs, user regions)
  *
  * Links exist for the CPU pairs whose bit is set in link_map; the link index of a pair (a < b)
  * is the number of set pairs before it in the order (0,1), (0,2) ... (0,K-1), (1,2) ... Pair
@@ -89,6 +90,9 @@ IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock
 #define IPCC_SECTION_HEADER    1u /* the header itself, offset 0 */
 #define IPCC_SECTION_CPUS      2u /* count = CPUs, stride = IPCC_SHM_CPU_SIZE */
 #define IPCC_SECTION_LINKS     3u /* count = links, stride = link stride, arg = slot stride */
+/* IPC Notify: a head of IPCC_SHM_NOTIFY_HEAD_SIZE, then count = ordered Notify pairs records of
+ * stride bytes (struct ipcc_shm_notify_pair, then the pair's queue); arg = queue depth. */
+#define IPCC_SECTION_NOTIFY 4u
 
 /* section.owner: no CPU or pair owns the section as a whole. */
 #define IPCC_SECTION_OWNER_NONE 0xFFFFFFFFu
@@ -218,6 +222,41 @@ struct ipcc_shm_link {
 	uint32_t reserved[12];
 };
 
+/*
+ * IPC Notify (include/ipcc/notify.h). The head is written by the creator, once. It names the
+ * links with Notify; each such link a-b (a < b, in link order) has two records, a -> b then
+ * b -> a. A record is a line written by the sender, a line written by the receiver, then the
+ * pair's queue (lib/queue: struct ipcc_queue_meta and depth entries of 4 bytes, each
+ * client << 28 | value), rounded up to IPCC_SECTION_ALIGN.
+ */
+#define IPCC_SHM_NOTIFY_HEAD_SIZE 1024u
+#define IPCC_NOTIFY_MAGIC	  0x5946544Eu /* "NTFY" */
+
+struct ipcc_shm_notify_head {
+	uint32_t magic;
+	uint32_t depth;	      /* entries per queue, as the directory's arg */
+	uint32_t channel;     /* the channel Notify reserved on each of its links */
+	uint32_t pair_count;  /* records: twice the links with Notify */
+	uint32_t record_size; /* bytes per record, as the directory's stride */
+	uint32_t reserved0[11];
+	uint64_t pairs[IPCC_LINK_MAP_WORDS]; /* bit b of pairs[a], a < b: link a-b has Notify */
+	uint8_t reserved1[IPCC_SHM_NOTIFY_HEAD_SIZE - 64 - 8 * IPCC_LINK_MAP_WORDS];
+};
+
+struct ipcc_shm_notify_pair {
+	/* line 0: the sender's */
+	IPCC_SHM_ATOMIC(uint64_t) sent; /* values queued */
+	IPCC_SHM_ATOMIC(uint64_t) full; /* sends that found the queue full */
+	/* The sender's sync announcement: its generation (low 16 bits) << 48 | the receiver's
+	 * generation it is meant for (low 16 bits) << 32 | the round (lib/notify/notify.c). */
+	IPCC_SHM_ATOMIC(uint64_t) sync;
+	uint64_t reserved0[5];
+	/* line 1: the receiver's */
+	IPCC_SHM_ATOMIC(uint64_t) received; /* values taken from the queue */
+	IPCC_SHM_ATOMIC(uint64_t) dropped;  /* values dropped (mailbox full, client unserved) */
+	uint64_t reserved1[6];
+};
+
 /* The head of each channel slot; the data follows it in the same cache line. */
 struct ipcc_shm_slot {
 	IPCC_SHM_ATOMIC(uint32_t) len; /* message length, written by the procedures before CHnS */
@@ -244,5 +283,10 @@ IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_link) == IPCC_SHM_LINK_SIZE, "link size")
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, status) == 2 * IPCC_CACHE_LINE, "status lines");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_link, chan_owner) == 4 * IPCC_CACHE_LINE, "owner line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_slot) == 8, "slot head");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_notify_head) == IPCC_SHM_NOTIFY_HEAD_SIZE, "notify head");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_notify_head, pairs) == 64, "notify pairs");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_notify_pair) == 2 * IPCC_CACHE_LINE, "notify record");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_notify_pair, received) == IPCC_CACHE_LINE,
+		"notify receiver line");
 
 #endif

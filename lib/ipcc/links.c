@@ -3,6 +3,8 @@
  * The ipcc layer's section type: the links (one IPCC instance per linked CPU pair, with its
  * register banks, status registers, channel owners and channel slots).
  */
+#include <ipcc/notify.h>
+
 #include "internal.h"
 
 static int links_plan(const struct ipcc_config *cfg, const struct ipcc_geometry *g,
@@ -88,7 +90,13 @@ IPCC_EXPORT int ipcc_system_channel_owner(const struct ipcc_system *sys, unsigne
 
 IPCC_EXPORT const char *ipcc_service_name(unsigned id)
 {
-	return id == IPCC_CHAN_OWNER_PROC ? "procedures" : NULL;
+	switch (id) {
+	case IPCC_CHAN_OWNER_PROC:
+		return "procedures";
+	case IPCC_SERVICE_NOTIFY:
+		return "notify";
+	}
+	return NULL;
 }
 
 /* The register banks of an attaching CPU start from their reset values (RM: the core reset). */

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "ipcc/chan.h"
 #include "irq/irq.h"
 
 IPCC_EXPORT const char *ipcc_wait_mode_name(enum ipcc_wait_mode mode)
@@ -196,8 +197,26 @@ IPCC_EXPORT int ipcc_cpu_standby(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	int r = ipcc_wait_core(cpu, ipcc_irq_any_line, NULL, &watch, timeout_ns, IPCC_WAIT_SLEEP);
 	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
-		if (l)
-			ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
+		if (!l)
+			continue;
+		ipcc_link_reset_bank(cpu->sys, l, ipcc_link_proc(l, cpu->id));
+		/*
+		 * The channels a service reserved are the library's, not the caller's to set up
+		 * again: their RX handlers get their interrupt back, as the service's attach set it
+		 * (lib/notify). Relaxed: this thread's own CPU; the bits only change at attach.
+		 */
+		uint32_t svc = atomic_load_explicit(&ipcc_irq(cpu)->handled[peer][IPCC_DIR_RX],
+						    memory_order_relaxed) &
+			       l->reserved;
+		unsigned ch;
+		uint64_t tmp;
+		ipcc_for_each_bit(ch, tmp, svc) {
+			struct ipcc_chan c;
+			if (ipcc_chan_resolve(cpu, peer, ch, true, &c) == 0) {
+				ipcc_chan_enable_line(&c, IPCC_IRQ_RXO);
+				ipcc_chan_mask_line(&c, IPCC_IRQ_RXO, false);
+			}
+		}
 	}
 	/* Relaxed: informational, as above. */
 	atomic_store_explicit(&cpu->shm->power, IPCC_POWER_RUN, memory_order_relaxed);
@@ -219,6 +238,33 @@ IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer)
 	uint32_t state = atomic_load_explicit(&ipcc_shm_cpu(cpu->sys, peer)->owner_state,
 					      memory_order_relaxed);
 	return state == IPCC_OWNER_ATTACHED ? -EPIPE : 0;
+}
+
+struct peer_wait {
+	unsigned peer;
+	struct ipcc_peer_probe probe;
+};
+
+static bool pred_peer_attached(struct ipcc_cpu *cpu, void *arg)
+{
+	struct peer_wait *w = arg;
+	uint32_t gen;
+	return ipcc_peer_probe(cpu->sys, w->peer, &w->probe, &gen);
+}
+
+IPCC_EXPORT int ipcc_cpu_wait_peer(struct ipcc_cpu *cpu, unsigned peer, int64_t timeout_ns)
+{
+	if (!cpu || peer >= cpu->sys->geo.cpus || peer == cpu->id)
+		return -EINVAL;
+	if (!ipcc_link_get(cpu->sys, cpu->id, peer))
+		return -ENOENT;
+	/* Not with a probe that may be stale: a peer that died since is not attached. */
+	if (!ipcc_cpu_stale(cpu) && ipcc_claim_held(cpu->sys, peer) == 1)
+		return 0;
+	/* No watch: a death is not an end here. The attacher wakes its linked peers' sleepers
+	 * after it wrote its record (lib/region/cpu.c:ring_peers), which the probe sees. */
+	struct peer_wait w = { .peer = peer };
+	return ipcc_wait_core(cpu, pred_peer_attached, &w, NULL, timeout_ns, 0);
 }
 
 IPCC_EXPORT int ipcc_cpu_interrupt(struct ipcc_cpu *cpu)

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 
+#include "ipcc/chan.h"
 #include "irq/irq.h"
 
 static struct ipcc_irq_slot *slot_of(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
@@ -18,27 +19,42 @@ static struct ipcc_irq_slot *slot_of(struct ipcc_cpu *cpu, unsigned peer, unsign
 	return t ? &t[dir * cpu->sys->geo.channels + ch] : NULL;
 }
 
-IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
-				  enum ipcc_dir dir, ipcc_irq_handler fn, void *arg)
+/* Store the handler of a resolved channel and let the dispatcher see it. */
+static int activate(struct ipcc_cpu *cpu, const struct ipcc_chan *c, enum ipcc_dir dir,
+		    ipcc_irq_handler fn, void *arg)
 {
-	if (!cpu || !fn || (dir != IPCC_DIR_TX && dir != IPCC_DIR_RX))
-		return -EINVAL;
-	int r = ipcc_chan_status(cpu, peer, ch, dir); /* validates peer, link, channel */
-	if (r < 0)
-		return r;
-	struct ipcc_irq_slot *s = slot_of(cpu, peer, ch, dir); /* allocated at attach */
+	struct ipcc_irq_slot *s = slot_of(cpu, c->peer, c->ch, dir); /* allocated at attach */
 	if (s->fn)
 		return -EEXIST;
 	s->fn = fn;
 	s->arg = arg;
 	/* Release: the handler is stored before the dispatcher can see its bit (acquire in
 	 * handled_mask); the unmask below, a seq_cst RMW, comes later still. */
-	atomic_fetch_or_explicit(&ipcc_irq(cpu)->handled[peer][dir], 1u << ch,
+	atomic_fetch_or_explicit(&ipcc_irq(cpu)->handled[c->peer][dir], 1u << c->ch,
 				 memory_order_release);
-	ipcc_chan_irq_enable(cpu, peer, dir, true);
+	enum ipcc_irq line = dir == IPCC_DIR_RX ? IPCC_IRQ_RXO : IPCC_IRQ_TXF;
+	ipcc_chan_enable_line(c, line);
 	if (dir == IPCC_DIR_RX)
-		ipcc_chan_unmask(cpu, peer, ch, IPCC_DIR_RX);
+		ipcc_chan_mask_line(c, line, false);
 	return 0;
+}
+
+IPCC_EXPORT int ipcc_irq_activate(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				  enum ipcc_dir dir, ipcc_irq_handler fn, void *arg)
+{
+	struct ipcc_chan c;
+	if (!cpu || !fn || (dir != IPCC_DIR_TX && dir != IPCC_DIR_RX))
+		return -EINVAL;
+	int r = ipcc_chan_resolve(cpu, peer, ch, false, &c); /* peer, link, channel, owner */
+	return r < 0 ? r : activate(cpu, &c, dir, fn, arg);
+}
+
+int ipcc_irq_activate_service(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_irq_handler fn,
+			      void *arg)
+{
+	struct ipcc_chan c;
+	int r = ipcc_chan_resolve(cpu, peer, ch, true, &c);
+	return r < 0 ? r : activate(cpu, &c, IPCC_DIR_RX, fn, arg);
 }
 
 bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir)

@@ -166,10 +166,31 @@ void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w);
  */
 bool ipcc_watch_dead(struct ipcc_watch *w);
 
+/*
+ * Is a live process holding `peer`'s claim? Cheap enough for a predicate: the kernel is asked
+ * (one fcntl) only when the peer's record (generation, owner pid, owner state, which every
+ * attacher writes after it took the claim, lib/region/cpu.c) differs from the last probe made
+ * with `pp` (zero it before the first). A peer that dies leaves its record as it was, so the
+ * answer stays "alive" until the record changes: a wait that must see a death watches the peer
+ * (ipcc_watch_add) once the probe found it alive. *ret_gen: the generation read (acquire).
+ */
+struct ipcc_peer_probe {
+	bool valid, alive;
+	uint32_t gen, pid, state;
+};
+bool ipcc_peer_probe(struct ipcc_system *sys, unsigned peer, struct ipcc_peer_probe *pp,
+		     uint32_t *ret_gen);
+
 /* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall). */
 int64_t ipcc_now_ns(void);
 
 /* lib/irq/dispatch.c */
+/*
+ * A service's RX-occupied handler on a channel it reserved (lib/notify): as ipcc_irq_activate
+ * for IPCC_DIR_RX, without the reservation check; from the service's attach hook.
+ */
+int ipcc_irq_activate_service(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_irq_handler fn,
+			      void *arg);
 /* Whether a handler is registered for (peer, ch, dir); arguments already validated. */
 bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused);

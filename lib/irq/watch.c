@@ -119,3 +119,20 @@ bool ipcc_watch_dead(struct ipcc_watch *w)
 	}
 	return false;
 }
+
+bool ipcc_peer_probe(struct ipcc_system *sys, unsigned peer, struct ipcc_peer_probe *pp,
+		     uint32_t *ret_gen)
+{
+	/* Acquire: pairs with the release bump of lib/region/cpu.c:ipcc_cpu_claim, as in
+	 * watch_held. The other two are hints (record_pid, record_state). */
+	uint32_t gen =
+		atomic_load_explicit(&ipcc_shm_cpu(sys, peer)->generation, memory_order_acquire);
+	uint32_t pid = record_pid(sys, peer);
+	uint32_t state = record_state(sys, peer);
+	if (!pp->valid || gen != pp->gen || pid != pp->pid || state != pp->state) {
+		*pp = (struct ipcc_peer_probe){ .valid = true, .gen = gen, .pid = pid, .state = state };
+		pp->alive = gen != 0 && ipcc_claim_held(sys, peer) == 1;
+	}
+	*ret_gen = gen;
+	return pp->alive;
+}

@@ -360,6 +360,15 @@ static bool names_match(const struct ipcc_system *sys, const struct ipcc_config 
 	return true;
 }
 
+/* What each section type keeps beyond the geometry (a service's settings) is as cfg says. */
+static bool sections_match(const struct ipcc_system *sys, const struct ipcc_config *cfg)
+{
+	for (unsigned t = 0; t < ipcc_section_type_count; t++)
+		if (ipcc_section_types[t]->matches && !ipcc_section_types[t]->matches(sys, cfg))
+			return false;
+	return true;
+}
+
 /* Open-or-create: how long an opener waits for a creator that is building the object. */
 #define MEET_WAIT_NS  (2 * 1000000000LL)
 #define MEET_RETRY_NS 1000000L
@@ -397,7 +406,8 @@ IPCC_EXPORT int ipcc_system_open_or_create(const char *name, const struct ipcc_c
 			break;
 		r = ipcc_system_open_flags(name, flags, &sys);
 		if (r == 0) {
-			if (!system_matches(sys, want) || !names_match(sys, cfg)) {
+			if (!system_matches(sys, want) || !names_match(sys, cfg) ||
+			    !sections_match(sys, cfg)) {
 				ipcc_system_close(sys);
 				sys = NULL;
 				r = -EEXIST; /* an object of another shape: refuse, never use it */
