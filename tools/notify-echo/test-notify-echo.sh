@@ -147,9 +147,9 @@ bg+=("$cpid")
 # Both attached, then time for the sync: the client is in its round trips when the server dies.
 wait_attached "$pfx-a" 1 && wait_attached "$pfx-a" 0 && sleep 0.5
 kill -9 "$spid"
+{ wait "$spid"; } 2>/dev/null # bash's "Killed" note of the job
 wait "$cpid"
 rc=$?
-wait "$spid" 2>/dev/null
 bg=()
 [[ $rc -eq 1 ]] || bad "a client whose server died exited $rc: $(cat "$tmp/c5" "$tmp/e5")"
 has "$tmp/e5" '^ipcc-notify-echo: CPU 0 \(host\): CPU 1 \(r5\) died or detached during round trip [0-9]+$'
