@@ -1280,7 +1280,7 @@ static void print_text_notify(struct ipcc_system *sys, const struct queue_snapsh
 {
 	printf("\n  notify: depth %" PRIu32 ", channel %d\n", ipcc_notify_depth(sys),
 	       ipcc_notify_channel(sys));
-	printf("  %-20s  %-20s  %9s  %10s  %10s  %8s  %8s\n", "FROM", "TO", "FILL", "SENT",
+	printf("  %-18s  %-18s  %9s  %10s  %10s  %8s  %8s\n", "FROM", "TO", "FILL", "SENT",
 	       "RECEIVED", "FULL", "DROPPED");
 	for (unsigned i = 0; i < count; i++) {
 		char from[40], to[40], fill[24];
@@ -1288,7 +1288,7 @@ static void print_text_notify(struct ipcc_system *sys, const struct queue_snapsh
 			 ESC(ipcc_system_cpu_name(sys, q[i].from)));
 		snprintf(to, sizeof(to), "%u %s", q[i].to, ESC(ipcc_system_cpu_name(sys, q[i].to)));
 		snprintf(fill, sizeof(fill), "%" PRIu32 "/%" PRIu32, q[i].st.fill, q[i].st.depth);
-		printf("  %-20s  %-20s  %9s  %10" PRIu64 "  %10" PRIu64 "  %8" PRIu64 "  %8" PRIu64
+		printf("  %-18s  %-18s  %9s  %10" PRIu64 "  %10" PRIu64 "  %8" PRIu64 "  %8" PRIu64
 		       "%s\n",
 		       from, to, fill, q[i].st.sent, q[i].st.received, q[i].st.full,
 		       q[i].st.dropped, q[i].consistent ? "" : "  (impossible indices)");
