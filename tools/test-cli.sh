@@ -312,6 +312,16 @@ else
 		expect 0 '"name": "cpu2"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
 		expect 0 "/$pfx-ro +3 " "${as_nobody[@]}" "$ipcc" list
 		"$ipcc" rm "/$pfx-ro"
+		# the Notify counters too: ipcc_notify_stats reads through a read-only mapping
+		if ! "$ipcc" plan "$example" 2>&1 | grep -q 'without libyaml'; then
+			printf 'cpus: 3\nmode: "0644"\nservices: {notify: {depth: 4}}\n' >"$tmp/ro.yaml"
+			chmod 0644 "$tmp/ro.yaml"
+			"$ipcc" create --config "$tmp/ro.yaml" "/$pfx-ro" >/dev/null
+			expect 0 "^  2 cpu2 +1 cpu1 +0/4 +0 +0 +0 +0$" \
+				"${as_nobody[@]}" "$ipcc" info "/$pfx-ro"
+			expect 0 '"queues"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
+			"$ipcc" rm "/$pfx-ro"
+		fi
 	fi
 fi
 
