@@ -101,16 +101,22 @@ fi
 
 # 2. The client first, then the server, both with --create: they meet on the name, whoever
 # comes first creates it and removes it when it exits. The client takes its echoes in a
-# callback.
-both "$tmp/c2" "$tmp/s2" "$pfx-b" --cpu 1 --peer 0 --client --callback --count 100 \
-	--create "${T[@]}" :: "$pfx-b" --cpu 0 --peer 1 --server --count 100 --create --wait futex \
-	"${T[@]}"
+# callback; both meet with ipcc_notify_sync_all; a queue of 2 wraps round 50 times.
+printf 'cpus: 2\nservices:\n  notify: {depth: 2}\n' >"$tmp/two.yaml"
+both "$tmp/c2" "$tmp/s2" "$pfx-b" --cpu 1 --peer 0 --client --callback --count 100 --sync-all \
+	--create --config "$tmp/two.yaml" "${T[@]}" :: "$pfx-b" --cpu 0 --peer 1 --server \
+	--count 100 --sync-all --create --config "$tmp/two.yaml" --wait futex "${T[@]}"
 [[ $rc_bg -eq 0 ]] || bad "callback client exited $rc_bg: $(cat "$tmp/c2")"
 [[ $rc_fg -eq 0 ]] || bad "server exited $rc_fg: $(cat "$tmp/s2")"
 has "$tmp/c2" '^100 round trips CPU 1 \(cpu1\) -> CPU 0 \(cpu0\) -> back, client 4, callback$'
 check_latency "$tmp/c2"
 has "$tmp/s2" '^CPU 0 \(cpu0\) echoed 100 values$'
 [[ -e /dev/shm/${pfx#/}-b ]] && bad "--create left $pfx-b behind"
+# Without --config, --create makes max(A, B) + 1 CPUs with Notify everywhere.
+both "$tmp/s2b" "$tmp/c2b" "$pfx-b" --cpu 2 --peer 0 --server --count 10 --create "${T[@]}" :: \
+	"$pfx-b" --cpu 0 --peer 2 --client --count 10 --create "${T[@]}"
+[[ $rc_fg -eq 0 && $rc_bg -eq 0 ]] || bad "--create of 3 CPUs: $(cat "$tmp/s2b" "$tmp/c2b")"
+has "$tmp/c2b" '^10 round trips CPU 0 \(cpu0\) -> CPU 2 \(cpu2\) -> back, client 4, recv$'
 
 # 3. One server, two clients one after the other (it meets each at its sync), then SIGTERM:
 # exit 0 with the total.
