@@ -9,10 +9,11 @@
  * Each opens the system NAME (made before with `ipcc create --config FILE`, or by the first of
  * the two with --create), attaches its CPU and meets the other at the sync barrier. The server
  * registers a callback on a client id (a logical port) that sends every value back to the CPU
- * it came from, from "interrupt context" (the dispatcher, timeout 0, as an ISR would). The
- * client sends --count values one at a time to the server's client id and waits for each echo,
- * with ipcc_notify_recv or with a callback of its own, then prints the round-trip latency
- * (min, p50, p99, max in ns). Every echo is checked: the value sent, from the peer.
+ * it came from, in "interrupt context" (timeout 0, as an ISR would), run by its thread blocked
+ * at the barrier. The client sends --count values one at a time to the server's client id and
+ * waits for each echo, with ipcc_notify_recv or with a callback of its own driven by the
+ * dispatcher, then prints the round-trip latency (min, p50, p99, max in ns). Every echo is
+ * checked: the value sent, from the peer, with the client's incarnation in its tag.
  *
  * Exit status: 0 done, 1 runtime error (no such system, a CPU taken, no Notify on the link, a
  * peer that died, a timeout, a wrong echo), 2 usage error.
@@ -65,7 +66,7 @@ static const char usage_text[] =
 	"                     when every core runs the example (default: --peer only)\n"
 	"  --wait MODE        adaptive (default), futex or spin\n"
 	"  --timeout-ms MS    bound on the sync, each round trip, and the server's wait for\n"
-	"                     a value, 1..86400000 (default: wait for ever)\n"
+	"                     a client, 1..86400000 (default: wait for ever)\n"
 	"  --create           create NAME if it does not exist (from --config FILE, else\n"
 	"                     max(A, B) + 1 CPUs, all linked, Notify with its defaults); the\n"
 	"                     process that created it removes the name when it exits\n"
@@ -465,37 +466,44 @@ static void on_value(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uin
 		e->echo_errors++;
 		e->echo_err = r;
 	}
+	if (e->count && e->echoed == e->count)
+		ipcc_cpu_interrupt(cpu); /* done: end the server's wait */
 }
 
+/*
+ * The server's one thread waits at the barrier for ever: a thread blocked in a sync call
+ * drains the CPU and runs its callbacks, so the echoes need no dispatcher. Each round that
+ * completes (0) is a client met: the first round of a new incarnation of the peer, which
+ * the sync layer tells by its generation however fast it restarted. Then the server
+ * announces its next round, one that client never makes, and waits in it while echoing;
+ * the client's exit or death ends the wait (-EPIPE), a restart completes it (0).
+ */
 static int serve(struct echo *e)
 {
 	char me[64], peer[64];
+	bool serving = false;
 	int r = ipcc_notify_register(e->cpu, e->client_id, on_value, e);
 
 	if (r < 0)
 		return fail(r, "cannot register client %u", e->client_id);
 	cpu_label(e, e->cpu_id, me, sizeof(me));
 	cpu_label(e, e->peer, peer, sizeof(peer));
-	/* A client that leaves (-EPIPE) is followed by the next one: meet it at its sync. */
 	while (!stop && (!e->count || e->echoed < e->count)) {
-		r = sync_peers(e);
-		if (r == -EPIPE)
-			continue;
-		if (r == -EINTR)
-			break;
-		if (r < 0)
+		/* --timeout-ms bounds the wait for a client, not the time one is served. */
+		int64_t timeout = serving ? IPCC_TIMEOUT_INFINITE : e->timeout_ns;
+		r = e->sync_all ? ipcc_notify_sync_all(e->cpu, timeout)
+				: ipcc_notify_sync_send(e->cpu, e->peer);
+		if (r == 0 && !e->sync_all)
+			r = ipcc_notify_sync_wait(e->cpu, e->peer, timeout);
+		serving = r == 0;
+		if (r == 0) {
+			printf("%s serving client %u of %s, synced with %s\n", me, e->client_id,
+			       e->name, peer);
+			fflush(stdout);
+		} else if (r == -ETIMEDOUT) {
+			return fail(0, "%s: no client synced in time", me);
+		} else if (r != -EPIPE && r != -EINTR) {
 			return fail(r, "%s: no sync with %s", me, peer);
-		printf("%s serving client %u of %s, synced with %s\n", me, e->client_id, e->name,
-		       peer);
-		fflush(stdout);
-		while (!stop && (!e->count || e->echoed < e->count)) {
-			r = ipcc_cpu_wait(e->cpu, e->timeout_ns);
-			if (r == 0 || r == -EPIPE)
-				ipcc_cpu_dispatch(e->cpu); /* a last value may precede a death */
-			if (r == -EPIPE || r == -EINTR)
-				break;
-			if (r < 0)
-				return fail(r, "%s: waiting for a value", me);
 		}
 	}
 	printf("%s echoed %" PRIu64 " value%s\n", me, e->echoed, e->echoed == 1 ? "" : "s");
@@ -584,10 +592,19 @@ static uint64_t percentile(const uint64_t *sorted, uint64_t n, unsigned p)
 	return sorted[rank ? rank - 1 : 0];
 }
 
+/* A value: the tag of the client's incarnation above SEQ_MASK, a sequence below. */
+#define SEQ_MASK 0x000FFFFFu
+
+static uint32_t tag_of(uint32_t generation)
+{
+	return (generation << 20) & IPCC_NOTIFY_VALUE_MAX;
+}
+
 static int run_client(struct echo *e)
 {
 	char me[64], peer[64];
-	uint64_t *lat = malloc(e->count * sizeof(*lat));
+	uint64_t *lat = malloc(e->count * sizeof(*lat)), stale = 0;
+	uint32_t gen;
 	int r = 0;
 
 	if (!lat)
@@ -608,17 +625,31 @@ static int run_client(struct echo *e)
 				    peer);
 		return fail(r, "%s: no sync with %s", me, peer);
 	}
+	/*
+	 * Each value carries this incarnation's tag: the echoes of a client that was killed on
+	 * this CPU wait in the object for its successor (Notify delivers at least once across a
+	 * restart), and are set aside by their tag instead of being taken for a wrong echo.
+	 */
+	r = ipcc_cpu_peer_generation(e->cpu, e->cpu_id, &gen);
+	if (r < 0) {
+		free(lat);
+		return fail(r, "%s: cannot read its generation", me);
+	}
 	for (uint64_t i = 0; i < e->count; i++) {
-		/* Values that change every bit over the run, so that a wrong echo shows. */
-		uint32_t value = (uint32_t)((i * 2654435761u) & IPCC_NOTIFY_VALUE_MAX), got = 0;
+		/* The low bits change every bit over the run, so that a wrong echo shows. */
+		uint32_t value = tag_of(gen) | (uint32_t)((i * 2654435761u) & SEQ_MASK), got = 0;
 		unsigned from = 0;
 		int64_t t0 = now_ns();
 		int64_t deadline = e->timeout_ns < 0 ? 0 : t0 + e->timeout_ns;
 
 		r = ipcc_notify_send(e->cpu, e->peer, e->client_id, value, e->timeout_ns);
-		if (r == 0)
+		while (r == 0) {
 			r = e->callback ? wait_callback(e, deadline, &got, &from)
 					: wait_recv(e, deadline, &got, &from);
+			if (r < 0 || (got & ~SEQ_MASK) == tag_of(gen))
+				break;
+			stale++;
+		}
 		lat[i] = (uint64_t)(now_ns() - t0);
 		if (r == -EPIPE) {
 			r = fail(0, "%s: %s died or detached during round trip %" PRIu64, me, peer,
@@ -643,6 +674,9 @@ static int run_client(struct echo *e)
 	printf("latency ns: min %" PRIu64 " p50 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64 "\n",
 	       lat[0], percentile(lat, e->count, 50), percentile(lat, e->count, 99),
 	       lat[e->count - 1]);
+	if (stale)
+		printf("set aside %" PRIu64 " echo%s of an earlier client on %s\n", stale,
+		       stale == 1 ? "" : "es", me);
 	r = 0;
 out:
 	free(lat);
