@@ -9,11 +9,11 @@
  * Each opens the system NAME (made before with `ipcc create --config FILE`, or by the first of
  * the two with --create), attaches its CPU and meets the other at the sync barrier. The server
  * registers a callback on a client id (a logical port) that sends every value back to the CPU
- * it came from, in "interrupt context" (timeout 0, as an ISR would), run by its thread blocked
- * at the barrier. The client sends --count values one at a time to the server's client id and
- * waits for each echo, with ipcc_notify_recv or with a callback of its own driven by the
- * dispatcher, then prints the round-trip latency (min, p50, p99, max in ns). Every echo is
- * checked: the value sent, from the peer, with the client's incarnation in its tag.
+ * it came from, in "interrupt context" (waiting for room if need be, as TI's does), run by its
+ * thread blocked at the barrier. The client sends --count values one at a time to the server's
+ * client id and waits for each echo, with ipcc_notify_recv or with a callback of its own driven
+ * by the dispatcher, then prints the round-trip latency (min, p50, p99, max in ns). Every echo
+ * is checked: the value sent, from the peer, with the client's incarnation in its tag.
  *
  * Exit status: 0 done, 1 runtime error (no such system, a CPU taken, no Notify on the link, a
  * peer that died, a timeout, a wrong echo), 2 usage error.
@@ -92,7 +92,7 @@ struct echo {
 	bool created;
 
 	/* the server's callback */
-	uint64_t echoed, echo_errors;
+	uint64_t echoed, echo_lost, echo_errors;
 	int echo_err;
 
 	/* the client's callback: the echo of the value in flight */
@@ -453,18 +453,26 @@ static const char *cpu_label(const struct echo *e, unsigned id, char *buf, size_
 
 /* ---- server -------------------------------------------------------------------------------- */
 
-/* In interrupt context: send the value back where it came from, without blocking (an ISR). */
+/*
+ * In interrupt context: send the value back where it came from. The queue back may be full
+ * (of this side's sync values, which need no room but take it when there is some), so the
+ * send waits for room, as TI's echo does (waitForFifoNotFull): a blocking send from a
+ * callback waits while the client drains, which it does while it waits for the echo.
+ */
 static void on_value(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uint32_t value,
 		     void *arg)
 {
 	struct echo *e = arg;
-	int r = ipcc_notify_send(cpu, remote, client, value, 0);
+	int r = ipcc_notify_send(cpu, remote, client, value, e->timeout_ns);
 
 	if (r == 0) {
 		e->echoed++;
-	} else {
-		e->echo_errors++;
+	} else if (r == -EPIPE || r == -EINTR) {
+		e->echo_lost++; /* the client went away, or SIGTERM, while its queue was full */
+	} else if (e->echo_errors++ == 0) {
 		e->echo_err = r;
+		fprintf(stderr, PROG ": CPU %u: cannot echo 0x%07" PRIx32 " to CPU %u: %s\n",
+			e->cpu_id, value, remote, ipcc_strerror(r));
 	}
 	if (e->count && e->echoed == e->count)
 		ipcc_cpu_interrupt(cpu); /* done: end the server's wait */
@@ -506,7 +514,10 @@ static int serve(struct echo *e)
 			return fail(r, "%s: no sync with %s", me, peer);
 		}
 	}
-	printf("%s echoed %" PRIu64 " value%s\n", me, e->echoed, e->echoed == 1 ? "" : "s");
+	printf("%s echoed %" PRIu64 " value%s", me, e->echoed, e->echoed == 1 ? "" : "s");
+	if (e->echo_lost)
+		printf(", lost %" PRIu64 " to clients that went away or to the stop", e->echo_lost);
+	putchar('\n');
 	if (e->echo_errors)
 		return fail(e->echo_err, "%s: %" PRIu64 " echo%s could not be sent", me,
 			    e->echo_errors, e->echo_errors == 1 ? "" : "es");
