@@ -90,6 +90,8 @@ struct bench_transport {
 	 * leave it NULL. bench_baseline_by_wait() is a ready-made mapping.
 	 */
 	const char *(*baseline)(const struct bench_transport *t, enum bench_pattern p, size_t size);
+	/* Non-zero: compare with the baseline's row at this size rather than at this row's. */
+	size_t baseline_size;
 
 	/*
 	 * In the parent before fork: create whatever both sides share (shared mapping, fds, shm

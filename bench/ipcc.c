@@ -19,30 +19,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <ipcc/ipcc.h>
 
 #include "harness.h"
+#include "libside.h"
 #include "transports.h"
 #include "uring-loop.h"
 
 #define CHANNELS 6
 
-struct ipcc_state {
-	char name[64];
-};
-
-enum loop_kind { LOOP_NONE, LOOP_EPOLL, LOOP_URING };
-
 struct ipcc_priv {
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu;
 	unsigned peer;
-	enum loop_kind loop;
-	int ep;
-	struct bench_uring *ring;
+	struct bench_evloop *loop; /* NULL: this side blocks in the calls */
 	/* event-loop state, written by the callbacks */
 	struct bench_side *side;
 	uint64_t events; /* callbacks completed */
@@ -51,97 +43,27 @@ struct ipcc_priv {
 	int error;	 /* first error seen in a callback */
 };
 
-static const char *wait_of(const struct bench_transport *t)
-{
-	return t->wait;
-}
-
-static enum ipcc_wait_mode mode_of(const struct bench_transport *t)
-{
-	const char *w = wait_of(t);
-	if (!strcmp(w, "spin"))
-		return IPCC_WAIT_SPIN;
-	if (!strcmp(w, "futex"))
-		return IPCC_WAIT_FUTEX;
-	if (!strcmp(w, "adaptive"))
-		return IPCC_WAIT_ADAPTIVE;
-	return IPCC_WAIT_EVENTFD; /* eventfd, and uring (which may poll the eventfd) */
-}
-
 static int ipcc_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
 {
-	static unsigned counter;
-	struct ipcc_state *st = calloc(1, sizeof(*st));
 	struct ipcc_config cfg;
-	struct ipcc_system *sys;
 
-	if (!st) {
-		snprintf(err, len, "out of memory");
-		return -1;
-	}
-	snprintf(st->name, sizeof(st->name), "/ipcc-bench-%d-%u", (int)getpid(), counter++);
 	ipcc_config_init(&cfg);
 	cfg.channels = CHANNELS;
 	cfg.buffer_size = size < IPCC_BUFFER_SIZE_MIN ? IPCC_BUFFER_SIZE_MIN : (uint32_t)size;
-	int r = ipcc_system_create(st->name, &cfg, &sys);
-	if (r < 0) {
-		snprintf(err, len, "ipcc_system_create %s: %s", st->name, ipcc_strerror(r));
-		free(st);
-		return -1;
-	}
-	/* The children open it by name, as separate programs would. */
-	ipcc_system_close(sys);
-	*state = st;
-	return 0;
-}
-
-static void ipcc_teardown(void *state)
-{
-	struct ipcc_state *st = state;
-	ipcc_system_unlink(st->name);
-	free(st);
+	return bench_lib_setup(state, sizeof(struct bench_lib_state), &cfg, err, len);
 }
 
 static int ipcc_attach_side(struct bench_side *s)
 {
-	struct ipcc_state *st = s->state;
+	struct bench_lib_state *st = s->state;
 	struct ipcc_priv *pv = calloc(1, sizeof(*pv));
-	struct ipcc_cpu_options opt;
-	unsigned id = s->role == BENCH_SIDE_A ? 0 : 1;
-	int r;
 
 	if (!pv)
 		return bench_fail(s, "out of memory");
 	s->priv = pv;
 	pv->side = s;
-	pv->peer = !id;
-	pv->ep = -1;
-	r = ipcc_system_open(st->name, &pv->sys);
-	if (r < 0)
-		return bench_fail(s, "ipcc_system_open: %s", ipcc_strerror(r));
-	ipcc_cpu_options_init(&opt);
-	opt.wait = mode_of(s->t);
-	r = ipcc_cpu_attach(pv->sys, id, &opt, &pv->cpu);
-	if (r < 0)
-		return bench_fail(s, "ipcc_cpu_attach(%u): %s", id, ipcc_strerror(r));
-	/* The stream writer keeps blocking sends in every mode: only waiting sides use a loop. */
-	bool evloop = opt.wait == IPCC_WAIT_EVENTFD &&
-		      !(s->pattern == BENCH_STREAM && s->role == BENCH_SIDE_A);
-	if (!evloop)
-		return 0;
-	if (!strcmp(wait_of(s->t), "uring")) {
-		r = bench_uring_open(&pv->ring, pv->cpu);
-		if (r < 0)
-			return bench_fail(s, "io_uring wait: %s", ipcc_strerror(r));
-		pv->loop = LOOP_URING;
-		return 0;
-	}
-	pv->ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
-	if (pv->ep < 0 || epoll_ctl(pv->ep, EPOLL_CTL_ADD, ipcc_cpu_fd(pv->cpu), &ev) < 0)
-		return bench_fail(s, "epoll: %s", strerror(errno));
-	pv->loop = LOOP_EPOLL;
-	return 0;
+	pv->peer = s->role == BENCH_SIDE_A ? 1 : 0;
+	return bench_lib_attach(s, st->name, 0, &pv->sys, &pv->cpu, &pv->loop);
 }
 
 static void ipcc_detach_side(struct bench_side *s)
@@ -149,26 +71,9 @@ static void ipcc_detach_side(struct bench_side *s)
 	struct ipcc_priv *pv = s->priv;
 	if (!pv)
 		return;
-	bench_uring_close(pv->ring);
-	if (pv->ep >= 0)
-		close(pv->ep);
-	ipcc_cpu_detach(pv->cpu);
-	ipcc_system_close(pv->sys);
+	bench_lib_detach(pv->sys, pv->cpu, pv->loop);
 	free(pv);
 	s->priv = NULL;
-}
-
-/* Event loop: block until the CPU's interrupts fire, then run the dispatcher. */
-static int loop_once(struct ipcc_priv *pv)
-{
-	if (pv->loop == LOOP_URING)
-		return bench_uring_wait(pv->ring);
-	struct epoll_event ev;
-	int n = epoll_wait(pv->ep, &ev, 1, -1);
-	if (n < 0 && errno != EINTR)
-		return -errno;
-	int r = ipcc_cpu_dispatch(pv->cpu);
-	return r < 0 ? r : 0;
 }
 
 static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events);
@@ -187,7 +92,7 @@ static int loop_more(struct bench_side *s, struct ipcc_priv *pv, uint64_t n)
 static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events)
 {
 	while (pv->events < events) {
-		int r = loop_once(pv);
+		int r = bench_evloop_once(pv->loop);
 		if (r < 0)
 			return bench_fail(s, "event loop: %s", ipcc_strerror(r));
 		if (pv->error)
@@ -420,7 +325,7 @@ static int st_b_loop(struct bench_side *s, uint64_t n)
 		.unavailable = unavail,                                                    \
 		.baseline = bench_baseline_by_wait,                                        \
 		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
-		.detach = ipcc_detach_side, .teardown = ipcc_teardown,                     \
+		.detach = ipcc_detach_side, .teardown = bench_lib_teardown,                \
 		.run = {                                                                   \
 			[BENCH_SIMPLEX] = { sx_a_fn, sx_b_fn },                            \
 			[BENCH_HALF_DUPLEX] = { hd_a_fn, hd_b_fn },                        \

@@ -46,6 +46,11 @@ static const struct bench_transport *const registry[] = {
 	&bench_ipcc_adaptive,
 	&bench_ipcc_eventfd,
 	&bench_ipcc_uring,
+	&bench_notify_spin,
+	&bench_notify_futex,
+	&bench_notify_adaptive,
+	&bench_notify_eventfd,
+	&bench_notify_uring,
 };
 /* clang-format on */
 #define REGISTRY_N (sizeof(registry) / sizeof(registry[0]))
@@ -100,14 +105,15 @@ static void usage(FILE *f)
 "  -m, --modes LIST        wait modes to run (default: all). A transport tied to a wait mode\n"
 "                          runs only if its mode is listed: spin -> raw-spin, futex ->\n"
 "                          raw-futex, eventfd -> eventfd, uring -> io_uring, and the ipcc\n"
-"                          rows of that mode. pipe and unix belong to no mode and always run\n"
-"                          (unless --no-baselines or --transports leaves them out).\n"
+"                          and notify rows of that mode. pipe and unix belong to no mode and\n"
+"                          always run (unless --no-baselines or --transports leaves them out).\n"
 "  -T, --transports LIST   only these transports (names as in --list)\n"
 "  -B, --no-baselines      skip all baselines (only library rows; ratios then show '-')\n"
 "  -p, --patterns LIST     simplex,half-duplex,stream (default: all three, in that order)\n"
 "  -s, --sizes LIST        message sizes in bytes, 8..1048576, k suffix allowed\n"
 "                          (default 8,64,512; raw-spin, raw-futex, eventfd and io_uring\n"
-"                          move one 8-byte word and run once at size 8)\n"
+"                          move one 8-byte word and run once at size 8, notify one 4-byte\n"
+"                          entry and runs once at size 4)\n"
 "  -c, --cpus A,B          CPUs for side A (initiator/sender) and B (default: the first two\n"
 "                          CPUs in the affinity mask)\n"
 "\n"
@@ -132,6 +138,9 @@ static void usage(FILE *f)
 "Patterns: half-duplex = round trip timed by A; simplex = one-way latency, B subtracts A's\n"
 "send stamp (same CLOCK_MONOTONIC) from its receive stamp, then sends an untimed ack;\n"
 "stream = A writes messages back to back, B reads whole messages (msgs/s).\n"
+"notify rows: the same three with IPC Notify values, each a sequence number (simplex B\n"
+"looks A's send stamp up by it); half-duplex B echoes from its client callback, stream B\n"
+"counts in it.\n"
 "Exit status: 0 all rows ran (skipped ones included), 1 a row failed or an output file could\n"
 "not be written, 2 usage error.\n",
 		QUICK_TIME_MS, QUICK_WARMUP_MS, DEFAULT_TIME_MS, DEFAULT_MIN_ITERATIONS,

@@ -25,7 +25,7 @@ void bench_resolve_baselines(struct bench_result *r, size_t n)
 {
 	const struct bench_result *best;
 	const char *name;
-	size_t i, j;
+	size_t i, j, size;
 
 	for (i = 0; i < n; i++) {
 		if (!is_ok(&r[i]) || !r[i].t->baseline)
@@ -33,13 +33,17 @@ void bench_resolve_baselines(struct bench_result *r, size_t n)
 		name = r[i].t->baseline(r[i].t, r[i].pattern, r[i].size);
 		if (!name)
 			continue;
-		/* Same size if the baseline ran at it, else a fixed-size baseline's only row. */
+		/*
+		 * Same size (or the transport's baseline_size) if the baseline ran at it, else a
+		 * fixed-size baseline's only row.
+		 */
+		size = r[i].t->baseline_size ? r[i].t->baseline_size : r[i].size;
 		best = NULL;
 		for (j = 0; j < n; j++) {
 			if (j == i || !is_ok(&r[j]) || r[j].pattern != r[i].pattern ||
 			    strcmp(r[j].t->name, name))
 				continue;
-			if (r[j].size == r[i].size) {
+			if (r[j].size == size) {
 				best = &r[j];
 				break;
 			}

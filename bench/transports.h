@@ -25,4 +25,11 @@ extern const struct bench_transport bench_ipcc_adaptive;
 extern const struct bench_transport bench_ipcc_eventfd;
 extern const struct bench_transport bench_ipcc_uring;
 
+/* notify.c: IPC Notify, one transport per wait mode */
+extern const struct bench_transport bench_notify_spin;
+extern const struct bench_transport bench_notify_futex;
+extern const struct bench_transport bench_notify_adaptive;
+extern const struct bench_transport bench_notify_eventfd;
+extern const struct bench_transport bench_notify_uring;
+
 #endif /* IPCC_BENCH_TRANSPORTS_H */

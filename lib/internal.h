@@ -185,6 +185,24 @@ static inline void *ipcc_slot_data(struct ipcc_shm_slot *slot)
 }
 
 /*
+ * The message length word of a slot, the one place it is read and written. Relaxed both ways:
+ * a length is published by the flag write that follows its store (the seq_cst CHnS or CHnC RMW
+ * of lib/ipcc/regs.c:ipcc_link_write_scr, a release), and read after the acquire load that
+ * found the flag (lib/ipcc/chan.h:ipcc_chan_flag). The peer may store anything: a length above
+ * the buffer size reads as -EBADMSG.
+ */
+static inline void ipcc_slot_len_set(struct ipcc_shm_slot *slot, uint32_t len)
+{
+	atomic_store_explicit(&slot->len, len, memory_order_relaxed);
+}
+
+static inline int ipcc_slot_len(const struct ipcc_system *sys, struct ipcc_shm_slot *slot)
+{
+	uint32_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
+	return len > sys->geo.buffer_size ? -EBADMSG : (int)len;
+}
+
+/*
  * A section type: what its layer knows about it. The layout code (lib/region/layout.c) asks
  * every type for its sections of a config, places them, checks the directory of an object
  * it opens against them, and calls the type back to initialise (create) and load (create and
@@ -267,6 +285,13 @@ int ipcc_claim_held(struct ipcc_system *sys, unsigned id);
 int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch);
 /* The releases of `peer` seen so far. Lock-free; seq_cst (see claim.c:reaper_report). */
 uint32_t ipcc_claim_epoch(struct ipcc_system *sys, unsigned peer);
+
+/*
+ * lib/region/fdpass.c: the descriptors a received message carried (SCM_RIGHTS), which a peer
+ * chose: the first into *ret_fd (-1: none), every other one closed. Returns how many came.
+ */
+struct msghdr;
+unsigned ipcc_fds_take(struct msghdr *mh, int *ret_fd);
 
 /* lib/region/cpu.c: the claim itself, below the interrupt layer (lib/irq/cpu.c attaches). */
 int ipcc_cpu_claim(struct ipcc_system *sys, unsigned cpu_id, struct ipcc_cpu **ret_cpu);

@@ -41,6 +41,8 @@ static const struct ipcc_errtext errtexts[] = {
 	{ ENOMEM, "out of memory" },
 	{ ESTALE, "CPU handle inherited across fork(): the parent owns the CPU" },
 	{ EPERM, "object owned by another user (open it with IPCC_OPEN_ANY_OWNER to share)" },
+	{ EBADFD, "descriptor's object is not sealed against shrinking (not an anonymous system)" },
+	{ ECONNRESET, "the peer closed the socket before sending a system" },
 };
 
 const char *ipcc_strerror(int err)

@@ -17,15 +17,6 @@
 
 #include "ipcc-test.h"
 
-/* Offsets of processor p's registers, p 0-based (0: processor 1, 1: processor 2). */
-#define CR(p)  (IPCC_C1CR + (p)*IPCC_BANK_STRIDE)
-#define MR(p)  (IPCC_C1MR + (p)*IPCC_BANK_STRIDE)
-#define SCR(p) (IPCC_C1SCR + (p)*IPCC_BANK_STRIDE)
-/* Processor p's outgoing flags: C1TOC2SR for p = 0, C2TOC1SR for p = 1. */
-#define SR(p) (IPCC_C1TOC2SR + (p)*IPCC_BANK_STRIDE)
-
-#define CR_BITS (IPCC_CR_RXOIE | IPCC_CR_TXFIE)
-
 static struct ipcc_system *sys;
 static struct ipcc_regs *regs;
 static unsigned nch;

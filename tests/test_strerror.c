@@ -38,6 +38,8 @@ static const struct {
 	{ -ENOMEM, "memory" },
 	{ -ESTALE, "fork" },
 	{ -EPERM, "another user" },
+	{ -EBADFD, "sealed" },
+	{ -ECONNRESET, "closed the socket" },
 };
 
 Test(strerror, every_documented_code_has_a_text_in_the_library_s_terms)

@@ -47,7 +47,8 @@ IPCC_EXPORT int ipcc_irq_deactivate(struct ipcc_cpu *cpu, unsigned peer, unsigne
 
 /*
  * Run the handler of every asserted line of this CPU until no unmasked level of a channel with a
- * handler remains; each channel is masked before its handler runs, as the ST HAL does. Channels
+ * handler remains; each channel is masked before its handler runs, as the ST HAL does (a
+ * channel a service reserved, such as Notify's, is the service's: it stays unmasked). Channels
  * without a handler are left alone: a blocking call (ipcc_recv, ipcc_send, ...) of another
  * thread of this CPU may be waiting on them. Cost grows with the number of asserted lines and
  * rung links, not with the number of links or channels. Returns the number of channel events

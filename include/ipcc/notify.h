@@ -17,8 +17,11 @@
  * from a thread of this CPU blocked in ipcc_notify_recv or ipcc_notify_sync_* while nobody else
  * is draining: one drainer at a time, never two callbacks of one CPU at once. Values for a
  * client without a callback are kept in that client's mailbox (IPCC_NOTIFY_MAILBOX values,
- * oldest first) for ipcc_notify_recv; a value that finds the mailbox full, or arrives for a
- * reserved client nobody serves, is dropped and counted (struct ipcc_notify_stats.dropped).
+ * oldest first) for ipcc_notify_recv. A full mailbox of a client that ipcc_notify_recv was
+ * called for (since attach) holds the value in the queue, and its pair's later values behind
+ * it, until a receive makes room: the sender waits as for a slow callback and nothing is lost.
+ * A value that finds the mailbox of any other client full, or arrives for a reserved client
+ * nobody serves, is dropped and counted (struct ipcc_notify_stats.dropped).
  * Order: the values of one ordered pair arrive in the order they were sent (several threads of
  * the sending process sending to one CPU are ordered by an internal lock). Pairs are drained
  * in turn, a queue's worth each, so no sender to a CPU starves another.

@@ -149,6 +149,82 @@ IPCC_EXPORT int ipcc_system_open_or_create(const char *name, const struct ipcc_c
 					   unsigned flags, struct ipcc_system **ret_sys);
 
 /*
+ * Anonymous systems: an object without a name, backed by a memfd (memfd_create), shared by
+ * handing its descriptor to the other processes: inherited across fork(), passed across
+ * exec() (ipcc_system_dup_fd with cloexec false, the number given to the new program, which
+ * calls ipcc_system_open_fd), or sent over a UNIX socket (ipcc_system_send_fd,
+ * ipcc_system_recv_fd). Parallel simulations and test runs need no unique names, and the
+ * object goes away with the last descriptor and mapping: nothing is left in /dev/shm after a
+ * crash, and there is nothing to unlink. `ipcc list` and `ipcc info` do not see them.
+ *
+ * The object is sealed (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL) before the call returns, so
+ * no process that holds the descriptor can truncate it under the others (the SIGBUS of a named
+ * object, README "Trust model"). Its mode is cfg->mode (0600 by default), its owner the
+ * creator: a descriptor reaches only the processes it is given to, and the mode and owner
+ * still decide who may attach (an attach reopens the object through /proc/self/fd).
+ */
+
+/*
+ * Create an anonymous system for cfg (NULL: defaults) and open it: as ipcc_system_create,
+ * without a name. Its name (ipcc_system_name) is the empty string. Errors: -EINVAL a bad
+ * config; -ENOMEM; the errno of memfd_create, ftruncate, mmap or fcntl(F_ADD_SEALS) (-EMFILE,
+ * -ENOSYS on a kernel without memfd). Any thread.
+ */
+IPCC_EXPORT int ipcc_system_create_anon(const struct ipcc_config *cfg,
+					struct ipcc_system **ret_sys);
+
+/*
+ * Open the system whose object descriptor `fd` is: one another process handed us (inherited,
+ * passed across exec, or received over a socket). The descriptor is an adversary's object and
+ * is checked like a named one, and more: Errors: -EBADF fd is not an open descriptor; -EINVAL
+ * bad flags or ret_sys NULL; -EISDIR a directory; -EPROTO a FIFO, socket, device or other
+ * non-regular file, or not a libipcc object; -EACCES not open for reading and writing (for
+ * reading, with IPCC_OPEN_READONLY), or sealed against writing without IPCC_OPEN_READONLY; -EBADFD the object is not sealed against shrinking
+ * (F_SEAL_SHRINK): only anonymous systems (ipcc_system_create_anon) open this way, a named
+ * one is opened by its name; -EPERM another user's object without IPCC_OPEN_ANY_OWNER or
+ * IPCC_OPEN_READONLY; and the other errors of ipcc_system_open (-EAGAIN, -EPROTONOSUPPORT,
+ * -EOPNOTSUPP, -EBADMSG, -EUCLEAN, -ENOMEM). flags as ipcc_system_open_flags. The handle keeps
+ * a duplicate (O_CLOEXEC) of fd: the caller still owns fd, and may close it at once.
+ * Attaching a CPU of it needs /proc (claims reopen the object through /proc/self/fd). Any
+ * thread.
+ */
+IPCC_EXPORT int ipcc_system_open_fd(int fd, unsigned flags, struct ipcc_system **ret_sys);
+
+/*
+ * The handle's descriptor of its object (named or anonymous), O_CLOEXEC, owned by the handle:
+ * do not close it; it is valid until ipcc_system_close. -EINVAL for NULL.
+ */
+IPCC_EXPORT int ipcc_system_fd(const struct ipcc_system *sys);
+
+/*
+ * A new descriptor of the object for the caller to own and close: with cloexec false, one
+ * that survives exec() (pass its number to the new program, e.g. in argv or the environment).
+ * -EINVAL for NULL, or the errno of fcntl(F_DUPFD) (-EMFILE).
+ */
+IPCC_EXPORT int ipcc_system_dup_fd(const struct ipcc_system *sys, bool cloexec);
+
+/* true for a system made by ipcc_system_create_anon (or opened by a descriptor of one). */
+IPCC_EXPORT bool ipcc_system_anonymous(const struct ipcc_system *sys);
+
+/*
+ * Send the system's descriptor over the connected UNIX socket `sock` (SOCK_STREAM, DGRAM or
+ * SEQPACKET; one byte with SCM_RIGHTS). The receiver calls ipcc_system_recv_fd. May block
+ * like sendmsg on a full socket (-EAGAIN on a non-blocking one). -EINVAL, or the errno of
+ * sendmsg (-EPIPE is the socket's: no SIGPIPE is raised). Any thread.
+ */
+IPCC_EXPORT int ipcc_system_send_fd(const struct ipcc_system *sys, int sock);
+
+/*
+ * Receive a system sent by ipcc_system_send_fd on `sock` and open it (flags as
+ * ipcc_system_open_fd). Blocks until a message arrives (-EAGAIN on a non-blocking socket or
+ * after its SO_RCVTIMEO). Errors: -EINVAL bad arguments; -ECONNRESET the peer closed the
+ * socket; -EBADMSG the message did not carry exactly one descriptor in the expected form
+ * (every descriptor it carried is closed); the errors of recvmsg and of ipcc_system_open_fd.
+ * The received descriptor itself is closed in every case: the handle has its own. Any thread.
+ */
+IPCC_EXPORT int ipcc_system_recv_fd(int sock, unsigned flags, struct ipcc_system **ret_sys);
+
+/*
  * Unmap and free the handle. CPUs still attached through it are detached first; the threads
  * this handle started to watch peers are stopped and joined. No other thread may use the handle
  * or its CPUs meanwhile. Accepts NULL.
@@ -164,6 +240,7 @@ IPCC_EXPORT unsigned ipcc_system_channels(const struct ipcc_system *sys);
 IPCC_EXPORT uint32_t ipcc_system_buffer_size(const struct ipcc_system *sys);
 IPCC_EXPORT unsigned ipcc_system_link_count(const struct ipcc_system *sys);
 IPCC_EXPORT uint64_t ipcc_system_size(const struct ipcc_system *sys);
+/* The name the system was created or opened with; "" for an anonymous one. */
 IPCC_EXPORT const char *ipcc_system_name(const struct ipcc_system *sys);
 /* true if CPUs a and b (either order, a != b) have a link. */
 IPCC_EXPORT bool ipcc_system_linked(const struct ipcc_system *sys, unsigned a, unsigned b);
@@ -240,6 +317,13 @@ enum ipcc_wait_mode {
 
 /* CPU attach flags */
 #define IPCC_CPU_IRQ_THREAD 0x1u /* start an interrupt thread that runs the handlers */
+/*
+ * Leave the CPU's register banks as they are instead of resetting them (see ipcc_cpu_attach):
+ * restarting a core on the chip does not reset the IPCC, so a restarted firmware (or a
+ * simulator that restored a snapshot with ipcc_regs_restore before attaching) finds the
+ * enables and masks it, or its previous incarnation, left.
+ */
+#define IPCC_CPU_KEEP_REGS 0x2u
 
 struct ipcc_cpu_options {
 	enum ipcc_wait_mode wait;
@@ -259,13 +343,14 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * object, see README "CPU ownership"), never state in the object, so nothing another process
  * writes into the object can take, keep or break it. A fork child does not inherit the claim:
  * its copy of the handle does not own the CPU and its exit does not affect it. The CPU's register
- * banks are reset on attach. Errors: -EINVAL id out of range or bad options; -EROFS the
- * system was opened read-only (IPCC_OPEN_READONLY); -EBUSY the CPU is
- * claimed by a live process (including this one, through this or another handle, from any
- * thread), or a process holds a read lock on its claim byte for longer than a few milliseconds;
- * -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK); with IPCC_WAIT_EVENTFD, the errors of
- * setting it up (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at
- * most, never on a peer. Any thread, concurrently with other attaches.
+ * banks are reset on attach unless IPCC_CPU_KEEP_REGS (below). Errors: -EINVAL id out of
+ * range or bad options; -EROFS the system was opened read-only (IPCC_OPEN_READONLY); -EBUSY
+ * the CPU is claimed by a live process (including this one, through this or another handle,
+ * from any thread), or a process holds a read lock on its claim byte for longer than a few
+ * milliseconds; -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK; -ENOENT for an
+ * anonymous system without /proc); with IPCC_WAIT_EVENTFD, the errors of setting it up
+ * (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at most,
+ * never on a peer. Any thread, concurrently with other attaches.
  *
  * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
  * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,
@@ -276,6 +361,15 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * claim's description is open the handle owns the CPU (the kernel says so), so no other
  * process can take it over: the record's generation is not consulted (a writer of the object
  * could forge it, and an attacher that loses a race bumps it too).
+ *
+ * What attach resets: the attaching CPU's own bank of every link it has (its CxCR to 0, no
+ * interrupt enabled, and its CxMR to all masked), like a core reset; never the other
+ * processor's bank, the status flags (CHnF: a message in flight stays in its channel, whoever
+ * restarts), the message lengths or the buffers. With IPCC_CPU_KEEP_REGS in options->flags it
+ * resets nothing. Either way the services then set up their reserved channels as they need
+ * (IPC Notify enables and unmasks its RX-occupied interrupt), and no handler of the
+ * application is registered: a kept bank may have channels unmasked and lines high that no
+ * handler of this attach serves yet (the dispatcher leaves them alone until one is activated).
  *
  * A slot is reclaimed by ending its owner process: its claim goes with it. If ipcc info shows a
  * CPU alive that nobody should own, the pid it shows is a hint (the record is informational);

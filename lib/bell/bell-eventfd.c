@@ -240,31 +240,6 @@ static int efd_connect(struct ipcc_system *sys, unsigned target, uint32_t gen,
 }
 
 /*
- * Close every descriptor an answer carried except the first one, returned in ret_fd (-1:
- * none); the count of them all.
- */
-static unsigned efd_take_fds(struct msghdr *mh, int *ret_fd)
-{
-	unsigned count = 0;
-	*ret_fd = -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len < CMSG_LEN(0))
-			continue;
-		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (count++ == 0)
-				*ret_fd = fd;
-			else
-				close(fd);
-		}
-	}
-	return count;
-}
-
-/*
  * Whether fd is an eventfd that a write cannot block on: non-blocking, read-write, and on the
  * anonymous inode that every eventfd shares (as other anonymous files do, whose writes only
  * fail). A pipe or a socket, whose write could block the ringer or raise SIGPIPE in it, has an
@@ -312,7 +287,7 @@ static int efd_answer(uint32_t gen, struct ipcc_efd_peer *e)
 	close(e->conn);
 	e->conn = -1;
 	int fd = -1;
-	unsigned count = n < 0 ? 0 : efd_take_fds(&mh, &fd);
+	unsigned count = n < 0 ? 0 : ipcc_fds_take(&mh, &fd);
 	if (n != 1 || byte != 'E' || count != 1 || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
 	    !efd_usable(fd)) {
 		if (fd >= 0)

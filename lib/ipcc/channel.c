@@ -28,15 +28,23 @@ static bool dir_ok(enum ipcc_dir dir)
 	return dir == IPCC_DIR_TX || dir == IPCC_DIR_RX;
 }
 
+/* A channel of the procedures and a direction, for the calls that take one. */
+static int resolve_dir(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir,
+		       struct ipcc_chan *ret)
+{
+	int r = ipcc_chan_resolve(cpu, peer, ch, false, ret);
+	if (r < 0)
+		return r;
+	return dir_ok(dir) ? 0 : -EINVAL;
+}
+
 IPCC_EXPORT int ipcc_chan_status(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
 				 enum ipcc_dir dir)
 {
 	struct ipcc_chan c;
-	int r = ipcc_chan_resolve(cpu, peer, ch, false, &c);
+	int r = resolve_dir(cpu, peer, ch, dir, &c);
 	if (r < 0)
 		return r;
-	if (!dir_ok(dir))
-		return -EINVAL;
 	return dir == IPCC_DIR_TX ? ipcc_chan_tx_busy(&c) : ipcc_chan_rx_occupied(&c);
 }
 
@@ -64,11 +72,9 @@ static int chan_mask_update(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, en
 			    bool mask)
 {
 	struct ipcc_chan c;
-	int r = ipcc_chan_resolve(cpu, peer, ch, false, &c);
+	int r = resolve_dir(cpu, peer, ch, dir, &c);
 	if (r < 0)
 		return r;
-	if (!dir_ok(dir))
-		return -EINVAL;
 	ipcc_chan_mask_line(&c, dir == IPCC_DIR_RX ? IPCC_IRQ_RXO : IPCC_IRQ_TXF, mask);
 	return 0;
 }
@@ -106,12 +112,37 @@ IPCC_EXPORT int ipcc_chan_buffer(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 				 enum ipcc_dir dir, void **ret_buf, size_t *ret_size)
 {
 	struct ipcc_chan c;
-	int r = ipcc_chan_resolve(cpu, peer, ch, false, &c);
+	int r = resolve_dir(cpu, peer, ch, dir, &c);
 	if (r < 0)
 		return r;
-	if (!dir_ok(dir) || !ret_buf || !ret_size)
+	if (!ret_buf || !ret_size)
 		return -EINVAL;
 	*ret_buf = ipcc_slot_data(ipcc_chan_slot(&c, dir));
 	*ret_size = cpu->sys->geo.buffer_size;
 	return 0;
+}
+
+IPCC_EXPORT int ipcc_chan_set_len(struct ipcc_cpu *cpu, unsigned peer, unsigned ch,
+				  enum ipcc_dir dir, size_t len)
+{
+	struct ipcc_chan c;
+	int r = resolve_dir(cpu, peer, ch, dir, &c);
+	if (r < 0)
+		return r;
+	if (len > cpu->sys->geo.buffer_size)
+		return -EINVAL;
+	/* Published by the CHnS (or, for a response, CHnC) the caller writes next. */
+	ipcc_slot_len_set(ipcc_chan_slot(&c, dir), (uint32_t)len);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_chan_len(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir)
+{
+	struct ipcc_chan c;
+	int r = resolve_dir(cpu, peer, ch, dir, &c);
+	if (r < 0)
+		return r;
+	/* Ordered after the caller's acquire load of the flag (ipcc_chan_status, or the
+	 * dispatcher's before an RX handler). */
+	return ipcc_slot_len(cpu->sys, ipcc_chan_slot(&c, dir));
 }

@@ -99,9 +99,15 @@ IPCC_EXPORT const char *ipcc_service_name(unsigned id)
 	return NULL;
 }
 
-/* The register banks of an attaching CPU start from their reset values (RM: the core reset). */
+/*
+ * The register banks of an attaching CPU start from their reset values (RM: the core reset),
+ * unless it asked to find them as they are (IPCC_CPU_KEEP_REGS: a core restart, which does not
+ * reset the IPCC on the chip). The services above set up their channels after this either way.
+ */
 static int ipcc_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
 {
+	if (opt->flags & IPCC_CPU_KEEP_REGS)
+		return 0;
 	for (unsigned peer = 0; peer < cpu->sys->geo.cpus; peer++) {
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 		if (l)

@@ -241,11 +241,189 @@ IPCC_EXPORT int ipcc_regs_write(struct ipcc_regs *regs, uint32_t offset, uint32_
 	return 0;
 }
 
-IPCC_EXPORT bool ipcc_regs_irq(struct ipcc_regs *regs, unsigned proc, enum ipcc_irq line)
+IPCC_EXPORT int ipcc_regs_line(struct ipcc_regs *regs, unsigned proc, enum ipcc_irq line)
 {
 	if (!regs || (proc != 1 && proc != 2) || (line != IPCC_IRQ_RXO && line != IPCC_IRQ_TXF))
-		return false;
+		return -EINVAL;
 	return ipcc_link_pending(regs->sys, regs->link, proc - 1, line) != 0;
+}
+
+IPCC_EXPORT bool ipcc_regs_irq(struct ipcc_regs *regs, unsigned proc, enum ipcc_irq line)
+{
+	return ipcc_regs_line(regs, proc, line) > 0; /* an error reads as low: see regs.h */
+}
+
+IPCC_EXPORT int ipcc_regs_lines(struct ipcc_regs *regs, uint32_t *ret_mask)
+{
+	if (!regs || !ret_mask)
+		return -EINVAL;
+	struct ipcc_shm_link *s = regs->link->shm;
+	uint32_t chmask = regs->sys->geo.chmask;
+	uint32_t cr[2], mr[2], sr[2], mask = 0;
+
+	/* seq_cst: like every register read (see the file comment); each word once. */
+	for (unsigned p = 0; p < 2; p++) {
+		cr[p] = atomic_load_explicit(&s->bank[p].cr, memory_order_seq_cst);
+		mr[p] = atomic_load_explicit(&s->bank[p].mr, memory_order_seq_cst);
+		sr[p] = atomic_load_explicit(&s->status[p].sr, memory_order_seq_cst);
+	}
+	/* The equations of ipcc_link_pending, for both processors. */
+	for (unsigned p = 0; p < 2; p++) {
+		if ((cr[p] & IPCC_CR_RXOIE) && (sr[!p] & ~mr[p] & chmask))
+			mask |= IPCC_LINE_BIT(p + 1, IPCC_IRQ_RXO);
+		if ((cr[p] & IPCC_CR_TXFIE) && (~sr[p] & ~(mr[p] >> 16) & chmask))
+			mask |= IPCC_LINE_BIT(p + 1, IPCC_IRQ_TXF);
+	}
+	*ret_mask = mask;
+	return 0;
+}
+
+/* ---- reset, save and restore of an instance -------------------------------------------- */
+
+_Static_assert(sizeof(struct ipcc_regs_state) == 256, "ipcc_regs_state is 256 bytes");
+_Static_assert(IPCC_CHANNELS_MAX == 16, "ipcc_regs_state.len has 16 channels");
+
+/*
+ * Store `value` into *w, except for the bits of `keep`, which keep what *w holds: a CAS loop,
+ * because the service owning those bits may change them meanwhile (its own RMWs, in its
+ * CPU's process) and must not lose that change. seq_cst: see the file comment. The old word.
+ */
+static uint32_t merge_word(_Atomic uint32_t *w, uint32_t value, uint32_t keep)
+{
+	uint32_t old = atomic_load_explicit(w, memory_order_seq_cst);
+	while (!atomic_compare_exchange_weak_explicit(w, &old, value | (old & keep),
+						      memory_order_seq_cst, memory_order_seq_cst))
+		;
+	return old;
+}
+
+/* The CR enables processor p's reserved channels need, from its MR: see regs.h. */
+static uint32_t service_enables(const struct ipcc_link *l, uint32_t mr)
+{
+	uint32_t need = 0;
+	if (~mr & l->reserved)
+		need |= IPCC_CR_RXOIE;
+	if (~(mr >> 16) & l->reserved)
+		need |= IPCC_CR_TXFIE;
+	return need;
+}
+
+/*
+ * Write a whole instance (the reset values or a restored state), reserved channels excepted
+ * (regs.h: ipcc_regs_reset), then ring both CPUs: the lines may have risen or fallen, and a
+ * waiter whose predicate is a flag (a sender waiting for a free channel) must look again.
+ * len NULL: the lengths are left alone.
+ */
+static void link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const uint32_t cr[2],
+			   const uint32_t mr[2], const uint32_t sr[2],
+			   const uint32_t (*len)[IPCC_CHANNELS_MAX])
+{
+	struct ipcc_shm_link *s = l->shm;
+	uint32_t svc = l->reserved, svc_mr = svc | (svc << 16);
+
+	if (len) {
+		/* Published by the flags written after them (the seq_cst RMWs below). */
+		for (unsigned d = 0; d < 2; d++)
+			for (unsigned ch = 0; ch < sys->geo.channels; ch++)
+				if (!(svc & (1u << ch)))
+					ipcc_slot_len_set(ipcc_slot(sys, l, d, ch), len[d][ch]);
+	}
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t old_mr =
+			merge_word(&s->bank[p].mr, (mr[p] | ~bank_valid_mr(sys)) & ~svc_mr, svc_mr);
+		merge_word(&s->bank[p].cr, cr[p] & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
+			   service_enables(l, old_mr));
+		merge_word(&s->status[p].sr, sr[p] & sys->geo.chmask & ~svc, svc);
+	}
+	/* Both after every store above (seq_cst), as a register write rings after its change. */
+	ipcc_bell_ring(sys, l->cpu[0], l->cpu[1]);
+	ipcc_bell_ring(sys, l->cpu[1], l->cpu[0]);
+}
+
+IPCC_EXPORT int ipcc_regs_reset(struct ipcc_regs *regs)
+{
+	static const uint32_t cr[2] = { IPCC_CR_RESET, IPCC_CR_RESET };
+	static const uint32_t mr[2] = { IPCC_MR_RESET, IPCC_MR_RESET };
+	static const uint32_t sr[2] = { 0, 0 };
+
+	if (!regs)
+		return -EINVAL;
+	if (regs->sys->readonly)
+		return -EROFS;
+	link_write_all(regs->sys, regs->link, cr, mr, sr, NULL);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_save(struct ipcc_regs *regs, struct ipcc_regs_state *ret_state)
+{
+	if (!regs || !ret_state)
+		return -EINVAL;
+	struct ipcc_system *sys = regs->sys;
+	struct ipcc_link *l = regs->link;
+	struct ipcc_regs_state st;
+
+	memset(&st, 0, sizeof(st));
+	st.magic = IPCC_REGS_STATE_MAGIC;
+	st.version = IPCC_REGS_STATE_VERSION;
+	st.size = sizeof(st);
+	st.channels = sys->geo.channels;
+	for (unsigned p = 0; p < 2; p++) {
+		st.cr[p] = ipcc_link_read(sys, l, p ? IPCC_C2CR : IPCC_C1CR);
+		st.mr[p] = ipcc_link_read(sys, l, p ? IPCC_C2MR : IPCC_C1MR);
+		st.sr[p] = ipcc_link_read(sys, l, p ? IPCC_C2TOC1SR : IPCC_C1TOC2SR);
+	}
+	/*
+	 * As stored, even above the buffer size (a restore refuses that): the raw word, read
+	 * after the flags (seq_cst) like a receiver's. A snapshot of a quiet link (regs.h).
+	 */
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned ch = 0; ch < sys->geo.channels; ch++)
+			st.len[d][ch] = atomic_load_explicit(&ipcc_slot(sys, l, d, ch)->len,
+							     memory_order_relaxed);
+	*ret_state = st;
+	return 0;
+}
+
+/* Is st a state of this format for this link? -EPROTO, -EINVAL (regs.h: ipcc_regs_restore). */
+static int state_check(const struct ipcc_system *sys, const struct ipcc_regs_state *st)
+{
+	if (st->magic != IPCC_REGS_STATE_MAGIC || st->version != IPCC_REGS_STATE_VERSION ||
+	    st->size != sizeof(*st))
+		return -EPROTO;
+	if (st->channels != sys->geo.channels || st->flags)
+		return -EINVAL;
+	for (unsigned i = 0; i < sizeof(st->reserved) / sizeof(st->reserved[0]); i++)
+		if (st->reserved[i])
+			return -EINVAL;
+	for (unsigned p = 0; p < 2; p++) {
+		if (st->cr[p] & ~(IPCC_CR_RXOIE | IPCC_CR_TXFIE))
+			return -EINVAL;
+		if ((st->mr[p] | bank_valid_mr(sys)) != 0xFFFFFFFFu)
+			return -EINVAL;
+		if (st->sr[p] & ~sys->geo.chmask)
+			return -EINVAL;
+	}
+	for (unsigned d = 0; d < 2; d++)
+		for (unsigned ch = 0; ch < IPCC_CHANNELS_MAX; ch++)
+			if (ch < sys->geo.channels ? st->len[d][ch] > sys->geo.buffer_size
+						   : st->len[d][ch] != 0)
+				return -EINVAL;
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_restore(struct ipcc_regs *regs, const struct ipcc_regs_state *state)
+{
+	if (!regs || !state)
+		return -EINVAL;
+	/* Our own copy: the caller's struct may sit in memory another process writes. */
+	struct ipcc_regs_state st = *state;
+	int r = state_check(regs->sys, &st);
+	if (r < 0)
+		return r;
+	if (regs->sys->readonly)
+		return -EROFS;
+	link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len);
+	return 0;
 }
 
 IPCC_EXPORT unsigned ipcc_regs_cpu(const struct ipcc_regs *regs, unsigned proc)

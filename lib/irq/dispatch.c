@@ -120,7 +120,12 @@ static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned pee
 		if (!rx && !tx)
 			return n;
 		ipcc_for_each_bit(bit, tmp, rx) {
-			ipcc_link_update_mr(sys, l, p, IPCC_MR_CHOM(bit), 0);
+			/* A service's channel (l->reserved) is left unmasked: its handler ends the
+			 * level itself (lib/notify clears the flag when it has drained), and a
+			 * mask and unmask per message would cost two RMWs of a line the peer
+			 * reads whenever it rings us. */
+			if (!(l->reserved & (1u << bit)))
+				ipcc_link_update_mr(sys, l, p, IPCC_MR_CHOM(bit), 0);
 			struct ipcc_irq_slot *s = slot_of(cpu, peer, bit, IPCC_DIR_RX);
 			if (s && s->fn)
 				s->fn(cpu, peer, bit, IPCC_DIR_RX, s->arg);

@@ -156,6 +156,8 @@ static inline struct ipcc_irq_state *ipcc_irq(const struct ipcc_cpu *cpu)
  * empty (never attached, or detached) is watched from the attach that fills it on.
  */
 int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer);
+/* Stop watching `peer` (a no-op if it is not watched): its going no longer ends the wait. */
+void ipcc_watch_remove(struct ipcc_watch *w, unsigned peer);
 /* Watch every linked peer that is not dead now. */
 void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w);
 /*

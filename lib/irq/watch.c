@@ -70,6 +70,21 @@ int ipcc_watch_add(struct ipcc_cpu *cpu, struct ipcc_watch *w, unsigned peer)
 	return 0;
 }
 
+void ipcc_watch_remove(struct ipcc_watch *w, unsigned peer)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		if (w->peer[i] != peer)
+			continue;
+		w->n--;
+		w->peer[i] = w->peer[w->n];
+		w->epoch[i] = w->epoch[w->n];
+		w->gen[i] = w->gen[w->n];
+		w->pid[i] = w->pid[w->n];
+		w->pending[i] = w->pending[w->n];
+		return;
+	}
+}
+
 void ipcc_watch_all(struct ipcc_cpu *cpu, struct ipcc_watch *w)
 {
 	w->n = 0;

@@ -23,6 +23,7 @@
  * the callbacks of one CPU never run concurrently. A thread blocked in ipcc_notify_recv or a
  * sync wait drains too (if nobody else is), so that a CPU without a dispatcher still receives.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <ipcc/notify.h>
@@ -304,6 +305,7 @@ struct notify_rx {
 	struct ipcc_queue q;
 	int broken;
 	bool again; /* the second look after clearing the flag found more: visit even if clear */
+	int held;   /* -1, or the receiving client whose full mailbox holds this pair's queue */
 	uint64_t received, dropped;
 	struct ipcc_shm_notify_pair *rec;
 };
@@ -361,6 +363,12 @@ struct notify_cpu {
 	 * hint by the drainer without it (relaxed: register wakes a drain after setting it). */
 	_Atomic uint32_t mbox_for_cb;
 	_Atomic unsigned recv_waiters; /* threads in ipcc_notify_recv or a sync wait */
+	/*
+	 * Clients that ipcc_notify_recv was called for since attach: a full mailbox holds their
+	 * values back in the queue instead of dropping them. Set by recv, read by the drainer
+	 * (relaxed: a value that races with a client's first receive may be dropped either way).
+	 */
+	_Atomic uint32_t receiving;
 	pthread_mutex_t sync_lock;
 	uint32_t own_gen;
 };
@@ -444,6 +452,7 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 			return -ENOMEM;
 		}
 		p->id = id;
+		p->rx.held = -1;
 		pthread_mutex_init(&p->tx.lock, NULL);
 		nc->peer[id] = p;
 		nc->list[nc->npeers++] = p;
@@ -471,8 +480,10 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 	/* RX occupied of every Notify link runs the drain; values queued before we came (or
 	 * left by our previous incarnation) raise it at once. */
 	for (unsigned i = 0; i < nc->npeers; i++) {
-		/* Cannot fail: the peer is linked, the channel ours, the handler slot free (the
-		 * banks were just reset and nothing else registers on a reserved channel). */
+		/* Cannot fail: the peer is linked, the channel ours, and the handler slot free
+		 * (slots are this process's, made at this attach; nothing else registers on a
+		 * reserved channel). Enabling and unmasking also repair what an attach that kept
+		 * the registers (IPCC_CPU_KEEP_REGS) found. */
 		int r = ipcc_irq_activate_service(cpu, nc->list[i]->id, ns->channel, rx_handler, nc);
 		assert(r == 0);
 		(void)r;
@@ -535,60 +546,93 @@ static void mbox_flush_to_callbacks(struct notify_cpu *nc)
 	}
 }
 
-/* One entry from `p` (drain_lock held). Returns true if it went to a mailbox. */
-static bool deliver(struct notify_cpu *nc, struct notify_peer *p, uint32_t entry)
+enum delivery {
+	DELIVERED, /* to a callback, or dropped and counted */
+	KEPT,	   /* in a mailbox, or a sync doorbell: the waiters must look */
+	HELD,	   /* a receiving client's mailbox is full: the entry stays in the queue */
+};
+
+/* One entry from `p` (drain_lock held). */
+static enum delivery deliver(struct notify_cpu *nc, struct notify_peer *p, uint32_t entry)
 {
 	unsigned c = entry >> 28;
 	uint32_t v = entry & IPCC_NOTIFY_VALUE_MAX;
 
 	if (c == IPCC_NOTIFY_CLIENT_SYNC)
-		return true; /* a doorbell for the sync words: wake the sync waiters */
+		return KEPT; /* a doorbell for the sync words: wake the sync waiters */
 	struct notify_client *cl = &nc->client[c];
 	if (cl->fn) {
 		cl->fn(nc->cpu, p->id, c, v, cl->arg);
-		return false;
+		return DELIVERED;
 	}
 	if (c == IPCC_NOTIFY_CLIENT_RPMSG) {
 		p->rx.dropped++; /* nobody serves RPMessage in this build */
-		return false;
+		return DELIVERED;
 	}
 	pthread_mutex_lock(&nc->mbox_lock);
 	bool kept = mbox_put(&nc->mbox[c], v, p->id);
 	pthread_mutex_unlock(&nc->mbox_lock);
-	if (!kept)
-		p->rx.dropped++;
-	return kept;
+	if (kept)
+		return KEPT;
+	/* Relaxed: see receiving. */
+	if (atomic_load_explicit(&nc->receiving, memory_order_relaxed) & (1u << c))
+		return HELD;
+	p->rx.dropped++;
+	return DELIVERED;
 }
 
-/* Up to a queue's worth of p's entries; true if it found any. Sets *woke for kept values. */
+static bool mbox_has_room(struct notify_cpu *nc, unsigned c)
+{
+	pthread_mutex_lock(&nc->mbox_lock);
+	bool room = nc->mbox[c].head - nc->mbox[c].tail < IPCC_NOTIFY_MAILBOX;
+	pthread_mutex_unlock(&nc->mbox_lock);
+	return room;
+}
+
+/*
+ * Up to a queue's worth of p's entries; true if it stopped because the queue was empty (else
+ * the budget ran out, or the queue is broken). Sets *woke for kept values.
+ */
 static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 {
 	const void *slots;
 	uint32_t budget = nc->ns->depth;
-	bool any = false;
+	bool empty = false;
 
 	while (budget > 0) {
 		int n = ipcc_queue_peek(&p->rx.q, budget, &slots);
 		if (n <= 0) {
 			if (n == -EBADMSG)
 				p->rx.broken = n; /* a bad head: never read past it again */
+			empty = n == -EAGAIN;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
+		int i;
+		for (i = 0; i < n; i++) {
 			uint32_t e;
 			memcpy(&e, (const uint8_t *)slots + (size_t)i * ENTRY_SIZE, sizeof(e));
-			*woke |= deliver(nc, p, e);
+			enum delivery d = deliver(nc, p, e);
+			if (d == HELD) {
+				/* Flow control: the pair waits, masked (its flag stays set), until
+				 * the receiver makes room (drain_all looks at every drain). */
+				p->rx.held = (int)(e >> 28);
+				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, true);
+				break;
+			}
+			*woke |= d == KEPT;
 		}
 		/* After the callbacks: a receiver that dies in one gets the batch again. */
-		ipcc_queue_release(&p->rx.q, (uint32_t)n);
-		p->rx.received += (uint32_t)n;
+		if (i > 0)
+			ipcc_queue_release(&p->rx.q, (uint32_t)i);
+		p->rx.received += (uint32_t)i;
 		budget -= (uint32_t)n;
-		any = true;
+		if (i < n)
+			break;
 	}
 	/* Relaxed: statistics for observers; this line has no other writer. */
 	atomic_store_explicit(&p->rx.rec->received, p->rx.received, memory_order_relaxed);
 	atomic_store_explicit(&p->rx.rec->dropped, p->rx.dropped, memory_order_relaxed);
-	return any;
+	return empty;
 }
 
 /* The whole drain of this CPU (drain_lock held). */
@@ -605,12 +649,19 @@ static void drain_all(struct notify_cpu *nc)
 			struct notify_peer *p = nc->list[(nc->rr + k) % nc->npeers];
 			if (p->rx.broken)
 				continue;
+			if (p->rx.held >= 0) {
+				if (!mbox_has_room(nc, (unsigned)p->rx.held))
+					continue;
+				p->rx.held = -1;
+				p->rx.again = true; /* its entries wait behind a set flag */
+				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, false);
+			}
 			if (!p->rx.again && !ipcc_chan_rx_occupied(&p->chan))
 				continue;
 			p->rx.again = false;
-			drain_pair(nc, p, &woke);
-			if (ipcc_queue_available(&p->rx.q) > 0) {
-				more = true; /* a queue's worth was not all: come back after the others */
+			if (!drain_pair(nc, p, &woke)) {
+				/* A queue's worth was not all: come back after the others. */
+				more = !p->rx.broken && p->rx.held < 0;
 				continue;
 			}
 			/* Empty: clear the flag, then look again (the file comment). */
@@ -646,24 +697,22 @@ static void drain_locked(struct notify_cpu *nc)
 	draining_now = outer;
 }
 
-/* RX occupied of a Notify channel (masked by the dispatcher): drain, then unmask. */
+/* RX occupied of a Notify channel: drain every pair (the level ends when the flags clear). */
 static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir,
 		       void *arg)
 {
 	struct notify_cpu *nc = arg;
-	if (draining_now == nc) {
-		/* A callback dispatched this CPU: the drain in progress covers it. */
-		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
-		return;
-	}
+	if (draining_now == nc)
+		return; /* a callback dispatched this CPU: the drain in progress covers it */
 	pthread_mutex_lock(&nc->drain_lock);
 	drain_locked(nc);
 	bool broken = nc->peer[peer]->rx.broken != 0;
 	pthread_mutex_unlock(&nc->drain_lock);
-	/* A pair whose sender wrote a bad index is not drained again: its flag would keep the
-	 * line high for ever, so its interrupt stays masked (until this CPU attaches again). */
-	if (!broken)
-		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, false);
+	/* The dispatcher leaves a service's channel unmasked (lib/irq/dispatch.c). A pair whose
+	 * sender wrote a bad index is not drained again: its flag would keep the line high for
+	 * ever, so its interrupt is masked (until this CPU attaches again). */
+	if (broken)
+		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, true);
 }
 
 /* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
@@ -821,11 +870,10 @@ static int tx_push(struct notify_peer *p, uint32_t entry)
 static int send_entry(struct ipcc_cpu *cpu, struct notify_peer *p, uint32_t entry,
 		      int64_t timeout_ns)
 {
-	int64_t deadline = timeout_ns > 0 ? ipcc_now_ns() + timeout_ns : 0;
+	int64_t start = timeout_ns > 0 ? ipcc_now_ns() : 0;
+	/* Saturated, as the wait core's deadlines (a timeout near INT64_MAX is a long bound). */
+	int64_t deadline = timeout_ns > INT64_MAX - start ? INT64_MAX : start + timeout_ns;
 	bool counted = false;
-
-	if (timeout_ns > 0 && deadline < 0)
-		deadline = INT64_MAX; /* saturate */
 	for (;;) {
 		pthread_mutex_lock(&p->tx.lock);
 		int r = tx_push(p, entry);
@@ -935,6 +983,8 @@ IPCC_EXPORT int ipcc_notify_recv(struct ipcc_cpu *cpu, unsigned client, uint32_t
 	/* Relaxed: see has_cb. */
 	if (atomic_load_explicit(&nc->has_cb, memory_order_relaxed) & (1u << client))
 		return -EBUSY;
+	/* Relaxed: see receiving. */
+	atomic_fetch_or_explicit(&nc->receiving, 1u << client, memory_order_relaxed);
 	struct recv_wait w = { .nc = nc, .client = client };
 	/* seq_cst: pairs with the fence and load of drain_all. */
 	atomic_fetch_add_explicit(&nc->recv_waiters, 1, memory_order_seq_cst);
@@ -960,30 +1010,38 @@ static void sync_announce(struct notify_cpu *nc, struct notify_peer *p)
 			      memory_order_release);
 	s->announced = true;
 	pthread_mutex_lock(&p->tx.lock);
-	/* A full queue needs no entry: it is not empty, so its flag brings the peer anyway. */
-	(void)tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
+	/* The entry rings the peer (or its drainer wakes the peer's waiters when it takes it). */
+	int r = tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
 	pthread_mutex_unlock(&p->tx.lock);
+	if (r < 0) {
+		/* No room: the drainer of a full queue takes no sync entry, so wake the peer's
+		 * waiters ourselves. seq_cst: the word above, before ipcc_bell_wake_sleepers. */
+		atomic_thread_fence(memory_order_seq_cst);
+		ipcc_bell_wake_sleepers(nc->cpu->sys, p->id);
+	}
 }
 
 /*
  * Bring p's sync state up to date (sync_lock held): false while p is not attached. A new
- * incarnation of p starts the rounds again; our announcement is redone if one is wanted.
+ * incarnation of p starts the rounds again; our announcement is redone if one is wanted. A
+ * peer that is not attached is announced to as its next incarnation: the attach bumps the
+ * generation once (lib/region/cpu.c), so a sync_send made before the peer came reaches it
+ * without another call of ours, and no later incarnation can take it for its own.
  */
 static bool sync_refresh(struct notify_cpu *nc, struct notify_peer *p)
 {
 	struct notify_sync *s = &p->sync;
 	uint32_t gen;
-	if (!ipcc_peer_probe(nc->cpu->sys, p->id, &s->probe, &gen))
-		return false;
-	if (gen != s->peer_gen) {
-		s->peer_gen = gen;
+	bool alive = ipcc_peer_probe(nc->cpu->sys, p->id, &s->probe, &gen);
+	uint32_t expect = alive ? gen : gen + 1;
+	if (expect != s->peer_gen) {
+		s->peer_gen = expect;
 		s->done = 0;
 		s->announced = false;
-		s->all_done = false;
 	}
 	if (s->wanted && !s->announced)
 		sync_announce(nc, p);
-	return true;
+	return alive;
 }
 
 /* Has p announced the round we wait for, for this incarnation of ours? (sync_lock held) */
@@ -1009,10 +1067,16 @@ struct sync_wait {
 static bool sync_step(struct sync_wait *w, struct notify_peer *p)
 {
 	struct notify_sync *s = &p->sync;
-	bool alive = sync_refresh(w->nc, p); /* a restart undoes all_done */
+	/* Met in this sync_all already: a restart since waits for our next one. */
 	if (w->one == NULL && s->all_done)
 		return true;
-	if (!alive)
+	/* The incarnation we know reached the round: a meeting, whatever became of it since. */
+	if (s->peer_gen && peer_reached(w->nc, p)) {
+		if (s->wanted && !s->announced)
+			sync_announce(w->nc, p); /* it may wait for us in turn */
+		goto met;
+	}
+	if (!sync_refresh(w->nc, p))
 		return false; /* not attached (or dead): waited for, like a late starter */
 	if (!s->watched) {
 		/* Seen alive during the wait: from now on its death ends the wait. */
@@ -1027,10 +1091,14 @@ static bool sync_step(struct sync_wait *w, struct notify_peer *p)
 	}
 	if (!peer_reached(w->nc, p))
 		return false;
+met:
 	s->done++;
 	s->announced = false;
 	s->wanted = false;
 	s->all_done = w->one == NULL;
+	/* Its going after the meeting does not fail the others' part of the barrier. */
+	ipcc_watch_remove(w->watch, p->id);
+	s->watched = false;
 	return true;
 }
 

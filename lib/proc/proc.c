@@ -154,16 +154,15 @@ static void write_msg(struct chan_ref *c, struct ipcc_shm_slot *slot, const void
 {
 	if (len)
 		memcpy(ipcc_slot_data(slot), data, len);
-	/* Relaxed: published by the CHnS or CHnC RMW that follows (see the file comment). */
-	atomic_store_explicit(&slot->len, (uint32_t)len, memory_order_relaxed);
+	/* Published by the CHnS or CHnC RMW that follows (see the file comment). */
+	ipcc_slot_len_set(slot, (uint32_t)len);
 }
 
 /* Length of the message in `slot`, or -EBADMSG if the peer wrote an impossible one. */
 static int msg_len(const struct chan_ref *c, struct ipcc_shm_slot *slot)
 {
-	/* Relaxed: ordered after the acquire flag load that found the message. */
-	uint32_t len = atomic_load_explicit(&slot->len, memory_order_relaxed);
-	return len > c->hw.sys->geo.buffer_size ? -EBADMSG : (int)len;
+	/* Ordered after the acquire flag load that found the message. */
+	return ipcc_slot_len(c->hw.sys, slot);
 }
 
 IPCC_EXPORT int ipcc_send(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
@@ -270,9 +269,8 @@ IPCC_EXPORT int ipcc_send_commit(struct ipcc_cpu *cpu, unsigned peer, unsigned c
 		return -EALREADY;
 	if (len > c.hw.sys->geo.buffer_size)
 		return -EMSGSIZE;
-	/* Relaxed: published by the CHnS RMW below (see the file comment). */
-	atomic_store_explicit(&ipcc_chan_slot(&c.hw, IPCC_DIR_TX)->len, (uint32_t)len,
-			      memory_order_relaxed);
+	/* Published by the CHnS RMW below (see the file comment). */
+	ipcc_slot_len_set(ipcc_chan_slot(&c.hw, IPCC_DIR_TX), (uint32_t)len);
 	c.pc->tx_claimed = false;
 	ipcc_chan_scr_set(&c.hw);
 	return 0;
@@ -471,12 +469,10 @@ static void on_rx(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_di
 	int n = pc->serve_fn(cpu, peer, ch, data, (size_t)len, c.hw.sys->geo.buffer_size,
 			     pc->rx_arg);
 	if (n >= 0) {
-		/* Relaxed: published by the CHnC RMW in rx_end. */
-		atomic_store_explicit(&slot->len,
-				      (uint32_t)((size_t)n > c.hw.sys->geo.buffer_size
-							 ? c.hw.sys->geo.buffer_size
-							 : (size_t)n),
-				      memory_order_relaxed);
+		/* Published by the CHnC RMW in rx_end. */
+		ipcc_slot_len_set(slot, (uint32_t)((size_t)n > c.hw.sys->geo.buffer_size
+							   ? c.hw.sys->geo.buffer_size
+							   : (size_t)n));
 		rx_end(&c);
 	}
 }

@@ -102,7 +102,8 @@ static int lock_probe(int fd, unsigned id, short type, short *ret_type)
 
 /*
  * A new description of the handle's object. Through /proc/self/fd, which reaches the same
- * inode even after an unlink; without /proc, through the name, checked to be the same inode.
+ * inode even after an unlink (and the only way into an anonymous one, a memfd); without /proc,
+ * through the name, checked to be the same inode.
  */
 static int claim_open(struct ipcc_system *sys, int flags)
 {
@@ -113,6 +114,12 @@ static int claim_open(struct ipcc_system *sys, int flags)
 	int fd = open(path, flags | O_CLOEXEC);
 	if (fd >= 0 || errno != ENOENT)
 		return fd >= 0 ? fd : -errno;
+	/*
+	 * An anonymous object has no other way in: a dup() shares the description (and its
+	 * locks), so it cannot hold a claim of its own. Without /proc it cannot be attached.
+	 */
+	if (!sys->name[0])
+		return -ENOENT;
 	fd = shm_open(sys->name, flags | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

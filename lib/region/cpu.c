@@ -35,7 +35,7 @@ int ipcc_cpu_options_check(const struct ipcc_cpu_options *opt)
 		return -EINVAL;
 	if (opt->spin_ns > 1000000000u)
 		return -EINVAL;
-	if (opt->flags & ~IPCC_CPU_IRQ_THREAD)
+	if (opt->flags & ~(IPCC_CPU_IRQ_THREAD | IPCC_CPU_KEEP_REGS))
 		return -EINVAL;
 	for (unsigned i = 0; i < sizeof(opt->reserved) / sizeof(opt->reserved[0]); i++)
 		if (opt->reserved[i])

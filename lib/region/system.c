@@ -141,67 +141,40 @@ static void header_fill(struct ipcc_shm_header *h, const struct ipcc_geometry *g
 	memcpy(h->sections, g->sections, g->section_count * sizeof(h->sections[0]));
 }
 
-IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
-				   struct ipcc_system **ret_sys)
+/*
+ * Build a system in the empty object `fd` (just created: nobody else wrote it) for cfg, whose
+ * layout is geo: mode, header, size, sections, then READY. On failure the fd is still the
+ * caller's, to close (and unlink); on success it belongs to the handle.
+ */
+static int object_build(const char *name, int fd, const struct ipcc_config *cfg,
+			const struct ipcc_geometry *geo, struct ipcc_shm_header *h,
+			struct ipcc_system **ret_sys)
 {
-	struct ipcc_config defaults;
-	struct ipcc_geometry *geo;
-	struct ipcc_shm_header *h;
-	struct ipcc_system *sys = NULL;
-	uint8_t *base = MAP_FAILED;
-	int fd = -1, r;
+	struct ipcc_system *sys;
+	uint8_t *base;
+	int r;
 
-	if (!ret_sys || ipcc_name_validate(name) < 0)
-		return -EINVAL;
-	if (!cfg) {
-		ipcc_config_init(&defaults);
-		cfg = &defaults;
-	}
-	if (cfg->mode & ~0777u) /* no setuid, setgid or sticky bit on a shared object */
-		return -EINVAL;
-	geo = malloc(sizeof(*geo));
-	h = malloc(sizeof(*h));
-	if (!geo || !h) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = ipcc_layout_plan(cfg, geo);
-	if (r < 0)
-		goto out;
-
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode & 0777);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* shm_open applies the umask; the configured mode is what the user asked for. */
-	if (fchmod(fd, cfg->mode) < 0) {
-		r = -errno;
-		goto fail_unlink;
-	}
+	/* shm_open applies the umask (memfd_create gives 0777): the mode is what the user asked. */
+	if (fchmod(fd, cfg->mode) < 0)
+		return -errno;
 	/*
 	 * The header goes in with one write before the object has its full size: an opener sees
 	 * either an empty object or a header with state BUILDING (both -EAGAIN), never a
 	 * half-written header that would look foreign.
 	 */
 	header_fill(h, geo);
-	if (pwrite(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
-		r = errno ? -errno : -EIO;
-		goto fail_unlink;
-	}
-	if (ftruncate(fd, (off_t)geo->total_size) < 0) {
-		r = -errno;
-		goto fail_unlink;
-	}
+	if (pwrite(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h))
+		return errno ? -errno : -EIO;
+	if (ftruncate(fd, (off_t)geo->total_size) < 0)
+		return -errno;
 	base = mmap(NULL, geo->total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		r = -errno;
-		goto fail_unlink;
-	}
-
+	if (base == MAP_FAILED)
+		return -errno;
 	r = system_new(name, fd, base, geo->total_size, geo, &sys);
-	if (r < 0)
-		goto fail_unmap;
+	if (r < 0) {
+		munmap(base, geo->total_size);
+		return r;
+	}
 	/* ftruncate zero-filled everything: each section type writes what it needs. */
 	for (unsigned i = 0; i < geo->section_count; i++) {
 		const struct ipcc_section_type *type =
@@ -212,41 +185,118 @@ IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *c
 	r = sections_load(sys);
 	assert(r == 0); /* we wrote it */
 
-	/* Release: publishes every write above; pairs with the acquire in ipcc_system_open. */
+	/* Release: publishes every write above; pairs with the acquire in open_checked. */
 	atomic_store_explicit(&ipcc_header(sys)->state, IPCC_STATE_READY, memory_order_release);
 	*ret_sys = sys;
-	r = 0;
-	goto out;
+	return 0;
+}
 
-fail_unmap:
-	munmap(base, geo->total_size);
-fail_unlink:
-	if (fd >= 0)
+/* The checked config (NULL: defaults) and its layout, for the creators. */
+static int create_plan(const struct ipcc_config **cfg, struct ipcc_config *defaults,
+		       struct ipcc_geometry **ret_geo, struct ipcc_shm_header **ret_h)
+{
+	if (!*cfg) {
+		ipcc_config_init(defaults);
+		*cfg = defaults;
+	}
+	if ((*cfg)->mode & ~0777u) /* no setuid, setgid or sticky bit on a shared object */
+		return -EINVAL;
+	*ret_geo = malloc(sizeof(**ret_geo));
+	*ret_h = malloc(sizeof(**ret_h));
+	if (!*ret_geo || !*ret_h)
+		return -ENOMEM;
+	return ipcc_layout_plan(*cfg, *ret_geo);
+}
+
+IPCC_EXPORT int ipcc_system_create(const char *name, const struct ipcc_config *cfg,
+				   struct ipcc_system **ret_sys)
+{
+	struct ipcc_config defaults;
+	struct ipcc_geometry *geo = NULL;
+	struct ipcc_shm_header *h = NULL;
+	int fd, r;
+
+	if (!ret_sys || ipcc_name_validate(name) < 0)
+		return -EINVAL;
+	r = create_plan(&cfg, &defaults, &geo, &h);
+	if (r < 0)
+		goto out;
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode & 0777);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = object_build(name, fd, cfg, geo, h, ret_sys);
+	if (r < 0) {
 		close(fd);
-	shm_unlink(name);
+		shm_unlink(name);
+	}
 out:
 	free(h);
 	free(geo);
 	return r;
 }
 
-IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
-				       struct ipcc_system **ret_sys)
+/*
+ * What an anonymous object carries: nobody may shrink it (a process that has it mapped would
+ * get SIGBUS), nor grow it, nor change that.
+ */
+#define ANON_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1; older headers lack it */
+#endif
+
+IPCC_EXPORT int ipcc_system_create_anon(const struct ipcc_config *cfg, struct ipcc_system **ret_sys)
+{
+	struct ipcc_config defaults;
+	struct ipcc_geometry *geo = NULL;
+	struct ipcc_shm_header *h = NULL;
+	struct ipcc_system *sys;
+	int fd, r;
+
+	if (!ret_sys)
+		return -EINVAL;
+	r = create_plan(&cfg, &defaults, &geo, &h);
+	if (r < 0)
+		goto out;
+	fd = memfd_create("ipcc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = object_build("", fd, cfg, geo, h, &sys);
+	if (r < 0) {
+		close(fd);
+		goto out;
+	}
+	/* Sealed before anybody else can have the descriptor: the size is final. */
+	if (fcntl(fd, F_ADD_SEALS, ANON_SEALS) < 0) {
+		r = -errno;
+		ipcc_system_close(sys); /* closes fd */
+		goto out;
+	}
+	*ret_sys = sys;
+out:
+	free(h);
+	free(geo);
+	return r;
+}
+
+/*
+ * Check the object open on fd (which this takes over: closed on failure, the handle's on
+ * success) and make a handle of it. For a descriptor handed to us (from_fd), also its access
+ * mode and its seals: an anonymous object that another process could shrink would SIGBUS us.
+ */
+static int open_checked(int fd, const char *name, unsigned flags, bool from_fd,
+			struct ipcc_system **ret_sys)
 {
 	struct ipcc_shm_header *h = NULL;
 	struct ipcc_geometry *geo = NULL;
 	struct stat st;
 	uint8_t *base;
-	int fd, r;
-
-	if (!ret_sys || ipcc_name_validate(name) < 0 ||
-	    (flags & ~(IPCC_OPEN_READONLY | IPCC_OPEN_ANY_OWNER)))
-		return -EINVAL;
+	int r;
 	bool ro = flags & IPCC_OPEN_READONLY;
-	/* O_NONBLOCK: anyone may put a FIFO under the name, and opening one would block. */
-	fd = shm_open(name, (ro ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0);
-	if (fd < 0) /* glibc reports a directory opened for writing as EINVAL; the name is valid */
-		return errno == EINVAL ? -EISDIR : -errno;
+
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		goto out;
@@ -254,6 +304,28 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 	if (!S_ISREG(st.st_mode)) {
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EPROTO;
 		goto out;
+	}
+	if (from_fd) {
+		int fl = fcntl(fd, F_GETFL);
+		int seals = fcntl(fd, F_GET_SEALS);
+		if (fl < 0) {
+			r = -errno;
+			goto out;
+		}
+		if ((fl & O_ACCMODE) != O_RDWR && (!ro || (fl & O_ACCMODE) != O_RDONLY)) {
+			r = -EACCES; /* not open for what the flags ask */
+			goto out;
+		}
+		/* A file that cannot be sealed (a named shm object, a plain file) gives EINVAL. */
+		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+			r = -EBADFD;
+			goto out;
+		}
+		/* Sealed against writing: it can only be observed (mmap would say EPERM). */
+		if (!ro && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))) {
+			r = -EACCES;
+			goto out;
+		}
 	}
 	/*
 	 * Another user's object is a system this user did not make: whoever owns it may have set
@@ -297,7 +369,7 @@ IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
 		r = -errno;
 		goto out;
 	}
-	/* Acquire: pairs with the READY release in ipcc_system_create. */
+	/* Acquire: pairs with the READY release in object_build. */
 	uint32_t state = atomic_load_explicit(&((struct ipcc_shm_header *)base)->state,
 					      memory_order_acquire);
 	if (state != IPCC_STATE_READY) {
@@ -327,6 +399,51 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+IPCC_EXPORT int ipcc_system_open_flags(const char *name, unsigned flags,
+				       struct ipcc_system **ret_sys)
+{
+	if (!ret_sys || ipcc_name_validate(name) < 0 ||
+	    (flags & ~(IPCC_OPEN_READONLY | IPCC_OPEN_ANY_OWNER)))
+		return -EINVAL;
+	bool ro = flags & IPCC_OPEN_READONLY;
+	/* O_NONBLOCK: anyone may put a FIFO under the name, and opening one would block. */
+	int fd = shm_open(name, (ro ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) /* glibc reports a directory opened for writing as EINVAL; the name is valid */
+		return errno == EINVAL ? -EISDIR : -errno;
+	return open_checked(fd, name, flags, false, ret_sys);
+}
+
+IPCC_EXPORT int ipcc_system_open_fd(int fd, unsigned flags, struct ipcc_system **ret_sys)
+{
+	if (!ret_sys || (flags & ~(IPCC_OPEN_READONLY | IPCC_OPEN_ANY_OWNER)))
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	/* A description of our own: the caller keeps (and closes) its descriptor. */
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (own < 0)
+		return -errno;
+	return open_checked(own, "", flags, true, ret_sys);
+}
+
+IPCC_EXPORT int ipcc_system_fd(const struct ipcc_system *sys)
+{
+	return sys ? sys->fd : -EINVAL;
+}
+
+IPCC_EXPORT int ipcc_system_dup_fd(const struct ipcc_system *sys, bool cloexec)
+{
+	if (!sys)
+		return -EINVAL;
+	int fd = fcntl(sys->fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 3);
+	return fd < 0 ? -errno : fd;
+}
+
+IPCC_EXPORT bool ipcc_system_anonymous(const struct ipcc_system *sys)
+{
+	return sys && !sys->name[0];
 }
 
 IPCC_EXPORT int ipcc_system_open(const char *name, struct ipcc_system **ret_sys)

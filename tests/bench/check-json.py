@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Run ipcc-bench --quick --json and check the output against bench/SCHEMA.md.
 
-Structure and types only: no timing value is judged. Exit 0 when the document conforms,
+Structure and types only: no timing value is judged. Also the row set: the procedure (ipcc)
+and Notify rows in every wait mode that runs here, each with the baseline its mode maps to. Exit 0 when the document conforms,
 1 with one line per violation otherwise, 77 (Meson's skip) when ipcc-bench cannot run here.
 """
 import json
@@ -10,8 +11,13 @@ import subprocess
 import sys
 import tempfile
 
-TRANSPORTS = {"ipcc", "raw-spin", "raw-futex", "eventfd", "pipe", "unix", "io_uring"}
+TRANSPORTS = {"ipcc", "notify", "raw-spin", "raw-futex", "eventfd", "pipe", "unix", "io_uring"}
+LIBRARY = {"ipcc", "notify"}  # the rows with a ratio to a baseline
 PATTERNS = {"simplex", "half-duplex", "stream"}
+# The baseline of a library row by wait mode (latency patterns); every stream row's is pipe.
+BASELINE = {"spin": "raw-spin", "adaptive": "raw-spin", "futex": "raw-futex",
+            "eventfd": "eventfd", "uring": "io_uring"}
+NOTIFY_SIZE = 4  # one 32-bit Notify queue entry
 LATENCY = ["min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 MACHINE = {"cpu_model": str, "online_cpus": int, "allowed_cpus": int, "kernel": dict,
            "virtualized": bool, "virt_evidence": str, "clock": str, "vdso": bool,
@@ -45,6 +51,7 @@ def check(doc, errors):
         errors.append("results is empty")
         return
     seen = set()
+    waits = set()
     for i, r in enumerate(res):
         where = f"results[{i}]"
         if r.get("transport") not in TRANSPORTS:
@@ -77,13 +84,28 @@ def check(doc, errors):
                 errors.append(f"{where}: latency row with msgs_per_s")
         if (r.get("baseline") is None) != (r.get("ratio") is None):
             errors.append(f"{where}: baseline and ratio must be both null or both set")
-        if r.get("transport") == "ipcc" and r.get("baseline") is None:
-            errors.append(f"{where}: ipcc row without a baseline in a full run")
+        if r.get("transport") in LIBRARY:
+            want = "pipe" if stream else BASELINE.get(r.get("wait"))
+            if r.get("baseline") is None:
+                errors.append(f"{where}: {r['transport']} row without a baseline in a full run")
+            elif r["baseline"] != want:
+                errors.append(f"{where}: baseline {r['baseline']!r}, expected {want!r}")
+        if r.get("transport") == "notify" and r.get("size") != NOTIFY_SIZE:
+            errors.append(f"{where}: notify row of size {r.get('size')!r}, not {NOTIFY_SIZE}")
         seen.add((r.get("transport"), r.get("pattern")))
+        waits.add((r.get("transport"), r.get("wait"), r.get("pattern")))
     for need in [("ipcc", "simplex"), ("ipcc", "half-duplex"), ("ipcc", "stream"),
+                 ("notify", "simplex"), ("notify", "half-duplex"), ("notify", "stream"),
                  ("raw-spin", "half-duplex"), ("pipe", "stream")]:
         if need not in seen:
             errors.append(f"no {need[0]} {need[1]} row")
+    # Notify runs in every wait mode the procedures run in, each pattern once (one size).
+    for wait in sorted({w for t, w, _ in waits if t == "ipcc"}):
+        for p in sorted(PATTERNS):
+            n = sum(1 for r in res if (r.get("transport"), r.get("wait"), r.get("pattern"))
+                    == ("notify", wait, p))
+            if n != 1:
+                errors.append(f"{n} notify {wait} {p} rows, expected 1")
 
 
 def main():

@@ -4,7 +4,8 @@
  * beside a live owner of another CPU.
  *
  * Each input is a diff: bytes 0-1 (little-endian) are an offset into a fresh, valid object
- * (3 CPUs, 2 channels, 64-byte buffers), byte 2 picks the wait mode, and the rest is XORed into
+ * (3 CPUs, 2 channels, 64-byte buffers, Notify on every link with queues of 4), byte 2 picks
+ * the wait mode, and the rest is XORed into
  * the object from that offset on (wrapping): the first half before ipcc_system_open, the second
  * half while CPU 0 is attached. Zero bytes change nothing, so the fuzzer finds its way past the
  * header's validation to the CPU records, the links and the slots.
@@ -57,9 +58,21 @@ static void exercise(struct ipcc_system *sys, struct ipcc_cpu *c)
 		(void)ipcc_recv(c, peer, 0, buf, sizeof(buf), 0);
 		(void)ipcc_recv(c, peer, 1, buf, sizeof(buf), 100 * 1000);
 	}
+	for (unsigned peer = 1; peer < CPUS; peer++) {
+		struct ipcc_notify_stats st;
+		(void)ipcc_notify_send(c, peer, IPCC_NOTIFY_CLIENT_FIRST, peer, 0);
+		(void)ipcc_notify_sync_send(c, peer);
+		(void)ipcc_notify_stats(sys, 0, peer, &st);
+		(void)ipcc_notify_stats(sys, peer, 0, &st);
+	}
 	(void)ipcc_cpu_dispatch(c);
 	(void)ipcc_cpu_wait(c, 0);
 	(void)ipcc_cpu_wait(c, 100 * 1000);
+	uint32_t v;
+	unsigned from;
+	(void)ipcc_notify_recv(c, IPCC_NOTIFY_CLIENT_FIRST, &v, &from, 0);
+	(void)ipcc_notify_sync_wait(c, 1, 100 * 1000);
+	(void)ipcc_notify_send(c, 1, IPCC_NOTIFY_CLIENT_FIRST, 1, 100 * 1000);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -79,6 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.cpus = CPUS;
 	cfg.channels = CHANNELS;
 	cfg.buffer_size = BUFFER;
+	struct ipcc_notify_config ncfg;
+	ipcc_notify_config_init(&ncfg);
+	ncfg.depth = 4;
+	cfg.notify = &ncfg;
 	if (ipcc_system_create(name, &cfg, &owner) < 0 ||
 	    ipcc_cpu_attach(owner, 2, NULL, &keeper) < 0)
 		abort();

@@ -2,7 +2,8 @@
 /*
  * A hostile peer (issue 15, "Tests that keep it so"): a process that maps the object without
  * the library and writes garbage into every field -- slot lengths, status words, register
- * banks, doorbell words, owner records, the header and its directory after open -- while two
+ * banks, doorbell words, owner records, the header and its directory after open, the Notify
+ * queues, counters and sync words -- while two
  * CPUs (the test process and a forked peer, both built with the sanitizers in the ASan tree)
  * run every procedure with short timeouts. What a user relies on: no crash, no sanitizer
  * report, no call that overstays its timeout by more than a generous margin (a hang detector,
@@ -20,7 +21,7 @@
 #include <ipcc/layout.h>
 
 #define BUFFER	 64u
-#define CHANNELS 4u
+#define CHANNELS 5u /* 0-3 for the procedures, 4 (the last) reserved by Notify */
 /* A call may overstay its timeout by this much before it counts as hung (loaded ASan VM). */
 #define MARGIN (3 * PT_SEC)
 
@@ -86,7 +87,16 @@ static int hostile(void *p)
 			slot_stride = sec->arg;
 		}
 	}
-	PEER_CHECK(cpus_off && links_off && link_stride && slot_stride, "no directory");
+	uint64_t notify_off = 0, notify_size = 0;
+	for (unsigned i = 0; i < h->section_count && i < IPCC_SECTIONS_MAX; i++) {
+		const struct ipcc_shm_section *sec = &h->sections[i];
+		if ((sec->type & IPCC_SECTION_TYPE_MASK) == IPCC_SECTION_NOTIFY) {
+			notify_off = sec->offset + IPCC_SHM_NOTIFY_HEAD_SIZE;
+			notify_size = sec->size - IPCC_SHM_NOTIFY_HEAD_SIZE;
+		}
+	}
+	PEER_CHECK(cpus_off && links_off && link_stride && slot_stride && notify_size,
+		   "no directory");
 
 	PEER_CHECK(pt_await(a->go, PT_LONG) >= 0, "no go");
 	uint64_t s = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull | 1;
@@ -97,7 +107,7 @@ static int hostile(void *p)
 		uint64_t link = links_off + (r >> 8) % (nlinks ? nlinks : 1) * link_stride;
 		uint64_t cpu = cpus_off + (r >> 16) % 2 * IPCC_SHM_CPU_SIZE;
 		uint32_t v = garbage(&s);
-		switch (r % 8) {
+		switch (r % 9) {
 		case 0: /* a slot's length word */
 			poke32(m, size,
 			       link + IPCC_SHM_LINK_SIZE + (r >> 24) % nslots * slot_stride, v);
@@ -122,6 +132,9 @@ static int hostile(void *p)
 			break;
 		case 6: /* anywhere: the data bytes of the slots included */
 			poke32(m, size, (r >> 16) % size, v);
+			break;
+		case 7: /* the Notify records: counters, sync words, queue indices and entries */
+			poke32(m, size, notify_off + (r >> 16) % notify_size, v);
 			break;
 		default: /* let some traffic through */
 			pt_sleep_ms(1);
@@ -197,7 +210,7 @@ static void one_call(struct victim *v)
 	uint8_t buf[BUFFER], big[BUFFER + 8];
 	uint64_t r = rnd(&v->seed);
 	int64_t timeout = (int64_t)(r >> 40) % 20 * PT_MS;
-	unsigned op = (unsigned)(r % 10);
+	unsigned op = (unsigned)(r % 11);
 	size_t len = 1 + (r >> 8) % BUFFER;
 	const char *name = "?";
 	void *tbuf;
@@ -288,12 +301,40 @@ static void one_call(struct victim *v)
 		ret = 0;
 		break;
 	}
+	case 9: { /* Notify: values both ways, kept in the mailbox (no callback), and sync */
+		struct ipcc_notify_stats st;
+		uint32_t val = (uint32_t)(r >> 8) & IPCC_NOTIFY_VALUE_MAX;
+		unsigned from = 99;
+		name = "ipcc_notify_send";
+		ret = ipcc_notify_send(v->cpu, v->peer, IPCC_NOTIFY_CLIENT_FIRST, val, timeout);
+		if (ret < 0 && !documented(ret))
+			break;
+		name = "ipcc_notify_recv";
+		ret = ipcc_notify_recv(v->cpu, IPCC_NOTIFY_CLIENT_FIRST, &val, &from, timeout);
+		if (ret == 0)
+			vcheck(v, val <= IPCC_NOTIFY_VALUE_MAX && from == v->peer,
+			       "%s: notify_recv gave %#x from %u", v->what, val, from);
+		if (ret < 0 && !documented(ret))
+			break;
+		if ((r >> 20) & 1) {
+			name = "ipcc_notify_sync_all";
+			ret = ipcc_notify_sync_all(v->cpu, timeout);
+			if (ret < 0 && !documented(ret))
+				break;
+		}
+		name = "ipcc_notify_stats";
+		ret = ipcc_notify_stats(ipcc_cpu_system(v->cpu), v->me, v->peer, &st);
+		vcheck(v, ret < 0 || st.fill <= st.depth, "%s: notify fill %u of %u", v->what,
+		       st.fill, st.depth);
+		ret = ret == -EBADMSG ? 0 : ret; /* the indices are the hostile's to spoil */
+		break;
+	}
 	default: { /* what a monitor reads */
 		struct ipcc_cpu_owner own;
 		struct ipcc_cpu_state cs;
 		name = "status";
 		struct ipcc_system *sys = ipcc_cpu_system(v->cpu);
-		ret = ipcc_chan_status(v->cpu, v->peer, (unsigned)(r >> 8) % CHANNELS,
+		ret = ipcc_chan_status(v->cpu, v->peer, (unsigned)(r >> 8) % (CHANNELS - 1),
 				       (r >> 12) & 1 ? IPCC_DIR_TX : IPCC_DIR_RX);
 		vcheck(v, ret == 0 || ret == 1, "%s: chan_status: %d", v->what, ret);
 		ret = ipcc_cpu_peer_alive(v->cpu, v->peer);
@@ -368,7 +409,17 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	int fds0 = pt_fd_count();
-	struct ipcc_system *sys = pt_create(2, CHANNELS, BUFFER);
+	struct ipcc_config cfg;
+	struct ipcc_notify_config ncfg;
+	struct ipcc_system *sys = NULL;
+	ipcc_config_init(&cfg);
+	cfg.channels = CHANNELS;
+	cfg.buffer_size = BUFFER;
+	ipcc_notify_config_init(&ncfg);
+	ncfg.depth = 4;
+	cfg.notify = &ncfg;
+	int cr = ipcc_system_create(pt_name(), &cfg, &sys);
+	check(cr == 0, "ipcc_system_create: %s", strerror(-cr));
 	const char *name = ipcc_system_name(sys);
 	struct peer_arg pa = { name, seconds, pt_pipe_new(), pt_pipe_new() };
 	struct hostile_arg ha = { name, seconds, pt_pipe_new() };
