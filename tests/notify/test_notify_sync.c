@@ -28,7 +28,8 @@
  * it is true loops instead of returning 0; pred_sync counted the round in that call, so the
  * next evaluation waits for the round after. a_peer_that_reached_the_round_and_then_detached_
  * does_not_fail_the_waiter then gets -ETIMEDOUT (some tries), and a_round_met_in_the_same_wake_
- * up_as_an_interrupt_is_not_lost gets -EINTR with the round consumed (every time).
+ * up_as_an_interrupt_is_not_lost (and its sync_wait twin) get -EINTR with the round consumed
+ * (every time).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -472,33 +473,49 @@ Test(sync, a_peer_that_reached_the_round_and_then_detached_does_not_fail_the_wai
  * interrupt (SIGUSR1: ipcc_cpu_interrupt in CPU 1's handler) is made pending; SIGCONT lets it
  * find both.
  */
-Test(sync, a_round_met_in_the_same_wake_up_as_an_interrupt_is_not_lost)
+/* one: the peer uses sync_send + sync_wait instead of sync_all. */
+static void round_met_beside_an_interrupt(bool one)
 {
 	struct pair f = { 0 };
 	struct ipcc_cpu *cpu = pair_start(&f, false);
 	struct ns_peer *p = &f.p;
 
-	pt_post(p->s.cmd, 's');
+	if (one)
+		cr_assert_eq(ns_peer_cmd(p, 'S'), 0, "the peer's sync_send");
+	pt_post(p->s.cmd, one ? 'W' : 's');
 	pt_sleep_ms(100); /* CPU 1 announces and goes to sleep in its wait */
 	cr_assert_eq(kill(p->s.pid, SIGSTOP), 0);
 	int r = ipcc_notify_sync_all(cpu, PT_LONG);
 	cr_assert_eq(r, 0, "CPU 0's sync_all, CPU 1 waiting: %d (%s)", r, strerror(-r));
 	cr_assert_eq(kill(p->s.pid, SIGUSR1), 0);
 	cr_assert_eq(kill(p->s.pid, SIGCONT), 0);
-	r = ns_peer_answer(p, 's');
-	cr_assert(r == 0 || r == EINTR, "CPU 1's sync_all: %s", ns_err(r));
+	r = ns_peer_answer(p, one ? 'W' : 's');
+	cr_assert(r == 0 || r == EINTR, "CPU 1's %s: %s", one ? "sync_wait" : "sync_all",
+		  ns_err(r));
 	if (r == EINTR) {
 		/* Allowed only if the round was not taken: the retry must then meet at once. */
-		r = ns_peer_cmd(p, 't');
+		r = ns_peer_cmd(p, one ? 'w' : 't');
 		cr_assert_eq(r, 0,
-			     "CPU 1's sync_all gave -EINTR with the round met, and its retry "
-			     "gave %s: the -EINTR consumed the round (the barrier is a round off)",
-			     ns_err(r));
+			     "CPU 1's %s gave -EINTR with the round met, and its retry gave %s: "
+			     "the -EINTR consumed the round (the barrier is a round off)",
+			     one ? "sync_wait" : "sync_all", ns_err(r));
 	}
 	/* Round 2: CPU 1 alone waits. */
-	r = ns_peer_cmd(p, 't');
+	if (one)
+		cr_assert_eq(ns_peer_cmd(p, 'S'), 0, "the peer's sync_send");
+	r = ns_peer_cmd(p, one ? 'w' : 't');
 	cr_assert_eq(r, ETIMEDOUT, "round 2, CPU 1 alone: %s", ns_err(r));
 	pair_stop(&f);
+}
+
+Test(sync, a_round_met_in_the_same_wake_up_as_an_interrupt_is_not_lost)
+{
+	round_met_beside_an_interrupt(false);
+}
+
+Test(sync, a_sync_wait_met_in_the_same_wake_up_as_an_interrupt_is_not_lost)
+{
+	round_met_beside_an_interrupt(true);
 }
 
 /*
