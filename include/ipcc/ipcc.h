@@ -18,5 +18,6 @@
 #include <ipcc/notify.h>
 #include <ipcc/uring.h>
 #include <ipcc/sysdesc.h>
+#include <ipcc/window.h>
 
 #endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Register windows (lib/window): plain loads and stores through a struct-of-registers pointer
+ * act on the emulated IPCC exactly as ipcc_regs_read/ipcc_regs_write do, faults that are not a
+ * window's still reach the application's handler, and the interrupt helper runs handlers on
+ * the application's thread while their line is high, honouring disable and wait-for-interrupt.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "../ipcc-test.h"
+
+#include <ipcc/window.h>
+
+/* The firmware's view: the RM's register block, one volatile word per register. */
+struct block {
+	volatile uint32_t C1CR, C1MR, C1SCR, C1TOC2SR;
+	volatile uint32_t C2CR, C2MR, C2SCR, C2TOC1SR;
+	volatile uint32_t reserved[(IPCC_HWCFGR - 0x20) / 4];
+	volatile uint32_t HWCFGR, VERR, IPIDR, SIDR;
+};
+_Static_assert(sizeof(struct block) == IPCC_REGS_SIZE, "the RM's block is 1 KiB");
+
+struct fixture {
+	struct ipcc_system *sys;
+	struct ipcc_regs *regs;
+	struct ipcc_window *win;
+	struct block *ipcc;
+};
+
+static struct fixture setup(void)
+{
+	struct fixture f;
+	f.sys = test_system_geometry(2, 6, 64);
+	f.regs = test_regs(f.sys, 0, 1);
+	cr_assert_eq(ipcc_window_init(), 0);
+	int r = ipcc_window_open(f.regs, &f.win);
+	cr_assert_eq(r, 0, "ipcc_window_open: %s", strerror(-r));
+	f.ipcc = (struct block *)ipcc_window_base(f.win);
+	cr_assert_not_null(f.ipcc);
+	return f;
+}
+
+static void teardown(struct fixture *f)
+{
+	ipcc_window_close(f->win);
+	ipcc_regs_close(f->regs);
+	ipcc_system_close(f->sys);
+}
+
+Test(window, loads_and_stores_act_on_the_emulated_registers, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+
+	cr_assert_eq(f.ipcc->C1MR, IPCC_MR_RESET, "a load reads the register");
+	f.ipcc->C1CR = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
+	cr_assert_eq(test_rd(f.regs, IPCC_C1CR), IPCC_CR_RXOIE | IPCC_CR_TXFIE);
+	f.ipcc->C2MR = ~IPCC_MR_CHOM(3);
+	cr_assert_eq(test_rd(f.regs, IPCC_C2MR), 0xFFFFFFFFu & ~IPCC_MR_CHOM(3));
+	test_wr(f.regs, IPCC_C1MR, ~(IPCC_MR_CHOM(1) | IPCC_MR_CHFM(5)));
+	cr_assert_eq(f.ipcc->C1MR, ~(IPCC_MR_CHOM(1) | IPCC_MR_CHFM(5)),
+		     "a load sees a write made through the API");
+	cr_assert_eq(f.ipcc->HWCFGR & IPCC_HWCFGR_CHANNELS_MASK, 6u);
+	cr_assert_eq(f.ipcc->VERR, IPCC_VERR_VALUE);
+	cr_assert_eq(f.ipcc->IPIDR, IPCC_IPIDR_VALUE);
+	cr_assert_eq(f.ipcc->SIDR, IPCC_SIDR_VALUE);
+	teardown(&f);
+}
+
+Test(window, scr_stores_set_and_clear_flags_once_and_read_zero, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+
+	f.ipcc->C1SCR = IPCC_SCR_CHS(0);
+	cr_assert_eq(test_rd(f.regs, IPCC_C1TOC2SR), IPCC_SR_CHF(0));
+	cr_assert_eq(f.ipcc->C1SCR, 0u, "SCR reads 0");
+	/* The HAL's read-modify-write: reads 0, so only channel 2 is set. */
+	f.ipcc->C1SCR |= IPCC_SCR_CHS(2);
+	cr_assert_eq(f.ipcc->C1TOC2SR, IPCC_SR_CHF(0) | IPCC_SR_CHF(2));
+	/* Processor 2 frees channel 0: a store to its own SCR. */
+	f.ipcc->C2SCR = IPCC_SCR_CHC(0);
+	cr_assert_eq(test_rd(f.regs, IPCC_C1TOC2SR), IPCC_SR_CHF(2));
+	/* A store of the same value twice is two writes: the flag set again after a clear. */
+	f.ipcc->C2SCR = IPCC_SCR_CHC(2);
+	f.ipcc->C1SCR = IPCC_SCR_CHS(2);
+	f.ipcc->C2SCR = IPCC_SCR_CHC(2);
+	cr_assert_eq(test_rd(f.regs, IPCC_C1TOC2SR), 0u);
+	f.ipcc->C1SCR = IPCC_SCR_CHS(2);
+	cr_assert_eq(test_rd(f.regs, IPCC_C1TOC2SR), IPCC_SR_CHF(2));
+	teardown(&f);
+}
+
+Test(window, stores_to_read_only_and_reserved_words_are_ignored, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+
+	f.ipcc->C1TOC2SR = 0x3Fu;
+	cr_assert_eq(test_rd(f.regs, IPCC_C1TOC2SR), 0u, "SR is read-only");
+	cr_assert_eq(f.ipcc->C1TOC2SR, 0u);
+	f.ipcc->reserved[5] = 0x12345678u;
+	cr_assert_eq(f.ipcc->reserved[5], 0u, "a reserved word reads 0");
+	f.ipcc->VERR = 0;
+	cr_assert_eq(f.ipcc->VERR, IPCC_VERR_VALUE);
+	/* Beyond the block, in the rest of the page: reads 0 as well. */
+	volatile uint32_t *beyond = (volatile uint32_t *)f.ipcc + IPCC_REGS_SIZE / 4 + 7;
+	*beyond = 0xFFu;
+	cr_assert_eq(*beyond, 0u);
+	teardown(&f);
+}
+
+Test(window, a_line_follows_a_store_through_the_window, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+
+	f.ipcc->C2CR = IPCC_CR_RXOIE;
+	f.ipcc->C2MR = ~IPCC_MR_CHOM(1);
+	cr_assert_eq(ipcc_regs_line(f.regs, 2, IPCC_IRQ_RXO), 0);
+	f.ipcc->C1SCR = IPCC_SCR_CHS(1);
+	cr_assert_eq(ipcc_regs_line(f.regs, 2, IPCC_IRQ_RXO), 1);
+	/* The firmware's own expression: pending = ~mask & peer status. */
+	uint32_t irq = ~f.ipcc->C2MR & f.ipcc->C1TOC2SR;
+	cr_assert_eq(irq, IPCC_SR_CHF(1));
+	teardown(&f);
+}
+
+Test(window, windows_of_two_links_and_arguments, .fini = test_cleanup)
+{
+	struct ipcc_system *sys = test_system_geometry(3, 4, 64);
+	struct ipcc_regs *r01 = test_regs(sys, 0, 1), *r12 = test_regs(sys, 1, 2);
+	struct ipcc_window *a, *b, *untouched = (struct ipcc_window *)&sys;
+	cr_assert_eq(ipcc_window_init(), 0);
+	cr_assert_eq(ipcc_window_init(), 0, "a second init does nothing");
+	cr_assert_eq(ipcc_window_open(NULL, &a), -EINVAL);
+	cr_assert_eq(ipcc_window_open(r01, NULL), -EINVAL);
+	cr_assert_eq(ipcc_window_open(r01, &a), 0);
+	cr_assert_eq(ipcc_window_open(r12, &b), 0);
+	struct block *pa = (struct block *)ipcc_window_base(a);
+	struct block *pb = (struct block *)ipcc_window_base(b);
+	pa->C1SCR = IPCC_SCR_CHS(3);
+	cr_assert_eq(pb->C1TOC2SR, 0u, "the other link is untouched");
+	cr_assert_eq(pa->C1TOC2SR, IPCC_SR_CHF(3));
+	cr_assert_eq(pb->HWCFGR & IPCC_HWCFGR_CHANNELS_MASK, 4u);
+	cr_assert_null(ipcc_window_base(NULL));
+	ipcc_window_close(NULL);
+	ipcc_window_close(a);
+	ipcc_window_close(b);
+	(void)untouched;
+	ipcc_regs_close(r01);
+	ipcc_regs_close(r12);
+	ipcc_system_close(sys);
+}
+
+/* ---- faults that are not a window's ---- */
+
+static sigjmp_buf fault_jmp;
+static void *fault_addr;
+
+static void app_segv(int sig, siginfo_t *si, void *uc)
+{
+	fault_addr = si->si_addr;
+	siglongjmp(fault_jmp, 1);
+}
+
+Test(window, a_fault_outside_the_windows_reaches_the_previous_handler, .fini = test_cleanup)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = app_segv;
+	sa.sa_flags = SA_SIGINFO;
+	cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+	struct fixture f = setup(); /* init after the application's handler: it chains */
+	volatile uint32_t *guard = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq((void *)guard, MAP_FAILED);
+	if (sigsetjmp(fault_jmp, 1) == 0) {
+		(void)*guard;
+		cr_assert_fail("the load of a PROT_NONE page did not fault");
+	}
+	cr_assert_eq(fault_addr, (void *)guard);
+	/* The window still works after the foreign fault. */
+	f.ipcc->C1CR = IPCC_CR_TXFIE;
+	cr_assert_eq(test_rd(f.regs, IPCC_C1CR), IPCC_CR_TXFIE);
+	munmap((void *)guard, 4096);
+	teardown(&f);
+}
+
+/* ---- cost per access, reported (not asserted) ---- */
+
+static double ns_per(int64_t t0, int64_t t1, unsigned n)
+{
+	return (double)(t1 - t0) / n;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+Test(window, cost_per_access_is_reported, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	enum { N = 20000 };
+	uint32_t sum = 0;
+	double best_ld = 1e18, best_st = 1e18;
+	for (int run = 0; run < 3; run++) {
+		int64_t t0 = mono_ns();
+		for (unsigned i = 0; i < N; i++)
+			sum += f.ipcc->C1MR;
+		int64_t t1 = mono_ns();
+		for (unsigned i = 0; i < N; i++)
+			f.ipcc->C1MR = ~(i & 0x3Fu); /* bits of the link's 6 channels */
+		int64_t t2 = mono_ns();
+		if (ns_per(t0, t1, N) < best_ld)
+			best_ld = ns_per(t0, t1, N);
+		if (ns_per(t1, t2, N) < best_st)
+			best_st = ns_per(t1, t2, N);
+	}
+	cr_assert_eq(test_rd(f.regs, IPCC_C1MR), ~((N - 1) & 0x3Fu),
+		     "the last store is in the register");
+	fprintf(stderr, "window cost: %.0f ns per load, %.0f ns per store (best of 3 x %d)\n",
+		best_ld, best_st, N);
+	(void)sum;
+	teardown(&f);
+}
