@@ -65,28 +65,26 @@ void hal_ipcc_notify_cpu(struct hal_ipcc *h, unsigned ch, enum hal_ipcc_dir dir)
 	}
 }
 
-void hal_ipcc_rx_irq(struct hal_ipcc *h)
+/* The HAL's handler loop: each pending channel is masked before its callback runs. */
+static void serve(struct hal_ipcc *h, uint32_t pending, enum hal_ipcc_dir dir)
 {
-	/* Occupied towards us and not masked. */
-	uint32_t pending = h->other->SR & ~h->own->MR & all(h->channels);
 	for (unsigned ch = 0; pending; ch++, pending >>= 1) {
 		if (!(pending & 1u))
 			continue;
-		h->own->MR |= CHOM(ch);
-		if (h->cb[ch][HAL_IPCC_RX])
-			h->cb[ch][HAL_IPCC_RX](h, ch, HAL_IPCC_RX);
+		h->own->MR |= dir == HAL_IPCC_RX ? CHOM(ch) : CHFM(ch);
+		if (h->cb[ch][dir])
+			h->cb[ch][dir](h, ch, dir);
 	}
+}
+
+void hal_ipcc_rx_irq(struct hal_ipcc *h)
+{
+	/* Occupied towards us and not masked. */
+	serve(h, h->other->SR & ~h->own->MR & all(h->channels), HAL_IPCC_RX);
 }
 
 void hal_ipcc_tx_irq(struct hal_ipcc *h)
 {
 	/* Free and not masked. */
-	uint32_t pending = ~h->own->SR & ~(h->own->MR >> 16) & all(h->channels);
-	for (unsigned ch = 0; pending; ch++, pending >>= 1) {
-		if (!(pending & 1u))
-			continue;
-		h->own->MR |= CHFM(ch);
-		if (h->cb[ch][HAL_IPCC_TX])
-			h->cb[ch][HAL_IPCC_TX](h, ch, HAL_IPCC_TX);
-	}
+	serve(h, ~h->own->SR & ~(h->own->MR >> 16) & all(h->channels), HAL_IPCC_TX);
 }

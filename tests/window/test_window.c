@@ -226,3 +226,120 @@ Test(window, cost_per_access_is_reported, .fini = test_cleanup)
 	(void)sum;
 	teardown(&f);
 }
+
+/* ---- the interrupt helper ---- */
+
+static struct ipcc_regs *isr_regs;
+static volatile sig_atomic_t isr_calls, isr_lower_after;
+static pid_t isr_tid;
+
+/* Processor 2's RX occupied handler: lowers the line (frees channel 0) on its n-th call. */
+static void isr_count(void *arg)
+{
+	isr_tid = gettid();
+	isr_calls = isr_calls + 1;
+	if (isr_calls >= isr_lower_after)
+		ipcc_regs_write(isr_regs, IPCC_C2SCR, IPCC_SCR_CHC(0));
+}
+
+static void *peer_sets_channel0(void *arg)
+{
+	usleep(20000);
+	ipcc_regs_write(arg, IPCC_C1SCR, IPCC_SCR_CHS(0));
+	return NULL;
+}
+
+static struct ipcc_window_irq *irq_setup(struct fixture *f, unsigned lower_after)
+{
+	struct ipcc_window_irq *irq = NULL;
+	isr_regs = f->regs;
+	isr_calls = 0;
+	isr_lower_after = (sig_atomic_t)lower_after;
+	test_wr(f->regs, IPCC_C2CR, IPCC_CR_RXOIE);
+	test_wr(f->regs, IPCC_C2MR, ~IPCC_MR_CHOM(0));
+	int r = ipcc_window_irq_start(f->regs, 2, SIGRTMIN + 1, isr_count, NULL, NULL, &irq);
+	cr_assert_eq(r, 0, "irq_start: %s", strerror(-r));
+	return irq;
+}
+
+Test(window_irq, a_high_line_preempts_the_main_flow_on_its_thread_until_it_is_low,
+     .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	struct ipcc_window_irq *irq = irq_setup(&f, 3);
+	pthread_t t;
+	pthread_create(&t, NULL, peer_sets_channel0, f.regs);
+	/* No call into the library: only a preemption can end this loop. */
+	int64_t end = mono_ns() + 10 * 1000000000ll;
+	while (isr_calls < 3 && mono_ns() < end)
+		;
+	pthread_join(t, NULL);
+	cr_assert_eq(isr_calls, 3, "a level-triggered line runs its handler until it is low");
+	cr_assert_eq(isr_tid, gettid(), "the handler ran on the thread that started the helper");
+	cr_assert_eq(ipcc_regs_line(f.regs, 2, IPCC_IRQ_RXO), 0);
+	usleep(20000);
+	cr_assert_eq(isr_calls, 3, "a low line runs nothing");
+	ipcc_window_irq_stop(irq);
+	teardown(&f);
+}
+
+Test(window_irq, disabled_interrupts_stay_pending_wfi_sees_them_and_enable_runs_them,
+     .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	struct ipcc_window_irq *irq = irq_setup(&f, 1);
+	pthread_t t;
+	cr_assert_eq(ipcc_window_wfi(irq, 0), -EAGAIN, "nothing arrived yet");
+	cr_assert_eq(ipcc_window_wfi(irq, 1000000), -ETIMEDOUT);
+	ipcc_window_irq_disable(irq);
+	ipcc_window_irq_disable(irq); /* nested */
+	pthread_create(&t, NULL, peer_sets_channel0, f.regs);
+	cr_assert_eq(ipcc_window_wfi(irq, 10 * 1000000000ll), 0, "wfi wakes on a pending one");
+	pthread_join(t, NULL);
+	cr_assert_eq(isr_calls, 0, "no handler runs while disabled");
+	ipcc_window_irq_enable(irq);
+	cr_assert_eq(isr_calls, 0, "the inner enable keeps them disabled");
+	ipcc_window_irq_enable(irq);
+	cr_assert_eq(isr_calls, 1, "the last enable runs the pending handler at once");
+	ipcc_window_irq_stop(irq);
+	teardown(&f);
+}
+
+Test(window_irq, wfi_returns_for_an_interrupt_taken_before_it_was_called, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	struct ipcc_window_irq *irq = irq_setup(&f, 1);
+	/* The interrupt comes between the test of the flag and the wfi. */
+	test_wr(f.regs, IPCC_C1SCR, IPCC_SCR_CHS(0));
+	int64_t end = mono_ns() + 10 * 1000000000ll;
+	while (isr_calls == 0 && mono_ns() < end)
+		;
+	cr_assert_eq(isr_calls, 1);
+	cr_assert_eq(ipcc_window_wfi(irq, 0), 0, "the event is remembered");
+	cr_assert_eq(ipcc_window_wfi(irq, 0), -EAGAIN, "once");
+	ipcc_window_irq_stop(irq);
+	teardown(&f);
+}
+
+Test(window_irq, bad_arguments_and_a_second_helper_are_refused, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	struct ipcc_window_irq *irq = NULL, *other = NULL;
+	cr_assert_eq(ipcc_window_irq_start(NULL, 1, SIGRTMIN, isr_count, NULL, NULL, &irq),
+		     -EINVAL);
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 3, SIGRTMIN, isr_count, NULL, NULL, &irq),
+		     -EINVAL);
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 1, SIGRTMIN, NULL, NULL, NULL, &irq), -EINVAL);
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 1, SIGUSR1, isr_count, NULL, NULL, &irq),
+		     -EINVAL, "not a real-time signal");
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 1, SIGRTMIN, isr_count, NULL, NULL, NULL),
+		     -EINVAL);
+	cr_assert_null(irq);
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 1, SIGRTMIN, isr_count, NULL, NULL, &irq), 0);
+	cr_assert_eq(ipcc_window_irq_start(f.regs, 2, SIGRTMIN + 2, isr_count, NULL, NULL, &other),
+		     -EBUSY, "one helper per thread");
+	cr_assert_eq(ipcc_window_wfi(NULL, 0), -EINVAL);
+	ipcc_window_irq_stop(irq);
+	ipcc_window_irq_stop(NULL);
+	teardown(&f);
+}
