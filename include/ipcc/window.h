@@ -6,15 +6,20 @@
  * A window is one page of the process's address space laid out as the RM's register block of
  * one IPCC instance (offsets of <ipcc/regs.h>, 1 KiB used, the rest of the page reserved), both
  * processors' banks, as on the chip where both CPUs see the whole block. The page is mapped
- * without access: each load or store faults (SIGSEGV), the handler makes the page accessible,
- * fills the register words from the emulated IPCC (ipcc_regs_read), blocks the other signals
- * of the thread and single-steps the instruction (EFLAGS.TF); the trap (SIGTRAP) writes back
- * what the instruction changed (ipcc_regs_write), clears reserved words, protects the page again
- * and restores the thread's signal mask. Exact for the IPCC, whose registers have no read side
- * effects: writing back a CR or MR word that the instruction changed is the store it made, and
- * a store of the value read is a no-op on the chip too. SCR is write-only and reads 0: its word
- * is filled with 0 and any non-zero value after the step is the store (a store of 0 changes
- * nothing on the chip either), so `SCR = bit` and `SCR |= bit` both reach the IPCC once.
+ * without access, so each load or store faults (SIGSEGV) and the handler does it:
+ * - the instructions compilers emit for a volatile 32-bit access (mov r32 <- m32, mov m32 <- r32,
+ *   mov m32 <- imm32) are decoded and done in the handler with ipcc_regs_read/ipcc_regs_write at
+ *   the fault's address, then the thread resumes after the instruction;
+ * - any other instruction (orl on a register, a 64-bit or SSE access, a prefixed one) is
+ *   single-stepped: the handler makes the page accessible, fills the register words from the
+ *   emulated IPCC, blocks the thread's other signals and sets EFLAGS.TF; the trap (SIGTRAP)
+ *   writes back what the instruction changed (ipcc_regs_write), clears reserved words, protects
+ *   the page again and restores the thread's signal mask. Exact for the IPCC, whose registers
+ *   have no read side effects: writing back a CR or MR word that the instruction changed is the
+ *   store it made, and a store of the value read is a no-op on the chip too. SCR is write-only
+ *   and reads 0: its word is filled with 0 and any non-zero value after the step is the store
+ *   (a store of 0 changes nothing on the chip either), so `SCR = bit` and `SCR |= bit` both
+ *   reach the IPCC once.
  *
  * Limits: x86-64 Linux only (elsewhere every call returns -EOPNOTSUPP). The page is accessible
  * process-wide during the one stepped instruction, so a window belongs to one thread at a time
@@ -23,8 +28,8 @@
  * window and other protected memory, is not supported. Accesses are meant as the RM's 32-bit
  * words; wider ones (a 64-bit load of CR and MR) work within the block. A debugger stops at every
  * access unless told to pass SIGSEGV and SIGTRAP (gdb: handle SIGSEGV SIGTRAP nostop noprint
- * pass). Each access costs two signals and two mprotect calls: see README "For simulator
- * authors" for the measured cost.
+ * pass). A decoded access costs one signal, a stepped one two signals and two mprotect
+ * calls: see README "For simulator authors" for the measured costs.
  */
 #ifndef IPCC_WINDOW_H
 #define IPCC_WINDOW_H

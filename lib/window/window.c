@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Register windows on x86-64 Linux: a page mapped without access, one fault and one
- * single-step trap per load or store (the method and its limits are in <ipcc/window.h>).
+ * Register windows on x86-64 Linux: a page mapped without access; each load or store faults,
+ * and the fault handler either does the access itself (the decoded movs, see emulate) or
+ * single-steps the instruction on the opened page (the method and its limits are in
+ * <ipcc/window.h>).
  *
- * Per access, on the accessing thread:
+ * A single step, on the accessing thread:
  *   SIGSEGV (SEGV_ACCERR in a window page): make the page read-write, fill the bank words from
  *   the emulated IPCC (SCR words 0), remember them, block the thread's other signals in the
  *   context the handler returns to, set EFLAGS.TF;
@@ -122,6 +124,91 @@ static void write_back(struct ipcc_window *w)
 	memcpy(w->page + IPCC_HWCFGR / 4, w->id, sizeof(w->id));
 }
 
+/*
+ * The fast path: the three instructions compilers emit for a volatile 32-bit access, decoded
+ * and done here without opening the page. The address is the fault's (si_addr), so only the
+ * length and the register operand are decoded: [REX without W] 8B /r (load), 89 /r (store of a
+ * register), C7 /0 id (store of an immediate), any memory ModRM form. Anything else (other
+ * prefixes, read-modify-write instructions, wider or narrower accesses) is single-stepped.
+ */
+enum access { LOAD, STORE_REG, STORE_IMM };
+
+struct insn {
+	enum access op;
+	unsigned reg; /* the ModRM reg operand, REX.R included */
+	uint32_t imm;
+	unsigned len;
+};
+
+/* ModRM's register numbers to the ucontext's. */
+static const int gregs_of[16] = {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8,	 REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+static bool decode(const uint8_t *ip, struct insn *in)
+{
+	const uint8_t *p = ip;
+	unsigned rex = 0;
+
+	if ((*p & 0xF0) == 0x40)
+		rex = *p++;
+	if (rex & 0x8)
+		return false; /* REX.W: a 64-bit access */
+	uint8_t opcode = *p++;
+	uint8_t modrm = *p++;
+	unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+	if (mod == 3)
+		return false;
+	if (opcode == 0x8B)
+		in->op = LOAD;
+	else if (opcode == 0x89)
+		in->op = STORE_REG;
+	else if (opcode == 0xC7 && reg == 0)
+		in->op = STORE_IMM;
+	else
+		return false;
+	if (rm == 4) {
+		uint8_t sib = *p++;
+		if (mod == 0 && (sib & 7) == 5)
+			p += 4; /* no base: disp32 */
+	} else if (mod == 0 && rm == 5) {
+		p += 4; /* RIP-relative disp32 */
+	}
+	p += mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	if (in->op == STORE_IMM) {
+		memcpy(&in->imm, p, 4);
+		p += 4;
+	}
+	in->reg = reg | (rex & 0x4 ? 8u : 0u);
+	in->len = (unsigned)(p - ip);
+	return true;
+}
+
+/* 1 when the access was done here, 0 when it must be single-stepped. */
+static int emulate(struct ipcc_window *w, uintptr_t offset, ucontext_t *uc)
+{
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct insn in;
+	uint32_t v = 0;
+
+	if (offset % 4 || !decode((const uint8_t *)g[REG_RIP], &in))
+		return 0;
+	if (in.op == LOAD) {
+		/* Reserved words and those beyond the block read 0 (the read fails for them). */
+		if (offset < IPCC_REGS_SIZE)
+			ipcc_regs_read(w->regs, (uint32_t)offset, &v);
+		g[gregs_of[in.reg]] = (greg_t)v; /* a 32-bit load zero-extends */
+	} else {
+		v = in.op == STORE_IMM ? in.imm : (uint32_t)g[gregs_of[in.reg]];
+		/* Writes to read-only or reserved words are ignored by ipcc_regs_write. */
+		if (offset < IPCC_REGS_SIZE)
+			ipcc_regs_write(w->regs, (uint32_t)offset, v);
+	}
+	g[REG_RIP] += in.len;
+	return 1;
+}
+
 static void on_segv(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -130,6 +217,10 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 
 	if (!step.win && si->si_code == SEGV_ACCERR)
 		w = lookup(si->si_addr);
+	if (w && emulate(w, (uintptr_t)si->si_addr - (uintptr_t)w->page, uc)) {
+		errno = saved;
+		return;
+	}
 	if (!w || mprotect(w->page, page_size, PROT_READ | PROT_WRITE) < 0) {
 		errno = saved;
 		chain(&prev_segv, sig, si, ucv);
