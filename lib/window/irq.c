@@ -217,7 +217,12 @@ IPCC_EXPORT void ipcc_window_irq_stop(struct ipcc_window_irq *irq)
 	futex_wake(&irq->ack);
 	futex_wake(&irq->disabled);
 	pthread_join(irq->helper, NULL);
-	/* A signal the helper sent last may still be pending: it finds no helper and returns. */
+	/* A signal the helper sent last may still be queued (if the thread blocks it): SIG_IGN
+	 * discards it, so the previous disposition (SIG_DFL terminates) never sees it. */
+	struct sigaction ign;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(irq->signo, &ign, NULL);
 	thread_irq = NULL;
 	sigaction(irq->signo, &irq->prev, NULL);
 	free(irq);
