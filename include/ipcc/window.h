@@ -45,9 +45,10 @@ struct ipcc_window;
  * Install the SIGSEGV and SIGTRAP handlers (SA_SIGINFO) of the windows, process-wide, saving
  * the previous handlers: a fault or trap that is not a window's goes to them (SA_SIGINFO
  * handlers are called, SIG_DFL is restored and the signal delivered again, SIG_IGN ignores it).
- * Call once before the first ipcc_window_open, from any thread, before the application
- * installs handlers of its own for these signals or after them (it chains to them), never
- * concurrently with sigaction on those signals. Further calls do nothing and return 0.
+ * Call it before the first ipcc_window_open, from any thread, after the application (or a
+ * sanitizer) installed its own handlers for these signals, since it chains to them: a handler
+ * installed later replaces the windows' and makes every window access fatal. Not concurrently
+ * with sigaction on those signals. Further calls do nothing and return 0.
  * -EOPNOTSUPP on other architectures; -EINVAL when sigaction fails.
  */
 IPCC_EXPORT int ipcc_window_init(void);

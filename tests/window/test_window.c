@@ -196,6 +196,45 @@ Test(window, read_modify_write_and_64_bit_instructions_are_single_stepped, .fini
 	teardown(&f);
 }
 
+/* One thread per processor, each on a window of its own, stepping and decoding at once. */
+struct toggler {
+	struct ipcc_regs *regs;
+	uint32_t cr; /* the CR offset of the thread's processor */
+	unsigned errors;
+};
+
+static void *toggle_own_cr(void *p)
+{
+	struct toggler *t = p;
+	struct ipcc_window *w;
+	cr_assert_eq(ipcc_window_open(t->regs, &w), 0);
+	volatile uint32_t *cr = (volatile uint32_t *)ipcc_window_base(w) + t->cr / 4;
+	for (unsigned i = 0; i < 1000; i++) {
+		*cr = 0;		   /* decoded */
+		asm_or(cr, IPCC_CR_TXFIE); /* stepped */
+		uint32_t v = 0;
+		ipcc_regs_read(t->regs, t->cr, &v);
+		t->errors += v != IPCC_CR_TXFIE;
+		t->errors += *cr != IPCC_CR_TXFIE; /* decoded */
+	}
+	ipcc_window_close(w);
+	return NULL;
+}
+
+Test(window, two_threads_on_windows_of_their_own_do_not_disturb_each_other, .fini = test_cleanup)
+{
+	struct fixture f = setup();
+	struct toggler t[2] = { { f.regs, IPCC_C1CR, 0 }, { f.regs, IPCC_C2CR, 0 } };
+	pthread_t th[2];
+	for (unsigned i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, toggle_own_cr, &t[i]);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(t[0].errors + t[1].errors, 0u, "%u and %u wrong values", t[0].errors,
+		     t[1].errors);
+	teardown(&f);
+}
+
 /* ---- faults that are not a window's ---- */
 
 static sigjmp_buf fault_jmp;
