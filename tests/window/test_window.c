@@ -431,3 +431,28 @@ Test(window_irq, bad_arguments_and_a_second_helper_are_refused, .fini = test_cle
 	ipcc_window_irq_stop(NULL);
 	teardown(&f);
 }
+
+Test(window, open_fails_before_init_and_beyond_the_window_limit, .fini = test_cleanup)
+{
+	struct ipcc_system *sys = test_system_geometry(2, 2, 64);
+	struct ipcc_regs *regs = test_regs(sys, 0, 1);
+	struct ipcc_window *w[IPCC_WINDOW_MAX + 1], *marker = (struct ipcc_window *)&sys;
+	struct ipcc_window *extra = marker;
+
+	/* Criterion runs each test in a fresh process: nothing is installed yet. */
+	cr_assert_eq(ipcc_window_open(regs, &extra), -EPERM);
+	cr_assert_eq(extra, marker, "a failed open leaves *ret_win alone");
+	cr_assert_eq(ipcc_window_init(), 0);
+	for (unsigned i = 0; i < IPCC_WINDOW_MAX; i++)
+		cr_assert_eq(ipcc_window_open(regs, &w[i]), 0, "window %u", i);
+	cr_assert_eq(ipcc_window_open(regs, &extra), -EMFILE);
+	cr_assert_eq(extra, marker);
+	ipcc_window_close(w[7]);
+	cr_assert_eq(ipcc_window_open(regs, &w[7]), 0, "a closed window's slot is free again");
+	((volatile uint32_t *)ipcc_window_base(w[7]))[IPCC_C1SCR / 4] = IPCC_SCR_CHS(1);
+	cr_assert_eq(test_rd(regs, IPCC_C1TOC2SR), IPCC_SR_CHF(1));
+	for (unsigned i = 0; i < IPCC_WINDOW_MAX; i++)
+		ipcc_window_close(w[i]);
+	ipcc_regs_close(regs);
+	ipcc_system_close(sys);
+}
