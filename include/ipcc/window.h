@@ -21,10 +21,11 @@
  *   (a store of 0 changes nothing on the chip either), so `SCR = bit` and `SCR |= bit` both
  *   reach the IPCC once.
  *
- * Limits: x86-64 Linux only (elsewhere every call returns -EOPNOTSUPP). The page is accessible
- * process-wide during the one stepped instruction, so a window belongs to one thread at a time
- * (and that thread's signal handlers, which are blocked during the step): threads that touch
- * the IPCC concurrently open a window each. An instruction that touches two windows, or a
+ * Limits: windows are x86-64 Linux only (elsewhere ipcc_window_init, _open return -EOPNOTSUPP;
+ * the interrupt helper works on any Linux). The page is accessible process-wide during the one
+ * stepped instruction, so a window belongs to one thread at a time (and that thread's signal
+ * handlers, which are blocked during the step): threads that touch the IPCC concurrently open
+ * a window each. An instruction that touches two windows, or a
  * window and other protected memory, is not supported. Accesses are meant as the RM's 32-bit
  * words; wider ones (a 64-bit load of CR and MR) work within the block. A debugger stops at every
  * access unless told to pass SIGSEGV and SIGTRAP (gdb: handle SIGSEGV SIGTRAP nostop noprint
@@ -91,7 +92,7 @@ IPCC_EXPORT void ipcc_window_close(struct ipcc_window *win);
  * uses for nothing else: its handler is installed here and the previous one restored at stop.
  * -EINVAL (NULL regs or ret, proc not 1 or 2, both handlers NULL, a signo outside the
  * real-time range), -EBUSY (this thread has a helper), -ENOMEM, -EAGAIN (no thread),
- * -EOPNOTSUPP; the errors of ipcc_regs_wait_lines (-EROFS on a read-only system).
+ * the errors of ipcc_regs_wait_lines (-EROFS on a read-only system). Works on any Linux.
  */
 struct ipcc_window_irq;
 typedef void (*ipcc_window_isr)(void *arg);
