@@ -74,7 +74,8 @@ IPCC_EXPORT void ipcc_sysdesc_free(struct ipcc_sysdesc *desc);
 /*
  * The configuration the description gives (every key it leaves out has its default), valid
  * for ipcc_system_create: checked, including the size limit. NULL for desc NULL. The pointer
- * lives as long as the handle; copy the struct to change it.
+ * lives as long as the handle; copy the struct to change it. The service configs it points
+ * at (cfg->trace) are the handle's too: a copy is valid only until ipcc_sysdesc_free.
  */
 IPCC_EXPORT const struct ipcc_config *ipcc_sysdesc_config(const struct ipcc_sysdesc *desc);
 
