@@ -69,16 +69,22 @@ static void ring_self_if_high(struct ipcc_system *sys, struct ipcc_link *l, unsi
 
 /* ---- line changes pushed to simulators (regs.h: ipcc_regs_on_lines, ipcc_regs_wait_lines) - */
 
-/*
- * Before a write: the in-process callback, if any, and the mask it will compare with (also
- * when the write is traced, t not 0: lib/ipcc/trace.c records line changes).
- */
-static ipcc_lines_fn lines_begin(struct ipcc_system *sys, struct ipcc_link *l, uint64_t t,
-				 uint32_t *before)
+/* Before a write: the in-process callback, if any, and the mask it will compare with. */
+static ipcc_lines_fn lines_begin(struct ipcc_system *sys, struct ipcc_link *l, uint32_t *before)
 {
 	/* Acquire: pairs with the release store of ipcc_regs_on_lines (lines_arg, lines_regs). */
 	ipcc_lines_fn fn = atomic_load_explicit(&l->lines_fn, memory_order_acquire);
-	if (ipcc_unlikely(fn != NULL || t != 0))
+	if (ipcc_unlikely(fn != NULL))
+		*before = ipcc_link_lines(sys, l);
+	return fn;
+}
+
+/* lines_begin of a traced write: it records line changes, so it needs the mask before. */
+static ipcc_lines_fn lines_begin_traced(struct ipcc_system *sys, struct ipcc_link *l,
+					uint32_t *before)
+{
+	ipcc_lines_fn fn = lines_begin(sys, l, before);
+	if (fn == NULL)
 		*before = ipcc_link_lines(sys, l);
 	return fn;
 }
@@ -90,43 +96,69 @@ static ipcc_lines_fn lines_begin(struct ipcc_system *sys, struct ipcc_link *l, u
  * the other (ipcc_regs_wait_lines).
  */
 static void lines_end(struct ipcc_system *sys, struct ipcc_link *l, ipcc_lines_fn fn,
-		      uint32_t before, uint64_t t, unsigned writer)
+		      uint32_t before)
 {
 	if (ipcc_unlikely(atomic_load_explicit(&l->shm->watch.watchers, memory_order_seq_cst))) {
 		atomic_fetch_add_explicit(&l->shm->watch.seq, 1, memory_order_seq_cst);
 		syscall(SYS_futex, &l->shm->watch.seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	}
-	if (ipcc_unlikely(fn != NULL || t != 0)) {
+	if (ipcc_unlikely(fn != NULL)) {
 		uint32_t after = ipcc_link_lines(sys, l);
-		if (after != before && t)
-			ipcc_trace_put(sys, t, l, writer, IPCC_TRACE_LINES, 0, after, before);
-		if (after != before && fn)
+		if (after != before)
 			fn(l->lines_regs, before, after, l->lines_arg);
 	}
 }
 
+/* lines_end of a traced write (t its stamp): it records a line change too. */
+static void lines_end_traced(struct ipcc_system *sys, struct ipcc_link *l, ipcc_lines_fn fn,
+			     uint32_t before, uint64_t t, unsigned writer)
+{
+	uint32_t after = ipcc_link_lines(sys, l);
+	if (after != before)
+		ipcc_trace_put(sys, t, l, writer, IPCC_TRACE_LINES, 0, after, before);
+	/* The callback compares with its own look after the write: the same as ours, or later. */
+	lines_end(sys, l, fn, before);
+}
+
 /*
- * Around every write: lines_t_ is the write's trace stamp (0: not traced), which the write
- * passes to ipcc_trace_put with each word it changes; `writer` is the CPU whose registers are
- * written (its trace ring), or IPCC_TRACE_NO_CPU.
+ * Every register write goes through this: `write` is the write itself, which sees t_, its
+ * trace stamp (0: not traced), and passes it to trace_word with each word it changes; `writer`
+ * is the CPU whose registers are written (its trace ring), or IPCC_TRACE_NO_CPU. An untraced
+ * write runs with t_ the constant 0, so its trace code is compiled out: without a trace section
+ * it costs the one branch of ipcc_trace_begin, switched off one relaxed load more.
  */
-#define LINES_BEGIN(sys, l)                        \
-	uint32_t lines_before_ = 0;                \
-	uint64_t lines_t_ = ipcc_trace_begin(sys); \
-	ipcc_lines_fn lines_fn_ = lines_begin((sys), (l), lines_t_, &lines_before_)
-#define LINES_END(sys, l, writer) \
-	lines_end((sys), (l), lines_fn_, lines_before_, lines_t_, (writer))
+#define LINK_WRITE(sys, l, writer, write)                                             \
+	do {                                                                          \
+		uint32_t before_ = 0;                                                 \
+		uint64_t stamp_ = ipcc_trace_begin(sys);                              \
+		if (ipcc_likely(stamp_ == 0)) {                                       \
+			const uint64_t t_ = 0;                                        \
+			ipcc_lines_fn fn_ = lines_begin((sys), (l), &before_);        \
+			write;                                                        \
+			lines_end((sys), (l), fn_, before_);                          \
+		} else {                                                              \
+			const uint64_t t_ = stamp_;                                   \
+			ipcc_lines_fn fn_ = lines_begin_traced((sys), (l), &before_); \
+			write;                                                        \
+			lines_end_traced((sys), (l), fn_, before_, t_, (writer));     \
+		}                                                                     \
+	} while (0)
+
+/* The writes below are inlined into both branches of LINK_WRITE: t folds to 0 in one. */
+#define WRITE_FN static inline __attribute__((always_inline)) void
 
 /* Record word `kind` of processor p after a write by processor w's CPU (t: trace_begin). */
-static void trace_word(struct ipcc_system *sys, uint64_t t, struct ipcc_link *l, unsigned w,
-		       unsigned kind, unsigned p, uint32_t value, uint32_t mask)
+static inline __attribute__((always_inline)) void trace_word(struct ipcc_system *sys, uint64_t t,
+							     struct ipcc_link *l, unsigned w,
+							     unsigned kind, unsigned p,
+							     uint32_t value, uint32_t mask)
 {
 	if (ipcc_unlikely(t != 0))
 		ipcc_trace_put(sys, t, l, l->cpu[w], kind, p, value, mask);
 }
 
-static void link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
-			  uint64_t t)
+WRITE_FN link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+		       uint64_t t)
 {
 	/* seq_cst: see the file comment. Reserved bits are not stored (they read 0). */
 	v &= IPCC_CR_RXOIE | IPCC_CR_TXFIE;
@@ -137,13 +169,11 @@ static void link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned
 
 void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_cr(sys, l, p, v, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_cr(sys, l, p, v, t_));
 }
 
-static void link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
-			  uint64_t t)
+WRITE_FN link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+		       uint64_t t)
 {
 	/* seq_cst: see the file comment. Bits without a channel keep their reset value 1. */
 	v |= ~bank_valid_mr(sys);
@@ -154,13 +184,11 @@ static void link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned
 
 void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_mr(sys, l, p, v, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_mr(sys, l, p, v, t_));
 }
 
-static void link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
-			   uint32_t clear, uint64_t t)
+WRITE_FN link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			uint32_t clear, uint64_t t)
 {
 	/*
 	 * RMW, not store: the application thread and the interrupt thread of one CPU may both
@@ -183,13 +211,11 @@ static void link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
 {
-	LINES_BEGIN(sys, l);
-	link_update_mr(sys, l, p, set, clear, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_update_mr(sys, l, p, set, clear, t_));
 }
 
-static void link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
-			   uint32_t clear, uint64_t t)
+WRITE_FN link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			uint32_t clear, uint64_t t)
 {
 	const uint32_t valid = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
 
@@ -212,13 +238,11 @@ static void link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
 {
-	LINES_BEGIN(sys, l);
-	link_update_cr(sys, l, p, set, clear, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_update_cr(sys, l, p, set, clear, t_));
 }
 
-static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
-			   uint64_t t)
+WRITE_FN link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+			uint64_t t)
 {
 	uint32_t chmask = sys->geo.chmask;
 	uint32_t clr = v & chmask;
@@ -251,12 +275,10 @@ static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 
 void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_scr(sys, l, p, v, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_scr(sys, l, p, v, t_));
 }
 
-static void link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint64_t t)
+WRITE_FN link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint64_t t)
 {
 	/* seq_cst: see the file comment. A reset can only lower lines: nothing to ring. */
 	atomic_store_explicit(&l->shm->bank[p].cr, IPCC_CR_RESET, memory_order_seq_cst);
@@ -267,9 +289,7 @@ static void link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsign
 
 void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
-	LINES_BEGIN(sys, l);
-	link_reset_bank(sys, l, p, lines_t_);
-	LINES_END(sys, l, l->cpu[p]);
+	LINK_WRITE(sys, l, l->cpu[p], link_reset_bank(sys, l, p, t_));
 }
 
 uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset)
@@ -508,9 +528,9 @@ static uint32_t service_enables(const struct ipcc_link *l, uint32_t mr)
  * waiter whose predicate is a flag (a sender waiting for a free channel) must look again.
  * len NULL: the lengths are left alone.
  */
-static void link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const uint32_t cr[2],
-			   const uint32_t mr[2], const uint32_t sr[2],
-			   const uint32_t (*len)[IPCC_CHANNELS_MAX], uint64_t t)
+WRITE_FN link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const uint32_t cr[2],
+			const uint32_t mr[2], const uint32_t sr[2],
+			const uint32_t (*len)[IPCC_CHANNELS_MAX], uint64_t t)
 {
 	struct ipcc_shm_link *s = l->shm;
 	uint32_t svc = l->reserved, svc_mr = svc | (svc << 16);
@@ -554,9 +574,8 @@ IPCC_EXPORT int ipcc_regs_reset(struct ipcc_regs *regs)
 		return -EINVAL;
 	if (regs->sys->readonly)
 		return -EROFS;
-	LINES_BEGIN(regs->sys, regs->link);
-	link_write_all(regs->sys, regs->link, cr, mr, sr, NULL, lines_t_);
-	LINES_END(regs->sys, regs->link, IPCC_TRACE_NO_CPU);
+	LINK_WRITE(regs->sys, regs->link, IPCC_TRACE_NO_CPU,
+		   link_write_all(regs->sys, regs->link, cr, mr, sr, NULL, t_));
 	return 0;
 }
 
@@ -628,9 +647,8 @@ IPCC_EXPORT int ipcc_regs_restore(struct ipcc_regs *regs, const struct ipcc_regs
 		return r;
 	if (regs->sys->readonly)
 		return -EROFS;
-	LINES_BEGIN(regs->sys, regs->link);
-	link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len, lines_t_);
-	LINES_END(regs->sys, regs->link, IPCC_TRACE_NO_CPU);
+	LINK_WRITE(regs->sys, regs->link, IPCC_TRACE_NO_CPU,
+		   link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len, t_));
 	return 0;
 }
 
