@@ -25,6 +25,7 @@
 
 #include <ipcc/ipcc.h>
 #include <ipcc/layout.h> /* info decodes the object itself */
+#include <ipcc/notify.h>
 
 #include "vcd.h"
 
@@ -43,7 +44,8 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  plan FILE [--json]      check a description and print its memory map: every\n"
-	"                          section's offset, size, owner, and the shared memory needed\n"
+	"                          section's offset, size, owner, the services' settings and\n"
+	"                          the shared memory needed\n"
 	"  create NAME [OPTIONS]   create a system (every CPU pair linked by default)\n"
 	"      --cpus K            CPUs, 2..64 (default 2)\n"
 	"      --channels N        channels per direction on each link, 1..16 (default 6)\n"
@@ -57,8 +59,9 @@ static const char usage_text[] =
 	"                          it; NAME and --mode override the file's name and mode, the\n"
 	"                          other options conflict with --config\n"
 	"  info NAME [OPTIONS]     geometry, CPUs (names, owners, wait mode, power), sections,\n"
-	"                          decoded registers and channel owners of every link; opens\n"
-	"                          the object read-only\n"
+	"                          Notify queues (fill and counters per ordered pair), decoded\n"
+	"                          registers and channel owners of every link; opens the\n"
+	"                          object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
 	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
@@ -699,6 +702,29 @@ static int load_description(const char *path, struct ipcc_sysdesc **ret)
 	return EXIT_RUNTIME;
 }
 
+static unsigned config_link_count(const struct ipcc_config *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned a = 0; a < cfg->cpus; a++)
+		for (unsigned b = a + 1; b < cfg->cpus; b++)
+			n += (cfg->links[a] >> b) & 1u;
+	return n;
+}
+
+/* Whether a config's pair a < b has Notify: a link whose Notify bit is set. */
+static bool config_notify_pair(const struct ipcc_config *cfg, unsigned a, unsigned b)
+{
+	return cfg->notify && ((cfg->links[a] >> b) & 1u) && ((cfg->notify->pairs[a] >> b) & 1u);
+}
+
+/* The channel Notify reserves on each link: the configured one, or the last. */
+static unsigned config_notify_channel(const struct ipcc_config *cfg)
+{
+	return cfg->notify->channel == IPCC_NOTIFY_CHANNEL_LAST ? cfg->channels - 1
+								: cfg->notify->channel;
+}
+
 static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 			    const struct memory_map *m, uint64_t size)
 {
@@ -719,25 +745,30 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 				printf("%s %s - %s", n++ ? "," : "", ESC(cfg->cpu_names[a]),
 				       ESC(cfg->cpu_names[b]));
 	putchar('\n');
+	if (cfg->notify) {
+		unsigned pairs = 0;
+		for (unsigned a = 0; a < cfg->cpus; a++)
+			for (unsigned b = a + 1; b < cfg->cpus; b++)
+				pairs += config_notify_pair(cfg, a, b);
+		printf("  notify: depth %" PRIu32 ", channel %u, %s", cfg->notify->depth,
+		       config_notify_channel(cfg),
+		       pairs == config_link_count(cfg) ? "every link" : "links:");
+		for (unsigned a = 0, n = 0; a < cfg->cpus && pairs != config_link_count(cfg); a++)
+			for (unsigned b = a + 1; b < cfg->cpus; b++)
+				if (config_notify_pair(cfg, a, b))
+					printf("%s %s - %s", n++ ? "," : "", ESC(cfg->cpu_names[a]),
+					       ESC(cfg->cpu_names[b]));
+		putchar('\n');
+	}
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
-}
-
-static unsigned config_link_count(const struct ipcc_config *cfg)
-{
-	unsigned n = 0;
-
-	for (unsigned a = 0; a < cfg->cpus; a++)
-		for (unsigned b = a + 1; b < cfg->cpus; b++)
-			n += (cfg->links[a] >> b) & 1u;
-	return n;
 }
 
 static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 			 const struct memory_map *m, uint64_t size)
 {
 	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
-	json_t *cpus = json_array(), *links = json_array();
+	json_t *cpus = json_array(), *links = json_array(), *notify = json_null();
 	char mode[16];
 
 	for (unsigned i = 0; i < cfg->cpus; i++)
@@ -749,11 +780,21 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 				append(&links,
 				       json_pack("{s:i, s:i}", "cpu1", (int)a, "cpu2", (int)b));
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)cfg->mode);
-	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:I}", "file", jstr(file),
+	if (cfg->notify) {
+		json_t *pairs = json_array();
+		for (unsigned a = 0; a < cfg->cpus; a++)
+			for (unsigned b = a + 1; b < cfg->cpus; b++)
+				if (config_notify_pair(cfg, a, b))
+					append(&pairs, json_pack("{s:i, s:i}", "cpu1", (int)a,
+								 "cpu2", (int)b));
+		notify = json_pack("{s:I, s:i, s:o}", "depth", (json_int_t)cfg->notify->depth,
+				   "channel", (int)config_notify_channel(cfg), "links", pairs);
+	}
+	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:I}", "file", jstr(file),
 			 "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
 			 (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode",
-			 mode, "links", links, "sections", json_sections(m), "size",
-			 (json_int_t)size);
+			 mode, "links", links, "notify", notify, "sections", json_sections(m),
+			 "size", (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -849,7 +890,8 @@ static int create_from_file(const char *file, int argc, char **argv, bool mode_s
 		}
 		snprintf(name, sizeof(name), "%s", ipcc_sysdesc_name(desc));
 	}
-	/* A copy, but its service configs (cfg.trace) are desc's: free desc after the create. */
+	/* The copy's service configs (cfg.notify, cfg.trace) live in desc: free it after the
+	 * create. */
 	cfg = *ipcc_sysdesc_config(desc);
 	if (mode_set)
 		cfg.mode = mode;
@@ -1195,6 +1237,99 @@ static json_t *json_link(const struct link_snapshot *s, unsigned channels)
 			 json_proc(s, 0), "proc2", json_proc(s, 1), "channels", chans);
 }
 
+/* The Notify queue of one ordered pair, read once. */
+struct queue_snapshot {
+	unsigned from, to;
+	struct ipcc_notify_stats st;
+	bool consistent; /* false: the indices were impossible (fill clamped to depth) */
+};
+
+/*
+ * The queues of every ordered pair with Notify (only_a-only_b's two if only), into *ret (an
+ * array the caller frees) and *ret_count. ipcc_notify_stats is lock-free: a busy queue that
+ * moved under its reads says -EAGAIN, and is read again.
+ */
+static int notify_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
+			   struct queue_snapshot **ret, unsigned *ret_count)
+{
+	unsigned cpus = ipcc_system_cpus(sys), count = 0;
+	struct queue_snapshot *q = calloc((size_t)cpus * (cpus - 1), sizeof(*q));
+	int r = 0;
+
+	if (!q)
+		return -ENOMEM;
+	for (unsigned a = 0; a < cpus && r >= 0; a++) {
+		for (unsigned b = 0; b < cpus && r >= 0; b++) {
+			unsigned lo = a < b ? a : b, hi = a < b ? b : a;
+			if (a == b || !ipcc_system_linked(sys, a, b) ||
+			    (only && (lo != only_a || hi != only_b)) ||
+			    ipcc_notify_enabled(sys, a, b) != 1)
+				continue;
+			for (unsigned tries = 0; tries < 1000; tries++) {
+				r = ipcc_notify_stats(sys, a, b, &q[count].st);
+				if (r != -EAGAIN)
+					break;
+			}
+			if (r < 0 && r != -EBADMSG)
+				break;
+			q[count].from = a;
+			q[count].to = b;
+			q[count].consistent = r == 0;
+			count++;
+			r = 0;
+		}
+	}
+	if (r < 0) {
+		free(q);
+		return r;
+	}
+	*ret = q;
+	*ret_count = count;
+	return 0;
+}
+
+static void print_text_notify(struct ipcc_system *sys, const struct queue_snapshot *q,
+			      unsigned count)
+{
+	printf("\n  notify: depth %" PRIu32 ", channel %d\n", ipcc_notify_depth(sys),
+	       ipcc_notify_channel(sys));
+	printf("  %-18s  %-18s  %9s  %10s  %10s  %8s  %8s\n", "FROM", "TO", "FILL", "SENT",
+	       "RECEIVED", "FULL", "DROPPED");
+	for (unsigned i = 0; i < count; i++) {
+		char from[40], to[40], fill[24];
+		snprintf(from, sizeof(from), "%u %s", q[i].from,
+			 ESC(ipcc_system_cpu_name(sys, q[i].from)));
+		snprintf(to, sizeof(to), "%u %s", q[i].to, ESC(ipcc_system_cpu_name(sys, q[i].to)));
+		snprintf(fill, sizeof(fill), "%" PRIu32 "/%" PRIu32, q[i].st.fill, q[i].st.depth);
+		printf("  %-18s  %-18s  %9s  %10" PRIu64 "  %10" PRIu64 "  %8" PRIu64 "  %8" PRIu64
+		       "%s\n",
+		       from, to, fill, q[i].st.sent, q[i].st.received, q[i].st.full,
+		       q[i].st.dropped, q[i].consistent ? "" : "  (impossible indices)");
+	}
+}
+
+/* info --json's "notify": null without Notify; NULL when out of memory. */
+static json_t *json_notify(struct ipcc_system *sys, const struct queue_snapshot *q, unsigned count)
+{
+	json_t *queues = json_array();
+
+	if (!ipcc_notify_depth(sys)) {
+		json_decref(queues);
+		return json_null();
+	}
+	for (unsigned i = 0; i < count; i++)
+		append(&queues,
+		       json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "from",
+				 (int)q[i].from, "to", (int)q[i].to, "fill",
+				 (json_int_t)q[i].st.fill, "depth", (json_int_t)q[i].st.depth,
+				 "sent", (json_int_t)q[i].st.sent, "received",
+				 (json_int_t)q[i].st.received, "full", (json_int_t)q[i].st.full,
+				 "dropped", (json_int_t)q[i].st.dropped, "consistent",
+				 q[i].consistent));
+	return json_pack("{s:I, s:i, s:o}", "depth", (json_int_t)ipcc_notify_depth(sys), "channel",
+			 ipcc_notify_channel(sys), "queues", queues);
+}
+
 /* Everything of info --json but the links, which the caller adds as it reads them. */
 static json_t *json_info(struct ipcc_system *sys, const struct cpu_snapshot *cs,
 			 const struct memory_map *m)
@@ -1232,11 +1367,12 @@ static int cmd_info(int argc, char **argv)
 	};
 	struct cpu_snapshot cs[IPCC_CPUS_MAX];
 	struct memory_map m = { 0 };
+	struct queue_snapshot *queues = NULL;
 	struct ipcc_system *sys;
 	json_t *doc = NULL, *links = NULL;
 	char name[IPCC_NAME_MAX + 2];
 	bool json = false, only = false;
-	unsigned cpus, channels, only_a = 0, only_b = 0;
+	unsigned cpus, channels, only_a = 0, only_b = 0, nqueues = 0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -1289,16 +1425,24 @@ static int cmd_info(int argc, char **argv)
 			goto fail;
 	}
 	r = memory_map_system(sys, &m);
+	if (r == 0)
+		r = notify_snapshot(sys, only, only_a, only_b, &queues, &nqueues);
 	if (r < 0)
 		goto fail;
 
 	if (json) {
 		doc = json_info(sys, cs, &m);
+		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
 		links = json_array();
 	} else {
 		print_text_header(sys);
 		print_text_cpus(cs, cpus);
 		print_text_sections(&m);
+		if (ipcc_notify_depth(sys))
+			print_text_notify(sys, queues, nqueues);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {
@@ -1324,6 +1468,7 @@ static int cmd_info(int argc, char **argv)
 		}
 		r = json_print(doc, name);
 	}
+	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return r;
@@ -1331,6 +1476,7 @@ static int cmd_info(int argc, char **argv)
 fail:
 	json_decref(doc);
 	json_decref(links);
+	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
 	return fail("read", name, r);

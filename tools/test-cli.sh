@@ -80,7 +80,12 @@ if command -v python3 >/dev/null; then
 	expect 0 '^5 16 True$' bash -c "'$ipcc' info /$pfx-a --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
+assert d[\"notify\"] is None, d[\"notify\"]
 print(len(d[\"links\"]), len(d[\"links\"][0][\"channels\"]), d[\"links\"][0][\"channels\"][0][\"C1OM\"])'"
+fi
+if "$ipcc" info "/$pfx-a" | grep -q 'notify'; then
+	echo "FAIL: info shows Notify on a system without it" >&2
+	fails=$((fails + 1))
 fi
 expect 0 "/$pfx-a +4 +16 +512 +5" "$ipcc" list
 if command -v python3 >/dev/null; then
@@ -191,6 +196,23 @@ else
 		"$ipcc" plan "$example"
 	expect 0 "0x00000000 +4096 +1 +4096 +header +region +-" "$ipcc" plan "$example"
 	expect 0 "^shared memory needed: [0-9]+ B" "$ipcc" plan "$example"
+	# the Notify settings and its section
+	printf 'cpus: 2\n' >"$tmp/noname.yaml"
+	expect 0 "^  notify: depth 16, channel 3, every link$" "$ipcc" plan "$example"
+	expect 0 "0x[0-9a-f]{8} +[0-9]+ +[0-9]+ +[0-9]+ +notify +notify " "$ipcc" plan "$example"
+	printf 'cpus: [a, b, c]\nservices:\n  notify: {links: [[c, a]], depth: 4}\n' >"$tmp/n.yaml"
+	expect 0 "^  notify: depth 4, channel 5, links: a - c$" "$ipcc" plan "$tmp/n.yaml"
+	printf 'cpus: 2\nservices:\n  notify:\n    depth: 24\n' >"$tmp/depth.yaml"
+	expect 1 "^ipcc: $tmp/depth.yaml:4:12: services.notify.depth: 24 is not a power of two" \
+		"$ipcc" plan "$tmp/depth.yaml"
+	printf 'cpus: 3\nlinks: [[0, 1]]\nservices: {notify: {links: [[1, 2]]}}\n' >"$tmp/nolink.yaml"
+	expect 1 "^ipcc: $tmp/nolink.yaml:3:29: services.notify.links\[0\]: cpu1 - cpu2 is not a link" \
+		"$ipcc" plan "$tmp/nolink.yaml"
+	expect 0 "^  notify: " "$ipcc" plan "$tmp/n.yaml"
+	if "$ipcc" plan "$tmp/noname.yaml" 2>/dev/null | grep -q notify; then
+		echo "FAIL: plan shows Notify for a description without it" >&2
+		fails=$((fails + 1))
+	fi
 	expect 2 "plan: missing FILE" "$ipcc" plan
 	expect 1 "^ipcc: $tmp/none.yaml: cannot read: No such file" "$ipcc" plan "$tmp/none.yaml"
 	if command -v python3 >/dev/null; then
@@ -204,7 +226,15 @@ assert [s["name"] for s in p["sections"]][:3] == ["header", "cpus", "links"], p[
 last = p["sections"][-1]
 assert last["offset"] + last["size"] == p["size"], p
 assert len(p["links"]) == 5 and p["mode"] == "0660" and p["name"] == "/am64x", p
+n = p["notify"]
+assert n["depth"] == 16 and n["channel"] == 3 and n["links"] == p["links"], n
+assert [s["layer"] for s in p["sections"] if s["name"] == "notify"] == ["notify"], p["sections"]
 print("ok")' "$tmp/plan.json"
+		"$ipcc" plan "$tmp/noname.yaml" --json >"$tmp/plain.json"
+		expect 0 '^ok$' python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["notify"] is None
+print("ok")' "$tmp/plain.json"
 	fi
 
 	# create exactly the plan; NAME on the command line overrides the file's name
@@ -220,17 +250,33 @@ assert os.path.getsize(sys.argv[3]) == p["size"] == i["size"], (p["size"], i["si
 assert [c["name"] for c in i["cpu"]] == [c["name"] for c in p["cpus"]], i["cpu"]
 assert i["sections"] == p["sections"], (i["sections"], p["sections"])
 assert i["cpu"][0]["power"] == "run" and i["cpu"][0]["wait_mode"] == "adaptive", i["cpu"][0]
-assert all(c["owner"] == "procedures" for l in i["links"] for c in l["channels"])
+owners = [[c["owner"] for c in l["channels"]] for l in i["links"]]
+assert all(o == ["procedures"] * 3 + ["notify"] for o in owners), owners
+n = i["notify"]
+assert n["depth"] == 16 and n["channel"] == 3, n
+pairs = sorted((q["from"], q["to"]) for q in n["queues"])
+links = [(l["cpu1"], l["cpu2"]) for l in p["links"]]
+assert pairs == sorted(links + [(b, a) for a, b in links]), pairs
+for q in n["queues"]:
+    assert q["fill"] == q["sent"] == q["received"] == q["full"] == q["dropped"] == 0, q
+    assert q["depth"] == 16 and q["consistent"] is True, q
 print("ok")' "$tmp/plan.json" "$tmp/info.json" "$shm/$pfx-d"
 	fi
 	expect 0 "3  m4 +no " "$ipcc" info "/$pfx-d"
+	expect 0 "^  notify: depth 16, channel 3$" "$ipcc" info "/$pfx-d"
+	expect 0 "^  2 r5f0-0 +3 m4 +0/16 +0 +0 +0 +0$" "$ipcc" info "/$pfx-d"
+	expect 0 "^  3 m4 +2 r5f0-0 +0/16 +0 +0 +0 +0$" "$ipcc" info "/$pfx-d" --link 3-2
+	if "$ipcc" info "/$pfx-d" --link 3-2 | grep -q '^  0 a53-0'; then
+		echo "FAIL: info --link 3-2 shows the queues of other links" >&2
+		fails=$((fails + 1))
+	fi
+	expect 0 "owner: 0 procedures, 1 procedures, 2 procedures, 3 notify" "$ipcc" info "/$pfx-d"
 	expect 0 "link 2-3: processor 1 = CPU 2 \(r5f0-0\), processor 2 = CPU 3 \(m4\)" \
 		"$ipcc" info "/$pfx-d"
 	expect 2 "create: --cpus conflicts with --config" \
 		"$ipcc" create --config "$example" "$pfx-e" --cpus 3
 	expect 2 "create: --links conflicts with --config" \
 		"$ipcc" create --links 0-1 --config "$example" "$pfx-e"
-	printf 'cpus: 2\n' >"$tmp/noname.yaml"
 	expect 2 "create: missing NAME \($tmp/noname.yaml has no 'name'\)" \
 		"$ipcc" create --config "$tmp/noname.yaml"
 	printf 'name: %s-n\ncpus: [a, b]\nmode: "0640"\n' "$pfx" >"$tmp/named.yaml"
@@ -266,6 +312,16 @@ else
 		expect 0 '"name": "cpu2"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
 		expect 0 "/$pfx-ro +3 " "${as_nobody[@]}" "$ipcc" list
 		"$ipcc" rm "/$pfx-ro"
+		# the Notify counters too: ipcc_notify_stats reads through a read-only mapping
+		if ! "$ipcc" plan "$example" 2>&1 | grep -q 'without libyaml'; then
+			printf 'cpus: 3\nmode: "0644"\nservices: {notify: {depth: 4}}\n' >"$tmp/ro.yaml"
+			chmod 0644 "$tmp/ro.yaml"
+			"$ipcc" create --config "$tmp/ro.yaml" "/$pfx-ro" >/dev/null
+			expect 0 "^  2 cpu2 +1 cpu1 +0/4 +0 +0 +0 +0$" \
+				"${as_nobody[@]}" "$ipcc" info "/$pfx-ro"
+			expect 0 '"queues"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
+			"$ipcc" rm "/$pfx-ro"
+		fi
 	fi
 fi
 

@@ -129,8 +129,10 @@ IPCC_EXPORT int ipcc_notify_recv(struct ipcc_cpu *cpu, unsigned client, uint32_t
  * same round. Peers not attached yet are waited for. Rounds count per pair from the attach of
  * either CPU: a CPU that restarts meets the others' next sync, never one that was meant for
  * its previous incarnation. -ETIMEDOUT leaves nothing behind that a later round would take
- * for a meeting (a retry is the same round). -EPIPE: a peer that was attached during the wait
- * died, detached or restarted. -EINTR, -EINVAL, -ENOPROTOOPT (no Notify link), -ESTALE.
+ * for a meeting (a retry is the same round). -EAGAIN: timeout 0 and a peer has not reached
+ * the round yet (the announcement is made all the same). -EPIPE: a peer that was attached
+ * during the wait died, detached or restarted. -EINTR, -EINVAL, -ENOPROTOOPT (no Notify
+ * link), -ESTALE.
  * Waits for an interrupt, never sleeps for a period or polls.
  */
 IPCC_EXPORT int ipcc_notify_sync_all(struct ipcc_cpu *cpu, int64_t timeout_ns);

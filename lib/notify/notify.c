@@ -1061,6 +1061,12 @@ struct sync_wait {
 	struct ipcc_watch *watch;
 	struct notify_peer *one; /* sync_wait; NULL: every peer (sync_all) */
 	int error;		 /* a watch that could not be added */
+	/*
+	 * The round completed: later calls of the predicate say yes without looking again. The
+	 * wait core may call a predicate once more after it held (lib/irq/wait.c:sleep_loop
+	 * re-checks it beside a death or an interrupt), and completing consumes the round.
+	 */
+	bool met;
 };
 
 /* One peer's part of the predicate (sync_lock held): true once its round is complete. */
@@ -1105,6 +1111,8 @@ met:
 static bool pred_sync(struct ipcc_cpu *cpu, void *arg)
 {
 	struct sync_wait *w = arg;
+	if (w->met)
+		return true;
 	drain_try(w->nc);
 	pthread_mutex_lock(&w->nc->sync_lock);
 	bool all = true;
@@ -1118,6 +1126,7 @@ static bool pred_sync(struct ipcc_cpu *cpu, void *arg)
 				w->nc->list[i]->sync.all_done = false;
 	}
 	pthread_mutex_unlock(&w->nc->sync_lock);
+	w->met = all;
 	return all || w->error;
 }
 

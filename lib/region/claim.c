@@ -309,9 +309,10 @@ int ipcc_claim_held(struct ipcc_system *sys, unsigned id)
 }
 
 /*
- * Block until the peer's byte has no write lock. Cancellation is enabled only here, so a
- * cancel never interrupts the mutex or the ring. Not instrumented by ASan: a cancelled frame
- * would leave its stack redzones behind for the thread's exit to trip over.
+ * Block until the peer's byte has no write lock; on success our read lock is held then (the
+ * caller drops it, reaper_unlock). Cancellation is enabled only here, so a cancel never
+ * interrupts the mutex or the ring. Not instrumented by ASan: a cancelled frame would leave
+ * its stack redzones behind for the thread's exit to trip over.
  */
 __attribute__((noinline, no_sanitize_address)) static int reaper_wait(int fd, unsigned peer)
 {
@@ -323,14 +324,16 @@ __attribute__((noinline, no_sanitize_address)) static int reaper_wait(int fd, un
 		r = fcntl(fd, F_OFD_SETLKW, &fl);
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	} while (r < 0 && errno == EINTR);
-	if (r == 0) {
-		fl.l_type = F_UNLCK;
-		(void)fcntl(fd, F_OFD_SETLK, &fl);
-	}
 	return r;
 }
 
-static void reaper_report(struct ipcc_reaper *rp)
+static void reaper_unlock(int fd, unsigned peer)
+{
+	struct flock fl = lock_byte(F_UNLCK, peer);
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static void reaper_report(struct ipcc_reaper *rp, bool locked)
 {
 	struct ipcc_claims *c = rp->claims;
 	struct ipcc_system *sys = c->sys;
@@ -345,6 +348,14 @@ static void reaper_report(struct ipcc_reaper *rp)
 	atomic_fetch_add_explicit(&rp->epoch, 1, memory_order_seq_cst);
 	rp->running = false;
 	pthread_mutex_unlock(&c->lock);
+	/*
+	 * Only now may a new owner take the claim: our read lock kept it out until the release is
+	 * counted. Dropped before the bump, a new owner could attach and be watched (its peer reads
+	 * the epoch while this reaper still runs) before the bump, which that watch then took
+	 * for the new owner's death: -EPIPE with the peer alive (the kill -9 soak saw it).
+	 */
+	if (locked)
+		reaper_unlock(rp->fd, rp->peer);
 
 	pthread_mutex_lock(&sys->lock);
 	for (unsigned id = 0; id < sys->geo.cpus; id++)
@@ -360,8 +371,8 @@ __attribute__((no_sanitize_address)) static void *reaper_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	/* Any failure but EINTR (ENOLCK) is reported as a release: a wait that ends with
 	 * -EPIPE is better than one that never learns of a death. */
-	(void)reaper_wait(rp->fd, rp->peer);
-	reaper_report(rp);
+	int r = reaper_wait(rp->fd, rp->peer);
+	reaper_report(rp, r == 0);
 	return NULL;
 }
 

@@ -6,8 +6,8 @@
  * Every key is an entry of a table (name, check function, required), and a mapping is
  * checked against its table the same way at every level: unknown keys first, in file order,
  * then the known ones in table order, so that a key can rely on the ones before it (links
- * name CPUs). A service adds its block as an entry of service_keys with its own config
- * struct; nothing else here changes.
+ * name CPUs, services name links). A service adds its block as an entry of service_keys with
+ * its own config struct, which the handle owns and its config points at (notify).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,15 +17,17 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <ipcc/notify.h>
 #include <ipcc/trace.h>
 
 #include "internal.h"
 #include "sysdesc/tree.h"
 
 struct ipcc_sysdesc {
-	struct ipcc_config config;
-	char name[IPCC_NAME_MAX + 2];	/* "" when the description gives none */
-	struct ipcc_trace_config trace; /* config.trace points here when `services: trace:` */
+	struct ipcc_config config; /* config.notify and config.trace point here, or are NULL */
+	struct ipcc_notify_config notify;
+	struct ipcc_trace_config trace;
+	char name[IPCC_NAME_MAX + 2]; /* "" when the description gives none */
 };
 
 /* ---- errors -------------------------------------------------------------------------------- */
@@ -417,21 +419,26 @@ static int link_end(struct check *c, const char *path, const struct sysdesc_node
 	return 0;
 }
 
-static int check_links(struct check *c, const char *path, const struct sysdesc_node *n)
+/*
+ * A list of pairs [A, B] at `path` into map (bit b of map[a], a < b), each pair once. With
+ * `linked` (a links map), every pair must be one of its links: what a service's list of pairs
+ * takes from the top-level `links`.
+ */
+static int check_pair_list(struct check *c, const char *path, const struct sysdesc_node *n,
+			   uint64_t map[IPCC_CPUS_MAX], const uint64_t *linked)
 {
-	struct ipcc_config *cfg = &c->desc->config;
+	const struct ipcc_config *cfg = &c->desc->config;
 	uint16_t first[IPCC_CPUS_MAX][IPCC_CPUS_MAX]; /* index + 1 of the item linking a < b */
 	char item[IPCC_SYSDESC_KEY_MAX];
+	char names[2][IPCC_SHM_CPU_NAME_SIZE];
 	unsigned end[2];
 	int r;
 
-	if (n->kind == SYSDESC_SCALAR && n->plain && !strcmp(n->text, "all"))
-		return 0; /* ipcc_config_init links every pair */
 	if (n->kind != SYSDESC_SEQUENCE)
 		return wrong_type(c, n, path, "'all' or a list of pairs [CPU, CPU]");
 	if (n->count == 0)
 		return node_error(c, n, path, "no link: list at least one pair, or write 'all'");
-	memset(cfg->links, 0, sizeof(cfg->links));
+	memset(map, 0, IPCC_CPUS_MAX * sizeof(map[0]));
 	memset(first, 0, sizeof(first));
 	for (unsigned i = 0; i < n->count; i++) {
 		const struct sysdesc_node *p = n->items[i];
@@ -449,11 +456,90 @@ static int check_links(struct check *c, const char *path, const struct sysdesc_n
 		if (first[a][b])
 			return node_error(c, p, item, "duplicate link %u-%u (also %s[%u])", a, b,
 					  path, first[a][b] - 1u);
+		if (linked && !((linked[a] >> b) & 1u)) {
+			cpu_name_of(cfg, a, names[0]);
+			cpu_name_of(cfg, b, names[1]);
+			return node_error(c, p, item,
+					  "%s - %s is not a link of the system (see 'links')",
+					  names[0], names[1]);
+		}
 		first[a][b] = (uint16_t)(i + 1);
-		cfg->links[a] |= 1ull << b;
+		map[a] |= 1ull << b;
 	}
 	return 0;
 }
+
+static bool is_all(const struct sysdesc_node *n)
+{
+	return n->kind == SYSDESC_SCALAR && n->plain && !strcmp(n->text, "all");
+}
+
+static int check_links(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	if (is_all(n))
+		return 0; /* ipcc_config_init links every pair */
+	return check_pair_list(c, path, n, c->desc->config.links, NULL);
+}
+
+/* ---- services.notify ------------------------------------------------------------------------ */
+
+static int check_notify_links(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	if (is_all(n))
+		return 0; /* ipcc_notify_config_init enables every pair: every link */
+	return check_pair_list(c, path, n, c->desc->notify.pairs, c->desc->config.links);
+}
+
+static int check_notify_depth(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v;
+	int r = get_number(c, n, path, IPCC_NOTIFY_DEPTH_MIN, IPCC_NOTIFY_DEPTH_MAX, &v);
+
+	if (r < 0)
+		return r;
+	if (v & (v - 1))
+		return node_error(c, n, path, "%s is not a power of two (2, 4, 8 ... %u)", n->text,
+				  IPCC_NOTIFY_DEPTH_MAX);
+	c->desc->notify.depth = (uint32_t)v;
+	return 0;
+}
+
+static int check_notify_channel(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v;
+	/* `channels` comes before `services` in top_keys: the count is known. */
+	int r = get_number(c, n, path, 0, c->desc->config.channels - 1, &v);
+
+	if (r == 0)
+		c->desc->notify.channel = (uint32_t)v;
+	return r;
+}
+
+static const struct sysdesc_key notify_keys[] = {
+	{ "links", check_notify_links, false },
+	{ "depth", check_notify_depth, false },
+	{ "channel", check_notify_channel, false },
+	{ NULL, NULL, false },
+};
+
+/* `notify: {}` (or an empty `notify:`) enables Notify on every link with the defaults. */
+static int check_notify(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(notify_keys) / sizeof(notify_keys[0])];
+	int r = 0;
+
+	ipcc_notify_config_init(&c->desc->notify);
+	if (!is_null(n)) {
+		if (n->kind != SYSDESC_MAPPING)
+			return wrong_type(c, n, path, "a mapping of Notify settings (or {})");
+		r = check_mapping(c, n, path, notify_keys, found);
+	}
+	if (r == 0)
+		c->desc->config.notify = &c->desc->notify;
+	return r;
+}
+
+/* ---- services.trace ------------------------------------------------------------------------- */
 
 /* `true` or `false`, plain. */
 static int get_bool(struct check *c, const struct sysdesc_node *n, const char *path, bool *ret)
@@ -508,6 +594,7 @@ static int check_trace(struct check *c, const char *path, const struct sysdesc_n
 
 /* A service adds its block here, with its check function and its own config struct. */
 static const struct sysdesc_key service_keys[] = {
+	{ "notify", check_notify, false },
 	{ "trace", check_trace, false },
 	{ NULL, NULL, false },
 };

@@ -12,6 +12,7 @@
 
 #include <ipcc/ipcc.h>
 #include <ipcc/layout.h>
+#include <ipcc/notify.h>
 
 #include "../ipcc-test.h"
 
@@ -53,9 +54,24 @@ static void expect_error(const char *text, int errno_, unsigned line, const char
 	cr_assert_null(strchr(err.message, '\n'), "the message is one line");
 }
 
+/* A 2-CPU description whose notify block is {settings} (on line 2) is refused at key. */
+static void expect_notify_error(const char *settings, const char *key, const char *words)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "cpus: 2\nservices: {notify: {%s}}\n", settings);
+	expect_error(text, -EINVAL, 2, key, words);
+}
+
 static bool linked(const struct ipcc_config *cfg, unsigned a, unsigned b)
 {
 	return (cfg->links[a < b ? a : b] >> (a < b ? b : a)) & 1u;
+}
+
+/* Notify on pair a-b of cfg, as the library reads it (bits of unlinked pairs are ignored). */
+static bool notify_on(const struct ipcc_config *cfg, unsigned a, unsigned b)
+{
+	return linked(cfg, a, b) && ((cfg->notify->pairs[a < b ? a : b] >> (a < b ? b : a)) & 1u);
 }
 
 /* ---- what a valid description gives ---- */
@@ -76,10 +92,16 @@ Test(sysdesc, the_am64x_example_parses_to_the_system_it_describes)
 	cr_assert_eq(cfg->channels, 4);
 	cr_assert_eq(cfg->buffer_size, 1024);
 	cr_assert_eq(cfg->mode, 0660);
-	/* Every pair but the two A53s. */
+	/* Every pair but the two A53s, each with Notify. */
 	for (unsigned a = 0; a < 4; a++)
 		for (unsigned b = a + 1; b < 4; b++)
 			cr_assert_eq(linked(cfg, a, b), !(a == 0 && b == 1), "pair %u-%u", a, b);
+	cr_assert_not_null(cfg->notify);
+	for (unsigned a = 0; a < 4; a++)
+		for (unsigned b = a + 1; b < 4; b++)
+			cr_assert_eq(notify_on(cfg, a, b), linked(cfg, a, b), "pair %u-%u", a, b);
+	cr_assert_eq(cfg->notify->depth, 16);
+	cr_assert_eq(cfg->notify->channel, 3);
 	ipcc_sysdesc_free(desc);
 }
 
@@ -182,11 +204,129 @@ Test(sysdesc, a_bad_trace_block_is_refused_at_its_key)
 		     "expected a mapping");
 }
 
-Test(sysdesc, a_service_block_is_an_unknown_key_until_its_service_exists)
+Test(sysdesc, an_unknown_service_is_named_with_the_known_ones)
 {
-	expect_error("cpus: 2\nservices:\n  notify: {}\n", -EINVAL, 3, "services.notify",
-		     "unknown key 'notify'");
+	expect_error("cpus: 2\nservices:\n  rpmsg: {}\n", -EINVAL, 3, "services.rpmsg",
+		     "unknown key 'rpmsg' (known: notify, trace)");
 	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
+}
+
+/* ---- services.notify ---- */
+
+Test(sysdesc, no_notify_block_leaves_notify_out)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 2\nservices: {}\n");
+
+	cr_assert_null(ipcc_sysdesc_config(desc)->notify);
+	ipcc_sysdesc_free(desc);
+	desc = parse_ok("cpus: 2\n");
+	cr_assert_null(ipcc_sysdesc_config(desc)->notify);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, an_empty_notify_block_enables_every_link_with_the_defaults)
+{
+	static const char *const texts[] = {
+		"cpus: 3\nlinks: [[0, 1], [1, 2]]\nservices:\n  notify: {}\n",
+		"cpus: 3\nlinks: [[0, 1], [1, 2]]\nservices:\n  notify:\n",
+		"cpus: 3\nlinks: [[0, 1], [1, 2]]\nservices: {notify: {links: all}}\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct ipcc_sysdesc *desc = parse_ok(texts[i]);
+		const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+		cr_assert_not_null(cfg->notify, "%s", texts[i]);
+		cr_assert(notify_on(cfg, 0, 1) && notify_on(cfg, 1, 2), "%s", texts[i]);
+		cr_assert_eq(cfg->notify->depth, IPCC_NOTIFY_DEPTH_DEFAULT);
+		cr_assert_eq(cfg->notify->channel, IPCC_NOTIFY_CHANNEL_LAST);
+		ipcc_sysdesc_free(desc);
+	}
+}
+
+Test(sysdesc, notify_links_depth_and_channel_are_read)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: [host, r5, m4]\n"
+					     "channels: 4\n"
+					     "services:\n"
+					     "  notify:\n"
+					     "    links: [[m4, host], [1, m4]]\n"
+					     "    depth: 4096\n"
+					     "    channel: 0\n");
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+	cr_assert_not_null(cfg->notify);
+	cr_assert(notify_on(cfg, 0, 2), "either order, by name");
+	cr_assert(notify_on(cfg, 1, 2), "an id and a name");
+	cr_assert_not(notify_on(cfg, 0, 1), "a link left out of the list has no Notify");
+	cr_assert(linked(cfg, 0, 1), "it stays a link");
+	cr_assert_eq(cfg->notify->depth, 4096);
+	cr_assert_eq(cfg->notify->channel, 0);
+	ipcc_sysdesc_free(desc);
+
+	desc = parse_ok("cpus: 2\nservices: {notify: {depth: 2, channel: 5}}\n");
+	cr_assert_eq(ipcc_sysdesc_config(desc)->notify->depth, 2);
+	cr_assert_eq(ipcc_sysdesc_config(desc)->notify->channel, 5, "the last of 6 channels");
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_copy_of_the_config_keeps_the_notify_settings_of_the_handle)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 2\nservices: {notify: {depth: 64}}\n");
+	struct ipcc_config copy = *ipcc_sysdesc_config(desc);
+
+	cr_assert_not_null(copy.notify);
+	cr_assert_eq(copy.notify->depth, 64);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_notify_pair_that_is_not_a_link_is_refused_by_name)
+{
+	expect_error("cpus: [a53-0, a53-1, m4]\n"
+		     "links: [[a53-0, m4], [a53-1, m4]]\n"
+		     "services:\n"
+		     "  notify:\n"
+		     "    links:\n"
+		     "      - [a53-0, m4]\n"
+		     "      - [a53-1, a53-0]\n",
+		     -EINVAL, 7, "services.notify.links[1]",
+		     "a53-0 - a53-1 is not a link of the system");
+	expect_notify_error("links: [[0, 2]]", "services.notify.links[0]", "no CPU 2");
+	expect_error("cpus: [a, b]\nservices: {notify: {links: [[a, c]]}}\n", -EINVAL, 2,
+		     "services.notify.links[0]", "no CPU named 'c'");
+	expect_notify_error("links: [[0, 1], [1, 0]]", "services.notify.links[1]",
+			    "duplicate link 0-1 (also services.notify.links[0])");
+	expect_notify_error("links: [[1, 1]]", "services.notify.links[0]", "to itself");
+	expect_notify_error("links: []", "services.notify.links", "no link");
+	expect_notify_error("links: some", "services.notify.links", "'all' or a list of pairs");
+}
+
+Test(sysdesc, a_notify_depth_is_a_power_of_two_in_range)
+{
+	expect_error("cpus: 2\nservices:\n  notify:\n    depth: 24\n", -EINVAL, 4,
+		     "services.notify.depth", "24 is not a power of two");
+	expect_notify_error("depth: 1", "services.notify.depth", "1 is out of range 2..4096");
+	expect_notify_error("depth: 8192", "services.notify.depth", "8192 is out of range 2..4096");
+	expect_notify_error("depth: \"16\"", "services.notify.depth", "got a quoted string");
+}
+
+Test(sysdesc, a_notify_channel_is_one_of_the_links_channels)
+{
+	expect_notify_error("channel: 6", "services.notify.channel", "6 is out of range 0..5");
+	expect_error("cpus: 2\nchannels: 1\nservices: {notify: {channel: 1}}\n", -EINVAL, 3,
+		     "services.notify.channel", "1 is out of range 0..0");
+	expect_notify_error("channel: last", "services.notify.channel",
+			    "expected a decimal number 0..5");
+}
+
+Test(sysdesc, a_notify_block_of_the_wrong_shape_is_refused)
+{
+	expect_error("cpus: 2\nservices:\n  notify: yes\n", -EINVAL, 3, "services.notify",
+		     "expected a mapping of Notify settings");
+	expect_error("cpus: 2\nservices:\n  notify:\n    queue: 4\n", -EINVAL, 4,
+		     "services.notify.queue", "unknown key 'queue' (known: links, depth, channel)");
+	expect_error("cpus: 2\nservices:\n  notify: {depth: 4, depth: 8}\n", -EINVAL, 3,
+		     "services.notify.depth", "duplicate key");
 }
 
 Test(sysdesc, a_value_of_the_wrong_type_says_what_was_expected)
@@ -371,6 +511,18 @@ Test(sysdesc, the_example_created_has_exactly_the_planned_sections, .fini = test
 	cr_assert_eq(ipcc_system_cpu_by_name(sys, "m4"), 3);
 	cr_assert_eq(ipcc_system_link_count(sys), 5);
 	cr_assert_not(ipcc_system_linked(sys, 0, 1));
+	/* Notify as described: every link, depth 16, the last of 4 channels, reserved. */
+	bool notify_section = false;
+	for (int i = 0; i < n; i++)
+		notify_section |= !strcmp(plan[i].name, "notify");
+	cr_assert(notify_section, "the plan has a notify section");
+	cr_assert_eq(ipcc_notify_depth(sys), 16);
+	cr_assert_eq(ipcc_notify_channel(sys), 3);
+	cr_assert_eq(ipcc_notify_enabled(sys, 0, 2), 1);
+	cr_assert_eq(ipcc_notify_enabled(sys, 3, 2), 1);
+	cr_assert_eq(ipcc_notify_enabled(sys, 0, 1), -ENOENT, "no link");
+	cr_assert_eq(ipcc_system_channel_owner(sys, 1, 3, 3), (int)IPCC_SERVICE_NOTIFY);
+	cr_assert_eq(ipcc_system_channel_owner(sys, 1, 3, 2), (int)IPCC_CHAN_OWNER_PROC);
 	ipcc_system_close(sys);
 	ipcc_sysdesc_free(desc);
 }
