@@ -290,3 +290,32 @@ Test(trace, writers_in_two_processes_share_a_ring_without_losing_a_record)
 	ipcc_regs_close(regs);
 	ipcc_system_close(sys);
 }
+
+Test(trace, open_or_create_meets_only_an_object_with_the_same_trace)
+{
+	struct ipcc_config cfg;
+	struct ipcc_trace_config tcfg;
+	struct ipcc_system *sys = NULL, *other = NULL;
+	const char *name = test_name();
+
+	ipcc_config_init(&cfg);
+	ipcc_trace_config_init(&tcfg);
+	cfg.trace = &tcfg;
+	cr_assert_eq(ipcc_system_open_or_create(name, &cfg, 0, &sys), 1);
+	tcfg.enabled = true; /* the switch is run-time state, not shape */
+	cr_expect_eq(ipcc_system_open_or_create(name, &cfg, 0, &other), 0);
+	ipcc_system_close(other);
+	tcfg.ring_size *= 2;
+	cr_expect_eq(ipcc_system_open_or_create(name, &cfg, 0, &other), -EEXIST,
+		     "another ring size");
+	cfg.trace = NULL;
+	cr_expect_eq(ipcc_system_open_or_create(name, &cfg, 0, &other), -EEXIST,
+		     "no trace asked for, the object has one");
+	ipcc_system_close(sys);
+	cr_assert_eq(ipcc_system_unlink(name), 0);
+	cr_assert_eq(ipcc_system_open_or_create(name, &cfg, 0, &sys), 1);
+	cfg.trace = &tcfg;
+	cr_expect_eq(ipcc_system_open_or_create(name, &cfg, 0, &other), -EEXIST,
+		     "a trace asked for, the object has none");
+	ipcc_system_close(sys);
+}
