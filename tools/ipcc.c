@@ -760,6 +760,11 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 					       ESC(cfg->cpu_names[b]));
 		putchar('\n');
 	}
+	if (cfg->trace)
+		printf("  trace: %" PRIu32 " KiB rings of %" PRIu32 " records, %s at the start\n",
+		       cfg->trace->ring_size >> 10,
+		       cfg->trace->ring_size / IPCC_SHM_TRACE_RECORD_SIZE,
+		       cfg->trace->enabled ? "on" : "off");
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
@@ -790,11 +795,15 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 		notify = json_pack("{s:I, s:i, s:o}", "depth", (json_int_t)cfg->notify->depth,
 				   "channel", (int)config_notify_channel(cfg), "links", pairs);
 	}
-	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:I}", "file", jstr(file),
-			 "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
-			 (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode",
-			 mode, "links", links, "notify", notify, "sections", json_sections(m),
-			 "size", (json_int_t)size);
+	json_t *trace =
+		cfg->trace ? json_pack("{s:I, s:b}", "ring_size", (json_int_t)cfg->trace->ring_size,
+				       "enabled", cfg->trace->enabled)
+			   : json_null();
+	return json_pack(
+		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
+		"name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels", (int)cfg->channels,
+		"buffer_size", (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
+		notify, "trace", trace, "sections", json_sections(m), "size", (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -1308,6 +1317,37 @@ static void print_text_notify(struct ipcc_system *sys, const struct queue_snapsh
 	}
 }
 
+/* The trace's switch, rings and drops; false without a trace section. */
+static bool trace_status(struct ipcc_system *sys, bool *ret_on, int *ret_rings,
+			 uint64_t *ret_dropped)
+{
+	int rings = ipcc_trace_rings(sys);
+	uint64_t d;
+
+	if (rings < 0)
+		return false;
+	*ret_on = ipcc_trace_enabled(sys) == 1;
+	*ret_rings = rings;
+	*ret_dropped = 0;
+	for (int i = 0; i < rings; i++)
+		if (ipcc_trace_dropped(sys, (unsigned)i, &d) == 0)
+			*ret_dropped += d;
+	return true;
+}
+
+/* info --json's "trace": null without a trace section; NULL when out of memory. */
+static json_t *json_trace(struct ipcc_system *sys)
+{
+	bool on;
+	int rings;
+	uint64_t dropped;
+
+	if (!trace_status(sys, &on, &rings, &dropped))
+		return json_null();
+	return json_pack("{s:b, s:i, s:I}", "enabled", on, "rings", rings, "dropped",
+			 (json_int_t)dropped);
+}
+
 /* info --json's "notify": null without Notify; NULL when out of memory. */
 static json_t *json_notify(struct ipcc_system *sys, const struct queue_snapshot *q, unsigned count)
 {
@@ -1432,7 +1472,8 @@ static int cmd_info(int argc, char **argv)
 
 	if (json) {
 		doc = json_info(sys, cs, &m);
-		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0) {
+		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0 ||
+		    json_object_set_new(doc, "trace", json_trace(sys)) < 0) {
 			json_decref(doc);
 			doc = NULL;
 		}
@@ -1443,6 +1484,12 @@ static int cmd_info(int argc, char **argv)
 		print_text_sections(&m);
 		if (ipcc_notify_depth(sys))
 			print_text_notify(sys, queues, nqueues);
+		bool on;
+		int rings;
+		uint64_t dropped;
+		if (trace_status(sys, &on, &rings, &dropped))
+			printf("\n  trace: %s, %d rings, %" PRIu64 " records dropped\n",
+			       on ? "on" : "off", rings, dropped);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {

@@ -13,6 +13,7 @@ the receiver enables RX occupied and unmasks channel 0, the sender's flag rises 
 receiver's RXO line, the receiver masks the channel (RXO falls), then frees it (the flag
 falls). Also the tool's refusals, each one line with its exit status.
 """
+import json
 import os
 import signal
 import subprocess
@@ -131,6 +132,11 @@ def main():
 
 def check_refusals(tmp, name, plain):
     out = os.path.join(tmp, "x.vcd")
+    if json.loads(run("info", plain, "--json").stdout)["trace"] is not None:
+        fail("info --json: a system without a trace has trace null")
+    planned = json.loads(run("plan", os.path.join(tmp, "sys.yaml"), "--json").stdout)
+    if planned["trace"] != {"ring_size": 65536, "enabled": False}:
+        fail(f"plan --json: trace {planned['trace']}")
     p = run("trace", plain, "-o", out, expect=1)
     if "no trace section" not in p.stderr or p.stderr.count("\n") != 1:
         fail(f"a system without trace: {p.stderr!r}")
@@ -172,6 +178,9 @@ def check_exchange(tmp, name):
             tracer.wait()
     if "none dropped" not in rest:
         fail(f"records were dropped: {rest!r}")
+    info = json.loads(run("info", name, "--json").stdout)["trace"]
+    if info != {"enabled": False, "rings": 4, "dropped": 0}:
+        fail(f"after the trace, info says {info}: the tool leaves the switch as it found it")
 
     timescale, names, initial, changes = parse_vcd(out)
     if timescale != ["1", "ns"]:
