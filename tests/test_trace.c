@@ -319,3 +319,51 @@ Test(trace, open_or_create_meets_only_an_object_with_the_same_trace)
 		     "a trace asked for, the object has none");
 	ipcc_system_close(sys);
 }
+
+/* The records of kind `kind` in ring `ring`. */
+static int find_kind(struct ipcc_system *sys, unsigned ring, unsigned kind,
+		     struct ipcc_trace_record *ret)
+{
+	struct ipcc_trace_record rec[64];
+	int n = drain(sys, ring, rec, 64), found = 0;
+	for (int i = 0; i < n; i++)
+		if (rec[i].kind == kind && found++ == 0)
+			*ret = rec[i];
+	return found;
+}
+
+Test(trace, a_notify_value_is_recorded_when_queued_and_when_taken)
+{
+	struct ipcc_config cfg;
+	struct ipcc_trace_config tcfg;
+	struct ipcc_notify_config ncfg;
+	struct ipcc_trace_record tx, rx;
+	uint32_t v = 0;
+	unsigned from = 9;
+
+	ipcc_config_init(&cfg);
+	ipcc_trace_config_init(&tcfg);
+	ipcc_notify_config_init(&ncfg);
+	tcfg.enabled = true;
+	cfg.trace = &tcfg;
+	cfg.notify = &ncfg;
+	struct ipcc_system *sys = test_system(&cfg);
+	struct ipcc_cpu *cpu0 = test_attach(sys, 0), *cpu1 = test_attach(sys, 1);
+	cr_assert_eq(ipcc_notify_send(cpu0, 1, 3, 0x4567, 0), 0);
+	cr_assert_eq(ipcc_notify_recv(cpu1, 3, &v, &from, 1000 * 1000 * 1000), 0);
+	cr_assert_eq(v, 0x4567u);
+	cr_assert_eq(find_kind(sys, 0, IPCC_TRACE_NOTIFY_SEND, &tx), 1,
+		     "one send, in CPU 0's ring");
+	cr_expect_eq(tx.value, 3u << 28 | 0x4567);
+	cr_expect_eq(tx.proc, 1);
+	cr_expect_eq(tx.cpu, 0);
+	cr_expect_eq(tx.mask, 0u);
+	cr_assert_eq(find_kind(sys, 1, IPCC_TRACE_NOTIFY_RECV, &rx), 1, "one take, in CPU 1's");
+	cr_expect_eq(rx.value, tx.value);
+	cr_expect_eq(rx.proc, 2);
+	cr_expect_eq(rx.cpu, 1);
+	cr_expect_geq(rx.time_ns, tx.time_ns, "taken after it was queued");
+	ipcc_cpu_detach(cpu1);
+	ipcc_cpu_detach(cpu0);
+	ipcc_system_close(sys);
+}

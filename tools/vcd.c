@@ -7,7 +7,9 @@
  * per processor, proc1 and proc2, holding one 1-bit wire per register bit of that processor:
  * CHnF (its own channel flag: C1TOC2SR bit n for processor 1), CHnOM and CHnFM (its mask
  * register), RXOIE and TXFIE (its control register), and its two interrupt lines RXO and TXF,
- * derived from the registers by the reference manual's equations:
+ * derived from the registers by the reference manual's equations, and two 32-bit vectors,
+ * NOTIFY_TX and NOTIFY_RX: the last IPC Notify entry (client << 28 | value) the processor's
+ * CPU queued on this link, and the last it took (x until the first). The lines:
  *   RXO(p) = RXOIE(p) and some channel n with CHnF(peer) and not CHnOM(p)
  *   TXF(p) = TXFIE(p) and some channel n with not CHnF(p) and not CHnFM(p)
  * A record sets the bits it says it wrote (ipcc_trace_record.mask) to their new values, so the
@@ -183,6 +185,25 @@ static void signal_name(const struct vcd *v, unsigned s, char *buf, size_t size)
 		snprintf(buf, size, "%s", fixed[s - 3 * c]);
 }
 
+/* The identifier of link i's processor p's Notify vector k (0: TX, 1: RX): after every bit. */
+static unsigned vector_id(const struct vcd *v, unsigned i, unsigned p, unsigned k)
+{
+	return v->link_count * 2 * v->per_proc + (i * 2 + p) * 2 + k;
+}
+
+static void write_vector(FILE *f, unsigned id_index, uint32_t value)
+{
+	char id[8], bits[33];
+	unsigned n = 0;
+
+	for (int b = 31; b >= 0; b--)
+		if (n || (value >> b & 1) || b == 0)
+			bits[n++] = (char)('0' + (value >> b & 1));
+	bits[n] = '\0';
+	id_code(id_index, id);
+	fprintf(f, "b%s %s\n", bits, id);
+}
+
 static void write_header(const struct vcd *v, FILE *f)
 {
 	char id[8], name[16], date[64] = "";
@@ -206,6 +227,11 @@ static void write_header(const struct vcd *v, FILE *f)
 				id_code(l->first + p * v->per_proc + s, id);
 				signal_name(v, s, name, sizeof(name));
 				fprintf(f, "$var wire 1 %s %s $end\n", id, name);
+			}
+			for (unsigned k = 0; k < 2; k++) {
+				id_code(vector_id(v, i, p, k), id);
+				fprintf(f, "$var reg 32 %s %s $end\n", id,
+					k ? "NOTIFY_RX" : "NOTIFY_TX");
 			}
 			fputs("$upscope $end\n", f);
 		}
@@ -257,13 +283,20 @@ int vcd_write(struct vcd *v, FILE *f, const struct ipcc_trace_record *records, s
 	write_header(v, f);
 	fputs("#0\n$dumpvars\n", f);
 	stamped = true; /* the #0 above */
-	for (unsigned i = 0; i < v->link_count; i++)
+	for (unsigned i = 0; i < v->link_count; i++) {
+		char id[8];
 		write_changes(v, &v->links[i], f, true, 0, &stamped);
+		for (unsigned k = 0; k < 4; k++) {
+			id_code(vector_id(v, i, k / 2, k % 2), id);
+			fprintf(f, "bx %s\n", id);
+		}
+	}
 	fputs("$end\n", f);
 	for (size_t i = 0; i < n; i++) {
 		const struct ipcc_trace_record *rec = &records[i];
-		if (rec->kind == IPCC_TRACE_LINES || rec->proc < 1 || rec->proc > 2 ||
-		    rec->cpu1 >= IPCC_CPUS_MAX || rec->cpu2 >= IPCC_CPUS_MAX)
+		if (rec->kind == IPCC_TRACE_LINES || rec->kind > IPCC_TRACE_NOTIFY_RECV ||
+		    rec->proc < 1 || rec->proc > 2 || rec->cpu1 >= IPCC_CPUS_MAX ||
+		    rec->cpu2 >= IPCC_CPUS_MAX)
 			continue; /* lines are derived from the registers */
 		unsigned idx = v->index[rec->cpu1][rec->cpu2];
 		if (idx >= v->link_count)
@@ -275,6 +308,17 @@ int vcd_write(struct vcd *v, FILE *f, const struct ipcc_trace_record *records, s
 		if (t != last_t)
 			stamped = false;
 		last_t = t;
+		if (rec->kind >= IPCC_TRACE_NOTIFY_SEND) {
+			if (!stamped) {
+				fprintf(f, "#%" PRIu64 "\n", t);
+				stamped = true;
+			}
+			write_vector(f,
+				     vector_id(v, idx, rec->proc - 1u,
+					       rec->kind == IPCC_TRACE_NOTIFY_RECV),
+				     rec->value);
+			continue;
+		}
 		apply(&v->links[idx], rec);
 		write_changes(v, &v->links[idx], f, false, t, &stamped);
 	}

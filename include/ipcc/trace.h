@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The register trace: an opt-in record of every register write and interrupt-line change of
- * every link, with its time and the CPU that made it, kept in rings inside the object, for
- * waveforms (`ipcc trace NAME -o FILE.vcd`) and debugging.
+ * The register trace: an opt-in record of every register write, interrupt-line change and IPC
+ * Notify value of every link, with its time and the CPU that made it, kept in rings inside the
+ * object, for waveforms (`ipcc trace NAME -o FILE.vcd`) and debugging.
  *
  * A system has a trace when it is created with one (ipcc_config.trace, or `services: trace:`
  * in a system description): a section of CPUs + 1 rings. It is then switched on and off at run
@@ -17,7 +17,11 @@
  *   IPCC_TRACE_SR: C1TOC2SR (proc 1) or C2TOC1SR (proc 2) after a CHnS or CHnC write (by
  *                  either processor: CHnC of processor 2 clears bits of C1TOC2SR);
  *   IPCC_TRACE_LINES: the link's four lines (an ipcc_regs_lines mask) changed with the write,
- *                  as the writer saw them before and after.
+ *                  as the writer saw them before and after;
+ *   IPCC_TRACE_NOTIFY_SEND, _RECV: an IPC Notify value (client << 28 | value) queued by, or
+ *                  taken from the queue by (for a callback, the mailbox, or dropped), the CPU of
+ *                  processor `proc` of the link it travels on; mask 0. RPMessage will add its
+ *                  own kinds.
  * `mask` says which bits the write wrote: a register's new state is (old & ~mask) | (value &
  * mask), which stays right when writes of the two processors to one status word race (each
  * touches its own bits). For IPCC_TRACE_LINES, mask is the line mask before.
@@ -74,6 +78,8 @@ enum ipcc_trace_kind {
 	IPCC_TRACE_MR = 2,
 	IPCC_TRACE_SR = 3,
 	IPCC_TRACE_LINES = 4,
+	IPCC_TRACE_NOTIFY_SEND = 5, /* an IPC Notify value queued by processor proc's CPU */
+	IPCC_TRACE_NOTIFY_RECV = 6, /* one taken from its queue by processor proc's CPU */
 };
 
 /* ipcc_trace_record.cpu of a write made by no CPU (a reset or restore of the instance). */
@@ -81,8 +87,9 @@ enum ipcc_trace_kind {
 
 struct ipcc_trace_record {
 	uint64_t time_ns; /* CLOCK_MONOTONIC */
-	uint32_t value;	  /* the register after the write (LINES: the line mask after) */
-	uint32_t mask;	  /* the bits the write wrote (LINES: the line mask before) */
+	uint32_t value;	  /* the register after the write (LINES: the line mask after;
+			     NOTIFY_*: the entry, client << 28 | value) */
+	uint32_t mask;	  /* the bits the write wrote (LINES: the line mask before; NOTIFY_*: 0) */
 	uint16_t cpu;	  /* the writer: the CPU of processor `proc`, or IPCC_TRACE_NO_CPU */
 	uint8_t kind;	  /* enum ipcc_trace_kind */
 	uint8_t proc;	  /* 1 or 2: whose register (SR: 1 is C1TOC2SR); LINES: 0 */

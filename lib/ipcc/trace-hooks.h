@@ -10,6 +10,7 @@
 #include <ipcc/trace.h>
 
 #include "internal.h"
+#include "ipcc/chan.h"
 
 /* CLOCK_MONOTONIC in ns, never 0. */
 uint64_t ipcc_trace_now(void);
@@ -36,5 +37,17 @@ static inline uint64_t ipcc_trace_begin(const struct ipcc_system *sys)
  */
 void ipcc_trace_put(struct ipcc_system *sys, uint64_t t, const struct ipcc_link *l, unsigned writer,
 		    unsigned kind, unsigned p, uint32_t value, uint32_t mask);
+
+/*
+ * A service's event on channel c of this CPU (kind IPCC_TRACE_NOTIFY_*), stamped t by
+ * ipcc_trace_begin before the event took effect (0: not recorded): into this CPU's ring, as
+ * processor c->p of the link.
+ */
+static inline void ipcc_trace_event(const struct ipcc_chan *c, uint64_t t, unsigned kind,
+				    uint32_t value)
+{
+	if (ipcc_unlikely(t != 0))
+		ipcc_trace_put(c->sys, t, c->l, c->l->cpu[c->p], kind, c->p, value, 0);
+}
 
 #endif

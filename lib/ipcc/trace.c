@@ -264,7 +264,7 @@ static bool record_decode(const struct ipcc_system *sys, uint64_t time, uint64_t
 	uint32_t link = (uint32_t)(what >> 32);
 	unsigned writer = (what >> 16) & 0xFFFFu, kind = (what >> 8) & 0xFFu, p = what & 0xFFu;
 
-	if (link >= sys->geo.link_count || kind < IPCC_TRACE_CR || kind > IPCC_TRACE_LINES ||
+	if (link >= sys->geo.link_count || kind < IPCC_TRACE_CR || kind > IPCC_TRACE_NOTIFY_RECV ||
 	    p > 1 || (writer >= sys->geo.cpus && writer != IPCC_TRACE_NO_CPU))
 		return false;
 	const struct ipcc_link *l = &sys->links[link];

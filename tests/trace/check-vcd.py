@@ -11,7 +11,9 @@ proc2 and every wire, start from the registers' values, keep the interrupt lines
 reference manual's equations at every time, and show the exchange's transitions in order:
 the receiver enables RX occupied and unmasks channel 0, the sender's flag rises with the
 receiver's RXO line, the receiver masks the channel (RXO falls), then frees it (the flag
-falls). Also the tool's refusals, each one line with its exit status.
+falls). A second system with IPC Notify carries one value: its NOTIFY_TX vector on the sender,
+the Notify channel's flag, then NOTIFY_RX on the receiver, then the flag's fall. Also the
+tool's refusals, each one line with its exit status.
 """
 import json
 import os
@@ -39,8 +41,12 @@ def run(*args, expect=0):
     return p
 
 
+VECTORS = ["NOTIFY_TX", "NOTIFY_RX"]
+
+
 def parse_vcd(path):
-    """(timescale, {id: full name}, initial {name: v}, [(time, name, v)])"""
+    """(timescale, {id: full name}, initial {name: v}, [(time, name, v)]); a vector's value is
+    an int, or None for x."""
     with open(path) as f:
         text = f.read()
     if not text.endswith("\n"):
@@ -62,8 +68,10 @@ def parse_vcd(path):
             scope.pop()
         elif line.startswith("$var"):
             w = line.split()
-            if w[1] != "wire" or w[2] != "1" or w[-1] != "$end" or len(w) != 6:
+            if len(w) != 6 or w[-1] != "$end" or (w[1], w[2]) not in (("wire", "1"), ("reg", "32")):
                 fail(f"bad var line {line!r}")
+            if (w[1] == "reg") != (w[4] in VECTORS):
+                fail(f"{w[4]} declared as {w[1]} {w[2]}")
             if w[3] in names:
                 fail(f"identifier {w[3]} declared twice")
             names[w[3]] = ".".join(scope + [w[4]])
@@ -85,14 +93,19 @@ def parse_vcd(path):
             in_dump = True
         elif line == "$end":
             in_dump = False
-        elif line[0] in "01":
-            name = names.get(line[1:])
+        elif line[0] in "01b":
+            if line[0] == "b":
+                bits, ident = line[1:].split(" ")
+                value = None if bits == "x" else int(bits, 2)
+            else:
+                value, ident = int(line[0]), line[1:]
+            name = names.get(ident)
             if name is None:
                 fail(f"change of an undeclared identifier {line!r}")
             if in_dump:
-                initial[name] = int(line[0])
+                initial[name] = value
             else:
-                changes.append((t, name, int(line[0])))
+                changes.append((t, name, value))
         else:
             fail(f"unexpected line {line!r}")
     return timescale, names, initial, changes
@@ -118,15 +131,20 @@ def main():
         desc = os.path.join(tmp, "sys.yaml")
         with open(desc, "w") as f:
             f.write("cpus: [host, m4, dsp]\nchannels: 2\nservices:\n  trace: {ring_size: 64K}\n")
-        plain = f"{name}-plain"
+        plain, notify = f"{name}-plain", f"{name}-notify"
+        ndesc = os.path.join(tmp, "notify.yaml")
+        with open(ndesc, "w") as f:
+            f.write("cpus: [host, m4]\nchannels: 2\nservices:\n  notify: {}\n  trace: {}\n")
         try:
             run("create", "--config", desc, name)
             run("create", "--cpus", "2", plain)
+            run("create", "--config", ndesc, notify)
             check_refusals(tmp, name, plain)
             check_exchange(tmp, name)
+            check_notify(tmp, notify)
         finally:
-            subprocess.run([IPCC, "rm", "-f", name], capture_output=True)
-            subprocess.run([IPCC, "rm", "-f", plain], capture_output=True)
+            for n in (name, plain, notify):
+                subprocess.run([IPCC, "rm", "-f", n], capture_output=True)
     print("ok")
 
 
@@ -157,15 +175,17 @@ def check_refusals(tmp, name, plain):
         fail(f"a quiet system changed: {changes[:4]}")
 
 
-def check_exchange(tmp, name):
-    out = os.path.join(tmp, "exchange.vcd")
+def traced(tmp, name, *exchange_args):
+    """Run the exchange under `ipcc trace`; the VCD's path and the tool's last words."""
+    out = os.path.join(tmp, name.strip("/") + ".vcd")
     tracer = subprocess.Popen([IPCC, "trace", name, "-o", out], stderr=subprocess.PIPE,
                               text=True)
     try:
         first = tracer.stderr.readline()
         if "tracing" not in first:
             fail(f"ipcc trace did not start: {first!r}")
-        ex = subprocess.run([EXCHANGE, name], capture_output=True, text=True, timeout=30)
+        ex = subprocess.run([EXCHANGE, name, *exchange_args], capture_output=True, text=True,
+                            timeout=30)
         if ex.returncode != 0:
             fail(f"trace-exchange: {ex.returncode}: {ex.stderr}")
         tracer.send_signal(signal.SIGINT)
@@ -178,6 +198,42 @@ def check_exchange(tmp, name):
             tracer.wait()
     if "none dropped" not in rest:
         fail(f"records were dropped: {rest!r}")
+    if "NOTIFY" not in open(out).read():
+        fail("no NOTIFY_TX / NOTIFY_RX vectors declared")
+    return out
+
+
+def check_notify(tmp, name):
+    out = traced(tmp, name, "notify")
+    timescale, names, initial, changes = parse_vcd(out)
+    link = "link_host_m4"
+    for p in ("proc1", "proc2"):
+        for w in VECTORS:
+            if initial.get(f"{link}.{p}.{w}", 0) is not None:
+                fail(f"{p}.{w} starts as {initial.get(f'{link}.{p}.{w}')}, not x")
+    entry = 2 << 28 | 0x1234
+    seq = [(t, w[len(link) + 1:], v) for t, w, v in changes]
+    expected = [
+        ("proc1.NOTIFY_TX", entry, "host queues the value"),
+        ("proc1.CH1F", 1, "and sets the Notify channel's flag"),
+        ("proc2.RXO", 1, "m4's RX-occupied line rises"),
+        ("proc2.NOTIFY_RX", entry, "m4 takes the value"),
+        ("proc1.CH1F", 0, "then clears the flag"),
+    ]
+    pos = 0
+    for wire, v, why in expected:
+        while pos < len(seq) and (seq[pos][1], seq[pos][2]) != (wire, v):
+            pos += 1
+        if pos == len(seq):
+            fail(f"notify: missing, in order: {wire} -> {v:#x} ({why}); the dump has {seq}")
+        pos += 1
+    if [c for c in seq if c[1].endswith("NOTIFY_TX") or c[1].endswith("NOTIFY_RX")] != [
+            c for c in seq if c[2] == entry]:
+        fail(f"notify: one value each way, got {seq}")
+
+
+def check_exchange(tmp, name):
+    out = traced(tmp, name)
     info = json.loads(run("info", name, "--json").stdout)["trace"]
     if info != {"enabled": False, "rings": 4, "dropped": 0}:
         fail(f"after the trace, info says {info}: the tool leaves the switch as it found it")
@@ -185,7 +241,7 @@ def check_exchange(tmp, name):
     timescale, names, initial, changes = parse_vcd(out)
     if timescale != ["1", "ns"]:
         fail(f"timescale {timescale}")
-    want = {f"{l}.{p}.{w}" for l in LINKS for p in ("proc1", "proc2") for w in WIRES}
+    want = {f"{l}.{p}.{w}" for l in LINKS for p in ("proc1", "proc2") for w in WIRES + VECTORS}
     if set(names.values()) != want:
         fail(f"wires: missing {sorted(want - set(names.values()))[:5]}, "
              f"extra {sorted(set(names.values()) - want)[:5]}")
@@ -193,7 +249,7 @@ def check_exchange(tmp, name):
         fail("$dumpvars does not give every wire")
     # At the start nobody is attached: reset banks (everything masked, nothing enabled).
     for w in want:
-        v = 1 if w.endswith("OM") or w.endswith("FM") else 0
+        v = 1 if w.endswith("OM") or w.endswith("FM") else None if "NOTIFY" in w else 0
         if initial[w] != v:
             fail(f"initial {w} = {initial[w]}, the reset value is {v}")
 
