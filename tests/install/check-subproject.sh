@@ -33,6 +33,7 @@ if ! meson setup --force-fallback-for=ipcc "$tmp/build" "$tmp/parent" >"$tmp/set
 fi
 grep -Eq 'tests \(Criterion\) *: NO' "$tmp/setup.log" || fail "the subproject's tests are not off"
 grep -Eq 'bench \(jansson\) *: NO' "$tmp/setup.log" || fail "the subproject's bench is not off"
+grep -Eq 'SystemC example *: NO' "$tmp/setup.log" || fail "the subproject's SystemC example is not off"
 tests=$(meson introspect --tests "$tmp/build")
 [[ $tests == "[]" ]] || fail "the parent has tests it did not define: $tests"
 if ! ninja -C "$tmp/build" >"$tmp/build.log" 2>&1; then
