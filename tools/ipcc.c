@@ -1606,7 +1606,8 @@ static int trace_take(struct ipcc_system *sys, unsigned rings, struct trace_buf 
 	struct ipcc_trace_record tmp[256];
 
 	for (unsigned ring = 0; ring < rings; ring++) {
-		for (;;) {
+		/* Discarding is bounded: writers that keep up with us do not hold the start. */
+		for (unsigned round = 0; !discard || round < 1024; round++) {
 			int n = ipcc_trace_read(sys, ring, tmp, 256);
 			if (n < 0)
 				return n;
@@ -1673,6 +1674,10 @@ static int trace_run(const char *name, const char *out, uint64_t duration_ns)
 		goto out;
 	}
 	was_on = ipcc_trace_enabled(sys);
+	bool on;
+	int nrings;
+	uint64_t dropped0 = 0, dropped = 0;
+	trace_status(sys, &on, &nrings, &dropped0);
 	/* Start clean: records left from before are not ours; then the switch, then the state. */
 	r = trace_take(sys, (unsigned)rings, &b, true);
 	if (r == 0)
@@ -1716,16 +1721,14 @@ static int trace_run(const char *name, const char *out, uint64_t duration_ns)
 		goto out;
 	}
 	f = NULL;
-	uint64_t dropped = 0, d;
-	for (int i = 0; i < rings; i++)
-		if (ipcc_trace_dropped(sys, (unsigned)i, &d) == 0)
-			dropped += d;
+	trace_status(sys, &on, &nrings, &dropped);
+	dropped -= dropped0;
 	fprintf(stderr, "ipcc: %zu records, %" PRIu64 " ns%s\n", b.n, now_ns() - t0,
 		dropped ? "" : ", none dropped");
 	if (dropped)
 		fprintf(stderr,
-			"ipcc: %" PRIu64 " records dropped since the system was created (rings "
-			"full): the dump may be wrong after them; a larger ring_size helps\n",
+			"ipcc: %" PRIu64 " records dropped (rings full): the dump may be wrong "
+			"after them; a larger ring_size helps\n",
 			dropped);
 	ret = 0;
 out:
