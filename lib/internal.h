@@ -58,6 +58,18 @@ struct ipcc_link {
 	struct ipcc_regs *lines_regs;
 };
 
+/*
+ * lib/ipcc/trace.c: this process's view of the object's trace section, copied at load; head is
+ * NULL when the object has none (the one branch every register write pays then).
+ */
+struct ipcc_trace_view {
+	struct ipcc_shm_trace_head *head;
+	uint8_t *rings;	  /* ring 0 */
+	uint32_t records; /* per ring, a power of two */
+	uint32_t stride;  /* bytes per ring */
+	unsigned count;	  /* rings: CPUs + 1 */
+};
+
 struct ipcc_claims; /* lib/region/claim.c */
 struct ipcc_cpu;
 
@@ -121,6 +133,7 @@ struct ipcc_system {
 	struct ipcc_cpu *cpus[IPCC_CPUS_MAX]; /* handles attached through this system */
 	struct ipcc_claims *claims;    /* lib/region/claim.c: kernel-held claims, peer reapers */
 	void *layer[IPCC_LAYER_COUNT]; /* each layer's per-handle state (struct ipcc_layer) */
+	struct ipcc_trace_view trace;  /* lib/ipcc/trace.c */
 };
 
 struct ipcc_cpu {

@@ -9,12 +9,14 @@
 extern const struct ipcc_section_type ipcc_section_header;
 extern const struct ipcc_section_type ipcc_section_cpus;
 extern const struct ipcc_section_type ipcc_section_links;
+extern const struct ipcc_section_type ipcc_section_trace;
 extern const struct ipcc_section_type ipcc_section_notify;
 
 const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_header, /* region */
 	&ipcc_section_cpus,   /* region */
 	&ipcc_section_links,  /* ipcc */
+	&ipcc_section_trace,  /* ipcc */
 	&ipcc_section_notify, /* notify */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);

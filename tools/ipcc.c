@@ -13,17 +13,21 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ipcc/ipcc.h>
 #include <ipcc/layout.h> /* info decodes the object itself */
 #include <ipcc/notify.h>
+
+#include "vcd.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -61,6 +65,14 @@ static const char usage_text[] =
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
 	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
+	"  trace NAME -o FILE.vcd [--seconds S]\n"
+	"                          record every register write of every link until S seconds\n"
+	"                          passed or Ctrl-C, and write the flags, masks, enables and\n"
+	"                          interrupt lines as a Value Change Dump (GTKWave); switches\n"
+	"                          the system's trace on meanwhile, so it needs write access\n"
+	"                          and a system created with a trace (services: trace:)\n"
+	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
+	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -748,6 +760,11 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 					       ESC(cfg->cpu_names[b]));
 		putchar('\n');
 	}
+	if (cfg->trace)
+		printf("  trace: %" PRIu32 " KiB rings of %" PRIu32 " records, %s at the start\n",
+		       cfg->trace->ring_size >> 10,
+		       cfg->trace->ring_size / IPCC_SHM_TRACE_RECORD_SIZE,
+		       cfg->trace->enabled ? "on" : "off");
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
@@ -778,11 +795,15 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 		notify = json_pack("{s:I, s:i, s:o}", "depth", (json_int_t)cfg->notify->depth,
 				   "channel", (int)config_notify_channel(cfg), "links", pairs);
 	}
-	return json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:I}", "file", jstr(file),
-			 "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
-			 (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode",
-			 mode, "links", links, "notify", notify, "sections", json_sections(m),
-			 "size", (json_int_t)size);
+	json_t *trace =
+		cfg->trace ? json_pack("{s:I, s:b}", "ring_size", (json_int_t)cfg->trace->ring_size,
+				       "enabled", cfg->trace->enabled)
+			   : json_null();
+	return json_pack(
+		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
+		"name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels", (int)cfg->channels,
+		"buffer_size", (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
+		notify, "trace", trace, "sections", json_sections(m), "size", (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -878,7 +899,8 @@ static int create_from_file(const char *file, int argc, char **argv, bool mode_s
 		}
 		snprintf(name, sizeof(name), "%s", ipcc_sysdesc_name(desc));
 	}
-	/* The copy's service configs (cfg.notify) live in desc: free it after the create. */
+	/* The copy's service configs (cfg.notify, cfg.trace) live in desc: free it after the
+	 * create. */
 	cfg = *ipcc_sysdesc_config(desc);
 	if (mode_set)
 		cfg.mode = mode;
@@ -1295,6 +1317,37 @@ static void print_text_notify(struct ipcc_system *sys, const struct queue_snapsh
 	}
 }
 
+/* The trace's switch, rings and drops; false without a trace section. */
+static bool trace_status(struct ipcc_system *sys, bool *ret_on, int *ret_rings,
+			 uint64_t *ret_dropped)
+{
+	int rings = ipcc_trace_rings(sys);
+	uint64_t d;
+
+	if (rings < 0)
+		return false;
+	*ret_on = ipcc_trace_enabled(sys) == 1;
+	*ret_rings = rings;
+	*ret_dropped = 0;
+	for (int i = 0; i < rings; i++)
+		if (ipcc_trace_dropped(sys, (unsigned)i, &d) == 0)
+			*ret_dropped += d;
+	return true;
+}
+
+/* info --json's "trace": null without a trace section; NULL when out of memory. */
+static json_t *json_trace(struct ipcc_system *sys)
+{
+	bool on;
+	int rings;
+	uint64_t dropped;
+
+	if (!trace_status(sys, &on, &rings, &dropped))
+		return json_null();
+	return json_pack("{s:b, s:i, s:I}", "enabled", on, "rings", rings, "dropped",
+			 (json_int_t)dropped);
+}
+
 /* info --json's "notify": null without Notify; NULL when out of memory. */
 static json_t *json_notify(struct ipcc_system *sys, const struct queue_snapshot *q, unsigned count)
 {
@@ -1419,7 +1472,8 @@ static int cmd_info(int argc, char **argv)
 
 	if (json) {
 		doc = json_info(sys, cs, &m);
-		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0) {
+		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0 ||
+		    json_object_set_new(doc, "trace", json_trace(sys)) < 0) {
 			json_decref(doc);
 			doc = NULL;
 		}
@@ -1430,6 +1484,12 @@ static int cmd_info(int argc, char **argv)
 		print_text_sections(&m);
 		if (ipcc_notify_depth(sys))
 			print_text_notify(sys, queues, nqueues);
+		bool on;
+		int rings;
+		uint64_t dropped;
+		if (trace_status(sys, &on, &rings, &dropped))
+			printf("\n  trace: %s, %d rings, %" PRIu64 " records dropped\n",
+			       on ? "on" : "off", rings, dropped);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {
@@ -1516,6 +1576,210 @@ static int cmd_rm(int argc, char **argv)
 	if (r < 0)
 		return fail("remove", name, r);
 	return 0;
+}
+
+/* ---- trace ------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t trace_stop;
+
+static void trace_on_signal(int sig)
+{
+	trace_stop = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The records taken so far, kept until the end (32 bytes each) to be sorted by time. */
+struct trace_buf {
+	struct ipcc_trace_record *rec;
+	size_t n, cap;
+};
+
+/* Take every complete record of every ring into b (discard: drop them). 0 or -errno. */
+static int trace_take(struct ipcc_system *sys, unsigned rings, struct trace_buf *b, bool discard)
+{
+	struct ipcc_trace_record tmp[256];
+
+	for (unsigned ring = 0; ring < rings; ring++) {
+		/* Discarding is bounded: writers that keep up with us do not hold the start. */
+		for (unsigned round = 0; !discard || round < 1024; round++) {
+			int n = ipcc_trace_read(sys, ring, tmp, 256);
+			if (n < 0)
+				return n;
+			if (n == 0)
+				break;
+			if (discard)
+				continue;
+			if (b->n + (size_t)n > b->cap) {
+				size_t cap = b->cap ? 2 * b->cap : 4096;
+				void *p = realloc(b->rec, cap * sizeof(*b->rec));
+				if (!p)
+					return -ENOMEM;
+				b->rec = p;
+				b->cap = cap;
+			}
+			memcpy(b->rec + b->n, tmp, (size_t)n * sizeof(*tmp));
+			b->n += (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static int record_cmp(const void *x, const void *y)
+{
+	const struct ipcc_trace_record *a = x, *b = y;
+	return a->time_ns < b->time_ns ? -1 : a->time_ns > b->time_ns;
+}
+
+/* A positive decimal number of seconds, with up to 9 decimals ("0.5", "10"). */
+static int parse_seconds(const char *s, uint64_t *ret_ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400.0 * 365 ||
+	    !isdigit((unsigned char)*s))
+		return -EINVAL;
+	*ret_ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+static int trace_run(const char *name, const char *out, uint64_t duration_ns)
+{
+	struct ipcc_system *sys = NULL;
+	struct trace_buf b = { 0 };
+	struct vcd *vcd = NULL;
+	FILE *f = NULL;
+	int r, ret = EXIT_RUNTIME, was_on = 0;
+
+	r = ipcc_system_open(name, &sys);
+	if (r < 0)
+		return fail("open", name, r);
+	int rings = ipcc_trace_rings(sys);
+	if (rings == -EOPNOTSUPP) {
+		fprintf(stderr,
+			"ipcc: cannot trace %s: it has no trace section (create it with "
+			"'services: trace:' in its description)\n",
+			ESC(name));
+		goto out;
+	}
+	f = strcmp(out, "-") ? fopen(out, "we") : stdout;
+	if (!f) {
+		fprintf(stderr, "ipcc: cannot write %s: %s\n", ESC(out), strerror(errno));
+		goto out;
+	}
+	was_on = ipcc_trace_enabled(sys);
+	bool on;
+	int nrings;
+	uint64_t dropped0 = 0, dropped = 0;
+	trace_status(sys, &on, &nrings, &dropped0);
+	/* Start clean: records left from before are not ours; then the switch, then the state. */
+	r = trace_take(sys, (unsigned)rings, &b, true);
+	if (r == 0)
+		r = ipcc_trace_enable(sys, true);
+	uint64_t t0 = now_ns();
+	if (r == 0)
+		r = vcd_new(sys, t0, &vcd);
+	if (r < 0) {
+		fprintf(stderr, "ipcc: cannot trace %s: %s\n", ESC(name), ipcc_strerror(r));
+		goto out;
+	}
+
+	struct sigaction sa = { .sa_handler = trace_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "ipcc: tracing %s into %s (%s)\n", ESC(name), ESC(out),
+		duration_ns ? "until the time is up or Ctrl-C" : "until Ctrl-C");
+	while (!trace_stop && (!duration_ns || now_ns() - t0 < duration_ns)) {
+		r = trace_take(sys, (unsigned)rings, &b, false);
+		if (r < 0)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL); /* 1 ms */
+	}
+	if (!was_on)
+		ipcc_trace_enable(sys, false);
+	if (r == 0)
+		r = trace_take(sys, (unsigned)rings, &b, false);
+	if (r < 0) {
+		fprintf(stderr, "ipcc: cannot read the trace of %s: %s\n", ESC(name),
+			ipcc_strerror(r));
+		goto out;
+	}
+	/* Stable enough: records of one ring with one stamp keep their ticket order (merge). */
+	qsort(b.rec, b.n, sizeof(*b.rec), record_cmp);
+	r = vcd_write(vcd, f, b.rec, b.n);
+	if (r < 0 || (f != stdout && fclose(f) != 0)) {
+		f = NULL;
+		fprintf(stderr, "ipcc: cannot write %s: %s\n", ESC(out),
+			strerror(r < 0 ? -r : errno));
+		goto out;
+	}
+	f = NULL;
+	trace_status(sys, &on, &nrings, &dropped);
+	dropped -= dropped0;
+	fprintf(stderr, "ipcc: %zu records, %" PRIu64 " ns%s\n", b.n, now_ns() - t0,
+		dropped ? "" : ", none dropped");
+	if (dropped)
+		fprintf(stderr,
+			"ipcc: %" PRIu64 " records dropped (rings full): the dump may be wrong "
+			"after them; a larger ring_size helps\n",
+			dropped);
+	ret = 0;
+out:
+	if (f && f != stdout)
+		fclose(f);
+	vcd_free(vcd);
+	free(b.rec);
+	ipcc_system_close(sys);
+	return ret;
+}
+
+static int cmd_trace(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char name[IPCC_NAME_MAX + 2];
+	const char *out = NULL;
+	uint64_t duration = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			if (parse_seconds(optarg, &duration) < 0)
+				return usage_error("trace: --seconds '%s': a positive number of "
+						   "seconds expected",
+						   optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return usage_error("trace: option '%s' needs a value", opt);
+		default:
+			return usage_error("trace: unknown option '%s'", opt);
+		}
+	}
+	r = name_operand("trace", argc, argv, name, sizeof(name));
+	if (r)
+		return r;
+	if (!out)
+		return usage_error("trace: missing -o FILE.vcd");
+	return trace_run(name, out, duration);
 }
 
 /* ---- list ---------------------------------------------------------------------------------- */
@@ -1649,7 +1913,7 @@ int main(int argc, char **argv)
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
 		{ "plan", cmd_plan }, { "create", cmd_create }, { "info", cmd_info },
-		{ "rm", cmd_rm },     { "list", cmd_list },
+		{ "rm", cmd_rm },     { "list", cmd_list },	{ "trace", cmd_trace },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 

@@ -13,6 +13,7 @@
 #include <ipcc/error.h>
 #include <ipcc/system.h>
 #include <ipcc/regs.h>
+#include <ipcc/trace.h>
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
 #include <ipcc/notify.h>

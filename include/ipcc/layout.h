@@ -16,6 +16,7 @@
  *               slot (d * channels + n) at IPCC_SHM_LINK_SIZE + slot index * slot stride;
  *               slot = struct ipcc_shm_slot (8 bytes) + buffer_size bytes, rounded up to 64
  *     notify    IPC Notify: struct ipcc_shm_notify_head, then count records of stride bytes
+ *     trace     the register trace: struct ipcc_shm_trace_head, then count rings of stride bytes
  *     (later layers add their own section types: vrings, logs, user regions)
  *
  * Links exist for the CPU pairs whose bit is set in link_map; the link index of a pair (a < b)
@@ -93,6 +94,11 @@ IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock
 /* IPC Notify: a head of IPCC_SHM_NOTIFY_HEAD_SIZE, then count = ordered Notify pairs records of
  * stride bytes (struct ipcc_shm_notify_pair, then the pair's queue); arg = queue depth. */
 #define IPCC_SECTION_NOTIFY 4u
+/* The register trace (include/ipcc/trace.h): a head of IPCC_SHM_TRACE_HEAD_SIZE, then count =
+ * CPUs + 1 rings of stride bytes (struct ipcc_shm_trace_ring, then arg records of
+ * IPCC_SHM_TRACE_RECORD_SIZE); arg = records per ring. Compatible: an opener that does not know
+ * it loses nothing but the trace (its writes are not recorded). */
+#define IPCC_SECTION_TRACE (IPCC_SECTION_COMPAT | 5u)
 
 /* section.owner: no CPU or pair owns the section as a whole. */
 #define IPCC_SECTION_OWNER_NONE 0xFFFFFFFFu
@@ -265,6 +271,53 @@ struct ipcc_shm_notify_pair {
 	uint64_t reserved1[6];
 };
 
+/*
+ * The register trace (include/ipcc/trace.h, lib/ipcc/trace.c). The head's line 0 is written by
+ * the creator, once; line 1 holds the run-time switch, which any process may flip. Ring r < CPUs
+ * holds the writes of the registers of CPU r's processor on every link (CxCR, CxMR, CxSCR),
+ * ring CPUs those of an instance reset or restore (no CPU). A ring has many writers (the CPU's
+ * own threads, and simulators writing its registers through ipcc_regs) and one reader: a writer
+ * takes a ticket (CAS on head, refused while the ring is full: counted in dropped, the writer
+ * never waits), fills the record and publishes it by storing seq = ticket + 1 (release); the
+ * reader takes records in ticket order while their seq says they are complete, then publishes
+ * tail (release), which gives their slots back.
+ */
+#define IPCC_SHM_TRACE_HEAD_SIZE   128u
+#define IPCC_SHM_TRACE_RING_SIZE   128u /* struct ipcc_shm_trace_ring, before its records */
+#define IPCC_SHM_TRACE_RECORD_SIZE 32u
+#define IPCC_TRACE_MAGIC	   0x45435254u /* "TRCE" */
+
+struct ipcc_shm_trace_head {
+	/* line 0: the creator's */
+	uint32_t magic;
+	uint32_t records;     /* per ring, a power of two, as the directory's arg */
+	uint32_t rings;	      /* CPUs + 1, as the directory's count */
+	uint32_t record_size; /* IPCC_SHM_TRACE_RECORD_SIZE */
+	uint32_t reserved0[12];
+	/* line 1: any process */
+	IPCC_SHM_ATOMIC(uint32_t) enabled; /* 1: writes are recorded */
+	uint32_t reserved1[15];
+};
+
+struct ipcc_shm_trace_ring {
+	/* line 0: the writers' */
+	IPCC_SHM_ATOMIC(uint64_t) head;	   /* tickets taken */
+	IPCC_SHM_ATOMIC(uint64_t) dropped; /* records refused because the ring was full */
+	uint64_t reserved0[6];
+	/* line 1: the reader's */
+	IPCC_SHM_ATOMIC(uint64_t) tail; /* tickets read */
+	uint64_t reserved1[7];
+};
+
+/* One record; every word an atomic, written relaxed before seq's release store. */
+struct ipcc_shm_trace_record {
+	IPCC_SHM_ATOMIC(uint64_t) seq;	/* ticket + 1 once complete */
+	IPCC_SHM_ATOMIC(uint64_t) time; /* CLOCK_MONOTONIC ns, read before the write */
+	/* link index << 32 | writer CPU (0xFFFF: none) << 16 | kind << 8 | processor (0, 1) */
+	IPCC_SHM_ATOMIC(uint64_t) what;
+	IPCC_SHM_ATOMIC(uint64_t) value; /* bits written << 32 | the word after the write */
+};
+
 /* The head of each channel slot; the data follows it in the same cache line. */
 struct ipcc_shm_slot {
 	IPCC_SHM_ATOMIC(uint32_t) len; /* message length, written by the procedures before CHnS */
@@ -297,5 +350,10 @@ IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_notify_head, pairs) == 64, "notify pair
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_notify_pair) == 2 * IPCC_CACHE_LINE, "notify record");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_notify_pair, received) == IPCC_CACHE_LINE,
 		"notify receiver line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_trace_head) == IPCC_SHM_TRACE_HEAD_SIZE, "trace head");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_trace_head, enabled) == IPCC_CACHE_LINE, "trace switch");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_trace_ring) == IPCC_SHM_TRACE_RING_SIZE, "trace ring");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_trace_ring, tail) == IPCC_CACHE_LINE, "trace reader");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_trace_record) == IPCC_SHM_TRACE_RECORD_SIZE, "record");
 
 #endif

@@ -75,8 +75,8 @@ IPCC_EXPORT void ipcc_sysdesc_free(struct ipcc_sysdesc *desc);
 /*
  * The configuration the description gives (every key it leaves out has its default), valid
  * for ipcc_system_create: checked, including the size limit. NULL for desc NULL. The pointer
- * lives as long as the handle; copy the struct to change it. Its service pointers (notify:
- * the `services: notify:` block, NULL without one) point into the handle: a copy keeps them,
+ * lives as long as the handle; copy the struct to change it. Its service pointers (notify,
+ * trace: the `services:` blocks, NULL without one) point into the handle: a copy keeps them,
  * so free the handle only after the copy's last use.
  */
 IPCC_EXPORT const struct ipcc_config *ipcc_sysdesc_config(const struct ipcc_sysdesc *desc);

@@ -18,6 +18,7 @@ IPCC_BEGIN_DECLS
 struct ipcc_system;
 struct ipcc_cpu;
 struct ipcc_notify_config;
+struct ipcc_trace_config;
 
 struct ipcc_config {
 	unsigned cpus;	      /* IPCC_CPUS_MIN..IPCC_CPUS_MAX; default 2 */
@@ -40,7 +41,8 @@ struct ipcc_config {
 	 * service's own config, read only during the call cfg is passed to.
 	 */
 	const struct ipcc_notify_config *notify; /* IPC Notify and sync, <ipcc/notify.h> */
-	const void *reserved_services[7];	 /* NULL: for the services to come */
+	const struct ipcc_trace_config *trace;	 /* the register trace, <ipcc/trace.h> */
+	const void *reserved_services[6];	 /* NULL: for the services to come */
 };
 
 /* Fill *cfg with the defaults. Never fails. */

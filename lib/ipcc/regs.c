@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bell/bell.h"
+#include "ipcc/trace-hooks.h"
 
 static uint32_t bank_valid_mr(const struct ipcc_system *sys)
 {
@@ -78,6 +79,16 @@ static ipcc_lines_fn lines_begin(struct ipcc_system *sys, struct ipcc_link *l, u
 	return fn;
 }
 
+/* lines_begin of a traced write: it records line changes, so it needs the mask before. */
+static ipcc_lines_fn lines_begin_traced(struct ipcc_system *sys, struct ipcc_link *l,
+					uint32_t *before)
+{
+	ipcc_lines_fn fn = lines_begin(sys, l, before);
+	if (fn == NULL)
+		*before = ipcc_link_lines(sys, l);
+	return fn;
+}
+
 /*
  * After a write (its seq_cst store or RMW): wake the line watchers of every process, then call
  * this process's callback if the mask changed. The watchers load is seq_cst after the write,
@@ -98,52 +109,101 @@ static void lines_end(struct ipcc_system *sys, struct ipcc_link *l, ipcc_lines_f
 	}
 }
 
-#define LINES_BEGIN(sys, l)         \
-	uint32_t lines_before_ = 0; \
-	ipcc_lines_fn lines_fn_ = lines_begin((sys), (l), &lines_before_)
-#define LINES_END(sys, l) lines_end((sys), (l), lines_fn_, lines_before_)
+/* lines_end of a traced write (t its stamp): it records a line change too. */
+static void lines_end_traced(struct ipcc_system *sys, struct ipcc_link *l, ipcc_lines_fn fn,
+			     uint32_t before, uint64_t t, unsigned writer)
+{
+	uint32_t after = ipcc_link_lines(sys, l);
+	if (after != before)
+		ipcc_trace_put(sys, t, l, writer, IPCC_TRACE_LINES, 0, after, before);
+	/* The callback compares with its own look after the write: the same as ours, or later. */
+	lines_end(sys, l, fn, before);
+}
 
-static void link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+/*
+ * Every register write goes through this: `write` is the write itself, which sees t_, its
+ * trace stamp (0: not traced), and passes it to trace_word with each word it changes; `writer`
+ * is the CPU whose registers are written (its trace ring), or IPCC_TRACE_NO_CPU. An untraced
+ * write runs with t_ the constant 0, so its trace code is compiled out: without a trace section
+ * it costs the one branch of ipcc_trace_begin, switched off one relaxed load more.
+ */
+#define LINK_WRITE(sys, l, writer, write)                                             \
+	do {                                                                          \
+		uint32_t before_ = 0;                                                 \
+		uint64_t stamp_ = ipcc_trace_begin(sys);                              \
+		if (ipcc_likely(stamp_ == 0)) {                                       \
+			const uint64_t t_ = 0;                                        \
+			ipcc_lines_fn fn_ = lines_begin((sys), (l), &before_);        \
+			write;                                                        \
+			lines_end((sys), (l), fn_, before_);                          \
+		} else {                                                              \
+			const uint64_t t_ = stamp_;                                   \
+			ipcc_lines_fn fn_ = lines_begin_traced((sys), (l), &before_); \
+			write;                                                        \
+			lines_end_traced((sys), (l), fn_, before_, t_, (writer));     \
+		}                                                                     \
+	} while (0)
+
+/* The writes below are inlined into both branches of LINK_WRITE: t folds to 0 in one. */
+#define WRITE_FN static inline __attribute__((always_inline)) void
+
+/* Record word `kind` of processor p after a write by processor w's CPU (t: trace_begin). */
+static inline __attribute__((always_inline)) void trace_word(struct ipcc_system *sys, uint64_t t,
+							     struct ipcc_link *l, unsigned w,
+							     unsigned kind, unsigned p,
+							     uint32_t value, uint32_t mask)
+{
+	if (ipcc_unlikely(t != 0))
+		ipcc_trace_put(sys, t, l, l->cpu[w], kind, p, value, mask);
+}
+
+WRITE_FN link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+		       uint64_t t)
 {
 	/* seq_cst: see the file comment. Reserved bits are not stored (they read 0). */
-	atomic_store_explicit(&l->shm->bank[p].cr, v & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
-			      memory_order_seq_cst);
+	v &= IPCC_CR_RXOIE | IPCC_CR_TXFIE;
+	atomic_store_explicit(&l->shm->bank[p].cr, v, memory_order_seq_cst);
+	trace_word(sys, t, l, p, IPCC_TRACE_CR, p, v, ~0u);
 	ring_self_if_high(sys, l, p);
 }
 
 void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_cr(sys, l, p, v);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_cr(sys, l, p, v, t_));
 }
 
-static void link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+WRITE_FN link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+		       uint64_t t)
 {
 	/* seq_cst: see the file comment. Bits without a channel keep their reset value 1. */
-	atomic_store_explicit(&l->shm->bank[p].mr, v | ~bank_valid_mr(sys), memory_order_seq_cst);
+	v |= ~bank_valid_mr(sys);
+	atomic_store_explicit(&l->shm->bank[p].mr, v, memory_order_seq_cst);
+	trace_word(sys, t, l, p, IPCC_TRACE_MR, p, v, ~0u);
 	ring_self_if_high(sys, l, p);
 }
 
 void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_mr(sys, l, p, v);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_mr(sys, l, p, v, t_));
 }
 
-static void link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
-			   uint32_t clear)
+WRITE_FN link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			uint32_t clear, uint64_t t)
 {
 	/*
 	 * RMW, not store: the application thread and the interrupt thread of one CPU may both
 	 * change this CPU's masks. seq_cst: see the file comment.
 	 */
-	if (set)
-		atomic_fetch_or_explicit(&l->shm->bank[p].mr, set, memory_order_seq_cst);
-	if (clear & bank_valid_mr(sys)) {
-		atomic_fetch_and_explicit(&l->shm->bank[p].mr, ~(clear & bank_valid_mr(sys)),
-					  memory_order_seq_cst);
+	if (set) {
+		uint32_t old =
+			atomic_fetch_or_explicit(&l->shm->bank[p].mr, set, memory_order_seq_cst);
+		trace_word(sys, t, l, p, IPCC_TRACE_MR, p, old | set, set);
+	}
+	clear &= bank_valid_mr(sys);
+	if (clear) {
+		uint32_t old = atomic_fetch_and_explicit(&l->shm->bank[p].mr, ~clear,
+							 memory_order_seq_cst);
+		trace_word(sys, t, l, p, IPCC_TRACE_MR, p, old & ~clear, clear);
 		ring_self_if_high(sys, l, p);
 	}
 }
@@ -151,22 +211,26 @@ static void link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
 {
-	LINES_BEGIN(sys, l);
-	link_update_mr(sys, l, p, set, clear);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_update_mr(sys, l, p, set, clear, t_));
 }
 
-static void link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
-			   uint32_t clear)
+WRITE_FN link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
+			uint32_t clear, uint64_t t)
 {
 	const uint32_t valid = IPCC_CR_RXOIE | IPCC_CR_TXFIE;
 
 	/* RMW for the same reason as ipcc_link_update_mr; seq_cst: see the file comment. */
-	if (clear & valid)
-		atomic_fetch_and_explicit(&l->shm->bank[p].cr, ~(clear & valid),
-					  memory_order_seq_cst);
-	if (set & valid) {
-		atomic_fetch_or_explicit(&l->shm->bank[p].cr, set & valid, memory_order_seq_cst);
+	clear &= valid;
+	set &= valid;
+	if (clear) {
+		uint32_t old = atomic_fetch_and_explicit(&l->shm->bank[p].cr, ~clear,
+							 memory_order_seq_cst);
+		trace_word(sys, t, l, p, IPCC_TRACE_CR, p, old & ~clear, clear);
+	}
+	if (set) {
+		uint32_t old =
+			atomic_fetch_or_explicit(&l->shm->bank[p].cr, set, memory_order_seq_cst);
+		trace_word(sys, t, l, p, IPCC_TRACE_CR, p, old | set, set);
 		ring_self_if_high(sys, l, p);
 	}
 }
@@ -174,12 +238,11 @@ static void link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
 {
-	LINES_BEGIN(sys, l);
-	link_update_cr(sys, l, p, set, clear);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_update_cr(sys, l, p, set, clear, t_));
 }
 
-static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
+WRITE_FN link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v,
+			uint64_t t)
 {
 	uint32_t chmask = sys->geo.chmask;
 	uint32_t clr = v & chmask;
@@ -195,11 +258,13 @@ static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 		uint32_t old =
 			atomic_fetch_or_explicit(&l->shm->status[p].sr, set, memory_order_seq_cst);
 		rxo = (set & ~old) != 0; /* newly occupied: may raise the peer's RX occupied */
+		trace_word(sys, t, l, p, IPCC_TRACE_SR, p, old | set, set);
 	}
 	if (clr) {
 		uint32_t old = atomic_fetch_and_explicit(&l->shm->status[!p].sr, ~clr,
 							 memory_order_seq_cst);
 		txf = (clr & old) != 0; /* newly free: may raise the peer's TX free */
+		trace_word(sys, t, l, p, IPCC_TRACE_SR, !p, old & ~clr, clr);
 	}
 	if (!(rxo || txf) || !ring_may_matter(sys, l, !p))
 		return;
@@ -210,23 +275,21 @@ static void link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigne
 
 void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v)
 {
-	LINES_BEGIN(sys, l);
-	link_write_scr(sys, l, p, v);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_write_scr(sys, l, p, v, t_));
 }
 
-static void link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
+WRITE_FN link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint64_t t)
 {
 	/* seq_cst: see the file comment. A reset can only lower lines: nothing to ring. */
 	atomic_store_explicit(&l->shm->bank[p].cr, IPCC_CR_RESET, memory_order_seq_cst);
 	atomic_store_explicit(&l->shm->bank[p].mr, IPCC_MR_RESET, memory_order_seq_cst);
+	trace_word(sys, t, l, p, IPCC_TRACE_CR, p, IPCC_CR_RESET, ~0u);
+	trace_word(sys, t, l, p, IPCC_TRACE_MR, p, IPCC_MR_RESET, ~0u);
 }
 
 void ipcc_link_reset_bank(struct ipcc_system *sys, struct ipcc_link *l, unsigned p)
 {
-	LINES_BEGIN(sys, l);
-	link_reset_bank(sys, l, p);
-	LINES_END(sys, l);
+	LINK_WRITE(sys, l, l->cpu[p], link_reset_bank(sys, l, p, t_));
 }
 
 uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t offset)
@@ -465,9 +528,9 @@ static uint32_t service_enables(const struct ipcc_link *l, uint32_t mr)
  * waiter whose predicate is a flag (a sender waiting for a free channel) must look again.
  * len NULL: the lengths are left alone.
  */
-static void link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const uint32_t cr[2],
-			   const uint32_t mr[2], const uint32_t sr[2],
-			   const uint32_t (*len)[IPCC_CHANNELS_MAX])
+WRITE_FN link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const uint32_t cr[2],
+			const uint32_t mr[2], const uint32_t sr[2],
+			const uint32_t (*len)[IPCC_CHANNELS_MAX], uint64_t t)
 {
 	struct ipcc_shm_link *s = l->shm;
 	uint32_t svc = l->reserved, svc_mr = svc | (svc << 16);
@@ -480,11 +543,21 @@ static void link_write_all(struct ipcc_system *sys, struct ipcc_link *l, const u
 					ipcc_slot_len_set(ipcc_slot(sys, l, d, ch), len[d][ch]);
 	}
 	for (unsigned p = 0; p < 2; p++) {
-		uint32_t old_mr =
-			merge_word(&s->bank[p].mr, (mr[p] | ~bank_valid_mr(sys)) & ~svc_mr, svc_mr);
-		merge_word(&s->bank[p].cr, cr[p] & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
-			   service_enables(l, old_mr));
-		merge_word(&s->status[p].sr, sr[p] & sys->geo.chmask & ~svc, svc);
+		uint32_t mr_v = (mr[p] | ~bank_valid_mr(sys)) & ~svc_mr;
+		uint32_t old_mr = merge_word(&s->bank[p].mr, mr_v, svc_mr);
+		uint32_t cr_v = cr[p] & (IPCC_CR_RXOIE | IPCC_CR_TXFIE),
+			 cr_keep = service_enables(l, old_mr);
+		uint32_t old_cr = merge_word(&s->bank[p].cr, cr_v, cr_keep);
+		uint32_t sr_v = sr[p] & sys->geo.chmask & ~svc;
+		uint32_t old_sr = merge_word(&s->status[p].sr, sr_v, svc);
+		if (ipcc_unlikely(t != 0)) {
+			ipcc_trace_put(sys, t, l, IPCC_TRACE_NO_CPU, IPCC_TRACE_MR, p,
+				       mr_v | (old_mr & svc_mr), ~svc_mr);
+			ipcc_trace_put(sys, t, l, IPCC_TRACE_NO_CPU, IPCC_TRACE_CR, p,
+				       cr_v | (old_cr & cr_keep), ~cr_keep);
+			ipcc_trace_put(sys, t, l, IPCC_TRACE_NO_CPU, IPCC_TRACE_SR, p,
+				       sr_v | (old_sr & svc), ~svc);
+		}
 	}
 	/* Both after every store above (seq_cst), as a register write rings after its change. */
 	ipcc_bell_ring(sys, l->cpu[0], l->cpu[1]);
@@ -501,9 +574,8 @@ IPCC_EXPORT int ipcc_regs_reset(struct ipcc_regs *regs)
 		return -EINVAL;
 	if (regs->sys->readonly)
 		return -EROFS;
-	LINES_BEGIN(regs->sys, regs->link);
-	link_write_all(regs->sys, regs->link, cr, mr, sr, NULL);
-	LINES_END(regs->sys, regs->link);
+	LINK_WRITE(regs->sys, regs->link, IPCC_TRACE_NO_CPU,
+		   link_write_all(regs->sys, regs->link, cr, mr, sr, NULL, t_));
 	return 0;
 }
 
@@ -575,9 +647,8 @@ IPCC_EXPORT int ipcc_regs_restore(struct ipcc_regs *regs, const struct ipcc_regs
 		return r;
 	if (regs->sys->readonly)
 		return -EROFS;
-	LINES_BEGIN(regs->sys, regs->link);
-	link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len);
-	LINES_END(regs->sys, regs->link);
+	LINK_WRITE(regs->sys, regs->link, IPCC_TRACE_NO_CPU,
+		   link_write_all(regs->sys, regs->link, st.cr, st.mr, st.sr, st.len, t_));
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include <ipcc/notify.h>
 
 #include "ipcc/chan.h"
+#include "ipcc/trace-hooks.h"
 #include "irq/irq.h"
 #include "queue/queue.h"
 
@@ -611,6 +612,7 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 		for (i = 0; i < n; i++) {
 			uint32_t e;
 			memcpy(&e, (const uint8_t *)slots + (size_t)i * ENTRY_SIZE, sizeof(e));
+			uint64_t t = ipcc_trace_begin(p->chan.sys); /* before a callback sends */
 			enum delivery d = deliver(nc, p, e);
 			if (d == HELD) {
 				/* Flow control: the pair waits, masked (its flag stays set), until
@@ -619,6 +621,7 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, true);
 				break;
 			}
+			ipcc_trace_event(&p->chan, t, IPCC_TRACE_NOTIFY_RECV, e);
 			*woke |= d == KEPT;
 		}
 		/* After the callbacks: a receiver that dies in one gets the batch again. */
@@ -855,9 +858,11 @@ static int tx_push(struct notify_peer *p, uint32_t entry)
 {
 	if (p->tx.broken)
 		return p->tx.broken;
+	uint64_t t = ipcc_trace_begin(p->chan.sys); /* before the receiver can see it */
 	int r = ipcc_queue_push(&p->tx.q, &entry);
 	if (r < 0)
 		return r;
+	ipcc_trace_event(&p->chan, t, IPCC_TRACE_NOTIFY_SEND, entry);
 	p->tx.sent++;
 	tx_stats(&p->tx);
 	/* The store of head, then the flag: see the file comment. */

@@ -333,7 +333,9 @@ static void reaper_unlock(int fd, unsigned peer)
 	(void)fcntl(fd, F_OFD_SETLK, &fl);
 }
 
-static void reaper_report(struct ipcc_reaper *rp, bool locked)
+/* fd, peer: rp's, read by reaper_main before it waited (reaper_start may reuse rp after the
+ * `running` flag below is cleared). */
+static void reaper_report(struct ipcc_reaper *rp, int fd, unsigned peer, bool locked)
 {
 	struct ipcc_claims *c = rp->claims;
 	struct ipcc_system *sys = c->sys;
@@ -355,11 +357,11 @@ static void reaper_report(struct ipcc_reaper *rp, bool locked)
 	 * for the new owner's death: -EPIPE with the peer alive (the kill -9 soak saw it).
 	 */
 	if (locked)
-		reaper_unlock(rp->fd, rp->peer);
+		reaper_unlock(fd, peer);
 
 	pthread_mutex_lock(&sys->lock);
 	for (unsigned id = 0; id < sys->geo.cpus; id++)
-		if (sys->cpus[id] && ipcc_link_get(sys, id, rp->peer))
+		if (sys->cpus[id] && ipcc_link_get(sys, id, peer))
 			ipcc_layers_wake_sleepers(sys, id);
 	pthread_mutex_unlock(&sys->lock);
 }
@@ -371,8 +373,10 @@ __attribute__((no_sanitize_address)) static void *reaper_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	/* Any failure but EINTR (ENOLCK) is reported as a release: a wait that ends with
 	 * -EPIPE is better than one that never learns of a death. */
-	int r = reaper_wait(rp->fd, rp->peer);
-	reaper_report(rp, r == 0);
+	int fd = rp->fd;
+	unsigned peer = rp->peer;
+	int r = reaper_wait(fd, peer);
+	reaper_report(rp, fd, peer, r == 0);
 	return NULL;
 }
 

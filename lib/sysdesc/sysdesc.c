@@ -18,13 +18,15 @@
 #include <unistd.h>
 
 #include <ipcc/notify.h>
+#include <ipcc/trace.h>
 
 #include "internal.h"
 #include "sysdesc/tree.h"
 
 struct ipcc_sysdesc {
-	struct ipcc_config config; /* config.notify points at notify, or is NULL */
+	struct ipcc_config config; /* config.notify and config.trace point here, or are NULL */
 	struct ipcc_notify_config notify;
+	struct ipcc_trace_config trace;
 	char name[IPCC_NAME_MAX + 2]; /* "" when the description gives none */
 };
 
@@ -537,9 +539,63 @@ static int check_notify(struct check *c, const char *path, const struct sysdesc_
 	return r;
 }
 
+/* ---- services.trace ------------------------------------------------------------------------- */
+
+/* `true` or `false`, plain. */
+static int get_bool(struct check *c, const struct sysdesc_node *n, const char *path, bool *ret)
+{
+	if (n->kind == SYSDESC_SCALAR && n->plain && !strcmp(n->text, "true"))
+		*ret = true;
+	else if (n->kind == SYSDESC_SCALAR && n->plain && !strcmp(n->text, "false"))
+		*ret = false;
+	else
+		return wrong_type(c, n, path, "true or false");
+	return 0;
+}
+
+static int check_trace_ring_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 64K");
+	if (v < IPCC_TRACE_RING_SIZE_MIN || v > IPCC_TRACE_RING_SIZE_MAX || (v & (v - 1)))
+		return node_error(c, n, path, "%.24s is not a power of two in %uK..%uM bytes", s,
+				  IPCC_TRACE_RING_SIZE_MIN >> 10, IPCC_TRACE_RING_SIZE_MAX >> 20);
+	c->desc->trace.ring_size = (uint32_t)v;
+	return 0;
+}
+
+static int check_trace_enabled(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	return get_bool(c, n, path, &c->desc->trace.enabled);
+}
+
+static const struct sysdesc_key trace_keys[] = {
+	{ "ring_size", check_trace_ring_size, false },
+	{ "enabled", check_trace_enabled, false },
+	{ NULL, NULL, false },
+};
+
+/* `trace:` (empty: the defaults) or a mapping of trace_keys: the register trace. */
+static int check_trace(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(trace_keys) / sizeof(trace_keys[0])];
+
+	ipcc_trace_config_init(&c->desc->trace);
+	c->desc->config.trace = &c->desc->trace;
+	if (is_null(n))
+		return 0;
+	if (n->kind != SYSDESC_MAPPING)
+		return wrong_type(c, n, path, "a mapping with ring_size, enabled");
+	return check_mapping(c, n, path, trace_keys, found);
+}
+
 /* A service adds its block here, with its check function and its own config struct. */
 static const struct sysdesc_key service_keys[] = {
 	{ "notify", check_notify, false },
+	{ "trace", check_trace, false },
 	{ NULL, NULL, false },
 };
 

@@ -163,10 +163,51 @@ Test(sysdesc, an_unknown_key_is_named_with_the_known_ones)
 		     "known: name");
 }
 
+Test(sysdesc, a_trace_block_gives_the_trace_config_with_its_defaults, .fini = test_cleanup)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 2\nservices:\n  trace:\n");
+	const struct ipcc_trace_config *t = ipcc_sysdesc_config(desc)->trace;
+
+	cr_assert_not_null(t);
+	cr_expect_eq(t->ring_size, IPCC_TRACE_RING_SIZE_DEFAULT);
+	cr_expect_eq(t->enabled, false);
+	ipcc_sysdesc_free(desc);
+
+	desc = parse_ok("cpus: 2\nservices: { trace: { ring_size: 1M, enabled: true } }\n");
+	t = ipcc_sysdesc_config(desc)->trace;
+	cr_assert_not_null(t);
+	cr_expect_eq(t->ring_size, 1u << 20);
+	cr_expect_eq(t->enabled, true);
+	struct ipcc_system *sys = NULL;
+	cr_assert_eq(ipcc_system_create(test_name(), ipcc_sysdesc_config(desc), &sys), 0);
+	cr_expect_eq(ipcc_trace_enabled(sys), 1);
+	cr_expect_eq(ipcc_trace_rings(sys), 3);
+	ipcc_system_close(sys);
+	ipcc_sysdesc_free(desc);
+
+	desc = parse_ok("cpus: 2\n");
+	cr_expect_null(ipcc_sysdesc_config(desc)->trace, "no block, no trace");
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_bad_trace_block_is_refused_at_its_key)
+{
+	expect_error("cpus: 2\nservices:\n  trace:\n    ring_size: 3000\n", -EINVAL, 4,
+		     "services.trace.ring_size", "not a power of two");
+	expect_error("cpus: 2\nservices:\n  trace: {ring_size: 1K}\n", -EINVAL, 3,
+		     "services.trace.ring_size", "4K..16M");
+	expect_error("cpus: 2\nservices:\n  trace: {enabled: yes}\n", -EINVAL, 3,
+		     "services.trace.enabled", "expected true or false");
+	expect_error("cpus: 2\nservices:\n  trace: {depth: 4}\n", -EINVAL, 3,
+		     "services.trace.depth", "known: ring_size, enabled");
+	expect_error("cpus: 2\nservices:\n  trace: on\n", -EINVAL, 3, "services.trace",
+		     "expected a mapping");
+}
+
 Test(sysdesc, an_unknown_service_is_named_with_the_known_ones)
 {
 	expect_error("cpus: 2\nservices:\n  rpmsg: {}\n", -EINVAL, 3, "services.rpmsg",
-		     "unknown key 'rpmsg' (known: notify)");
+		     "unknown key 'rpmsg' (known: notify, trace)");
 	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
 }
 
