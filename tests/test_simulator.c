@@ -697,3 +697,32 @@ Test(simulator, wait_lines_on_a_read_only_handle_is_erofs, .init = setup6, .fini
 	ipcc_regs_close(rr);
 	ipcc_system_close(ro);
 }
+
+Test(simulator, a_watching_handle_sees_every_write_even_one_that_changes_no_line, .init = setup6,
+     .fini = teardown)
+{
+	uint32_t seq = 0, before;
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), -EINVAL, "not watching yet");
+	cr_assert_eq(ipcc_regs_watch(regs, true), 0);
+	cr_assert_eq(ipcc_regs_watch(regs, true), -EALREADY);
+	(void)ipcc_regs_wait_write(regs, &seq, 0); /* learn the current sequence */
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), -EAGAIN, "no write since");
+	before = seq;
+	test_wr(regs, MR(0), IPCC_MR_RESET); /* the reset value again: no line moves */
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), 0, "a write that changed nothing");
+	cr_assert_neq(seq, before);
+	/* A change and its undoing before the wait: the lines are as they were, the writes not. */
+	before = seq;
+	test_wr(regs, CR(0), IPCC_CR_TXFIE);
+	test_wr(regs, MR(0), 0);
+	test_wr(regs, MR(0), IPCC_MR_RESET);
+	cr_assert_eq(lines(), 0u);
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, -1), 0);
+	cr_assert_neq(seq, before);
+	int64_t t0 = now_ns();
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 20 * 1000000LL), -ETIMEDOUT);
+	cr_assert_geq(now_ns() - t0, 20 * 1000000LL);
+	cr_assert_eq(ipcc_regs_watch(regs, false), 0);
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), -EINVAL, "no longer watching");
+	cr_assert_eq(ipcc_regs_watch(NULL, true), -EINVAL);
+}

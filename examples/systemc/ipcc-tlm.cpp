@@ -9,7 +9,7 @@
  *               annotates an access latency. Its four sc_out<bool> (C1_RXO, C1_TXF, C2_RXO,
  *               C2_TXF) follow the link's line mask: ipcc_regs_on_lines reports the changes
  *               made by writes of this process, a helper std::thread blocked in
- *               ipcc_regs_wait_lines those of other processes; both only post an
+ *               ipcc_regs_wait_write (every write, by any process) the others; both only post an
  *               async_request_update, and an SC_METHOD then drives the signals from
  *               ipcc_regs_lines (the truth is the register state, the posts are hints).
  *   Cpu         an initiator: a main SC_THREAD running the procedures and an interrupt
@@ -66,7 +66,7 @@ namespace
 {
 
 constexpr unsigned CH_SIMPLEX_12 = 0, CH_CALL = 1, CH_SIMPLEX_21 = 2, CHANNELS = 3;
-constexpr int64_t MIN_HEAL_NS = 1000 * 1000, MAX_HEAL_NS = 128 * MIN_HEAL_NS;
+constexpr int64_t STOP_CHECK_NS = 100 * 1000 * 1000; /* how soon watch() sees stop_ */
 constexpr int64_t REAL_TIMEOUT_NS = 10ll * 1000 * 1000 * 1000;
 const char *const LINE_NAMES[4] = { "C1_RXO", "C1_TXF", "C2_RXO", "C2_TXF" };
 
@@ -123,7 +123,6 @@ class IpccTarget : public sc_module
 	tlm_utils::simple_target_socket_optional<IpccTarget> bus1, bus2;
 	sc_vector<sc_out<bool>> line; /* bit i of the line mask */
 	unsigned rises[4] = {};
-	std::atomic<unsigned> heals{ 0 }; /* stale signals healed by watch()'s timeout */
 
 	IpccTarget(sc_module_name name, ipcc_regs *regs, sc_time latency)
 	    : sc_module(name), bus1("bus1"), bus2("bus2"), line("line", 4), bridge_("bridge"),
@@ -137,6 +136,9 @@ class IpccTarget : public sc_module
 		int r = ipcc_regs_on_lines(regs_, on_lines, this);
 		if (r)
 			fail("ipcc_regs_on_lines", r);
+		r = ipcc_regs_watch(regs_, true);
+		if (r)
+			fail("ipcc_regs_watch", r);
 		watcher_ = std::thread(&IpccTarget::watch, this);
 	}
 
@@ -186,45 +188,26 @@ class IpccTarget : public sc_module
 	}
 
 	/*
-	 * Writes of other processes: wait until the lines differ from what drive() last put on
-	 * the signals, then post. ipcc_regs_wait_lines compares values, so one window stays
-	 * open: drive() shows a new value X (this process wrote it) after we loaded the old one
-	 * S and before we sleep, and another process then writes the lines back to S (the
-	 * typical case: our handler masks a line, the peer raises it again with the next
-	 * message). We then sleep on S with the signals showing X. The timeout heals that: it
-	 * starts at 1 ms after each change, when the window is likely, and doubles while the
-	 * lines stay quiet, up to 128 ms (which also bounds the destructor's wait). The signals
-	 * then lag by up to 1 ms of real time, in zero simulated time; `heals` counts it.
+	 * Writes of other processes: the handle watches the link (ipcc_regs_watch), so every
+	 * register write of any process bumps the link's write sequence, and this thread posts
+	 * once per bump it sees (ipcc_regs_wait_write): drive() then shows the lines as they are.
+	 * A change made and undone before the thread looks is a write all the same, so the
+	 * signals never keep a stale level. The 100 ms bound only lets the destructor stop the
+	 * thread; nothing depends on it.
 	 */
 	void watch()
 	{
-		/* seq_cst on driven_: pairs with the store in drive(); nothing else is ordered by
-		 * it (the heal below compares again after a timeout). */
-		uint32_t last = driven_.load(std::memory_order_seq_cst), seen = last;
-		int64_t timeout = MIN_HEAL_NS;
+		uint32_t seq = 0;
+		(void)ipcc_regs_wait_write(regs_, &seq, 0); /* the current sequence */
+		bridge_.post();
+		/* Relaxed: it only ends the loop, within one bound; it orders nothing. */
 		while (!stop_.load(std::memory_order_relaxed)) {
-			uint32_t now;
-			int r = ipcc_regs_wait_lines(regs_, seen, &now, timeout);
-			if (r == 0) {
+			int r = ipcc_regs_wait_write(regs_, &seq, STOP_CHECK_NS);
+			if (r == 0)
 				bridge_.post();
-				seen = now; /* drive() will show this or a newer value */
-				timeout = MIN_HEAL_NS;
-			} else if (r == -ETIMEDOUT) {
-				if (ipcc_regs_lines(regs_, &now) == 0 &&
-				    now != driven_.load(std::memory_order_seq_cst)) {
-					heals.fetch_add(1, std::memory_order_relaxed); /* a count */
-					bridge_.post();
-				}
-				timeout = std::min(timeout * 2, MAX_HEAL_NS);
-			} else {
-				fail("ipcc_regs_wait_lines", r);
+			else if (r != -ETIMEDOUT) {
+				fail("ipcc_regs_wait_write", r);
 				return;
-			}
-			/* drive() ran meanwhile: wait for a change from what it showed. */
-			uint32_t d = driven_.load(std::memory_order_seq_cst);
-			if (d != last) {
-				seen = last = d;
-				timeout = MIN_HEAL_NS;
 			}
 		}
 	}
@@ -239,14 +222,12 @@ class IpccTarget : public sc_module
 				rises[i]++;
 			line[i].write(hi);
 		}
-		driven_.store(mask, std::memory_order_seq_cst); /* see watch() */
 	}
 
 	LineBridge bridge_;
 	ipcc_regs *regs_;
 	sc_time latency_;
 	std::atomic<bool> stop_{ false };
-	std::atomic<uint32_t> driven_{ 0 }; /* the signals' mask, for watch() */
 	std::thread watcher_;
 };
 
@@ -550,7 +531,7 @@ int simulate(ipcc_system *sys, unsigned sim, unsigned n, const std::string &labe
 			    sc_time_stamp().to_string().c_str());
 		for (unsigned i = 0; i < 4; i++)
 			std::printf(" %s %u", LINE_NAMES[i], ipcc.rises[i]);
-		std::printf(", stale signals healed %u\n", ipcc.heals.load());
+		std::printf("\n");
 		delete c[0];
 		delete c[1];
 	}

@@ -155,6 +155,21 @@ IPCC_EXPORT int ipcc_regs_wait_lines(struct ipcc_regs *regs, uint32_t seen, uint
 				     int64_t timeout_ns);
 
 /*
+ * Every write, for a model that shows the lines itself (a simulator's signals), where "the
+ * mask differs from what I saw" can miss a change that went there and back while the model's
+ * own view moved: ipcc_regs_watch(regs, true) counts the handle as a watcher of the link until
+ * ipcc_regs_watch(regs, false) or ipcc_regs_close, so that every register write of any
+ * process bumps the link's write sequence. ipcc_regs_wait_write returns 0 as soon as the
+ * sequence differs from *seq and stores the new one there: called again with that value, it
+ * misses no write made after it returned (re-read the lines, then wait again). Timeouts as
+ * ipcc_regs_wait_lines (-EAGAIN, -ETIMEDOUT); a signal does not end it. -EINVAL (the handle
+ * does not watch), -EROFS (read-only handle), -EALREADY (watch already in that state).
+ * While watched, each register write of the link costs an RMW and a FUTEX_WAKE.
+ */
+IPCC_EXPORT int ipcc_regs_watch(struct ipcc_regs *regs, bool on);
+IPCC_EXPORT int ipcc_regs_wait_write(struct ipcc_regs *regs, uint32_t *seq, int64_t timeout_ns);
+
+/*
  * Reset the whole IPCC instance, as its RCC reset does on the chip: both banks to their reset
  * values (CxCR 0, CxMR all masked) and both status registers to 0 (every channel free), then
  * ring both CPUs of the link so that their waits and dispatchers re-check the lines (a sender

@@ -328,6 +328,7 @@ uint32_t ipcc_link_read(struct ipcc_system *sys, struct ipcc_link *l, uint32_t o
 struct ipcc_regs {
 	struct ipcc_system *sys;
 	struct ipcc_link *link;
+	bool watching; /* ipcc_regs_watch: counted in the link's watchers */
 };
 
 IPCC_EXPORT int ipcc_regs_open(struct ipcc_system *sys, unsigned cpu_a, unsigned cpu_b,
@@ -349,6 +350,8 @@ IPCC_EXPORT int ipcc_regs_open(struct ipcc_system *sys, unsigned cpu_a, unsigned
 
 IPCC_EXPORT void ipcc_regs_close(struct ipcc_regs *regs)
 {
+	if (regs && regs->watching)
+		(void)ipcc_regs_watch(regs, false);
 	free(regs);
 }
 
@@ -446,6 +449,64 @@ IPCC_EXPORT int ipcc_regs_on_lines(struct ipcc_regs *regs, ipcc_lines_fn fn, voi
 	return 0;
 }
 
+/* The absolute CLOCK_MONOTONIC deadline of a wait of timeout_ns > 0, saturated. */
+static struct timespec deadline_of(int64_t timeout_ns)
+{
+	struct timespec d = { 0, 0 };
+	if (timeout_ns > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &d);
+		int64_t ns = (int64_t)d.tv_sec * 1000000000 + d.tv_nsec;
+		ns = timeout_ns > INT64_MAX - ns ? INT64_MAX : ns + timeout_ns;
+		d = (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+	}
+	return d;
+}
+
+IPCC_EXPORT int ipcc_regs_watch(struct ipcc_regs *regs, bool on)
+{
+	if (!regs)
+		return -EINVAL;
+	if (regs->sys->readonly)
+		return -EROFS;
+	if (regs->watching == on)
+		return -EALREADY;
+	regs->watching = on;
+	/* seq_cst: counted before the caller reads the sequence (lines_end reads the count
+	 * after its register write); the drop only makes writers skip the bump. */
+	if (on)
+		atomic_fetch_add_explicit(&regs->link->shm->watch.watchers, 1, memory_order_seq_cst);
+	else
+		atomic_fetch_sub_explicit(&regs->link->shm->watch.watchers, 1, memory_order_relaxed);
+	return 0;
+}
+
+IPCC_EXPORT int ipcc_regs_wait_write(struct ipcc_regs *regs, uint32_t *seq, int64_t timeout_ns)
+{
+	if (!regs || !seq || !regs->watching)
+		return -EINVAL;
+	_Atomic uint32_t *w = &regs->link->shm->watch.seq;
+	struct timespec deadline = deadline_of(timeout_ns);
+	for (;;) {
+		/* seq_cst: as the bump of lines_end, after the register write it announces. */
+		uint32_t now = atomic_load_explicit(w, memory_order_seq_cst);
+		if (now != *seq) {
+			*seq = now;
+			return 0;
+		}
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		long r = syscall(SYS_futex, w, FUTEX_WAIT_BITSET, now,
+				 timeout_ns > 0 ? &deadline : NULL, NULL, FUTEX_BITSET_MATCH_ANY);
+		if (r < 0 && errno == ETIMEDOUT) {
+			now = atomic_load_explicit(w, memory_order_seq_cst);
+			if (now == *seq)
+				return -ETIMEDOUT;
+			*seq = now;
+			return 0;
+		}
+	}
+}
+
 IPCC_EXPORT int ipcc_regs_wait_lines(struct ipcc_regs *regs, uint32_t seen, uint32_t *ret_mask,
 				     int64_t timeout_ns)
 {
@@ -454,14 +515,7 @@ IPCC_EXPORT int ipcc_regs_wait_lines(struct ipcc_regs *regs, uint32_t seen, uint
 	if (regs->sys->readonly)
 		return -EROFS;
 	struct ipcc_shm_link *s = regs->link->shm;
-	struct timespec deadline;
-	if (timeout_ns > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		int64_t ns = (int64_t)deadline.tv_sec * 1000000000 + deadline.tv_nsec;
-		ns = timeout_ns > INT64_MAX - ns ? INT64_MAX : ns + timeout_ns; /* saturate */
-		deadline =
-			(struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
-	}
+	struct timespec deadline = deadline_of(timeout_ns);
 	for (;;) {
 		/* seq_cst: count ourselves before reading the registers (lines_end). */
 		atomic_fetch_add_explicit(&s->watch.watchers, 1, memory_order_seq_cst);
