@@ -6,7 +6,7 @@
  *
  * The words and who writes them:
  *   disabled  nesting depth of ipcc_window_irq_disable; the application's thread (and its
- *             signal handler) only; the helper reads it to know when to look again.
+ *             signal handler) only.
  *   pending   set by the signal handler when it found interrupts disabled; taken by the
  *             enable that ends the last disable (same thread).
  *   ack       0 while a signal of the helper is in flight; the handler stores 1 (handlers
@@ -80,7 +80,7 @@ static int64_t now_ns(void)
 static void bump(atomic_uint *word, unsigned value)
 {
 	/* seq_cst: the store is the futex's value; pairs with the loads before futex_wait of the
-	 * helper (ack, disabled) and of ipcc_window_wfi (events). */
+	 * helper (ack) and of ipcc_window_wfi (events). */
 	atomic_store(word, value);
 	futex_wake(word);
 }
@@ -149,11 +149,15 @@ static void *helper_main(void *p)
 		while (atomic_load(&irq->ack) == 0 &&
 		       !atomic_load_explicit(&irq->stop, memory_order_relaxed))
 			futex_wait(&irq->ack, 0, HELPER_SLICE_NS);
-		/* Deferred: look again once the last enable came (it runs the pending handlers). */
-		unsigned d;
-		while (atomic_load(&irq->ack) == 2 && (d = atomic_load(&irq->disabled)) != 0 &&
+		/*
+		 * Deferred (ack 2): the enable that ends the last disable runs the pending
+		 * handlers by signalling its own thread, whose handler stores ack 1. Wait for
+		 * that store itself: waiting for `disabled` to reach 0 missed an enable followed
+		 * at once by another disable, and slept a whole slice.
+		 */
+		while (atomic_load(&irq->ack) == 2 &&
 		       !atomic_load_explicit(&irq->stop, memory_order_relaxed))
-			futex_wait(&irq->disabled, d, HELPER_SLICE_NS);
+			futex_wait(&irq->ack, 2, HELPER_SLICE_NS);
 	}
 	return NULL;
 }
@@ -215,7 +219,6 @@ IPCC_EXPORT void ipcc_window_irq_stop(struct ipcc_window_irq *irq)
 		return;
 	atomic_store_explicit(&irq->stop, true, memory_order_relaxed); /* a flag, see helper_main */
 	futex_wake(&irq->ack);
-	futex_wake(&irq->disabled);
 	pthread_join(irq->helper, NULL);
 	/* A signal the helper sent last may still be queued (if the thread blocks it): SIG_IGN
 	 * discards it, so the previous disposition (SIG_DFL terminates) never sees it. */
@@ -242,7 +245,6 @@ IPCC_EXPORT void ipcc_window_irq_enable(struct ipcc_window_irq *irq)
 		return;
 	if (atomic_fetch_sub(&irq->disabled, 1) != 1)
 		return;
-	futex_wake(&irq->disabled);
 	/* A signal to the own thread is delivered before pthread_kill returns: the pending
 	 * handlers run now, in signal context like any other interrupt. */
 	if (atomic_exchange_explicit(&irq->pending, 0, memory_order_relaxed))
