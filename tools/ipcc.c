@@ -1712,7 +1712,8 @@ static int trace_run(const char *name, const char *out, uint64_t duration_ns)
 		goto out;
 	}
 	/* Stable enough: records of one ring with one stamp keep their ticket order (merge). */
-	qsort(b.rec, b.n, sizeof(*b.rec), record_cmp);
+	if (b.n > 1) /* b.rec is NULL when nothing was recorded: qsort may not be given it */
+		qsort(b.rec, b.n, sizeof(*b.rec), record_cmp);
 	r = vcd_write(vcd, f, b.rec, b.n);
 	if (r < 0 || (f != stdout && fclose(f) != 0)) {
 		f = NULL;
