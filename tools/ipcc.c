@@ -1600,14 +1600,19 @@ struct trace_buf {
 	size_t n, cap;
 };
 
+/* Reads of 256 records per ring and poll: 2^21 records, more than the largest ring holds. */
+#define TRACE_TAKE_ROUNDS 8192u
+
 /* Take every complete record of every ring into b (discard: drop them). 0 or -errno. */
 static int trace_take(struct ipcc_system *sys, unsigned rings, struct trace_buf *b, bool discard)
 {
 	struct ipcc_trace_record tmp[256];
 
 	for (unsigned ring = 0; ring < rings; ring++) {
-		/* Discarding is bounded: writers that keep up with us do not hold the start. */
-		for (unsigned round = 0; !discard || round < 1024; round++) {
+		/* Bounded either way: writers that keep up with us (or a peer publishing garbage)
+		 * neither hold the start nor keep one poll from returning to the stop checks;
+		 * what is left is taken at the next poll. */
+		for (unsigned round = 0; round < TRACE_TAKE_ROUNDS; round++) {
 			int n = ipcc_trace_read(sys, ring, tmp, 256);
 			if (n < 0)
 				return n;

@@ -554,15 +554,21 @@ _Static_assert(IPCC_CHANNELS_MAX == 16, "ipcc_regs_state.len has 16 channels");
 /*
  * Store `value` into *w, except for the bits of `keep`, which keep what *w holds: a CAS loop,
  * because the service owning those bits may change them meanwhile (its own RMWs, in its
- * CPU's process) and must not lose that change. seq_cst: see the file comment. The old word.
+ * CPU's process) and must not lose that change. Bounded: a process hammering the word would
+ * keep every CAS failing, so after MERGE_TRIES the word is exchanged with the kept bits as
+ * last seen (a change racing with that last look may be lost: only a writer that defeats the
+ * CAS that often can make that happen). seq_cst: see the file comment. The old word.
  */
+#define MERGE_TRIES 64u
+
 static uint32_t merge_word(_Atomic uint32_t *w, uint32_t value, uint32_t keep)
 {
 	uint32_t old = atomic_load_explicit(w, memory_order_seq_cst);
-	while (!atomic_compare_exchange_weak_explicit(w, &old, value | (old & keep),
-						      memory_order_seq_cst, memory_order_seq_cst))
-		;
-	return old;
+	for (unsigned i = 0; i < MERGE_TRIES; i++)
+		if (atomic_compare_exchange_weak_explicit(w, &old, value | (old & keep),
+							  memory_order_seq_cst, memory_order_seq_cst))
+			return old;
+	return atomic_exchange_explicit(w, value | (old & keep), memory_order_seq_cst);
 }
 
 /* The CR enables processor p's reserved channels need, from its MR: see regs.h. */

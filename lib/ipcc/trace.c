@@ -160,6 +160,9 @@ static struct ipcc_shm_trace_record *slot_at(const struct ipcc_trace_view *v,
 	return &recs[ticket & (v->records - 1)];
 }
 
+/* How often a writer tries to take a slot before it drops its record (ipcc_trace_put). */
+#define TRACE_PUT_TRIES 64u
+
 uint64_t ipcc_trace_now(void)
 {
 	struct timespec ts;
@@ -178,18 +181,25 @@ void ipcc_trace_put(struct ipcc_system *sys, uint64_t t, const struct ipcc_link 
 	assert(ring < v->count);
 	/* Relaxed: the CAS below decides; a stale head only fails it. */
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	do {
+	/*
+	 * A bounded number of tries: another process can keep rewriting head so that every CAS
+	 * fails, and the writer (a register write, a fault handler) must never wait on it. Past
+	 * the bound the record is dropped and counted, as for a full ring.
+	 */
+	for (unsigned tries = 0;; tries++) {
 		/* Acquire: pairs with the release store of tail in ipcc_trace_read, so that the
 		 * reader's copy of the slot we may reuse is done. */
 		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (head - tail >= v->records) {
+		if (head - tail >= v->records || tries == TRACE_PUT_TRIES) {
 			/* Relaxed: a statistic, read alone. */
 			atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
 			return;
 		}
 		/* Relaxed both ways: the ticket orders nothing; the record is published by seq. */
-	} while (!atomic_compare_exchange_weak_explicit(
-		&r->head, &head, head + 1, memory_order_relaxed, memory_order_relaxed));
+		if (atomic_compare_exchange_weak_explicit(&r->head, &head, head + 1,
+							  memory_order_relaxed, memory_order_relaxed))
+			break;
+	}
 	struct ipcc_shm_trace_record *rec = slot_at(v, r, head);
 	uint64_t what =
 		(uint64_t)l->index << 32 | (uint64_t)(writer & 0xFFFFu) << 16 | kind << 8 | p;
@@ -296,7 +306,9 @@ IPCC_EXPORT int ipcc_trace_read(struct ipcc_system *sys, unsigned ring,
 	/* Relaxed: only the reader writes tail. */
 	uint64_t tail = atomic_load_explicit(&rg->tail, memory_order_relaxed), start = tail;
 	unsigned n = 0;
-	while (n < cap) {
+	/* At most a ring's worth of slots per call, valid or not: a peer publishing garbage as
+	 * fast as we skip it cannot keep the call from returning. */
+	while (n < cap && tail - start < v->records) {
 		struct ipcc_shm_trace_record *rec = slot_at(v, rg, tail);
 		/* Acquire: pairs with the release store of seq in ipcc_trace_put. */
 		if (atomic_load_explicit(&rec->seq, memory_order_acquire) != tail + 1)
