@@ -219,8 +219,10 @@ static void notify_init(struct ipcc_system *sys, const struct ipcc_shm_section *
 static int notify_load(struct ipcc_system *sys, const struct ipcc_shm_section *s)
 {
 	struct notify_sys *ns = nsys(sys);
-	const struct ipcc_shm_notify_head *h =
-		(const struct ipcc_shm_notify_head *)(sys->base + s->offset);
+	/* Our own copy, read once: a peer may rewrite the head between a check and a use. */
+	struct ipcc_shm_notify_head copy;
+	memcpy(&copy, sys->base + s->offset, sizeof(copy));
+	const struct ipcc_shm_notify_head *h = &copy;
 
 	if (ns->loaded)
 		return -EUCLEAN; /* a second Notify section */
@@ -599,6 +601,7 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 	const void *slots;
 	uint32_t budget = nc->ns->depth;
 	bool empty = false;
+	const uint64_t received0 = p->rx.received, dropped0 = p->rx.dropped;
 
 	while (budget > 0) {
 		int n = ipcc_queue_peek(&p->rx.q, budget, &slots);
@@ -632,9 +635,12 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 		if (i < n)
 			break;
 	}
-	/* Relaxed: statistics for observers; this line has no other writer. */
-	atomic_store_explicit(&p->rx.rec->received, p->rx.received, memory_order_relaxed);
-	atomic_store_explicit(&p->rx.rec->dropped, p->rx.dropped, memory_order_relaxed);
+	/* Relaxed: statistics for observers; this line has no other writer. Only when they
+	 * moved: a visit that found nothing writes no shared line. */
+	if (p->rx.received != received0 || p->rx.dropped != dropped0) {
+		atomic_store_explicit(&p->rx.rec->received, p->rx.received, memory_order_relaxed);
+		atomic_store_explicit(&p->rx.rec->dropped, p->rx.dropped, memory_order_relaxed);
+	}
 	return empty;
 }
 
@@ -850,6 +856,10 @@ static bool pred_tx_free(struct ipcc_cpu *cpu, void *arg)
 static void tx_stats(struct notify_tx *tx)
 {
 	atomic_store_explicit(&tx->rec->sent, tx->sent, memory_order_relaxed);
+}
+
+static void tx_stats_full(struct notify_tx *tx)
+{
 	atomic_store_explicit(&tx->rec->full, tx->full, memory_order_relaxed);
 }
 
@@ -888,7 +898,7 @@ static int send_entry(struct ipcc_cpu *cpu, struct notify_peer *p, uint32_t entr
 		}
 		if (!counted) {
 			p->tx.full++;
-			tx_stats(&p->tx);
+			tx_stats_full(&p->tx);
 			counted = true;
 		}
 		if (timeout_ns == 0) {
@@ -961,9 +971,15 @@ static bool recv_take(struct recv_wait *w)
 {
 	if (w->got)
 		return true;
+	struct mailbox *m = &w->nc->mbox[w->client];
 	pthread_mutex_lock(&w->nc->mbox_lock);
-	w->got = mbox_take(&w->nc->mbox[w->client], &w->value, &w->remote);
+	bool was_full = m->head - m->tail >= IPCC_NOTIFY_MAILBOX;
+	w->got = mbox_take(m, &w->value, &w->remote);
 	pthread_mutex_unlock(&w->nc->mbox_lock);
+	/* The room we made may free a pair held back by this mailbox (drain_all), whose line is
+	 * masked: nothing else would drain it now. */
+	if (w->got && was_full)
+		drain_try(w->nc);
 	return w->got;
 }
 
@@ -1016,14 +1032,16 @@ static void sync_announce(struct notify_cpu *nc, struct notify_peer *p)
 	s->announced = true;
 	pthread_mutex_lock(&p->tx.lock);
 	/* The entry rings the peer (or its drainer wakes the peer's waiters when it takes it). */
-	int r = tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
+	(void)tx_push(p, IPCC_NOTIFY_CLIENT_SYNC << 28 | ((s->done + 1) & IPCC_NOTIFY_VALUE_MAX));
 	pthread_mutex_unlock(&p->tx.lock);
-	if (r < 0) {
-		/* No room: the drainer of a full queue takes no sync entry, so wake the peer's
-		 * waiters ourselves. seq_cst: the word above, before ipcc_bell_wake_sleepers. */
-		atomic_thread_fence(memory_order_seq_cst);
-		ipcc_bell_wake_sleepers(nc->cpu->sys, p->id);
-	}
+	/*
+	 * The entry may not reach the peer's drainer soon (a full queue takes none; a queue
+	 * held back by a full mailbox is not drained), and the peer's sync waiters read the word
+	 * itself: wake them ourselves. Sync is rare; the wake is cheap when nobody sleeps.
+	 * seq_cst: the word above, before ipcc_bell_wake_sleepers.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	ipcc_bell_wake_sleepers(nc->cpu->sys, p->id);
 }
 
 /*

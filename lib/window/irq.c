@@ -258,7 +258,11 @@ IPCC_EXPORT int ipcc_window_wfi(struct ipcc_window_irq *irq, int64_t timeout_ns)
 
 	if (!irq)
 		return -EINVAL;
-	deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
+	deadline = 0;
+	if (timeout_ns > 0) { /* saturated, not overflowed, for a timeout near INT64_MAX */
+		int64_t now = now_ns();
+		deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+	}
 	/* seq_cst: pairs with on_signal's bump of events. */
 	while ((e = atomic_load(&irq->events)) == irq->events_seen) {
 		int64_t left = -1;

@@ -248,7 +248,9 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	struct ipcc_window *w = step.win;
 	int saved = errno;
 
-	if (!w) {
+	/* Only the kernel's single-step trap ends a step (si_code TRAP_TRACE > 0); a SIGTRAP
+	 * sent with kill or tgkill (si_code <= 0) is somebody else's, passed on. */
+	if (!w || si->si_code <= 0) {
 		chain(&prev_trap, sig, si, ucv);
 		return;
 	}
