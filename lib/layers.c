@@ -29,10 +29,8 @@ extern const struct ipcc_layer ipcc_layer_notify;
 
 /* Region has no entry: it owns the handle and the claim that the others hang off. */
 static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
-	[IPCC_LAYER_BELL] = &ipcc_layer_bell,
-	[IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
-	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,
-	[IPCC_LAYER_PROC] = &ipcc_layer_proc,
+	[IPCC_LAYER_BELL] = &ipcc_layer_bell,	  [IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
+	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,	  [IPCC_LAYER_PROC] = &ipcc_layer_proc,
 	[IPCC_LAYER_NOTIFY] = &ipcc_layer_notify,
 };
 

@@ -50,10 +50,10 @@
 
 IPCC_BEGIN_DECLS
 
-#define IPCC_NOTIFY_CLIENTS	  16u	       /* client ids 0..15 per CPU */
-#define IPCC_NOTIFY_CLIENT_RPMSG  0u	       /* reserved: RPMessage */
-#define IPCC_NOTIFY_CLIENT_SYNC	  1u	       /* reserved: the sync calls */
-#define IPCC_NOTIFY_CLIENT_FIRST  2u	       /* the first client an application may use */
+#define IPCC_NOTIFY_CLIENTS	  16u	      /* client ids 0..15 per CPU */
+#define IPCC_NOTIFY_CLIENT_RPMSG  0u	      /* reserved: RPMessage */
+#define IPCC_NOTIFY_CLIENT_SYNC	  1u	      /* reserved: the sync calls */
+#define IPCC_NOTIFY_CLIENT_FIRST  2u	      /* the first client an application may use */
 #define IPCC_NOTIFY_VALUE_MAX	  0x0FFFFFFFu /* 28 bits */
 #define IPCC_NOTIFY_DEPTH_MIN	  2u
 #define IPCC_NOTIFY_DEPTH_MAX	  4096u
@@ -164,7 +164,7 @@ struct ipcc_notify_stats {
 	uint64_t sent;	   /* values queued by the sender */
 	uint64_t full;	   /* sends that found the queue full (each call counts once) */
 	uint64_t received; /* values the receiver took from the queue */
-	uint64_t dropped;  /* values the receiver dropped (mailbox full, reserved client unserved) */
+	uint64_t dropped; /* values the receiver dropped (mailbox full, reserved client unserved) */
 	uint32_t fill;
 	uint32_t depth;
 };

@@ -474,9 +474,11 @@ IPCC_EXPORT int ipcc_regs_watch(struct ipcc_regs *regs, bool on)
 	/* seq_cst: counted before the caller reads the sequence (lines_end reads the count
 	 * after its register write); the drop only makes writers skip the bump. */
 	if (on)
-		atomic_fetch_add_explicit(&regs->link->shm->watch.watchers, 1, memory_order_seq_cst);
+		atomic_fetch_add_explicit(&regs->link->shm->watch.watchers, 1,
+					  memory_order_seq_cst);
 	else
-		atomic_fetch_sub_explicit(&regs->link->shm->watch.watchers, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&regs->link->shm->watch.watchers, 1,
+					  memory_order_relaxed);
 	return 0;
 }
 
@@ -566,7 +568,8 @@ static uint32_t merge_word(_Atomic uint32_t *w, uint32_t value, uint32_t keep)
 	uint32_t old = atomic_load_explicit(w, memory_order_seq_cst);
 	for (unsigned i = 0; i < MERGE_TRIES; i++)
 		if (atomic_compare_exchange_weak_explicit(w, &old, value | (old & keep),
-							  memory_order_seq_cst, memory_order_seq_cst))
+							  memory_order_seq_cst,
+							  memory_order_seq_cst))
 			return old;
 	return atomic_exchange_explicit(w, value | (old & keep), memory_order_seq_cst);
 }

@@ -196,8 +196,8 @@ void ipcc_trace_put(struct ipcc_system *sys, uint64_t t, const struct ipcc_link 
 			return;
 		}
 		/* Relaxed both ways: the ticket orders nothing; the record is published by seq. */
-		if (atomic_compare_exchange_weak_explicit(&r->head, &head, head + 1,
-							  memory_order_relaxed, memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+			    &r->head, &head, head + 1, memory_order_relaxed, memory_order_relaxed))
 			break;
 	}
 	struct ipcc_shm_trace_record *rec = slot_at(v, r, head);

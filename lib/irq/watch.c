@@ -145,7 +145,9 @@ bool ipcc_peer_probe(struct ipcc_system *sys, unsigned peer, struct ipcc_peer_pr
 	uint32_t pid = record_pid(sys, peer);
 	uint32_t state = record_state(sys, peer);
 	if (!pp->valid || gen != pp->gen || pid != pp->pid || state != pp->state) {
-		*pp = (struct ipcc_peer_probe){ .valid = true, .gen = gen, .pid = pid, .state = state };
+		*pp = (struct ipcc_peer_probe){
+			.valid = true, .gen = gen, .pid = pid, .state = state
+		};
 		pp->alive = gen != 0 && ipcc_claim_held(sys, peer) == 1;
 	}
 	*ret_gen = gen;

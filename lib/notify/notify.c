@@ -99,7 +99,8 @@ static unsigned effective_pairs(const struct ipcc_notify_config *n, const struct
 	memset(out, 0, sizeof(uint64_t) * IPCC_LINK_MAP_WORDS);
 	for (unsigned a = 0; a < g->cpus; a++)
 		for (unsigned b = a + 1; b < g->cpus; b++)
-			if ((n->pairs[a] >> b & 1) && ipcc_geometry_pair_linked(g->link_map, a, b)) {
+			if ((n->pairs[a] >> b & 1) &&
+			    ipcc_geometry_pair_linked(g->link_map, a, b)) {
 				out[a] |= 1ull << b;
 				count++;
 			}
@@ -349,7 +350,7 @@ struct notify_cpu {
 	struct ipcc_cpu *cpu;
 	struct notify_sys *ns;
 	unsigned npeers;
-	unsigned rr; /* the pair the next drain starts with */
+	unsigned rr;				 /* the pair the next drain starts with */
 	struct notify_peer *peer[IPCC_CPUS_MAX]; /* by CPU id; NULL: no Notify with it */
 	struct notify_peer *list[IPCC_CPUS_MAX]; /* the Notify peers, npeers of them */
 	pthread_mutex_t drain_lock;
@@ -487,7 +488,8 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 		 * (slots are this process's, made at this attach; nothing else registers on a
 		 * reserved channel). Enabling and unmasking also repair what an attach that kept
 		 * the registers (IPCC_CPU_KEEP_REGS) found. */
-		int r = ipcc_irq_activate_service(cpu, nc->list[i]->id, ns->channel, rx_handler, nc);
+		int r = ipcc_irq_activate_service(cpu, nc->list[i]->id, ns->channel, rx_handler,
+						  nc);
 		assert(r == 0);
 		(void)r;
 	}
@@ -1188,14 +1190,19 @@ IPCC_EXPORT int ipcc_notify_sync_all(struct ipcc_cpu *cpu, int64_t timeout_ns)
 	return sync_run(cpu, nc, NULL, timeout_ns);
 }
 
+/* The checks of the one-peer sync calls: the CPU, then its Notify peer `remote`. */
+static int sync_peer_check(struct ipcc_cpu *cpu, unsigned remote, struct notify_cpu **ret_nc,
+			   struct notify_peer **ret_p)
+{
+	int r = cpu_check(cpu, ret_nc);
+	return r < 0 ? r : peer_get(cpu, *ret_nc, remote, ret_p);
+}
+
 IPCC_EXPORT int ipcc_notify_sync_send(struct ipcc_cpu *cpu, unsigned remote)
 {
 	struct notify_cpu *nc;
 	struct notify_peer *p;
-	int r = cpu_check(cpu, &nc);
-	if (r < 0)
-		return r;
-	r = peer_get(cpu, nc, remote, &p);
+	int r = sync_peer_check(cpu, remote, &nc, &p);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&nc->sync_lock);
@@ -1209,13 +1216,8 @@ IPCC_EXPORT int ipcc_notify_sync_wait(struct ipcc_cpu *cpu, unsigned remote, int
 {
 	struct notify_cpu *nc;
 	struct notify_peer *p;
-	int r = cpu_check(cpu, &nc);
-	if (r < 0)
-		return r;
-	r = peer_get(cpu, nc, remote, &p);
-	if (r < 0)
-		return r;
-	return sync_run(cpu, nc, p, timeout_ns);
+	int r = sync_peer_check(cpu, remote, &nc, &p);
+	return r < 0 ? r : sync_run(cpu, nc, p, timeout_ns);
 }
 
 /* ---- queries ------------------------------------------------------------------------------ */

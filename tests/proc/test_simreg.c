@@ -420,7 +420,8 @@ Test(simreg, a_process_that_is_no_cpu_sleeps_until_a_send_in_another_raises_a_li
 	int64_t t0 = pt_now_ns();
 	cr_assert_eq(ipcc_send(a, 1, 2, "hi", 2, 0), 0);
 	pt_expect_exit0(pid, PT_LONG, "the line watcher");
-	fprintf(stderr, "simreg: a line watcher in another process returned %.2f ms after the send\n",
+	fprintf(stderr,
+		"simreg: a line watcher in another process returned %.2f ms after the send\n",
 		(double)(pt_now_ns() - t0) / PT_MS);
 	ipcc_cpu_detach(b);
 	ipcc_cpu_detach(a);
