@@ -81,6 +81,8 @@ enum ipcc_layer_id {
 	IPCC_LAYER_IRQ,	   /* lib/irq: handlers, dispatch, waits */
 	IPCC_LAYER_PROC,   /* lib/proc: the procedures */
 	IPCC_LAYER_NOTIFY, /* lib/notify: IPC Notify and sync */
+	IPCC_LAYER_RPMSG,  /* lib/rpmsg: RPMessage */
+	IPCC_LAYER_LOG,	   /* lib/log: the shared-memory log */
 	IPCC_LAYER_COUNT
 };
 

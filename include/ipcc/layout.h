@@ -17,7 +17,8 @@
  *               slot = struct ipcc_shm_slot (8 bytes) + buffer_size bytes, rounded up to 64
  *     notify    IPC Notify: struct ipcc_shm_notify_head, then count records of stride bytes
  *     trace     the register trace: struct ipcc_shm_trace_head, then count rings of stride bytes
- *     (later layers add their own section types: vrings, logs, user regions)
+ *     rpmsg     RPMessage: struct ipcc_shm_rpmsg_head, CPU tables, then count vrings
+ *     (later layers add their own section types: logs, user regions)
  *
  * Links exist for the CPU pairs whose bit is set in link_map; the link index of a pair (a < b)
  * is the number of set pairs before it in the order (0,1), (0,2) ... (0,K-1), (1,2) ... Pair
@@ -99,6 +100,16 @@ IPCC_SHM_ASSERT(ATOMIC_LLONG_LOCK_FREE == 2, "cross-process atomics must be lock
  * IPCC_SHM_TRACE_RECORD_SIZE); arg = records per ring. Compatible: an opener that does not know
  * it loses nothing but the trace (its writes are not recorded). */
 #define IPCC_SECTION_TRACE (IPCC_SECTION_COMPAT | 5u)
+/* RPMessage (include/ipcc/rpmsg.h): a head of IPCC_SHM_RPMSG_HEAD_SIZE, then CPUs tables of
+ * IPCC_SHM_RPMSG_CPU_SIZE (struct ipcc_shm_rpmsg_cpu), then count = ordered RPMessage pairs
+ * vrings of stride bytes (struct ipcc_shm_rpmsg_pair, ledgers, queues, buffers); arg = buffers
+ * per vring. */
+#define IPCC_SECTION_RPMSG 6u
+/* The shared-memory log (include/ipcc/log.h). Compatible: an opener that does not know it
+ * loses nothing but the log. */
+#define IPCC_SECTION_LOG (IPCC_SECTION_COMPAT | 7u)
+/* User regions (include/ipcc/region.h): applications rely on them, so not ignorable. */
+#define IPCC_SECTION_REGIONS 8u
 
 /* section.owner: no CPU or pair owns the section as a whole. */
 #define IPCC_SECTION_OWNER_NONE 0xFFFFFFFFu
@@ -318,6 +329,86 @@ struct ipcc_shm_trace_record {
 	IPCC_SHM_ATOMIC(uint64_t) value; /* bits written << 32 | the word after the write */
 };
 
+/*
+ * RPMessage (include/ipcc/rpmsg.h, lib/rpmsg/rpmsg.c). The head is written by the creator, once.
+ * Then one table per CPU, written only by that CPU's owner: the end points it has open and the
+ * names it announced. Then, for each link a-b (a < b, in link order) with RPMessage, two vrings,
+ * a -> b then b -> a. A vring S -> R is, each part 64-byte aligned:
+ *   struct ipcc_shm_rpmsg_pair  a line written by S, a line written by R
+ *   sent_tag[buffers]           uint32 each, written by S: the tag of the buffer's last send
+ *   ret_tag[buffers]            uint32 each, written by R: the tag of its last return
+ *   full queue                  lib/queue, S -> R, `buffers` entries of 8 bytes
+ *   free queue                  lib/queue, R -> S, `buffers` entries of 8 bytes
+ *   buffers                     `buffers` of buffer_size bytes: header, then payload
+ * A queue entry is struct ipcc_shm_rpmsg_desc. A send's tag is its position in the full queue
+ * plus one; a buffer is out with R while sent_tag != ret_tag (lib/rpmsg/rpmsg.c: the reclaim).
+ */
+#define IPCC_SHM_RPMSG_HEAD_SIZE 1024u
+#define IPCC_SHM_RPMSG_CPU_SIZE	 2304u
+#define IPCC_SHM_RPMSG_EP_WORDS	 16u /* bitmap words: IPCC_RPMSG_ENDPOINTS_MAX bits */
+#define IPCC_SHM_RPMSG_NAMES	 32u /* IPCC_RPMSG_NAMES_MAX */
+#define IPCC_RPMSG_MAGIC	 0x474D5052u /* "RPMG" */
+
+struct ipcc_shm_rpmsg_head {
+	uint32_t magic;
+	uint32_t buffers;     /* per vring, as the directory's arg */
+	uint32_t buffer_size; /* bytes per buffer, header included */
+	uint32_t endpoints;   /* end point numbers per CPU */
+	uint32_t pair_count;  /* vrings: twice the links with RPMessage */
+	uint32_t record_size; /* bytes per vring, as the directory's stride */
+	uint32_t cpus;	      /* tables */
+	uint32_t reserved0[9];
+	uint64_t pairs[IPCC_LINK_MAP_WORDS]; /* bit b of pairs[a], a < b: link a-b has RPMessage */
+	uint8_t reserved1[IPCC_SHM_RPMSG_HEAD_SIZE - 64 - 8 * IPCC_LINK_MAP_WORDS];
+};
+
+/*
+ * One announced name. The owner writes it under a sequence count: odd while it changes (a reader
+ * retries), even when stable; ep == 0 (the control end point) is an empty entry.
+ */
+struct ipcc_shm_rpmsg_name {
+	IPCC_SHM_ATOMIC(uint32_t) seq;
+	IPCC_SHM_ATOMIC(uint32_t) ep;
+	IPCC_SHM_ATOMIC(uint64_t) to;	   /* bit c: announced to CPU c */
+	IPCC_SHM_ATOMIC(uint64_t) name[4]; /* NUL-padded bytes, as words */
+	uint64_t reserved[2];
+};
+
+struct ipcc_shm_rpmsg_cpu {
+	/* line 0 */
+	IPCC_SHM_ATOMIC(uint32_t) gen;	   /* the owner generation the table is for */
+	IPCC_SHM_ATOMIC(uint32_t) ns_seq;  /* bumped at every announce or withdrawal */
+	IPCC_SHM_ATOMIC(uint32_t) ep_seq;  /* bumped at every end point open or close */
+	uint32_t reserved0[13];
+	/* lines 1-2: bit e of word e / 64: end point e is open */
+	IPCC_SHM_ATOMIC(uint64_t) open[IPCC_SHM_RPMSG_EP_WORDS];
+	/* lines 3-34 */
+	struct ipcc_shm_rpmsg_name names[IPCC_SHM_RPMSG_NAMES];
+	uint8_t reserved1[IPCC_SHM_RPMSG_CPU_SIZE - 3 * 64 - 64 * IPCC_SHM_RPMSG_NAMES];
+};
+
+struct ipcc_shm_rpmsg_pair {
+	/* line 0: the sender's */
+	IPCC_SHM_ATOMIC(uint64_t) sent;
+	IPCC_SHM_ATOMIC(uint64_t) nobuf;
+	IPCC_SHM_ATOMIC(uint32_t) tx_waiting; /* the sender waits for a buffer: ring NEW_EMPTY */
+	uint32_t reserved0[11];
+	/* line 1: the receiver's */
+	IPCC_SHM_ATOMIC(uint64_t) received;
+	IPCC_SHM_ATOMIC(uint64_t) dropped;
+	IPCC_SHM_ATOMIC(uint64_t) stale;
+	IPCC_SHM_ATOMIC(uint64_t) bad;
+	IPCC_SHM_ATOMIC(uint64_t) reclaimed;
+	uint64_t reserved1[3];
+};
+
+/* A queue entry: a buffer and the send it belongs to. */
+struct ipcc_shm_rpmsg_desc {
+	uint16_t index; /* the buffer, < buffers */
+	uint16_t gen;	/* full queue: the sender's generation (low 16 bits); free queue: 0 */
+	uint32_t tag;	/* the send's tag (sent_tag) */
+};
+
 /* The head of each channel slot; the data follows it in the same cache line. */
 struct ipcc_shm_slot {
 	IPCC_SHM_ATOMIC(uint32_t) len; /* message length, written by the procedures before CHnS */
@@ -355,5 +446,15 @@ IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_trace_head, enabled) == IPCC_CACHE_LINE
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_trace_ring) == IPCC_SHM_TRACE_RING_SIZE, "trace ring");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_trace_ring, tail) == IPCC_CACHE_LINE, "trace reader");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_trace_record) == IPCC_SHM_TRACE_RECORD_SIZE, "record");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_head) == IPCC_SHM_RPMSG_HEAD_SIZE, "rpmsg head");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_head, pairs) == 64, "rpmsg pairs");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_name) == 64, "rpmsg name");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_cpu, open) == 64, "rpmsg end points");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_cpu, names) == 192, "rpmsg names");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_cpu) == IPCC_SHM_RPMSG_CPU_SIZE, "rpmsg table");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_pair) == 2 * IPCC_CACHE_LINE, "rpmsg record");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_pair, received) == IPCC_CACHE_LINE,
+		"rpmsg receiver line");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_desc) == 8, "rpmsg descriptor");
 
 #endif

@@ -19,6 +19,9 @@ struct ipcc_system;
 struct ipcc_cpu;
 struct ipcc_notify_config;
 struct ipcc_trace_config;
+struct ipcc_rpmsg_config;
+struct ipcc_log_config;
+struct ipcc_region_config;
 
 struct ipcc_config {
 	unsigned cpus;	      /* IPCC_CPUS_MIN..IPCC_CPUS_MAX; default 2 */
@@ -42,7 +45,10 @@ struct ipcc_config {
 	 */
 	const struct ipcc_notify_config *notify; /* IPC Notify and sync, <ipcc/notify.h> */
 	const struct ipcc_trace_config *trace;	 /* the register trace, <ipcc/trace.h> */
-	const void *reserved_services[6];	 /* NULL: for the services to come */
+	const struct ipcc_rpmsg_config *rpmsg;	 /* RPMessage, <ipcc/rpmsg.h> (needs notify) */
+	const struct ipcc_log_config *log;	 /* the shared-memory log, <ipcc/log.h> */
+	const struct ipcc_region_config *regions; /* user regions, <ipcc/region.h> */
+	const void *reserved_services[3];	 /* NULL: for the services to come */
 };
 
 /* Fill *cfg with the defaults. Never fails. */
