@@ -7,7 +7,8 @@
  * checked against its table the same way at every level: unknown keys first, in file order,
  * then the known ones in table order, so that a key can rely on the ones before it (links
  * name CPUs, services name links). A service adds its block as an entry of service_keys with
- * its own config struct, which the handle owns and its config points at (notify).
+ * its own config struct, which the handle owns and its config points at (notify, trace,
+ * rpmsg).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,15 +19,18 @@
 #include <unistd.h>
 
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
 #include <ipcc/trace.h>
 
 #include "internal.h"
 #include "sysdesc/tree.h"
 
 struct ipcc_sysdesc {
-	struct ipcc_config config; /* config.notify and config.trace point here, or are NULL */
+	/* config.notify, config.trace and config.rpmsg point here, or are NULL */
+	struct ipcc_config config;
 	struct ipcc_notify_config notify;
 	struct ipcc_trace_config trace;
+	struct ipcc_rpmsg_config rpmsg;
 	char name[IPCC_NAME_MAX + 2]; /* "" when the description gives none */
 };
 
@@ -88,6 +92,9 @@ struct check {
 	struct ipcc_sysdesc *desc;
 	struct ipcc_sysdesc_error *err;
 	unsigned cpu; /* the CPU whose entry of `cpus` is being checked */
+	/* services.rpmsg: the block, and what the size check blames first (NULL: not given) */
+	const struct sysdesc_node *rpmsg, *rpmsg_buffers, *rpmsg_buffer_size;
+	bool rpmsg_profile_linux; /* `profile: linux` was read (it comes before buffer_size) */
 };
 
 static int node_error(struct check *c, const struct sysdesc_node *n, const char *path,
@@ -167,6 +174,24 @@ static int get_number(struct check *c, const struct sysdesc_node *n, const char 
 	if (v < min || v > max)
 		return node_error(c, n, path, "%.24s is out of range %" PRIu64 "..%" PRIu64,
 				  n->text, min, max);
+	*ret = v;
+	return 0;
+}
+
+/* A plain decimal power of two in [min, max] (min and max powers of two, min 2). */
+static int get_power_of_two(struct check *c, const struct sysdesc_node *n, const char *path,
+			    uint64_t min, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+	int r = get_number(c, n, path, min, max, &v);
+
+	if (r < 0)
+		return r;
+	if (v & (v - 1))
+		return node_error(c, n, path,
+				  "%s is not a power of two (%" PRIu64 ", %" PRIu64 ", %" PRIu64
+				  " ... %" PRIu64 ")",
+				  n->text, min, 2 * min, 4 * min, max);
 	*ret = v;
 	return 0;
 }
@@ -492,16 +517,12 @@ static int check_notify_links(struct check *c, const char *path, const struct sy
 
 static int check_notify_depth(struct check *c, const char *path, const struct sysdesc_node *n)
 {
-	uint64_t v;
-	int r = get_number(c, n, path, IPCC_NOTIFY_DEPTH_MIN, IPCC_NOTIFY_DEPTH_MAX, &v);
+	uint64_t v = 0; /* set on success only */
+	int r = get_power_of_two(c, n, path, IPCC_NOTIFY_DEPTH_MIN, IPCC_NOTIFY_DEPTH_MAX, &v);
 
-	if (r < 0)
-		return r;
-	if (v & (v - 1))
-		return node_error(c, n, path, "%s is not a power of two (2, 4, 8 ... %u)", n->text,
-				  IPCC_NOTIFY_DEPTH_MAX);
-	c->desc->notify.depth = (uint32_t)v;
-	return 0;
+	if (r == 0)
+		c->desc->notify.depth = (uint32_t)v;
+	return r;
 }
 
 static int check_notify_channel(struct check *c, const char *path, const struct sysdesc_node *n)
@@ -536,6 +557,145 @@ static int check_notify(struct check *c, const char *path, const struct sysdesc_
 	}
 	if (r == 0)
 		c->desc->config.notify = &c->desc->notify;
+	return r;
+}
+
+/* ---- services.rpmsg ------------------------------------------------------------------------- */
+
+/* Notify on pair a < b as the library reads it: a link whose Notify bit is set. */
+static bool has_notify(const struct ipcc_sysdesc *desc, unsigned a, unsigned b)
+{
+	return desc->config.notify && ((desc->config.links[a] >> b) & 1u) &&
+	       ((desc->notify.pairs[a] >> b) & 1u);
+}
+
+/*
+ * A list of links, each of which must have Notify: RPMessage rings its doorbells through
+ * Notify's reserved client 0. `all` (the default) is every Notify link.
+ */
+static int check_rpmsg_links(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	struct ipcc_sysdesc *desc = c->desc;
+	char item[IPCC_SYSDESC_KEY_MAX];
+	char names[2][IPCC_SHM_CPU_NAME_SIZE];
+	unsigned end[2];
+	int r;
+
+	if (is_all(n))
+		return 0; /* ipcc_rpmsg_config_init enables every pair: every Notify link */
+	r = check_pair_list(c, path, n, desc->rpmsg.pairs, desc->config.links);
+	if (r < 0)
+		return r;
+	/* Every item is a valid pair now: resolve it again to blame the one without Notify. */
+	for (unsigned i = 0; i < n->count; i++) {
+		const struct sysdesc_node *p = n->items[i];
+		snprintf(item, sizeof(item), "%s[%u]", path, i);
+		for (unsigned e = 0; e < 2; e++) {
+			r = link_end(c, item, p->items[e], &end[e]);
+			if (r < 0)
+				return r;
+		}
+		unsigned a = end[0] < end[1] ? end[0] : end[1], b = end[0] ^ end[1] ^ a;
+		if (has_notify(desc, a, b))
+			continue;
+		cpu_name_of(&desc->config, a, names[0]);
+		cpu_name_of(&desc->config, b, names[1]);
+		return node_error(c, p, item,
+				  "%s - %s has no Notify, which RPMessage needs (see "
+				  "services.notify.links)",
+				  names[0], names[1]);
+	}
+	return 0;
+}
+
+static int check_rpmsg_profile(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+
+	if (!s || !n->plain)
+		return wrong_type(c, n, path, "a profile name (linux)");
+	if (strcmp(s, "linux"))
+		return node_error(c, n, path, "unknown profile '%.32s' (known: linux)", s);
+	ipcc_rpmsg_config_linux(&c->desc->rpmsg);
+	c->rpmsg_profile_linux = true;
+	return 0;
+}
+
+static int check_rpmsg_buffers(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v = 0; /* set on success only */
+	int r = get_power_of_two(c, n, path, IPCC_RPMSG_BUFFERS_MIN, IPCC_RPMSG_BUFFERS_MAX, &v);
+
+	if (r < 0)
+		return r;
+	c->desc->rpmsg.buffers = (uint32_t)v;
+	c->rpmsg_buffers = n;
+	return 0;
+}
+
+static int check_rpmsg_buffer_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 128, 512 or 4K");
+	if (v < IPCC_RPMSG_BUFFER_SIZE_MIN || v > IPCC_RPMSG_BUFFER_SIZE_MAX || v % 16)
+		return node_error(c, n, path,
+				  "%.24s is not a multiple of 16 in %u..%u bytes (the 16-byte "
+				  "header included)",
+				  s, IPCC_RPMSG_BUFFER_SIZE_MIN, IPCC_RPMSG_BUFFER_SIZE_MAX);
+	/* `profile` comes before `buffer_size` in rpmsg_keys: its choice is known. */
+	if (c->rpmsg_profile_linux && v != IPCC_RPMSG_BUFFER_SIZE_LINUX)
+		return node_error(c, n, path,
+				  "buffer_size %.24s conflicts with 'profile: linux' (%u-byte "
+				  "buffers): give one of the two",
+				  s, IPCC_RPMSG_BUFFER_SIZE_LINUX);
+	c->desc->rpmsg.buffer_size = (uint32_t)v;
+	c->rpmsg_buffer_size = n;
+	return 0;
+}
+
+static int check_rpmsg_endpoints(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v;
+	int r = get_number(c, n, path, IPCC_RPMSG_ENDPOINTS_MIN, IPCC_RPMSG_ENDPOINTS_MAX, &v);
+
+	if (r == 0)
+		c->desc->rpmsg.endpoints = (uint32_t)v;
+	return r;
+}
+
+static const struct sysdesc_key rpmsg_keys[] = {
+	{ "links", check_rpmsg_links, false },
+	{ "profile", check_rpmsg_profile, false },
+	{ "buffers", check_rpmsg_buffers, false },
+	{ "buffer_size", check_rpmsg_buffer_size, false },
+	{ "endpoints", check_rpmsg_endpoints, false },
+	{ NULL, NULL, false },
+};
+
+/*
+ * `rpmsg: {}` (or an empty `rpmsg:`) enables RPMessage on every Notify link with the defaults.
+ * `notify` comes before `rpmsg` in service_keys: whether Notify is there is known.
+ */
+static int check_rpmsg(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(rpmsg_keys) / sizeof(rpmsg_keys[0])];
+	int r = 0;
+
+	ipcc_rpmsg_config_init(&c->desc->rpmsg);
+	c->rpmsg = n;
+	if (!c->desc->config.notify)
+		return node_error(c, n, path,
+				  "RPMessage needs IPC Notify: add a 'notify:' block to services");
+	if (!is_null(n)) {
+		if (n->kind != SYSDESC_MAPPING)
+			return wrong_type(c, n, path, "a mapping of RPMessage settings (or {})");
+		r = check_mapping(c, n, path, rpmsg_keys, found);
+	}
+	if (r == 0)
+		c->desc->config.rpmsg = &c->desc->rpmsg;
 	return r;
 }
 
@@ -596,6 +756,7 @@ static int check_trace(struct check *c, const char *path, const struct sysdesc_n
 static const struct sysdesc_key service_keys[] = {
 	{ "notify", check_notify, false },
 	{ "trace", check_trace, false },
+	{ "rpmsg", check_rpmsg, false }, /* after notify, which it needs */
 	{ NULL, NULL, false },
 };
 
@@ -633,6 +794,24 @@ static int check_size(struct check *c, const struct sysdesc_node *root,
 
 	if (r != -EINVAL)
 		return r;
+	/* What fits without its vrings is too big because of them: blame the rpmsg block. */
+	if (c->rpmsg && c->desc->config.rpmsg) {
+		struct ipcc_config without = c->desc->config;
+		without.rpmsg = NULL;
+		if (ipcc_config_size(&without, &size) == 0) {
+			const struct sysdesc_node *n = c->rpmsg_buffer_size ? c->rpmsg_buffer_size
+						       : c->rpmsg_buffers   ? c->rpmsg_buffers
+									    : c->rpmsg;
+			return node_error(c, n,
+					  n == c->rpmsg_buffer_size ? "services.rpmsg.buffer_size"
+					  : n == c->rpmsg_buffers   ? "services.rpmsg.buffers"
+								    : "services.rpmsg",
+					  "the RPMessage vrings would need more shared memory than "
+					  "the %llu B (%llu GiB) limit",
+					  (unsigned long long)IPCC_SYSTEM_SIZE_MAX,
+					  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 30));
+		}
+	}
 	for (size_t i = 0; i < sizeof(blame) / sizeof(blame[0]); i++) {
 		const struct sysdesc_node *n = found[blame[i]];
 		if (n)
