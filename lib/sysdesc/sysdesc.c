@@ -666,9 +666,10 @@ static int check_rpmsg_endpoints(struct check *c, const char *path, const struct
 	return r;
 }
 
+/* `profile` first: it sets the base (ipcc_rpmsg_config_linux) that the other keys adjust. */
 static const struct sysdesc_key rpmsg_keys[] = {
-	{ "links", check_rpmsg_links, false },
 	{ "profile", check_rpmsg_profile, false },
+	{ "links", check_rpmsg_links, false },
 	{ "buffers", check_rpmsg_buffers, false },
 	{ "buffer_size", check_rpmsg_buffer_size, false },
 	{ "endpoints", check_rpmsg_endpoints, false },

@@ -298,13 +298,16 @@ Test(sysdesc, rpmsg_links_buffers_buffer_size_and_endpoints_are_read)
 
 Test(sysdesc, the_linux_profile_gives_512_byte_buffers)
 {
-	struct ipcc_sysdesc *desc =
-		parse_ok("cpus: 2\nservices: {notify: {}, rpmsg: {profile: linux, buffers: 16}}\n");
+	/* The profile is the base the other keys adjust, wherever it is written. */
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 3\nservices: {notify: {}, rpmsg: {links: [[0, "
+					     "2]], buffers: 16, profile: linux}}\n");
 	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
 
 	cr_assert_eq(cfg->rpmsg->buffer_size, IPCC_RPMSG_BUFFER_SIZE_LINUX);
 	cr_assert_eq(IPCC_RPMSG_BUFFER_SIZE_LINUX, 512);
 	cr_assert_eq(cfg->rpmsg->buffers, 16, "the other keys still apply");
+	cr_assert(rpmsg_on(cfg, 0, 2) && !rpmsg_on(cfg, 0, 1) && !rpmsg_on(cfg, 1, 2),
+		  "the links still apply");
 	cr_assert_eq(cfg->rpmsg->endpoints, IPCC_RPMSG_ENDPOINTS_DEFAULT);
 	ipcc_sysdesc_free(desc);
 
@@ -391,7 +394,7 @@ Test(sysdesc, an_rpmsg_block_of_the_wrong_shape_is_refused)
 	expect_error(
 		"cpus: 2\nservices:\n  notify:\n  rpmsg:\n    depth: 4\n", -EINVAL, 5,
 		"services.rpmsg.depth",
-		"unknown key 'depth' (known: links, profile, buffers, buffer_size, endpoints)");
+		"unknown key 'depth' (known: profile, links, buffers, buffer_size, endpoints)");
 }
 
 Test(sysdesc, vrings_above_the_size_limit_are_blamed_on_the_rpmsg_block)
