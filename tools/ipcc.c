@@ -27,6 +27,8 @@
 #include <ipcc/layout.h> /* info decodes the object itself */
 #include <ipcc/notify.h>
 
+#include "ipcc-rpmsg.h"
+#include "ipcc-tool.h"
 #include "vcd.h"
 
 #define EXIT_RUNTIME 1
@@ -59,9 +61,10 @@ static const char usage_text[] =
 	"                          it; NAME and --mode override the file's name and mode, the\n"
 	"                          other options conflict with --config\n"
 	"  info NAME [OPTIONS]     geometry, CPUs (names, owners, wait mode, power), sections,\n"
-	"                          Notify queues (fill and counters per ordered pair), decoded\n"
-	"                          registers and channel owners of every link; opens the\n"
-	"                          object read-only\n"
+	"                          Notify queues (fill and counters per ordered pair),\n"
+	"                          RPMessage vrings (counters per ordered pair), end points\n"
+	"                          and names (per CPU), decoded registers and channel\n"
+	"                          owners of every link; opens the object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
 	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
@@ -140,10 +143,7 @@ static size_t utf8_seq(const unsigned char *s)
  * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
  * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
  */
-#define ESC_SIZE (4 * PATH_MAX + 1)
-#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
-
-static const char *esc(const char *s, char *buf, size_t size)
+const char *esc(const char *s, char *buf, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
@@ -529,7 +529,7 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
  * A JSON string for s (NULL: JSON null). jansson takes UTF-8 only, while a name may hold any
  * byte: each byte of an invalid sequence becomes U+FFFD. NULL only when out of memory.
  */
-static json_t *jstr(const char *s)
+json_t *jstr(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	json_t *j;
@@ -608,7 +608,7 @@ static void print_text_sections(const struct memory_map *m)
  * Append e (a new reference; NULL if building it failed) to array *a. On failure *a is freed
  * and set to NULL, so that the document taking it fails as a whole instead of missing a part.
  */
-static void append(json_t **a, json_t *e)
+void append(json_t **a, json_t *e)
 {
 	if (json_array_append_new(*a, e) < 0) {
 		json_decref(*a);
@@ -765,6 +765,7 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 		       cfg->trace->ring_size >> 10,
 		       cfg->trace->ring_size / IPCC_SHM_TRACE_RECORD_SIZE,
 		       cfg->trace->enabled ? "on" : "off");
+	rpmsg_plan_print(cfg, m->sections, m->count);
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
@@ -800,10 +801,11 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 				       "enabled", cfg->trace->enabled)
 			   : json_null();
 	return json_pack(
-		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
+		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
 		"name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels", (int)cfg->channels,
 		"buffer_size", (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
-		notify, "trace", trace, "sections", json_sections(m), "size", (json_int_t)size);
+		notify, "trace", trace, "rpmsg", rpmsg_plan_json(cfg, m->sections, m->count),
+		"sections", json_sections(m), "size", (json_int_t)size);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -1408,6 +1410,7 @@ static int cmd_info(int argc, char **argv)
 	struct cpu_snapshot cs[IPCC_CPUS_MAX];
 	struct memory_map m = { 0 };
 	struct queue_snapshot *queues = NULL;
+	struct rpmsg_snapshot *rpmsg = NULL;
 	struct ipcc_system *sys;
 	json_t *doc = NULL, *links = NULL;
 	char name[IPCC_NAME_MAX + 2];
@@ -1467,12 +1470,15 @@ static int cmd_info(int argc, char **argv)
 	r = memory_map_system(sys, &m);
 	if (r == 0)
 		r = notify_snapshot(sys, only, only_a, only_b, &queues, &nqueues);
+	if (r == 0)
+		r = rpmsg_snapshot_read(sys, only, only_a, only_b, &rpmsg);
 	if (r < 0)
 		goto fail;
 
 	if (json) {
 		doc = json_info(sys, cs, &m);
 		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0 ||
+		    json_object_set_new(doc, "rpmsg", rpmsg_info_json(sys, rpmsg)) < 0 ||
 		    json_object_set_new(doc, "trace", json_trace(sys)) < 0) {
 			json_decref(doc);
 			doc = NULL;
@@ -1484,6 +1490,7 @@ static int cmd_info(int argc, char **argv)
 		print_text_sections(&m);
 		if (ipcc_notify_depth(sys))
 			print_text_notify(sys, queues, nqueues);
+		rpmsg_info_print(sys, rpmsg);
 		bool on;
 		int rings;
 		uint64_t dropped;
@@ -1515,6 +1522,7 @@ static int cmd_info(int argc, char **argv)
 		}
 		r = json_print(doc, name);
 	}
+	rpmsg_snapshot_free(rpmsg);
 	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
@@ -1523,6 +1531,7 @@ static int cmd_info(int argc, char **argv)
 fail:
 	json_decref(doc);
 	json_decref(links);
+	rpmsg_snapshot_free(rpmsg);
 	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
