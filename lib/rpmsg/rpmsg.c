@@ -1703,7 +1703,7 @@ IPCC_EXPORT int ipcc_rpmsg_hold(struct ipcc_rpmsg_ep *ep, const void *data)
 {
 	if (!ep || !data || cb_ep != ep || cb_data != data)
 		return -EINVAL;
-	struct rx_buf *b;
+	struct rx_buf *b = NULL;
 	if (rx_find(ep->rc, data, &b) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&b->peer->rx_lock);
@@ -1717,7 +1717,7 @@ IPCC_EXPORT int ipcc_rpmsg_hold(struct ipcc_rpmsg_ep *ep, const void *data)
 IPCC_EXPORT int ipcc_rpmsg_release(struct ipcc_cpu *cpu, const void *data)
 {
 	struct rp_cpu *rc;
-	struct rx_buf *b;
+	struct rx_buf *b = NULL;
 	if (!data)
 		return -EINVAL;
 	int r = cpu_check(cpu, &rc);
