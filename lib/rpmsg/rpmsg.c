@@ -650,6 +650,7 @@ static void tx_restart(struct rp_peer *p, uint32_t buffers)
 }
 
 static void rpmsg_poll(void *arg, unsigned remote, uint32_t value);
+static int tx_refill(struct rp_cpu *rc, struct rp_peer *p);
 
 static void rpmsg_detach(struct ipcc_cpu *cpu)
 {
@@ -791,8 +792,16 @@ static int rpmsg_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt
 	atomic_store_explicit(&rc->table->gen, gen, memory_order_release);
 	for (unsigned i = 0; i < rc->npeers; i++) {
 		struct rp_peer *p = rc->list[i];
-		if (!p->tx_broken)
+		if (!p->tx_broken) {
 			tx_restart(p, rs->v.buffers);
+			/* Empty the free queue now: the returns our predecessor had not taken back
+			 * yet (up to `buffers` of them) would keep its slots, and the receiver could
+			 * not return our own sends (rx_return: full queue, counted bad, buffer
+			 * lost). tx_refill keeps the ones that match a buffer still out. */
+			pthread_mutex_lock(&p->tx_lock);
+			(void)tx_refill(rc, p);
+			pthread_mutex_unlock(&p->tx_lock);
+		}
 		pthread_mutex_lock(&p->rx_lock);
 		if (!p->rx_broken)
 			rx_restart(p, rs->v.buffers);
