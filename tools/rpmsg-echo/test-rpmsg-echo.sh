@@ -157,7 +157,7 @@ has "$tmp/s3" '^CPU 2 \(c\) echoed 20 packets to 1 client$'
 # 4. Mistakes: one message each, exit 2 for usage, 1 at run time.
 expect 0 '^Usage: ipcc-rpmsg-echo server NAME' --help
 expect 0 '^ipcc-rpmsg-echo .* \(libipcc ' --version
-expect 2 'missing the side: server or client' "$pfx-x"
+expect 2 'missing the side: server or client'
 expect 2 "unknown side 'serve': expected server or client" serve "$pfx-x"
 expect 2 'missing NAME' client
 expect 2 "exactly one NAME expected, got 'extra' too" client "$pfx-x" extra
