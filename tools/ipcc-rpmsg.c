@@ -149,12 +149,18 @@ static int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct vr
 	return 0;
 }
 
-/* CPU id's end points and names; 1 if it has RPMessage, 0 if not. */
+/* CPU id's end points and names; 1 if it has RPMessage with some CPU, 0 if not. */
 static int cpu_read(struct ipcc_system *sys, unsigned id, uint32_t endpoints,
 		    struct cpu_rpmsg_snapshot *c)
 {
+	unsigned cpus = ipcc_system_cpus(sys), peers = 0;
 	int r;
 
+	for (unsigned p = 0; p < cpus; p++)
+		peers += p != id && ipcc_system_linked(sys, id, p) &&
+			 ipcc_rpmsg_enabled(sys, id, p) == 1;
+	if (!peers)
+		return 0;
 	memset(c, 0, sizeof(*c));
 	c->id = id;
 	for (unsigned e = 0; e < endpoints && e < IPCC_RPMSG_ENDPOINTS_MAX; e++) {
