@@ -180,8 +180,9 @@ IPCC_EXPORT int ipcc_rpmsg_send(struct ipcc_cpu *cpu, const void *data, uint32_t
  * buf (capacity `cap`), *ret_len its length, and (if not NULL) *ret_remote and *ret_remote_ep
  * its source. -EMSGSIZE: cap is too small (*ret_len says how much is needed; the packet stays
  * first). -EAGAIN (timeout 0, none), -ETIMEDOUT, -ECANCELED (ipcc_rpmsg_unblock), -EPIPE (the
- * reply partner died: see "Peer restarts"), -EINTR, -EBUSY (another receive is in progress on
- * the end point), -EOPNOTSUPP (a callback-mode end point), -EINVAL, -ESTALE.
+ * reply partner died: see "Peer restarts"; said once, the next receive waits for any sender
+ * again), -EINTR, -EBUSY (another receive is in progress on the end point), -EOPNOTSUPP (a
+ * callback-mode end point), -EINVAL, -ESTALE.
  */
 IPCC_EXPORT int ipcc_rpmsg_recv(struct ipcc_rpmsg_ep *ep, void *buf, uint32_t cap,
 				uint32_t *ret_len, unsigned *ret_remote, unsigned *ret_remote_ep,

@@ -1627,6 +1627,14 @@ static int rx_call(struct ipcc_rpmsg_ep *ep, struct rx_wait *w, int64_t timeout_
 	pthread_mutex_unlock(&rc->ep_lock);
 	if (w->got)
 		return 0; /* taken: it is the caller's even if the wait then ended otherwise */
+	if (r == -EPIPE) {
+		/* Said once: the next receive waits for any sender, or a server would see its
+		 * dead client's -EPIPE at once on every receive until it sends again. A send
+		 * meanwhile set a new partner: leave that one. Relaxed: see rp_cpu.partner. */
+		int expected = partner + 1;
+		atomic_compare_exchange_strong_explicit(&rc->partner[ep->number], &expected, 0,
+							memory_order_relaxed, memory_order_relaxed);
+	}
 	return r < 0 ? r : w->err;
 }
 

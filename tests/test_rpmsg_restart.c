@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RPMessage regression (found by ipcc-rpmsg-echo's test: a second client after a first one,
- * with 4 buffers, timed out at its 5th round trip): a sender that attaches again must take
- * the returns its predecessor left in the free queue. Left there, they filled the queue, the
- * receiver could not return the new incarnation's sends (counted bad, the buffer lost), and
- * after `buffers` sends the sender had no buffer left.
+ * RPMessage regressions around peer restarts, both found by ipcc-rpmsg-echo's server, which
+ * serves one client after another:
+ *   - a sender that attaches again must take the returns its predecessor left in the free
+ *     queue. Left there, they filled the queue, the receiver could not return the new
+ *     incarnation's sends (counted bad, the buffer lost), and after `buffers` sends the
+ *     sender had no buffer left (a second client, 4 buffers, timed out at its 5th round trip);
+ *   - a receive whose reply partner died says -EPIPE once. It said it at once on every
+ *     receive after, until the end point sent again, and the server spun at 100% CPU
+ *     between a client killed with -9 and the next one.
  *
  * The clients are real processes, one after the other, over a real shm object; the server is
  * the test's own process. Children never use Criterion's assertions: they report through their
@@ -136,6 +140,70 @@ Test(rpmsg, a_restarted_sender_takes_back_what_its_predecessor_left_in_the_free_
 	cr_assert_eq(st.bad, 0, "no return was refused for a full free queue");
 	cr_assert_eq(st.sent, 4 * BUFFERS);
 	cr_assert_eq(st.received, 4 * BUFFERS);
+
+	cr_assert_eq(ipcc_rpmsg_ep_close(sep), 0);
+	ipcc_cpu_detach(server);
+	ipcc_system_close(sys);
+}
+
+/* A client that sends one packet and then waits for ever, to be killed with -9. */
+static pid_t spawn_hanging_client(const char *name)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct ipcc_system *sys = NULL;
+		struct ipcc_cpu *cpu = NULL;
+		struct ipcc_rpmsg_ep *ep = NULL;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(125);
+		alarm(CHILD_ALARM_S);
+		if (ipcc_system_open(name, &sys) < 0 || ipcc_cpu_attach(sys, 0, NULL, &cpu) < 0 ||
+		    ipcc_rpmsg_ep_create(cpu, CLIENT_EP, NULL, NULL, &ep) < 0 ||
+		    ipcc_rpmsg_send(cpu, "ping", 4, 1, SERVER_EP, CLIENT_EP, WAIT_NS) < 0)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+Test(rpmsg, a_receive_says_once_that_its_reply_partner_died, .fini = test_cleanup)
+{
+	struct ipcc_notify_config ncfg;
+	struct ipcc_rpmsg_config rcfg;
+	struct ipcc_config cfg;
+	struct ipcc_rpmsg_ep *sep = NULL;
+	char buf[16];
+	uint32_t len = 0;
+	unsigned from = 99, from_ep = 99;
+	int status = 0;
+
+	ipcc_config_init(&cfg);
+	ipcc_notify_config_init(&ncfg);
+	ipcc_rpmsg_config_init(&rcfg);
+	cfg.notify = &ncfg;
+	cfg.rpmsg = &rcfg;
+	struct ipcc_system *sys = test_system(&cfg);
+	struct ipcc_cpu *server = test_attach(sys, 1);
+	cr_assert_eq(ipcc_rpmsg_ep_create(server, SERVER_EP, NULL, NULL, &sep), 0);
+
+	pid_t c = spawn_hanging_client(ipcc_system_name(sys));
+	cr_assert_eq(ipcc_rpmsg_recv(sep, buf, sizeof(buf), &len, &from, &from_ep, WAIT_NS), 0);
+	cr_assert_eq(ipcc_rpmsg_send(server, buf, len, from, from_ep, SERVER_EP, WAIT_NS), 0,
+		     "the echo makes CPU 0 the end point's reply partner");
+	kill(c, SIGKILL);
+	cr_assert_eq(waitpid(c, &status, 0), c);
+	cr_assert(WIFSIGNALED(status), "the client exited %d before its kill", WEXITSTATUS(status));
+
+	int r = ipcc_rpmsg_recv(sep, buf, sizeof(buf), &len, &from, &from_ep, WAIT_NS);
+	cr_assert_eq(r, -EPIPE, "the partner's death: %s", strerror(-r));
+	r = ipcc_rpmsg_recv(sep, buf, sizeof(buf), &len, &from, &from_ep, 0);
+	cr_assert_eq(r, -EAGAIN, "said once: the next receive waits for any sender (%s)",
+		     strerror(-r));
 
 	cr_assert_eq(ipcc_rpmsg_ep_close(sep), 0);
 	ipcc_cpu_detach(server);
