@@ -55,6 +55,18 @@ reap() {
 	bg=("${keep[@]}")
 }
 
+# wait_sent NAME N: until the vring host -> r5 of NAME counted more than N sends (10 s at most)
+wait_sent() {
+	local sent
+	for _ in $(seq 200); do
+		sent=$("$ipcc" info "$1" --link 0-1 2>/dev/null | awk '$1 == 0 && $3 == 1 && NF == 14 {print $8}')
+		[[ -n $sent && $sent -gt $2 ]] && return 0
+		sleep 0.05
+	done
+	bad "$1: the vring 0 -> 1 never counted more than $2 sends"
+	return 1
+}
+
 have_python=false
 command -v python3 >/dev/null && have_python=true
 
@@ -111,7 +123,7 @@ has "$tmp/c1b" '^50 round trips of 0 bytes: '
 # A client killed with -9 in the middle of its run: the server goes on, and serves the next.
 start "$tmp/c1k" client "$pfx-a" --cpu 0 --count 1000000
 killed=$last
-wait_attached "$pfx-a" 0
+wait_sent "$pfx-a" 260 # its round trips are under way (250 packets went before)
 kill -9 "$killed"
 reap "$killed"
 "$echo_bin" client "$pfx-a" --cpu 0 --count 20 >"$tmp/c1c" 2>&1 ||
