@@ -61,7 +61,8 @@ static void client_main(const char *name, unsigned first, unsigned count)
 	_exit(0);
 }
 
-static pid_t spawn_client(const char *name, unsigned first, unsigned count)
+/* fork() for a test: the child dies with its parent, and after CHILD_ALARM_S at most. */
+static pid_t spawn(void)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -72,8 +73,16 @@ static pid_t spawn_client(const char *name, unsigned first, unsigned count)
 		if (getppid() != parent)
 			_exit(125);
 		alarm(CHILD_ALARM_S);
-		client_main(name, first, count);
 	}
+	return pid;
+}
+
+static pid_t spawn_client(const char *name, unsigned first, unsigned count)
+{
+	pid_t pid = spawn();
+
+	if (pid == 0)
+		client_main(name, first, count);
 	return pid;
 }
 
@@ -149,18 +158,12 @@ Test(rpmsg, a_restarted_sender_takes_back_what_its_predecessor_left_in_the_free_
 /* A client that sends one packet and then waits for ever, to be killed with -9. */
 static pid_t spawn_hanging_client(const char *name)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = spawn();
 
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct ipcc_system *sys = NULL;
 		struct ipcc_cpu *cpu = NULL;
 		struct ipcc_rpmsg_ep *ep = NULL;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(125);
-		alarm(CHILD_ALARM_S);
 		if (ipcc_system_open(name, &sys) < 0 || ipcc_cpu_attach(sys, 0, NULL, &cpu) < 0 ||
 		    ipcc_rpmsg_ep_create(cpu, CLIENT_EP, NULL, NULL, &ep) < 0 ||
 		    ipcc_rpmsg_send(cpu, "ping", 4, 1, SERVER_EP, CLIENT_EP, WAIT_NS) < 0)
