@@ -128,11 +128,22 @@ static uint64_t percentile(const uint64_t *sorted, uint64_t n, unsigned p)
 	return sorted[rank ? rank - 1 : 0];
 }
 
-void example_print_latency(uint64_t *ns, uint64_t n)
+void example_latency(uint64_t *ns, uint64_t n, struct example_latency *ret)
 {
 	qsort(ns, n, sizeof(*ns), cmp_u64);
+	*ret = (struct example_latency){ .min = ns[0],
+					 .p50 = percentile(ns, n, 50),
+					 .p99 = percentile(ns, n, 99),
+					 .max = ns[n - 1] };
+}
+
+void example_print_latency(uint64_t *ns, uint64_t n)
+{
+	struct example_latency l;
+
+	example_latency(ns, n, &l);
 	printf("latency ns: min %" PRIu64 " p50 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64 "\n",
-	       ns[0], percentile(ns, n, 50), percentile(ns, n, 99), ns[n - 1]);
+	       l.min, l.p50, l.p99, l.max);
 }
 
 int example_open(const char *name, bool create, const char *config, const struct ipcc_config *dflt,

@@ -71,7 +71,15 @@ struct example_options {
  */
 bool example_option(int o, const char *opt, const char *usage, struct example_options *opts);
 
-/* Sort the n > 0 samples and print "latency ns: min A p50 B p99 C max D" (nearest rank). */
+/* The summary of n > 0 latency samples: nearest-rank percentiles. */
+struct example_latency {
+	uint64_t min, p50, p99, max;
+};
+
+/* Sort the samples and summarise them. */
+void example_latency(uint64_t *ns, uint64_t n, struct example_latency *ret);
+
+/* Sort the samples and print "latency ns: min A p50 B p99 C max D". */
 void example_print_latency(uint64_t *ns, uint64_t n);
 
 /* A system met on by name: what example_open made, for example_close. */

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,7 +51,7 @@
 
 static const char usage_text[] =
 	"Usage: " PROG " server NAME [OPTIONS]\n"
-	"       " PROG " client NAME [--count N] [--size B] [OPTIONS]\n"
+	"       " PROG " client NAME [--count N] [--size B] [--json] [OPTIONS]\n"
 	"\n"
 	"RPMessage round trips between two processes started independently, in either order,\n"
 	"as TI's ipc_rpmsg_echo: the server opens end point 13 of its CPU, announces the\n"
@@ -68,6 +69,7 @@ static const char usage_text[] =
 	"                     server: stop after echoing N packets (default: no limit)\n"
 	"  --size B           client: payload bytes per packet, 0 up to the system's payload\n"
 	"                     size (default 64; 112 with the default 128-byte buffers)\n"
+	"  --json             client: print the run and its latency as one JSON object\n"
 	"  --wait MODE        adaptive (default), futex or spin\n"
 	"  --timeout-ms MS    client: bound on the lookup and on each round trip; server:\n"
 	"                     on each echo's wait for a free buffer; 1..86400000 (default\n"
@@ -88,6 +90,7 @@ struct echo {
 	bool server;
 	uint64_t count; /* 0: the server's default, no limit */
 	uint32_t size;
+	bool json;
 	struct example_options opt;
 
 	struct example_system meet;
@@ -103,12 +106,13 @@ struct echo {
 
 static void parse(int argc, char **argv, struct echo *e)
 {
-	enum { OPT_SERVICE = 256 };
+	enum { OPT_SERVICE = 256, OPT_JSON };
 	static const struct option opts[] = {
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "count", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, OPT_JSON },
 		EXAMPLE_OPTIONS,
 		{ 0 },
 	};
@@ -131,6 +135,9 @@ static void parse(int argc, char **argv, struct echo *e)
 			break;
 		case OPT_SERVICE:
 			e->service = optarg;
+			break;
+		case OPT_JSON:
+			e->json = true;
 			break;
 		case 'n':
 			e->count = example_number_option("--count", optarg, 1, COUNT_MAX);
@@ -170,6 +177,8 @@ static void parse(int argc, char **argv, struct echo *e)
 			e->service, IPCC_RPMSG_NAME_MAX);
 	if (e->server && size_set)
 		example_usage_error("--size is for the client (the server echoes what it gets)");
+	if (e->server && e->json)
+		example_usage_error("--json is for the client (the server prints no data)");
 	if (e->opt.config && !e->opt.create)
 		example_usage_error("--config needs --create");
 	if (!e->cpu_arg)
@@ -463,6 +472,29 @@ static int round_trip(struct echo *e, unsigned srv, unsigned srv_ep, uint64_t i,
 	return 0;
 }
 
+/* --json: the run as one object (CPU names are the object's: jansson escapes them). */
+static int print_json(struct echo *e, unsigned srv, unsigned srv_ep, uint64_t *lat)
+{
+	struct example_latency l;
+
+	example_latency(lat, e->count, &l);
+	json_t *doc = json_pack(
+		"{s:s, s:I, s:I, s:{s:i, s:s?, s:i}, s:{s:i, s:s?, s:i}, s:{s:I, s:I, s:I, s:I}}",
+		"service", e->service, "round_trips", (json_int_t)e->count, "size",
+		(json_int_t)e->size, "client", "cpu", (int)e->cpu_id, "name",
+		ipcc_system_cpu_name(e->sys, e->cpu_id), "ep", (int)CLIENT_EP, "server", "cpu",
+		(int)srv, "name", ipcc_system_cpu_name(e->sys, srv), "ep", (int)srv_ep,
+		"latency_ns", "min", (json_int_t)l.min, "p50", (json_int_t)l.p50, "p99",
+		(json_int_t)l.p99, "max", (json_int_t)l.max);
+	int r = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
+
+	json_decref(doc);
+	if (r < 0 || putchar('\n') == EOF || fflush(stdout) == EOF)
+		return example_fail(0, "cannot print the summary as JSON: out of memory or a "
+				       "write error");
+	return 0;
+}
+
 static int run_client(struct echo *e)
 {
 	uint32_t cap = ipcc_rpmsg_payload_max(e->sys);
@@ -495,6 +527,10 @@ static int run_client(struct echo *e)
 		lat[i] = (uint64_t)(example_now_ns() - t0);
 		if (r)
 			goto out;
+	}
+	if (e->json) {
+		r = print_json(e, srv, srv_ep, lat);
+		goto out;
 	}
 	printf("%" PRIu64 " round trips of %" PRIu32 " bytes: %s end point %u -> '%s' at %s end "
 	       "point %u -> back\n",

@@ -175,13 +175,30 @@ wait_line "$tmp/s3" "^CPU 2 \(c\) serving 'echo.linux' on end point 13 of $pfx-c
 "$echo_bin" client "$pfx-c" --cpu a --service echo.linux --count 20 --size 496 >"$tmp/c3" 2>&1 ||
 	bad "linux-profile client exited $?: $(cat "$tmp/c3")"
 has "$tmp/c3" "^20 round trips of 496 bytes: CPU 0 \(a\) end point 12 -> 'echo.linux' at CPU 2 \(c\) end point 13 -> back$"
+if $have_python; then
+	"$echo_bin" client "$pfx-c" --cpu a --service echo.linux --count 30 --size 1 --json \
+		>"$tmp/c3.json" 2>&1 || bad "the --json client exited $?: $(cat "$tmp/c3.json")"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert (d["service"], d["round_trips"], d["size"]) == ("echo.linux", 30, 1), d
+assert d["client"] == {"cpu": 0, "name": "a", "ep": 12}, d["client"]
+assert d["server"] == {"cpu": 2, "name": "c", "ep": 13}, d["server"]
+l = d["latency_ns"]
+assert 0 < l["min"] <= l["p50"] <= l["p99"] <= l["max"], l
+' "$tmp/c3.json" || bad "client --json: $(cat "$tmp/c3.json")"
+fi
 expect 1 "^ipcc-rpmsg-echo: --size 497 is above the payload size of $pfx-c: 496 bytes$" \
 	client "$pfx-c" --cpu a --service echo.linux --size 497
 expect 1 "CPU 1 of $pfx-c has RPMessage with no other CPU" client "$pfx-c" --cpu b
 kill -INT "$server"
 reap "$server"
 [[ $rc -eq 0 ]] || bad "server exited $rc on SIGINT: $(cat "$tmp/s3")"
-has "$tmp/s3" '^CPU 2 \(c\) echoed 20 packets to 1 client$'
+if $have_python; then
+	has "$tmp/s3" '^CPU 2 \(c\) echoed 50 packets to 2 clients$'
+else
+	has "$tmp/s3" '^CPU 2 \(c\) echoed 20 packets to 1 client$'
+fi
 [[ -e /dev/shm/${pfx#/}-c ]] && bad "the server's --create left $pfx-c behind"
 
 # 4. Mistakes: one message each, exit 2 for usage, 1 at run time.
@@ -195,6 +212,7 @@ expect 2 "invalid name 'a/b'" client a/b
 expect 2 "invalid value '0' for --count: expected a decimal number 1..1000000" client x --count 0
 expect 2 "invalid value '-1' for --size" client x --size -1
 expect 2 '--size is for the client' server x --size 8
+expect 2 '--json is for the client' server x --json
 expect 2 '--config needs --create' server x --config "$tmp/sys.yaml"
 expect 2 "invalid value 'a b' for --service: 1..31 of" server x --service 'a b'
 expect 2 "invalid value 'turbo' for --wait" server x --wait turbo
