@@ -24,6 +24,8 @@
 #include "rpmsg-test.h"
 #include "pt-program.h"
 
+#include <stdarg.h>
+
 #define CAP    (IPCC_RPMSG_BUFFER_SIZE_DEFAULT - IPCC_RPMSG_HEADER_SIZE)
 #define MARGIN (3 * PT_SEC)
 
@@ -107,12 +109,22 @@ static void aimed(void)
 		r = ipcc_rpmsg_recv(e0, got, sizeof(got), &glen, &rc, &re, 100 * PT_MS);
 		struct ipcc_rpmsg_stats st = rt_stats(sys, 1, 0);
 		bool ok = r == -ETIMEDOUT && st.bad == before.bad + 1;
+		/* A tag is no index: rpmsg.h does not promise to check it. Delivered as sent is
+		 * within the contract too (the sender then ignores the return under its own tag,
+		 * and that buffer is lost to the pair until a restart). */
+		if (lie == DESC_TAG && r == 0 && glen == len && !memcmp(got, msg, len) && rc == 1 &&
+		    re == 2 && st.bad == before.bad)
+			ok = true;
+		bool tag_passed = lie == DESC_TAG && r == 0;
 		fprintf(stderr,
 			"hostile, aimed: %s: %s (receive %d %s, %u bytes from %u:%u; bad %llu -> "
 			"%llu; " RT_STATS_FMT ")\n",
-			lie_name[lie], ok ? "dropped and counted" : "FAILED", r, strerror(-r), glen,
-			rc, re, (unsigned long long)before.bad, (unsigned long long)st.bad,
-			RT_STATS_ARGS(st));
+			lie_name[lie],
+			!ok	     ? "FAILED"
+			: tag_passed ? "delivered as sent (tags are not checked)"
+				     : "dropped and counted",
+			r, strerror(-r), glen, rc, re, (unsigned long long)before.bad,
+			(unsigned long long)st.bad, RT_STATS_ARGS(st));
 		failed += !ok;
 		if (lie >= DESC_INDEX)
 			continue; /* the buffer's identity is lost: the pair may stay broken */
@@ -193,7 +205,9 @@ static int hostile(void *p)
 				  w->bufs + (uint64_t)i * w->buffer_size + (x >> 8) % 4 * 4, g);
 			break;
 		case 4: /* the counters and the tx_waiting word */
-			pt_poke32(m, size, w->pair + (x >> 8) % 32 * 4, g);
+			pt_poke32(m, size,
+				  w->pair + (x >> 8) % (sizeof(struct ipcc_shm_rpmsg_pair) / 4) * 4,
+				  g);
 			break;
 		case 5: /* a CPU table: generation, sequences, the open bitmap */
 			pt_poke32(m, size,
@@ -237,14 +251,33 @@ struct victim {
 	bool in_peer;
 	const char *what;
 	uint32_t sink;
+	unsigned long failures;
 };
 
-#define vcheck(v, cond, ...)                           \
-	do {                                           \
-		if ((v)->in_peer)                      \
-			PEER_CHECK(cond, __VA_ARGS__); \
-		else                                   \
-			check(cond, __VA_ARGS__);      \
+/*
+ * A broken promise is printed (the first VICTIM_SAID of them) and counted, and the run goes
+ * on, so that one run shows every kind; the verdict comes at the end (victim_verdict).
+ */
+#define VICTIM_SAID 12
+
+static void victim_fail(struct victim *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void victim_fail(struct victim *v, const char *fmt, ...)
+{
+	va_list ap;
+	if (v->failures++ >= VICTIM_SAID)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "FAILED: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+#define vcheck(v, cond, ...)                         \
+	do {                                         \
+		if (!(cond))                         \
+			victim_fail(v, __VA_ARGS__); \
 	} while (0)
 
 /* Which errnos each call documents (rpmsg.h), for a live but lying peer. */
@@ -410,6 +443,7 @@ static int honest(void *p)
 	PEER_CHECK(pt_await(a->go, PT_LONG) >= 0, "no go");
 	victim_run(&v, a->seconds);
 	victim_report(&v);
+	PEER_CHECK(!v.failures, "%s: %lu broken promises (see above)", v.what, v.failures);
 	ipcc_rpmsg_ep_close(v.ep);
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
@@ -439,17 +473,19 @@ static void random_garbage(unsigned seconds)
 	pt_post(ha.go, 'g');
 	victim_run(&v, seconds);
 	victim_report(&v);
+	unsigned long survivor_failures = v.failures;
 	int st = pt_reap(hp, (int64_t)(seconds + 30) * PT_SEC);
 	check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the hostile process: status %d",
 	      st);
 	st = pt_reap(op, (int64_t)(seconds + 30) * PT_SEC);
-	check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "the honest peer: status %d (see its message)", st);
+	bool honest_ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	struct ipcc_rpmsg_stats s01, s10;
 	int r1 = ipcc_rpmsg_stats(sys, 0, 1, &s01), r2 = ipcc_rpmsg_stats(sys, 1, 0, &s10);
 	check((r1 == 0 || r1 == -EBADMSG) && (r2 == 0 || r2 == -EBADMSG), "stats: %d %d", r1, r2);
 	fprintf(stderr, "after the garbage, 0 -> 1: " RT_STATS_FMT "\n", RT_STATS_ARGS(s01));
 	fprintf(stderr, "after the garbage, 1 -> 0: " RT_STATS_FMT "\n", RT_STATS_ARGS(s10));
+	check(!survivor_failures, "%s: %lu broken promises (see above)", v.what, survivor_failures);
+	check(honest_ok, "the honest peer: status %d (see its message)", st);
 	ipcc_rpmsg_ep_close(v.ep);
 	ipcc_cpu_detach(cpu);
 	/* The CPU can be attached again and end points opened: nothing in the object refuses. */

@@ -14,20 +14,22 @@
  * mode; in eventfd mode a thread that polls ipcc_cpu_fd. The blocked receivers dispatch too,
  * so callbacks may run in either: the per-end-point overlap check catches two at once.
  *
- * Counts: MESH_COUNT packets per stream by default (4 modes x 96 streams: about 77000
- * packets, a few seconds); IPCC_SOAK=1 runs 2605 per stream (10^6 packets in all) and
- * IPCC_RPMSG_MESH_COUNT sets any count. Spin mode (twelve spinning threads on two cores)
- * sends a tenth, and stops at a time budget, reporting how far it got; what it sent is
- * checked all the same.
+ * Counts: 10^6 packets in all by default: MESH_COUNT per stream in adaptive, futex and
+ * eventfd mode and MESH_COUNT_SPIN in spin mode (twelve spinning threads on two cores move
+ * packets a hundred times slower), 3 x 96 x 3440 + 96 x 100 = 1000320, a few seconds per mode
+ * on the shared 2-core machine this was written on. IPCC_SOAK=1 runs ten times as many, and
+ * IPCC_RPMSG_MESH_COUNT sets the count of every mode. Spin mode stops at a time budget,
+ * reporting how far it got; what it sent is checked all the same.
  */
 #include "rpmsg-test.h"
 
-#define CPUS	   4u
-#define NDST	   4u /* end points per CPU */
-#define NSRC	   2u /* of which send: the queue-mode ones */
-#define MESH_COUNT 200u
-#define SOAK_COUNT 2605u
-#define SEND_WAIT  (30 * PT_SEC)
+#define CPUS		4u
+#define NDST		4u /* end points per CPU */
+#define NSRC		2u /* of which send: the queue-mode ones */
+#define MESH_COUNT	3440u
+#define MESH_COUNT_SPIN 100u
+#define SOAK_FACTOR	10u
+#define SEND_WAIT	(30 * PT_SEC)
 
 static const unsigned ep_num[NDST] = { 10, 11, 20, 21 };
 
@@ -253,10 +255,11 @@ static int peer_mesh(void *p)
 
 static void mesh(enum ipcc_wait_mode mode)
 {
-	uint64_t count = nt_env_count("IPCC_RPMSG_MESH_COUNT", rt_soak() ? SOAK_COUNT : MESH_COUNT);
-	int64_t budget = (rt_soak() ? 900 : 20) * PT_SEC;
-	if (mode == IPCC_WAIT_SPIN && !getenv("IPCC_RPMSG_MESH_COUNT") && !rt_soak())
-		count = count / 10 ? count / 10 : 1;
+	uint64_t count = mode == IPCC_WAIT_SPIN ? MESH_COUNT_SPIN : MESH_COUNT;
+	if (rt_soak())
+		count *= SOAK_FACTOR;
+	count = nt_env_count("IPCC_RPMSG_MESH_COUNT", count);
+	int64_t budget = (rt_soak() ? 900 : 30) * PT_SEC;
 	unsigned alarm_s = 90 + (unsigned)(budget / PT_SEC) + (unsigned)(count * 96 / 5000);
 	struct ipcc_system *sys = rt_system(CPUS, 0, 0);
 	struct mesh_shared *sh = pt_shared(sizeof(*sh));

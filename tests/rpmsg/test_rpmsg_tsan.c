@@ -392,9 +392,8 @@ static void *zc_worker_main(void *p)
 		int r = ipcc_rpmsg_release(z->rx, data);
 		if (r)
 			fail("release: %s", strerror(-r));
-		r = ipcc_rpmsg_release(z->rx, data);
-		if (r != -EALREADY)
-			fail("a second release returned %d", r);
+		/* No second release here: the buffer may be the sender's again, sent and held
+		 * anew under the same pointer (test_rpmsg.c has the double release). */
 		z->released++;
 	}
 }
