@@ -747,6 +747,56 @@ Test(rpmsg, dispatch_runs_the_callback_per_packet_in_order_and_returns_the_buffe
 	duo_stop(&d);
 }
 
+/*
+ * A buffer the receiver gave back is the sender's at once, even while the receiver's drain is
+ * still going through the rest of the full queue: here CPU 1's callback, run by the drain of
+ * eight packets, sends through CPU 0's handle into the buffers of the packets before it. Each
+ * of those sends has a buffer (the previous packet's, returned when its callback ended) and
+ * room in the full queue (that packet left it); a full queue there is no broken index.
+ */
+struct refill {
+	struct ipcc_cpu *sender;
+	unsigned calls;
+	int r[8];
+};
+
+static void refill_fn(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, unsigned remote,
+		      unsigned remote_ep, void *arg)
+{
+	struct refill *f = arg;
+	(void)ep, (void)data, (void)len, (void)remote, (void)remote_ep;
+	if (f->calls < 8 && f->calls > 0)
+		f->r[f->calls] = ipcc_rpmsg_send(f->sender, "again", 5, 1, 3, 1, 0);
+	f->calls++;
+}
+
+Test(rpmsg, a_buffer_given_back_during_a_drain_can_be_sent_again_at_once)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	struct refill f = { .sender = d.a };
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL);
+	struct ipcc_rpmsg_ep *b2 = rt_ep(d.b, 2, refill_fn, &f);
+	struct ipcc_rpmsg_ep *b3 = rt_ep(d.b, 3, NULL, NULL);
+	for (unsigned i = 0; i < 8; i++)
+		send_ok(d.a, "first", 5, 1, 2, 1);
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	cr_assert_geq(f.calls, 8u);
+	for (unsigned i = 1; i < 8; i++)
+		cr_assert_eq(f.r[i], 0, "the send from callback %u: %s", i, strerror(-f.r[i]));
+	/* The pair is not broken either. */
+	uint8_t buf[16];
+	uint32_t len;
+	for (unsigned i = 1; i < 8; i++)
+		cr_assert_eq(ipcc_rpmsg_recv(b3, buf, sizeof(buf), &len, NULL, NULL, PT_LONG), 0);
+	send_ok(d.a, "later", 5, 1, 3, 1);
+	cr_assert_eq(ipcc_rpmsg_recv(b3, buf, sizeof(buf), &len, NULL, NULL, PT_LONG), 0);
+	ipcc_rpmsg_ep_close(a1);
+	ipcc_rpmsg_ep_close(b2);
+	ipcc_rpmsg_ep_close(b3);
+	duo_stop(&d);
+}
+
 struct self_close {
 	int close_r, send_r, create_r;
 	struct ipcc_rpmsg_ep *made;
