@@ -481,6 +481,33 @@ Test(rpmsg, a_packet_to_the_control_end_point_forges_no_name_and_reaches_no_end_
 }
 
 /*
+ * A CPU's open end points are its process's own: the bitmap in the object is what it publishes
+ * for the others, and anyone with the mapping may rewrite it. Cleared there, end point 1 still
+ * sends; set there, end point 3 (never opened) still does not.
+ */
+Test(rpmsg, the_local_end_point_check_does_not_trust_the_bitmap_in_the_object)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL), *b2 = rt_ep(d.b, 2, NULL, NULL);
+	uint8_t *base = rt_map(d.sys);
+	uint64_t off = 0, size = 0;
+	cr_assert(base && rt_section(d.sys, &off, &size));
+	_Atomic uint64_t *open0 = (_Atomic uint64_t *)(base + off + IPCC_SHM_RPMSG_HEAD_SIZE +
+						       offsetof(struct ipcc_shm_rpmsg_cpu, open));
+	cr_assert_eq(atomic_load(&open0[0]) & 0xF, 0x3u, "CPU 0 publishes 0 and 1 open");
+	atomic_store(&open0[0], 1u << 3);
+	cr_assert_eq(ipcc_rpmsg_send(d.a, "x", 1, 1, 2, 3, 0), -EBADF,
+		     "end point 3 was never opened here");
+	int r = ipcc_rpmsg_send(d.a, "x", 1, 1, 2, 1, 0);
+	cr_assert_eq(r, 0, "end point 1 is open, whatever the object says: %s", strerror(-r));
+	munmap(base, ipcc_system_size(d.sys));
+	ipcc_rpmsg_ep_close(a1);
+	ipcc_rpmsg_ep_close(b2);
+	duo_stop(&d);
+}
+
+/*
  * The header (struct ipcc_rpmsg_hdr) as it lies in the buffer in front of the payload, in
  * both directions: source and destination end points, source CPU, length, no flag.
  */
