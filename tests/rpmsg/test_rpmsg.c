@@ -1047,6 +1047,29 @@ Test(rpmsg, lookup_finds_an_announced_name_waits_for_it_and_errors_have_their_er
 	quad_stop(&q);
 }
 
+Test(rpmsg, a_name_announced_by_several_cpus_is_found_at_the_lowest_cpu_id)
+{
+	struct ipcc_system *sys = rt_system(4, 0, 0);
+	struct ipcc_cpu *c[4];
+	for (unsigned i = 0; i < 4; i++)
+		c[i] = pt_attach(sys, i, IPCC_WAIT_FUTEX, 0);
+	struct ipcc_rpmsg_ep *e3 = rt_ep(c[3], 30, NULL, NULL), *e2 = rt_ep(c[2], 20, NULL, NULL);
+	cr_assert_eq(ipcc_rpmsg_announce(e3, "dup", IPCC_RPMSG_CPU_ALL), 0);
+	cr_assert_eq(ipcc_rpmsg_announce(e2, "dup", IPCC_RPMSG_CPU_ALL), 0);
+	unsigned rc = 99, re = 99;
+	cr_assert_eq(ipcc_rpmsg_lookup(c[0], "dup", PT_LONG, &rc, &re), 0);
+	cr_assert(rc == 2 && re == 20, "found %u:%u, not the lowest CPU's", rc, re);
+	cr_assert_eq(ipcc_rpmsg_lookup(c[2], "dup", PT_LONG, &rc, &re), 0);
+	cr_assert(rc == 3 && re == 30, "CPU 2 finds CPU 3's (%u:%u)", rc, re);
+	cr_assert_eq(ipcc_rpmsg_ep_close(e2), 0);
+	cr_assert_eq(ipcc_rpmsg_lookup(c[0], "dup", PT_LONG, &rc, &re), 0);
+	cr_assert(rc == 3 && re == 30, "after the withdrawal, found %u:%u", rc, re);
+	ipcc_rpmsg_ep_close(e3);
+	for (unsigned i = 0; i < 4; i++)
+		ipcc_cpu_detach(c[i]);
+	ipcc_system_close(sys);
+}
+
 struct ns_log {
 	unsigned n;
 	struct {

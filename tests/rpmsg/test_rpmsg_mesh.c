@@ -16,7 +16,7 @@
  *
  * Counts: 10^6 packets in all by default: MESH_COUNT per stream in adaptive, futex and
  * eventfd mode and MESH_COUNT_SPIN in spin mode (twelve spinning threads on two cores move
- * packets a hundred times slower), 3 x 96 x 3440 + 96 x 100 = 1000320, a few seconds per mode
+ * packets a hundred times slower), 3 x 96 x 3456 + 96 x 50 = 1000128, a few seconds per mode
  * on the shared 2-core machine this was written on. IPCC_SOAK=1 runs ten times as many, and
  * IPCC_RPMSG_MESH_COUNT sets the count of every mode. Spin mode stops at a time budget,
  * reporting how far it got; what it sent is checked all the same.
@@ -26,8 +26,8 @@
 #define CPUS		4u
 #define NDST		4u /* end points per CPU */
 #define NSRC		2u /* of which send: the queue-mode ones */
-#define MESH_COUNT	3440u
-#define MESH_COUNT_SPIN 100u
+#define MESH_COUNT	3456u
+#define MESH_COUNT_SPIN 50u
 #define SOAK_FACTOR	10u
 #define SEND_WAIT	(30 * PT_SEC)
 
@@ -259,7 +259,7 @@ static void mesh(enum ipcc_wait_mode mode)
 	if (rt_soak())
 		count *= SOAK_FACTOR;
 	count = nt_env_count("IPCC_RPMSG_MESH_COUNT", count);
-	int64_t budget = (rt_soak() ? 900 : 30) * PT_SEC;
+	int64_t budget = (rt_soak() ? 900 : 20) * PT_SEC;
 	unsigned alarm_s = 90 + (unsigned)(budget / PT_SEC) + (unsigned)(count * 96 / 5000);
 	struct ipcc_system *sys = rt_system(CPUS, 0, 0);
 	struct mesh_shared *sh = pt_shared(sizeof(*sh));

@@ -48,7 +48,7 @@ static int peer_main(void *p)
 	struct ipcc_system *sys;
 	pt_script_wait_go(&pe->s);
 	struct ipcc_cpu *cpu = peer_attach(pe->s.name, 1, pe->s.mode, 0, &sys);
-	struct ipcc_rpmsg_ep *ep = peer_ep(cpu, 2, NULL, NULL);
+	struct ipcc_rpmsg_ep *ep = peer_ep(cpu, 2, NULL, NULL), *extra = NULL;
 	struct pt_tally t = { 0 };
 	uint64_t out = 0;
 	pt_post(pe->s.ack, 'a');
@@ -82,6 +82,11 @@ static int peer_main(void *p)
 			PEER_CHECK(r == -EAGAIN, "a packet more (%u bytes from %u:%u): %d", len, rc,
 				   re, r);
 			break;
+		case 'n': /* open end point 7 and announce a name on it */
+			PEER_CHECK(ipcc_rpmsg_ep_create(cpu, 7, NULL, NULL, &extra) == 0, "ep 7");
+			r = ipcc_rpmsg_announce(extra, "gen0", IPCC_RPMSG_CPU_ALL);
+			PEER_CHECK(r == 0, "announce: %s", strerror(-r));
+			break;
 		case 's': /* send 3 packets to 0:1 */
 			for (int i = 0; i < 3; i++, out++) {
 				len = rt_fill(buf, from_peer(pe->gen), out, CAP);
@@ -95,6 +100,7 @@ static int peer_main(void *p)
 		pt_post(pe->s.ack, 'k');
 	}
 	ipcc_rpmsg_ep_close(ep);
+	ipcc_rpmsg_ep_close(extra);
 	ipcc_cpu_detach(cpu);
 	ipcc_system_close(sys);
 	return 0;
@@ -240,6 +246,29 @@ Test(rpmsg_restart, a_receive_whose_last_send_went_to_the_dead_cpu_ends_with_epi
 		     strerror(-c.r));
 	restart(&f);
 	traffic_resumes(&f, 10);
+	fixture_stop(&f);
+}
+
+Test(rpmsg_restart, the_new_incarnations_end_points_and_names_replace_the_old_ones)
+{
+	struct fixture f;
+	fixture_start(&f, IPCC_WAIT_FUTEX);
+	cr_assert_eq(pt_script_cmd(&f.first.s, 'n'), 'k');
+	unsigned rc = 99, re = 99;
+	cr_assert_eq(ipcc_rpmsg_lookup(f.cpu, "gen0", PT_LONG, &rc, &re), 0);
+	cr_assert(rc == 1 && re == 7, "found %u:%u", rc, re);
+	cr_assert_eq(ipcc_rpmsg_ep_is_open(f.sys, 1, 7), 1);
+	kill_first(&f);
+	restart(&f);
+	/* The new one opened end point 2 only, and announced nothing. */
+	cr_assert_eq(ipcc_rpmsg_ep_is_open(f.sys, 1, 7), 0, "the old incarnation's end point");
+	cr_assert_eq(ipcc_rpmsg_ep_is_open(f.sys, 1, 2), 1);
+	cr_assert_eq(ipcc_rpmsg_names(f.sys, 1, NULL, 0), 0, "the old incarnation's names");
+	cr_assert_eq(ipcc_rpmsg_lookup(f.cpu, "gen0", 0, &rc, &re), -EAGAIN,
+		     "the old incarnation's name was found (%u:%u)", rc, re);
+	uint8_t buf[8] = { 0 };
+	cr_assert_eq(ipcc_rpmsg_send(f.cpu, buf, 1, 1, 7, 1, 0), -ECONNREFUSED);
+	traffic_resumes(&f, 5);
 	fixture_stop(&f);
 }
 

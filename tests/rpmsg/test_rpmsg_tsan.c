@@ -79,7 +79,7 @@ static struct ipcc_system *anon_system(unsigned cpus, uint32_t buffers)
 /* ---- senders beside blocked receivers ------------------------------------------------------- */
 
 #define S_CPUS	3u
-#define S_COUNT 20000u
+#define S_COUNT 200000u
 
 struct s_cpu;
 
@@ -219,7 +219,7 @@ static void senders_wait_for_buffers_beside_blocked_receivers(void)
 
 /* ---- the ping-pongs ------------------------------------------------------------------------- */
 
-#define PP_BOUNCES 20000u
+#define PP_BOUNCES 200000u
 
 struct pp_cpu {
 	struct ipcc_cpu *cpu;
@@ -331,7 +331,7 @@ static void callback_pingpong_drained_by_irq_threads(void)
 
 /* ---- zero copy across threads --------------------------------------------------------------- */
 
-#define Z_COUNT 20000u
+#define Z_COUNT 200000u
 #define Z_RING	8u
 
 struct zc {
@@ -457,6 +457,96 @@ static void zero_copy_hold_and_release_from_other_threads(void)
 	ipcc_system_close(sys);
 }
 
+/* ---- closing beside a running callback ---------------------------------------------------- */
+
+#define C_ROUNDS 2000u
+
+struct cl {
+	struct ipcc_cpu *tx, *rx;
+	_Atomic bool in_callback, closed;
+	uint64_t calls; /* the callback's own: read after the close */
+	_Atomic uint64_t after_close;
+	_Atomic bool stop;
+};
+
+static void cl_on_packet(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, unsigned remote,
+			 unsigned remote_ep, void *arg)
+{
+	struct cl *c = arg;
+	(void)ep, (void)data, (void)len, (void)remote, (void)remote_ep;
+	atomic_store(&c->in_callback, true);
+	if (atomic_load(&c->closed))
+		atomic_fetch_add(&c->after_close, 1);
+	c->calls++;
+	for (volatile int i = 0; i < 200; i++)
+		; /* a callback that takes a moment: the close is likely to meet it */
+	atomic_store(&c->in_callback, false);
+}
+
+static void *cl_flooder(void *p)
+{
+	struct cl *c = p;
+	uint8_t b = 0;
+	while (!atomic_load(&c->stop)) {
+		int r = ipcc_rpmsg_send(c->tx, &b, 1, 1, 5, 1, 0);
+		if (r && r != -EAGAIN && r != -ECONNREFUSED)
+			fail("flood: %s", strerror(-r));
+		if (r)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * CPU 1's interrupt thread runs the callbacks of end point 5 while CPU 0 floods it; the main
+ * thread closes and reopens the end point over and over. When a close returns, the callback
+ * is not running and never runs again for that opening, and its plain counter is the closer's
+ * to read (the close orders it, which TSan checks). Packets meanwhile hit a closed end point
+ * (dropped) or are refused (-ECONNREFUSED): both fine.
+ */
+static void close_returns_when_the_callback_is_done_for_good(void)
+{
+	struct ipcc_system *sys = anon_system(2, 8);
+	static struct cl c;
+	memset(&c, 0, sizeof(c));
+	pt_case_watchdog_arm(60, "close beside a running callback");
+	int64_t t0 = pt_now_ns(), end = t0 + BUDGET;
+	c.tx = pt_attach(sys, 0, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	c.rx = pt_attach(sys, 1, IPCC_WAIT_FUTEX, IPCC_CPU_IRQ_THREAD);
+	struct ipcc_rpmsg_ep *src;
+	check(ipcc_rpmsg_ep_create(c.tx, 1, NULL, NULL, &src) == 0, "ep");
+	pthread_t t;
+	check(pthread_create(&t, NULL, cl_flooder, &c) == 0, "thread");
+	uint64_t total = 0;
+	unsigned rounds = 0;
+	for (; rounds < C_ROUNDS && pt_now_ns() < end && !failing(); rounds++) {
+		struct ipcc_rpmsg_ep *ep;
+		atomic_store(&c.closed, false);
+		int r = ipcc_rpmsg_ep_create(c.rx, 5, cl_on_packet, &c, &ep);
+		check(r == 0, "reopen: %s", strerror(-r));
+		pt_sleep_ms(1);
+		check(ipcc_rpmsg_ep_close(ep) == 0, "close");
+		atomic_store(&c.closed, true);
+		if (atomic_load(&c.in_callback))
+			fail("round %u: the callback runs after its close returned", rounds);
+		total += c.calls; /* ordered by the close */
+		c.calls = 0;
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(t, NULL);
+	pt_sleep_ms(10);
+	check(atomic_load(&c.after_close) == 0, "%llu callbacks after a close returned",
+	      (unsigned long long)atomic_load(&c.after_close));
+	verdict("close beside a running callback");
+	ipcc_rpmsg_ep_close(src);
+	ipcc_cpu_detach(c.tx);
+	ipcc_cpu_detach(c.rx);
+	pt_case_watchdog_disarm();
+	fprintf(stderr, "stress: %u closes beside %llu callbacks in %.2f s\n", rounds,
+		(unsigned long long)total, (double)(pt_now_ns() - t0) / PT_SEC);
+	ipcc_system_close(sys);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static const struct pt_case cases[] = {
@@ -464,6 +554,7 @@ static const struct pt_case cases[] = {
 	PT_CASE(callback_pingpong_drained_by_blocked_recv),
 	PT_CASE(callback_pingpong_drained_by_irq_threads),
 	PT_CASE(zero_copy_hold_and_release_from_other_threads),
+	PT_CASE(close_returns_when_the_callback_is_done_for_good),
 };
 
 int main(int argc, char **argv)
