@@ -6,7 +6,7 @@
  * start, while this process has no threads).
  *
  * What a user relies on (rpmsg.h, "Peer restarts"): a send blocked for a buffer of the dead
- * CPU's pair ends with -EPIPE, and so does a receive blocked on an end point whose last send
+ * (or detached) CPU's pair ends with -EPIPE, and so does a receive blocked on an end point whose last send
  * went to it; when the CPU attaches again, the packets queued to its previous incarnation are
  * dropped (stats.dropped), the buffers that incarnation held come back (stats.reclaimed), the
  * packets a dead sender left in the survivor's queue are dropped (stats.stale), and traffic
@@ -194,7 +194,18 @@ static void *call_main(void *p)
 	return NULL;
 }
 
-static void blocked_send_gets_epipe(enum ipcc_wait_mode mode)
+/* The end of the first incarnation: SIGKILL, or a clean detach and exit ('x'). */
+static void end_first(struct fixture *f, bool kill9)
+{
+	if (kill9) {
+		kill_first(f);
+		return;
+	}
+	pt_post(f->first.s.cmd, 'x');
+	pt_expect_exit0(f->first.s.pid, PT_LONG, "the first incarnation");
+}
+
+static void blocked_send_gets_epipe(enum ipcc_wait_mode mode, bool kill9)
 {
 	struct fixture f;
 	fixture_start(&f, mode);
@@ -206,9 +217,10 @@ static void blocked_send_gets_epipe(enum ipcc_wait_mode mode)
 	cr_assert_eq(pthread_create(&t, NULL, call_main, &c), 0);
 	/* The send is waiting once it counted its nobuf (a state, not a time). */
 	struct ipcc_rpmsg_stats st = rt_await_nobuf(f.sys, 0, 1, 2);
-	kill_first(&f);
+	end_first(&f, kill9);
 	pthread_join(t, NULL);
-	cr_assert_eq(c.r, -EPIPE, "a send blocked for a dead CPU's buffer: %s", strerror(-c.r));
+	cr_assert_eq(c.r, -EPIPE, "a send blocked for the buffer of a CPU %s: %s",
+		     kill9 ? "killed" : "detached", strerror(-c.r));
 
 	/* Its 8 packets were never taken: the restart drops them. */
 	restart(&f);
@@ -227,13 +239,18 @@ ParameterizedTestParameters(rpmsg_restart, a_send_blocked_for_a_dead_cpus_buffer
 ParameterizedTest(enum ipcc_wait_mode *mode, rpmsg_restart,
 		  a_send_blocked_for_a_dead_cpus_buffer_ends_with_epipe)
 {
-	blocked_send_gets_epipe(*mode);
+	blocked_send_gets_epipe(*mode, true);
 }
 
-Test(rpmsg_restart, a_receive_whose_last_send_went_to_the_dead_cpu_ends_with_epipe)
+Test(rpmsg_restart, a_send_blocked_for_the_buffer_of_a_cpu_that_detaches_ends_with_epipe)
+{
+	blocked_send_gets_epipe(IPCC_WAIT_FUTEX, false);
+}
+
+static void blocked_recv_gets_epipe(enum ipcc_wait_mode mode)
 {
 	struct fixture f;
-	fixture_start(&f, IPCC_WAIT_FUTEX);
+	fixture_start(&f, mode);
 	cr_assert_eq(send_to(&f, 0, 0), 0);
 	cr_assert_eq(pt_script_cmd(&f.first.s, 'r'), 'k');
 	struct call c = { .f = &f, .recv = true };
@@ -247,6 +264,18 @@ Test(rpmsg_restart, a_receive_whose_last_send_went_to_the_dead_cpu_ends_with_epi
 	restart(&f);
 	traffic_resumes(&f, 10);
 	fixture_stop(&f);
+}
+
+ParameterizedTestParameters(rpmsg_restart,
+			    a_receive_whose_last_send_went_to_the_dead_cpu_ends_with_epipe)
+{
+	return NT_MODES_PARAMS;
+}
+
+ParameterizedTest(enum ipcc_wait_mode *mode, rpmsg_restart,
+		  a_receive_whose_last_send_went_to_the_dead_cpu_ends_with_epipe)
+{
+	blocked_recv_gets_epipe(*mode);
 }
 
 Test(rpmsg_restart, the_new_incarnations_end_points_and_names_replace_the_old_ones)
