@@ -10,6 +10,9 @@
  * stream must have delivered exactly what was sent, once, in order and intact, and the
  * counters of all twelve vrings must agree (nothing dropped, bad or left in a queue).
  *
+ * A second run does a tenth of the count over two buffers of 512 bytes per vring, where
+ * nearly every send waits for a buffer and payloads reach the linux profile's 496 bytes.
+ *
  * The dispatcher is the interrupt thread (IPCC_CPU_IRQ_THREAD) in adaptive, futex and spin
  * mode; in eventfd mode a thread that polls ipcc_cpu_fd. The blocked receivers dispatch too,
  * so callbacks may run in either: the per-end-point overlap check catches two at once.
@@ -54,6 +57,7 @@ struct mesh_shared {
 	/* [sender][its end point][receiver][receiver's end point]: final counts */
 	_Atomic uint64_t sent[CPUS][NSRC][CPUS][NDST];
 	_Atomic unsigned senders_done;
+	uint32_t cap; /* the payload size of the system */
 	double send_s[CPUS];
 };
 
@@ -91,8 +95,7 @@ static void take(struct ep_ctx *c, const void *data, uint32_t len, unsigned remo
 		atomic_fetch_add(&sh->foreign[c->me], 1);
 	} else {
 		struct stream_rx *x = &sh->rx[c->me][c->d][remote][s];
-		pt_msg_take(&x->t, data, len, rt_stream(remote, remote_ep, ep_num[c->d]),
-			    IPCC_RPMSG_BUFFER_SIZE_DEFAULT - IPCC_RPMSG_HEADER_SIZE);
+		pt_msg_take(&x->t, data, len, rt_stream(remote, remote_ep, ep_num[c->d]), sh->cap);
 	}
 	/* Release: the main thread's acquire in all_arrived pairs with it (the tallies). */
 	atomic_fetch_add_explicit(&sh->got[c->me], 1, memory_order_release);
@@ -116,7 +119,7 @@ static void on_packet(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, 
 static void *receiver_main(void *p)
 {
 	struct ep_ctx *c = p;
-	uint8_t buf[IPCC_RPMSG_BUFFER_SIZE_DEFAULT];
+	uint8_t buf[IPCC_RPMSG_BUFFER_SIZE_LINUX];
 	for (;;) {
 		uint32_t len = 0;
 		unsigned rc = 0, re = 0;
@@ -155,11 +158,10 @@ static bool all_arrived(struct mesh_shared *sh, unsigned me)
 	return atomic_load_explicit(&sh->got[me], memory_order_acquire) >= due;
 }
 
-static int send_one(struct ipcc_cpu *cpu, unsigned me, unsigned s, unsigned j, unsigned d,
-		    uint64_t seq)
+static int send_one(struct ipcc_cpu *cpu, uint32_t cap, unsigned me, unsigned s, unsigned j,
+		    unsigned d, uint64_t seq)
 {
 	uint32_t stream = rt_stream(me, ep_num[s], ep_num[d]);
-	uint32_t cap = IPCC_RPMSG_BUFFER_SIZE_DEFAULT - IPCC_RPMSG_HEADER_SIZE;
 	if (seq % 4 == 3) {
 		void *tx;
 		uint32_t txcap;
@@ -170,7 +172,7 @@ static int send_one(struct ipcc_cpu *cpu, unsigned me, unsigned s, unsigned j, u
 		uint32_t len = rt_fill(tx, stream, seq, cap);
 		return ipcc_rpmsg_send_nocopy(cpu, tx, len, ep_num[d], ep_num[s]);
 	}
-	uint8_t buf[IPCC_RPMSG_BUFFER_SIZE_DEFAULT];
+	uint8_t buf[IPCC_RPMSG_BUFFER_SIZE_LINUX];
 	uint32_t len = rt_fill(buf, stream, seq, cap);
 	return ipcc_rpmsg_send(cpu, buf, len, j, ep_num[d], ep_num[s], SEND_WAIT);
 }
@@ -207,7 +209,7 @@ static int peer_mesh(void *p)
 		for (unsigned j = 0; j < CPUS; j++)
 			for (unsigned s = 0; s < NSRC && j != me; s++)
 				for (unsigned d = 0; d < NDST; d++) {
-					int r = send_one(cpu, me, s, j, d, seq);
+					int r = send_one(cpu, sh->cap, me, s, j, d, seq);
 					PEER_CHECK(r == 0,
 						   "CPU %u: packet %llu from %u to %u:%u: %s", me,
 						   (unsigned long long)seq, ep_num[s], j, ep_num[d],
@@ -253,7 +255,8 @@ static int peer_mesh(void *p)
 	return 0;
 }
 
-static void mesh(enum ipcc_wait_mode mode)
+/* The mesh in `mode` over vrings of `buffers` buffers of `size` bytes (0: the defaults). */
+static void mesh(enum ipcc_wait_mode mode, uint32_t buffers, uint32_t size, uint64_t share)
 {
 	uint64_t count = mode == IPCC_WAIT_SPIN ? MESH_COUNT_SPIN : MESH_COUNT;
 	if (rt_soak())
@@ -261,8 +264,11 @@ static void mesh(enum ipcc_wait_mode mode)
 	count = nt_env_count("IPCC_RPMSG_MESH_COUNT", count);
 	int64_t budget = (rt_soak() ? 900 : 20) * PT_SEC;
 	unsigned alarm_s = 90 + (unsigned)(budget / PT_SEC) + (unsigned)(count * 96 / 5000);
-	struct ipcc_system *sys = rt_system(CPUS, 0, 0);
+	count = count * share / 100 ? count * share / 100 : 1;
+	struct ipcc_system *sys = rt_system(CPUS, buffers, size);
 	struct mesh_shared *sh = pt_shared(sizeof(*sh));
+	sh->cap = ipcc_rpmsg_payload_max(sys);
+	cr_assert_leq(sh->cap, IPCC_RPMSG_BUFFER_SIZE_LINUX - IPCC_RPMSG_HEADER_SIZE);
 	struct mesh_arg a[CPUS];
 	pid_t pid[CPUS];
 
@@ -317,10 +323,12 @@ static void mesh(enum ipcc_wait_mode mode)
 			total += pair;
 		}
 	fprintf(stderr,
-		"rpmsg mesh: %s, 96 streams, %llu packets in %.2f s (%.0f/s; senders %.2f %.2f "
+		"rpmsg mesh: %s, %u x %u B, 96 streams, %llu packets in %.2f s (%.0f/s; senders "
+		"%.2f %.2f "
 		"%.2f %.2f s)\n",
-		pt_mode_name(mode), (unsigned long long)total, secs, (double)total / secs,
-		sh->send_s[0], sh->send_s[1], sh->send_s[2], sh->send_s[3]);
+		pt_mode_name(mode), ipcc_rpmsg_buffers(sys), ipcc_rpmsg_buffer_size(sys),
+		(unsigned long long)total, secs, (double)total / secs, sh->send_s[0], sh->send_s[1],
+		sh->send_s[2], sh->send_s[3]);
 	munmap(sh, sizeof(*sh));
 	ipcc_system_close(sys);
 }
@@ -333,5 +341,20 @@ ParameterizedTestParameters(rpmsg_mesh, four_cpus_96_streams_deliver_every_packe
 ParameterizedTest(enum ipcc_wait_mode *mode, rpmsg_mesh,
 		  four_cpus_96_streams_deliver_every_packet_once_in_order)
 {
-	mesh(*mode);
+	mesh(*mode, 0, 0, 100);
+}
+
+/*
+ * The same over two buffers of 512 bytes per vring (the linux profile's size): nearly every
+ * send waits for a buffer, and payloads go up to 496 bytes. A tenth of the count.
+ */
+ParameterizedTestParameters(rpmsg_mesh, two_linux_buffers_per_vring_deliver_every_packet_once)
+{
+	return NT_MODES_PARAMS;
+}
+
+ParameterizedTest(enum ipcc_wait_mode *mode, rpmsg_mesh,
+		  two_linux_buffers_per_vring_deliver_every_packet_once)
+{
+	mesh(*mode, 2, IPCC_RPMSG_BUFFER_SIZE_LINUX, 10);
 }

@@ -87,11 +87,13 @@ static int peer_main(void *p)
 			r = ipcc_rpmsg_announce(extra, "gen0", IPCC_RPMSG_CPU_ALL);
 			PEER_CHECK(r == 0, "announce: %s", strerror(-r));
 			break;
+		case 'B': /* send 8 packets to 0:1: every buffer of the pair, none waited for */
 		case 's': /* send 3 packets to 0:1 */
-			for (int i = 0; i < 3; i++, out++) {
+			for (int i = 0; i < (c == 'B' ? 8 : 3); i++, out++) {
 				len = rt_fill(buf, from_peer(pe->gen), out, CAP);
 				r = ipcc_rpmsg_send(cpu, buf, len, 0, 1, 2, 0);
-				PEER_CHECK(r == 0, "send: %s", strerror(-r));
+				PEER_CHECK(r == 0, "incarnation %u: send %d of '%c': %s", pe->gen,
+					   i, c, strerror(-r));
 			}
 			break;
 		default:
@@ -360,5 +362,46 @@ Test(rpmsg_restart, packets_a_dead_sender_left_are_stale_and_never_delivered)
 	struct ipcc_rpmsg_stats st = rt_stats(f.sys, 1, 0);
 	cr_assert(st.stale == 3 && !st.bad, RT_STATS_FMT, RT_STATS_ARGS(st));
 	traffic_resumes(&f, 5);
+	fixture_stop(&f);
+}
+
+/*
+ * Buffers this CPU holds from a sender that then died: released after its restart, they go to
+ * the new incarnation, which then has all eight again.
+ */
+Test(rpmsg_restart, buffers_held_from_a_sender_that_restarted_are_released_to_its_successor)
+{
+	struct fixture f;
+	fixture_start(&f, IPCC_WAIT_FUTEX);
+	cr_assert_eq(pt_script_cmd(&f.first.s, 's'), 'k');
+	const void *held[3];
+	struct pt_tally t = { 0 };
+	for (unsigned i = 0; i < 3; i++) {
+		uint32_t len = 0;
+		int r = ipcc_rpmsg_recv_nocopy(f.ep, &held[i], &len, NULL, NULL, PT_LONG);
+		cr_assert_eq(r, 0, "recv_nocopy %u: %s", i, strerror(-r));
+		cr_assert(pt_msg_take(&t, held[i], len, from_peer(0), CAP), PT_TALLY_FMT,
+			  PT_TALLY_ARGS(&t));
+	}
+	kill_first(&f);
+	restart(&f);
+	for (unsigned i = 0; i < 3; i++) {
+		int r = ipcc_rpmsg_release(f.cpu, held[i]);
+		cr_assert_eq(r, 0, "release %u after the sender's restart: %s", i, strerror(-r));
+	}
+	cr_assert_eq(ipcc_rpmsg_release(f.cpu, held[0]), -EALREADY);
+	cr_assert_eq(pt_script_cmd(&f.second.s, 'B'), 'k', "the new incarnation has 8 buffers");
+	struct pt_tally t1 = { 0 };
+	uint8_t buf[CAP];
+	for (unsigned i = 0; i < 8; i++) {
+		uint32_t len = 0;
+		unsigned rc = 99, re = 99;
+		int r = ipcc_rpmsg_recv(f.ep, buf, sizeof(buf), &len, &rc, &re, PT_LONG);
+		cr_assert_eq(r, 0, "packet %u: %s", i, strerror(-r));
+		cr_assert(pt_msg_take(&t1, buf, len, from_peer(1), CAP), "packet %u: " PT_TALLY_FMT,
+			  i, PT_TALLY_ARGS(&t1));
+	}
+	uint32_t len;
+	cr_assert_eq(ipcc_rpmsg_recv(f.ep, buf, sizeof(buf), &len, NULL, NULL, 0), -EAGAIN);
 	fixture_stop(&f);
 }
