@@ -661,6 +661,50 @@ Test(rpmsg, unblock_makes_the_next_recv_return_ecanceled_once)
 	duo_stop(&d);
 }
 
+Test(rpmsg, two_unblocks_end_two_receives)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	struct ipcc_rpmsg_ep *b2 = rt_ep(d.b, 2, NULL, NULL);
+	uint8_t buf[16];
+	uint32_t len;
+	cr_assert_eq(ipcc_rpmsg_unblock(b2), 0);
+	cr_assert_eq(ipcc_rpmsg_unblock(b2), 0);
+	cr_assert_eq(ipcc_rpmsg_recv(b2, buf, sizeof(buf), &len, NULL, NULL, PT_LONG), -ECANCELED);
+	cr_assert_eq(ipcc_rpmsg_recv(b2, buf, sizeof(buf), &len, NULL, NULL, PT_LONG), -ECANCELED,
+		     "one unblock ends one receive: the second one's");
+	cr_assert_eq(ipcc_rpmsg_recv(b2, buf, sizeof(buf), &len, NULL, NULL, 0), -EAGAIN);
+	ipcc_rpmsg_ep_close(b2);
+	duo_stop(&d);
+}
+
+Test(rpmsg, closing_an_end_point_drops_its_queued_packets_and_gives_their_buffers_back)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL), *b2 = rt_ep(d.b, 2, NULL, NULL);
+	struct ipcc_rpmsg_ep *b3 = rt_ep(d.b, 3, NULL, NULL);
+	for (unsigned i = 0; i < 8; i++)
+		send_ok(d.a, "q", 1, 1, 2, 1);
+	/* The drain moves them to end point 2's queue: taken from the vring, still held. */
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	struct ipcc_rpmsg_stats st = rt_stats(d.sys, 0, 1);
+	cr_assert(st.received == 8 && !st.full, RT_STATS_FMT, RT_STATS_ARGS(st));
+	cr_assert_eq(ipcc_rpmsg_send(d.a, "q", 1, 1, 3, 1, 0), -EAGAIN, "all 8 queued at 2");
+	cr_assert_eq(ipcc_rpmsg_ep_close(b2), 0);
+	st = rt_stats(d.sys, 0, 1);
+	cr_assert_eq(st.dropped, 8u, "the close drops what was queued: " RT_STATS_FMT,
+		     RT_STATS_ARGS(st));
+	for (unsigned i = 0; i < 8; i++) {
+		int r = ipcc_rpmsg_send(d.a, "z", 1, 1, 3, 1, 0);
+		cr_assert_eq(r, 0, "buffer %u after the close: %s", i, strerror(-r));
+	}
+	cr_assert_eq(ipcc_rpmsg_send(d.a, "q", 1, 1, 2, 1, 0), -ECONNREFUSED, "2 is closed");
+	ipcc_rpmsg_ep_close(a1);
+	ipcc_rpmsg_ep_close(b3);
+	duo_stop(&d);
+}
+
 struct blocked_recv {
 	struct ipcc_rpmsg_ep *ep;
 	_Atomic int started;
