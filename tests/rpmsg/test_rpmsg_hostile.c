@@ -398,6 +398,23 @@ static void round_of_calls(struct victim *v)
 		       v->what, rc, re);
 	r = ipcc_cpu_dispatch(v->cpu);
 	(void)r; /* any result: it must return, and not crash */
+
+	/* Now and then the end point closes and opens again (the honest peer announces anew):
+	 * the object's tables say nothing about what this process has open. */
+	if (pt_rnd(&v->seed) % 32 == 0) {
+		r = ipcc_rpmsg_ep_close(v->ep);
+		vcheck(v, r == 0, "%s: close: %d", v->what, r);
+		v->ep = NULL;
+		r = ipcc_rpmsg_ep_create(v->cpu, v->my_ep, NULL, NULL, &v->ep);
+		vcheck(v, r == 0 && v->ep, "%s: reopen of %u: %d", v->what, v->my_ep, r);
+		if (!v->ep)
+			r = ipcc_rpmsg_ep_create(v->cpu, IPCC_RPMSG_ENDPT_ANY, NULL, NULL, &v->ep);
+		vcheck(v, v->ep, "%s: no end point at all: %d", v->what, r);
+		if (v->in_peer && v->ep) {
+			r = ipcc_rpmsg_announce(v->ep, "svc", 0);
+			vcheck(v, r == 0, "%s: announce: %d", v->what, r);
+		}
+	}
 }
 
 static void victim_run(struct victim *v, unsigned seconds)
