@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 		in[1] = (uint8_t)(offset >> 8);
 		in[2] = (uint8_t)rnd(&s);
 		unsigned runs = 1 + rnd(&s) % 8;
-		for (unsigned r = 0; r < runs; r++) {
+		for (unsigned r = 0; r < runs && len > 3; r++) { /* len 3: no diff bytes */
 			size_t at = 3 + rnd(&s) % (len - 3), n = 1 + rnd(&s) % 64;
 			unsigned kind = rnd(&s) % 3;
 			for (size_t k = at; k < len && k < at + n; k++)
