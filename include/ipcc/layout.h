@@ -279,7 +279,11 @@ struct ipcc_shm_notify_pair {
 	/* line 1: the receiver's */
 	IPCC_SHM_ATOMIC(uint64_t) received; /* values taken from the queue */
 	IPCC_SHM_ATOMIC(uint64_t) dropped;  /* values dropped (mailbox full, client unserved) */
-	uint64_t reserved1[6];
+	/* 1 while a full mailbox holds the queue back (its interrupt masked): a service's kick
+	 * then wakes the receiver's waiting threads instead (lib/notify/notify.c) */
+	IPCC_SHM_ATOMIC(uint32_t) held;
+	uint32_t reserved1a;
+	uint64_t reserved1[5];
 };
 
 /*
@@ -338,7 +342,8 @@ struct ipcc_shm_trace_record {
  *   sent_tag[buffers]           uint32 each, written by S: the tag of the buffer's last send
  *   ret_tag[buffers]            uint32 each, written by R: the tag of its last return
  *   full queue                  lib/queue, S -> R, `buffers` entries of 8 bytes
- *   free queue                  lib/queue, R -> S, `buffers` entries of 8 bytes
+ *   free queue                  lib/queue, R -> S, 2 * `buffers` entries of 8 bytes (room
+ *                               for the returns a receiver killed mid-return repeats)
  *   buffers                     `buffers` of buffer_size bytes: header, then payload
  * A queue entry is struct ipcc_shm_rpmsg_desc. A send's tag is its position in the full queue
  * plus one; a buffer is out with R while sent_tag != ret_tag (lib/rpmsg/rpmsg.c: the reclaim).

@@ -257,6 +257,8 @@ static inline bool rt_vring_find(const struct ipcc_system *sys, unsigned index,
 			return false;
 		uint32_t buffers = ipcc_rpmsg_buffers(sys);
 		uint32_t qsize = rt_align64(3 * 64 + 8 * buffers);
+		/* The free queue has room for twice the buffers (layout.h). */
+		uint32_t fqsize = rt_align64(3 * 64 + 16 * buffers);
 		uint64_t v = sec[i].offset + IPCC_SHM_RPMSG_HEAD_SIZE +
 			     (uint64_t)ipcc_system_cpus(sys) * IPCC_SHM_RPMSG_CPU_SIZE +
 			     (uint64_t)index * sec[i].stride;
@@ -265,7 +267,7 @@ static inline bool rt_vring_find(const struct ipcc_system *sys, unsigned index,
 		ret->ret_tag = ret->sent_tag + rt_align64(4 * buffers);
 		ret->full_q = ret->ret_tag + rt_align64(4 * buffers);
 		ret->free_q = ret->full_q + qsize;
-		ret->bufs = ret->free_q + qsize;
+		ret->bufs = ret->free_q + fqsize;
 		ret->buffers = buffers;
 		ret->buffer_size = ipcc_rpmsg_buffer_size(sys);
 		return true;
