@@ -17,6 +17,8 @@
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
 #include <ipcc/notify.h>
+#include <ipcc/log.h>
+#include <ipcc/region.h>
 #include <ipcc/uring.h>
 #include <ipcc/sysdesc.h>
 #include <ipcc/window.h>
