@@ -207,7 +207,7 @@ Test(sysdesc, a_bad_trace_block_is_refused_at_its_key)
 Test(sysdesc, an_unknown_service_is_named_with_the_known_ones)
 {
 	expect_error("cpus: 2\nservices:\n  rpmsg: {}\n", -EINVAL, 3, "services.rpmsg",
-		     "unknown key 'rpmsg' (known: notify, trace)");
+		     "unknown key 'rpmsg' (known: notify, trace, log)");
 	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
 }
 
