@@ -61,8 +61,10 @@
 
 /* How often a writer tries to reserve before it drops its line (log_reserve). */
 #define LOG_PUT_TRIES 64u
-/* How long a reader stuck behind a line in progress sleeps before asking about the owner. */
-#define LOG_STALL_POLL_MS 20u
+/* How long a line may be in progress before a reader asks the kernel about its owner, and
+ * how long a reader stuck behind it sleeps between two looks. */
+#define LOG_STALL_CHECK_NS 1000000ull
+#define LOG_STALL_POLL_MS  20u
 
 /* ---- config ------------------------------------------------------------------------------- */
 
@@ -502,12 +504,12 @@ IPCC_EXPORT int ipcc_log_vprintf(struct ipcc_cpu *cpu, const char *fmt, va_list 
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (n < 0)
 		return -EINVAL;
-	if ((size_t)n >= sizeof(buf) && !((size_t)n == sizeof(buf) && buf[n - 1] == '\n')) {
+	if ((size_t)n >= sizeof(buf)) {
 		/* Relaxed: a statistic. Too long for a line: dropped whole, never cut. */
 		atomic_fetch_add_explicit(&lc->ring->dropped, 1, memory_order_relaxed);
 		return -EMSGSIZE;
 	}
-	return log_put(cpu, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	return log_put(cpu, buf, (size_t)n); /* which refuses LINE_MAX + 1 without a newline */
 }
 
 IPCC_EXPORT int ipcc_log_printf(struct ipcc_cpu *cpu, const char *fmt, ...)
@@ -678,7 +680,7 @@ static bool owner_alive(struct ipcc_system *sys, unsigned cpu)
 /*
  * Bring ring rr's next line into rr->line, unless it holds one. 1 a line is pending; 0 the
  * ring is read up to its latest complete line; -EAGAIN a line is in progress at our position,
- * or we looked at a ring's worth of slots (rr->more) and stop for this call.
+ * or we looked at two laps' worth of slots (rr->more) and stop for this call.
  */
 static int ring_fill(struct ipcc_log_reader *r, struct ring_reader *rr)
 {
@@ -687,7 +689,7 @@ static int ring_fill(struct ipcc_log_reader *r, struct ring_reader *rr)
 	rr->more = false;
 	if (rr->pending)
 		return 1;
-	for (uint32_t looked = 0; looked < ls->slots;) {
+	for (uint32_t looked = 0;; looked++) {
 		/* Relaxed: how far to look; each slot's state is loaded with acquire. After the
 		 * seq_cst fence of ipcc_log_wait this sees what a writer that missed our
 		 * announcement reserved. */
@@ -697,6 +699,12 @@ static int ring_fill(struct ipcc_log_reader *r, struct ring_reader *rr)
 		uint32_t behind = h - rr->pos;
 		if (behind == 0 || (r->until && (int32_t)behind < 0))
 			return 0;
+		/* Two laps' worth of looks per call, whatever the slots hold: a writer (or a
+		 * forger) overwriting us as fast as we look cannot keep the call from returning. */
+		if (looked == 2 * ls->slots) {
+			rr->more = true;
+			return -EAGAIN;
+		}
 		if (behind > ls->slots) {
 			/* Overrun: what we had not read was overwritten; the line numbers count it. */
 			rr->pos = h - ls->slots;
@@ -710,7 +718,6 @@ static int ring_fill(struct ipcc_log_reader *r, struct ring_reader *rr)
 			int k = line_copy(ls, rr, seq);
 			if (k == 0)
 				continue; /* overwritten while we copied: head says how far */
-			looked++;
 			if (k < 0) {
 				rr->pos++;
 				continue;
@@ -736,18 +743,19 @@ static int ring_fill(struct ipcc_log_reader *r, struct ring_reader *rr)
 				rr->stall_pos = rr->pos;
 				rr->stall_since = now;
 			}
-			bool stale = now - rr->stall_since >= IPCC_LOG_STALL_MS * 1000000ull;
-			if (!stale && owner_alive(r->sys, rr->cpu))
+			/* A live writer finishes in microseconds: the kernel is asked only
+			 * about a line that is late, and a line later than STALL is skipped
+			 * even with an owner (a stopped process). */
+			uint64_t late = now - rr->stall_since;
+			if (late < LOG_STALL_CHECK_NS ||
+			    (late < IPCC_LOG_STALL_MS * 1000000ull && owner_alive(r->sys, rr->cpu)))
 				return -EAGAIN;
 		}
 		/* CONT without its first slot, DEAD, a dead or stalled reservation, a slot of a
 		 * later lap that head does not explain, garbage: nothing to show here. */
 		rr->stalled = false;
 		rr->pos++;
-		looked++;
 	}
-	rr->more = true;
-	return -EAGAIN;
 }
 
 /* Fill every ring; the index of the line to return next, or 0 / -EAGAIN (ipcc_log_read). */

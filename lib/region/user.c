@@ -220,8 +220,8 @@ static int regions_load(struct ipcc_system *sys, const struct ipcc_shm_section *
 		const struct ipcc_shm_region *r = &e[i];
 		if (r->name[sizeof(r->name) - 1] || !name_ok(r->name, sizeof(r->name)) ||
 		    !pow2(r->align) || r->align > IPCC_REGION_ALIGN_MAX ||
-		    r->offset % slot_align(r->align) || r->offset < at || r->size == 0 ||
-		    r->size > end - r->offset)
+		    r->offset % slot_align(r->align) || r->offset < at || r->offset > end ||
+		    r->size == 0 || r->size > end - r->offset)
 			return -EUCLEAN;
 		for (unsigned j = 0; j < i; j++)
 			if (!strcmp(e[j].name, r->name))

@@ -200,6 +200,11 @@ Test(regions, a_table_rewritten_to_point_outside_is_refused_at_open)
 	patch(name, e1, &bad, sizeof(bad));
 	expect_open(name, -EUCLEAN, "a region past its section");
 	bad = entry;
+	bad.offset = UINT64_MAX - 4095; /* aligned, far beyond the object */
+	bad.size = 4096;
+	patch(name, e1, &bad, sizeof(bad));
+	expect_open(name, -EUCLEAN, "a region beyond the object");
+	bad = entry;
 	bad.offset += 64; /* no longer a multiple of its 4096 alignment */
 	patch(name, e1, &bad, sizeof(bad));
 	expect_open(name, -EUCLEAN, "a misaligned region");
