@@ -114,8 +114,12 @@ struct ipcc_log_line {
 };
 
 /*
- * The next line in time order (lines of one CPU in the order they were reserved, so one
- * thread's lines in the order it wrote them). Returns 1 with *ret filled; 0 when every CPU is
+ * The next line in time order: of the CPUs' next lines, the one stamped first, and none while
+ * a CPU has a line in progress that might come first. One CPU's lines come in the order they
+ * were reserved, so one thread's in the order it wrote them (two threads racing may reserve in
+ * the other order than they stamped: their stamps step back by that much); a line stamped just
+ * before another CPU's but reserved after the reader took that one comes after it. Returns 1
+ * with *ret filled; 0 when every CPU is
  * read up to its latest complete line (with IPCC_LOG_READ_UNTIL: up to the end); -EAGAIN when
  * a line being written right now may come before the others (wait, then read again); -EINVAL.
  * Never blocks; copies at most a ring's worth of slots per CPU per call.

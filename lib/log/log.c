@@ -357,8 +357,9 @@ static int slots_free(struct log_cpu *lc, uint32_t pos, unsigned k)
 			return -1;
 		/*
 		 * Unfinished. Acquire: pairs with the release decrement in log_put, so a count of
-		 * 1 (us) means every other writer of ours has published; and a writer's increment
-		 * comes before its BUSY store (release), which we saw if it was that one's.
+		 * 1 (us) means the slot's writer, if it was ours, has published. Its increment we
+		 * see either way: it came before its CAS on head, whose value (or a later one) we
+		 * loaded with acquire (log_reserve), and before its BUSY store, a release.
 		 */
 		if (atomic_load_explicit(&lc->inflight, memory_order_acquire) > 1)
 			return 0;
@@ -369,23 +370,29 @@ static int slots_free(struct log_cpu *lc, uint32_t pos, unsigned k)
 /* Reserve k slots: 0 with *ret_head the head we moved on from, or -ENOBUFS. */
 static int log_reserve(struct log_cpu *lc, unsigned k, uint64_t *ret_head)
 {
-	/* Relaxed: the CAS decides; the slots are looked at with acquire loads. */
-	uint64_t h = atomic_load_explicit(&lc->ring->head, memory_order_relaxed);
+	/*
+	 * Acquire, here and when the CAS fails: pairs with the release of the CAS that took the
+	 * tickets up to h, so that the inflight count of that writer, made before it, is seen by
+	 * slots_free when it looks at a slot that writer has not marked yet. The words of the
+	 * lines are ordered by the slots' states, not by head.
+	 */
+	uint64_t h = atomic_load_explicit(&lc->ring->head, memory_order_acquire);
 	for (unsigned tries = 0; tries < LOG_PUT_TRIES; tries++) {
 		uint32_t pos = (uint32_t)h;
 		int room = slots_free(lc, pos, k);
 		if (room == 0)
 			return -ENOBUFS;
 		if (room < 0) {
-			/* Relaxed: as above. */
-			h = atomic_load_explicit(&lc->ring->head, memory_order_relaxed);
+			/* Acquire: as above. */
+			h = atomic_load_explicit(&lc->ring->head, memory_order_acquire);
 			continue;
 		}
 		uint64_t next = ((h >> 32) + 1) << 32 | (uint32_t)(pos + k);
-		/* Relaxed both ways: the slots' states, not head, order the words. */
+		/* Release (on success): our inflight count before our tickets (see above);
+		 * acquire on failure, as the load. */
 		if (atomic_compare_exchange_weak_explicit(&lc->ring->head, &h, next,
-							  memory_order_relaxed,
-							  memory_order_relaxed)) {
+							  memory_order_acq_rel,
+							  memory_order_acquire)) {
 			*ret_head = h;
 			return 0;
 		}
@@ -432,7 +439,8 @@ static int log_put(struct ipcc_cpu *cpu, const char *text, size_t len)
 		atomic_fetch_add_explicit(&lc->ring->dropped, 1, memory_order_relaxed);
 		return -EMSGSIZE;
 	}
-	/* Relaxed: ordered before our BUSY stores by their release (slots_free reads it). */
+	/* Relaxed: published by the release of our CAS on head and of our BUSY stores, the two
+	 * ways another writer of ours reaches a slot we hold (slots_free). */
 	atomic_fetch_add_explicit(&lc->inflight, 1, memory_order_relaxed);
 	int r = log_reserve(lc, k, &h);
 	if (r < 0) {
