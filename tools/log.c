@@ -279,9 +279,6 @@ int cmd_log(int argc, char **argv)
 		run.cpus = ipcc_system_cpus(run.sys) == 64
 				   ? ~0ull
 				   : (1ull << ipcc_system_cpus(run.sys)) - 1;
-	/* The writers' drops before we came are not news: only those from now on are shown. */
-	for (unsigned i = 0; i < ipcc_system_cpus(run.sys); i++)
-		ipcc_log_dropped(run.sys, i, &run.dropped[i]);
 	if (run.json && !run.follow && !(run.lines = json_array())) {
 		r = EXIT_RUNTIME;
 		goto out;

@@ -435,8 +435,6 @@ Test(log, a_reservation_written_by_hand_and_abandoned_is_skipped_once_nobody_own
 	ipcc_system_close(sys);
 }
 
-/* ---- a full ring ---------------------------------------------------------------------------- */
-
 static sem_t in_line, go_on;
 static _Thread_local bool pause_here;
 
@@ -453,6 +451,70 @@ static void *slow_writer(void *arg)
 	pause_here = true;
 	return (void *)(intptr_t)ipcc_log_printf(arg, "slow");
 }
+
+Test(log, a_line_left_unfinished_by_a_live_owner_is_skipped_after_the_stall_limit)
+{
+	struct ipcc_system *sys = log_system(2, IPCC_LOG_RING_SIZE_MIN);
+	struct ipcc_cpu *c0 = test_attach(sys, 0);
+	struct ipcc_log_line l;
+
+	struct ipcc_log_reader *rd = reader(sys, 0, 0); /* before line 0: it counts from there */
+	sem_init(&in_line, 0, 0);
+	sem_init(&go_on, 0, 0);
+	ipcc_log_test_mid_line = pause_mid_line;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, slow_writer, c0), 0);
+	sem_wait(&in_line); /* a writer stopped mid-line, its process alive (like SIGSTOP) */
+	cr_assert_eq(ipcc_log_printf(c0, "behind it"), 0);
+	cr_assert_eq(ipcc_log_read(rd, &l), -EAGAIN, "it may still come first");
+	cr_assert_eq(read_line(rd, &l), 1, "after IPCC_LOG_STALL_MS, the others' lines go on");
+	cr_assert_str_eq(l.text, "behind it");
+	cr_assert_eq(l.lost, 1, "the stopped line counts as lost for this reader");
+	sem_post(&go_on);
+	pthread_join(t, NULL);
+	ipcc_log_test_mid_line = NULL;
+	cr_assert_eq(read_line(rd, &l), 0, "finished late, it is behind the reader: not shown");
+	ipcc_log_reader_free(rd);
+	rd = reader(sys, 0, 0);
+	cr_assert_eq(read_line(rd, &l), 1, "a new reader gets it");
+	cr_assert_str_eq(l.text, "slow");
+	ipcc_log_reader_free(rd);
+	ipcc_cpu_detach(c0);
+	ipcc_system_close(sys);
+}
+
+Test(log, several_readers_each_read_every_line)
+{
+	struct ipcc_system *sys = log_system(3, IPCC_LOG_RING_SIZE_DEFAULT);
+	struct ipcc_system *ro = open_ro(sys);
+	struct ipcc_cpu *c2 = test_attach(sys, 2);
+	struct ipcc_log_reader *a = reader(sys, 0, 0), *b = reader(ro, 0, 0),
+			       *c = reader(ro, 1u << 2, 0);
+	struct ipcc_log_line l;
+
+	for (unsigned i = 0; i < 50; i++) {
+		cr_assert_eq(ipcc_log_printf(c2, "%u", i), 0);
+		struct ipcc_log_reader *rds[] = { a, b, c };
+		/* Interleaved: one reader's progress is its own. */
+		cr_assert_eq(read_line(rds[i % 3], &l), 1);
+		cr_assert_eq((unsigned)atoi(l.text), l.number, "its own next line");
+	}
+	struct ipcc_log_reader *rds[] = { a, b, c };
+	for (unsigned k = 0; k < 3; k++) {
+		struct ipcc_log_stats st;
+		while (read_line(rds[k], &l) == 1)
+			;
+		cr_assert_eq(ipcc_log_reader_stats(rds[k], 2, &st), 0);
+		cr_assert_eq(st.lines, 50, "reader %u", k);
+		cr_assert_eq(st.lost, 0);
+		ipcc_log_reader_free(rds[k]);
+	}
+	ipcc_cpu_detach(c2);
+	ipcc_system_close(ro);
+	ipcc_system_close(sys);
+}
+
+/* ---- a full ring ---------------------------------------------------------------------------- */
 
 Test(log, a_ring_whose_oldest_line_is_still_being_written_drops_and_counts)
 {
