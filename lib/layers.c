@@ -11,6 +11,7 @@ extern const struct ipcc_section_type ipcc_section_cpus;
 extern const struct ipcc_section_type ipcc_section_links;
 extern const struct ipcc_section_type ipcc_section_trace;
 extern const struct ipcc_section_type ipcc_section_notify;
+extern const struct ipcc_section_type ipcc_section_rpmsg;
 extern const struct ipcc_section_type ipcc_section_log;
 extern const struct ipcc_section_type ipcc_section_user;
 
@@ -21,6 +22,7 @@ const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_links,  /* ipcc */
 	&ipcc_section_trace,  /* ipcc */
 	&ipcc_section_notify, /* notify */
+	&ipcc_section_rpmsg,  /* rpmsg */
 	&ipcc_section_log,    /* log */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);
@@ -30,6 +32,7 @@ extern const struct ipcc_layer ipcc_layer_ipcc;
 extern const struct ipcc_layer ipcc_layer_irq;
 extern const struct ipcc_layer ipcc_layer_proc;
 extern const struct ipcc_layer ipcc_layer_notify;
+extern const struct ipcc_layer ipcc_layer_rpmsg;
 extern const struct ipcc_layer ipcc_layer_log;
 extern const struct ipcc_layer ipcc_layer_region;
 
@@ -39,7 +42,7 @@ static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
 	[IPCC_LAYER_REGION] = &ipcc_layer_region, [IPCC_LAYER_BELL] = &ipcc_layer_bell,
 	[IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,	  [IPCC_LAYER_IRQ] = &ipcc_layer_irq,
 	[IPCC_LAYER_PROC] = &ipcc_layer_proc,	  [IPCC_LAYER_NOTIFY] = &ipcc_layer_notify,
-	[IPCC_LAYER_LOG] = &ipcc_layer_log,
+	[IPCC_LAYER_RPMSG] = &ipcc_layer_rpmsg,	  [IPCC_LAYER_LOG] = &ipcc_layer_log,
 };
 
 static void close_below(struct ipcc_system *sys, unsigned top)
