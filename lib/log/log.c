@@ -8,7 +8,9 @@
  * and the lines reserved (high 32 bits). Ticket t lives in slot t mod N; each slot's seq says
  * which ticket it holds and in what state: BUSY (being written), HEAD or CONT (complete: the
  * first or a further slot of a line), DEAD (nothing). The creator writes DEAD(i - N) into slot
- * i, as if a lap of nothing had gone before.
+ * i, as if a lap of nothing had gone before. Tickets and line numbers are free-running 32-bit
+ * counts compared by unsigned difference; a slot state could only be mistaken for one 2^32
+ * tickets older by a writer stalled for that many slots (256 GiB of log).
  *
  * Writers (the threads of the CPU's owner). To take k slots at position pos, a writer first
  * looks at each of them: slot pos + j must be settled for the previous lap, HEAD, CONT or
@@ -30,9 +32,9 @@
  *
  * Death. A writer killed between its CAS and its HEAD store leaves its slots BUSY or unmarked.
  * A reader meeting such a slot at its position asks the kernel whether the CPU has an owner
- * (the claim, lib/region/claim.c): without one the slot is dead and skipped; with one it is
- * a line in progress, waited for (ipcc_log_read says -EAGAIN) up to IPCC_LOG_STALL_MS, then
- * skipped too. The next owner marks every unfinished slot of the last lap DEAD when it
+ * (the claim, lib/region/claim.c), once the line has been in progress for a millisecond:
+ * without an owner the slot is dead and skipped; with one it is a line in progress, waited for
+ * (ipcc_log_read says -EAGAIN) up to IPCC_LOG_STALL_MS, then skipped too. The next owner marks every unfinished slot of the last lap DEAD when it
  * attaches, before any thread of it can write (log_attach): nothing of a dead writer outlives
  * its successor's attach, and its line number shows up as lost.
  *
