@@ -29,10 +29,8 @@
 
 #include "ipcc-rpmsg.h"
 #include "ipcc-tool.h"
+#include "tool.h"
 #include "vcd.h"
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 
 /* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
 #define SHM_DIR "/dev/shm"
@@ -76,6 +74,13 @@ static const char usage_text[] =
 	"                          and a system created with a trace (services: trace:)\n"
 	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
 	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
+	"  log NAME [OPTIONS]      print the shared-memory log of every CPU, merged in time\n"
+	"                          order, as '[cpu] seconds.micros : text' (services: log:);\n"
+	"                          opens the object read-only (--follow: read-write if it may,\n"
+	"                          to be rung by the writers)\n"
+	"      --follow            keep printing new lines, like tail -f, until Ctrl-C\n"
+	"      --cpu CPU           only this CPU's lines (a name or id; repeatable)\n"
+	"      --json              one JSON document (--follow: one JSON object per line)\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -83,13 +88,13 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
-static void usage(FILE *f)
+void usage(FILE *f)
 {
 	fputs(usage_text, f);
 }
 
 /* A usage error: one line naming the problem, a pointer to the help, exit status 2. */
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -310,7 +315,7 @@ static bool pairs_beyond(const uint64_t map[IPCC_CPUS_MAX], unsigned cpus, unsig
  * NAME with or without its leading '/', into buf (IPCC_NAME_MAX + 2 bytes). The checks mirror
  * the library's, so that a bad name gets a reason instead of a bare -EINVAL.
  */
-static int name_normalize(const char *arg, char *buf, size_t size)
+int name_normalize(const char *arg, char *buf, size_t size)
 {
 	const char *base = arg[0] == '/' ? arg + 1 : arg;
 
@@ -329,7 +334,7 @@ static int name_normalize(const char *arg, char *buf, size_t size)
 }
 
 /* The one NAME operand left after the options of subcommand `cmd`, normalised into buf. */
-static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size)
+int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size)
 {
 	if (optind >= argc)
 		return usage_error("%s: missing NAME", cmd);
@@ -494,7 +499,7 @@ static const char *cause(const char *name, int err, char *buf, size_t size)
 /* Room for what cause() writes: an escaped name and a sentence. */
 #define CAUSE_SIZE (ESC_SIZE + 128)
 
-static int fail(const char *verb, const char *name, int err)
+int fail(const char *verb, const char *name, int err)
 {
 	char buf[CAUSE_SIZE];
 
@@ -562,7 +567,7 @@ json_t *jstr(const char *s)
 }
 
 /* Print a JSON document and free it; a NULL one is an allocation that failed while building. */
-static int json_print(json_t *doc, const char *what)
+int json_print(json_t *doc, const char *what)
 {
 	int r = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
 
@@ -766,6 +771,7 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 		       cfg->trace->ring_size / IPCC_SHM_TRACE_RECORD_SIZE,
 		       cfg->trace->enabled ? "on" : "off");
 	rpmsg_plan_print(cfg, m->sections, m->count);
+	log_print_plan(cfg);
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
@@ -800,12 +806,14 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 		cfg->trace ? json_pack("{s:I, s:b}", "ring_size", (json_int_t)cfg->trace->ring_size,
 				       "enabled", cfg->trace->enabled)
 			   : json_null();
-	return json_pack(
-		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
-		"name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels", (int)cfg->channels,
-		"buffer_size", (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
-		notify, "trace", trace, "rpmsg", rpmsg_plan_json(cfg, m->sections, m->count),
-		"sections", json_sections(m), "size", (json_int_t)size);
+	return log_json_plan(
+		json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "file",
+			  jstr(file), "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
+			  (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode", mode,
+			  "links", links, "notify", notify, "trace", trace, "rpmsg",
+			  rpmsg_plan_json(cfg, m->sections, m->count), "sections", json_sections(m),
+			  "size", (json_int_t)size),
+		cfg);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -1479,7 +1487,8 @@ static int cmd_info(int argc, char **argv)
 		doc = json_info(sys, cs, &m);
 		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0 ||
 		    json_object_set_new(doc, "rpmsg", rpmsg_info_json(sys, rpmsg)) < 0 ||
-		    json_object_set_new(doc, "trace", json_trace(sys)) < 0) {
+		    json_object_set_new(doc, "trace", json_trace(sys)) < 0 ||
+		    log_json_info(doc, sys) < 0) {
 			json_decref(doc);
 			doc = NULL;
 		}
@@ -1497,6 +1506,7 @@ static int cmd_info(int argc, char **argv)
 		if (trace_status(sys, &on, &rings, &dropped))
 			printf("\n  trace: %s, %d rings, %" PRIu64 " records dropped\n",
 			       on ? "on" : "off", rings, dropped);
+		log_print_info(sys);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {
@@ -1929,6 +1939,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "plan", cmd_plan }, { "create", cmd_create }, { "info", cmd_info },
 		{ "rm", cmd_rm },     { "list", cmd_list },	{ "trace", cmd_trace },
+		{ "log", cmd_log },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 

@@ -18,8 +18,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <ipcc/log.h>
 #include <ipcc/notify.h>
 #include <ipcc/rpmsg.h>
+#include <ipcc/region.h>
 #include <ipcc/trace.h>
 
 #include "internal.h"
@@ -31,6 +33,8 @@ struct ipcc_sysdesc {
 	struct ipcc_notify_config notify;
 	struct ipcc_trace_config trace;
 	struct ipcc_rpmsg_config rpmsg;
+	struct ipcc_log_config log;
+	struct ipcc_region_config regions;
 	char name[IPCC_NAME_MAX + 2]; /* "" when the description gives none */
 };
 
@@ -95,6 +99,7 @@ struct check {
 	/* services.rpmsg: the block, and what the size check blames first (NULL: not given) */
 	const struct sysdesc_node *rpmsg, *rpmsg_buffers, *rpmsg_buffer_size;
 	bool rpmsg_profile_linux; /* `profile: linux` was read (it comes before buffer_size) */
+	unsigned region; /* the entry of `regions` being checked */
 };
 
 static int node_error(struct check *c, const struct sysdesc_node *n, const char *path,
@@ -753,11 +758,47 @@ static int check_trace(struct check *c, const char *path, const struct sysdesc_n
 	return check_mapping(c, n, path, trace_keys, found);
 }
 
+/* ---- services.log --------------------------------------------------------------------------- */
+
+static int check_log_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 16K");
+	if (v < IPCC_LOG_RING_SIZE_MIN || v > IPCC_LOG_RING_SIZE_MAX || (v & (v - 1)))
+		return node_error(c, n, path, "%.24s is not a power of two in %uK..%uM bytes", s,
+				  IPCC_LOG_RING_SIZE_MIN >> 10, IPCC_LOG_RING_SIZE_MAX >> 20);
+	c->desc->log.ring_size = (uint32_t)v;
+	return 0;
+}
+
+static const struct sysdesc_key log_keys[] = {
+	{ "size", check_log_size, false },
+	{ NULL, NULL, false },
+};
+
+/* `log:` (empty: the defaults) or a mapping of log_keys: the shared-memory log. */
+static int check_log(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(log_keys) / sizeof(log_keys[0])];
+
+	ipcc_log_config_init(&c->desc->log);
+	c->desc->config.log = &c->desc->log;
+	if (is_null(n))
+		return 0;
+	if (n->kind != SYSDESC_MAPPING)
+		return wrong_type(c, n, path, "a mapping with size");
+	return check_mapping(c, n, path, log_keys, found);
+}
+
 /* A service adds its block here, with its check function and its own config struct. */
 static const struct sysdesc_key service_keys[] = {
 	{ "notify", check_notify, false },
 	{ "trace", check_trace, false },
 	{ "rpmsg", check_rpmsg, false }, /* after notify, which it needs */
+	{ "log", check_log, false },
 	{ NULL, NULL, false },
 };
 
@@ -772,8 +813,124 @@ static int check_services(struct check *c, const char *path, const struct sysdes
 	return check_mapping(c, n, path, service_keys, found);
 }
 
+/* ---- regions ------------------------------------------------------------------------------ */
+
+static struct ipcc_region_spec *region_spec(struct check *c)
+{
+	return &c->desc->regions.regions[c->region];
+}
+
+static int check_region_name(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	struct ipcc_region_config probe;
+
+	if (!s)
+		return wrong_type(c, n, path, "a region name");
+	ipcc_region_config_init(&probe);
+	if (ipcc_region_config_add(&probe, s, 1, 0) < 0)
+		return node_error(
+			c, n, path,
+			"invalid region name '%.40s': 1..%u characters of A-Z a-z 0-9 _ . "
+			"-, starting with a letter or a digit",
+			s, IPCC_REGION_NAME_MAX);
+	for (unsigned i = 0; i < c->region; i++)
+		if (!strcmp(c->desc->regions.regions[i].name, s))
+			return node_error(c, n, path,
+					  "duplicate region name '%s' (also regions[%u])", s, i);
+	memcpy(region_spec(c)->name, s, strlen(s) + 1);
+	return 0;
+}
+
+static int check_region_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 4096, 64K or 1M");
+	if (v == 0 || v > IPCC_SYSTEM_SIZE_MAX)
+		return node_error(c, n, path, "%.24s is out of range 1..%lluM bytes", s,
+				  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 20));
+	region_spec(c)->size = v;
+	return 0;
+}
+
+static int check_region_align(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 64 or 4K");
+	if (v == 0 || v > IPCC_REGION_ALIGN_MAX || (v & (v - 1)))
+		return node_error(c, n, path, "%.24s is not a power of two in 1..%u", s,
+				  IPCC_REGION_ALIGN_MAX);
+	region_spec(c)->align = (uint32_t)v;
+	return 0;
+}
+
+static const struct sysdesc_key region_keys[] = {
+	{ "name", check_region_name, true },
+	{ "size", check_region_size, true },
+	{ "align", check_region_align, false },
+	{ NULL, NULL, false },
+};
+
+/* `regions:` a list of {name, size, align}: user regions (include/ipcc/region.h). */
+static int check_regions(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(region_keys) / sizeof(region_keys[0])];
+	struct ipcc_region_config *rc = &c->desc->regions;
+	char item[IPCC_SYSDESC_KEY_MAX];
+	uint64_t size;
+
+	ipcc_region_config_init(rc);
+	if (is_null(n))
+		return 0;
+	if (n->kind != SYSDESC_SEQUENCE)
+		return wrong_type(c, n, path, "a list of regions {name, size, align}");
+	if (n->count > IPCC_REGIONS_MAX)
+		return node_error(c, n, path, "%u regions listed: at most %u", n->count,
+				  IPCC_REGIONS_MAX);
+	for (unsigned i = 0; i < n->count; i++) {
+		const struct sysdesc_node *e = n->items[i];
+		snprintf(item, sizeof(item), "%s[%u]", path, i);
+		c->region = i;
+		rc->regions[i].align = IPCC_REGION_ALIGN_DEFAULT;
+		if (e->kind != SYSDESC_MAPPING)
+			return wrong_type(c, e, item, "a mapping with name, size, align");
+		int r = check_mapping(c, e, item, region_keys, found);
+		if (r < 0)
+			return r;
+		rc->count = i + 1;
+	}
+	if (!rc->count)
+		return 0;
+	/* Blame the regions only when the rest fits without them (check_size blames the rest). */
+	if (ipcc_config_size(&c->desc->config, &size) == 0) {
+		c->desc->config.regions = rc;
+		if (ipcc_config_size(&c->desc->config, &size) == -EINVAL)
+			return node_error(c, n, path,
+					  "the regions would need more shared memory than the %llu "
+					  "GiB limit",
+					  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 30));
+	}
+	c->desc->config.regions = rc;
+	return 0;
+}
+
 /* In table order: `links` comes after `cpus`, whose names it uses. */
-enum { KEY_NAME, KEY_CPUS, KEY_CHANNELS, KEY_BUFFER_SIZE, KEY_MODE, KEY_LINKS, KEY_SERVICES };
+enum {
+	KEY_NAME,
+	KEY_CPUS,
+	KEY_CHANNELS,
+	KEY_BUFFER_SIZE,
+	KEY_MODE,
+	KEY_LINKS,
+	KEY_SERVICES,
+	KEY_REGIONS
+};
 static const struct sysdesc_key top_keys[] = {
 	[KEY_NAME] = { "name", check_shm_name, false },
 	[KEY_CPUS] = { "cpus", check_cpus, true },
@@ -782,6 +939,7 @@ static const struct sysdesc_key top_keys[] = {
 	[KEY_MODE] = { "mode", check_mode, false },
 	[KEY_LINKS] = { "links", check_links, false },
 	[KEY_SERVICES] = { "services", check_services, false },
+	[KEY_REGIONS] = { "regions", check_regions, false },
 	{ NULL, NULL, false },
 };
 

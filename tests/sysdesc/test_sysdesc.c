@@ -223,7 +223,7 @@ Test(sysdesc, a_bad_trace_block_is_refused_at_its_key)
 Test(sysdesc, an_unknown_service_is_named_with_the_known_ones)
 {
 	expect_error("cpus: 2\nservices:\n  ipc: {}\n", -EINVAL, 3, "services.ipc",
-		     "unknown key 'ipc' (known: notify, trace, rpmsg");
+		     "unknown key 'ipc' (known: notify, trace, rpmsg, log");
 	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
 }
 
