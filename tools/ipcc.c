@@ -807,10 +807,11 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 				       "enabled", cfg->trace->enabled)
 			   : json_null();
 	return log_json_plan(
-		json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "file",
-			  jstr(file), "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels",
-			  (int)cfg->channels, "buffer_size", (json_int_t)cfg->buffer_size, "mode", mode,
-			  "links", links, "notify", notify, "trace", trace, "rpmsg",
+		json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "file",
+			  jstr(file), "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus,
+			  "channels", (int)cfg->channels, "buffer_size",
+			  (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
+			  notify, "trace", trace, "rpmsg",
 			  rpmsg_plan_json(cfg, m->sections, m->count), "sections", json_sections(m),
 			  "size", (json_int_t)size),
 		cfg);
