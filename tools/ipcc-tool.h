@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the subcommands of the ipcc tool share: messages, argument parsing, escaping of
+ * untrusted strings, JSON output and the snapshots `info`, `watch` and `stat` read. Defined in
+ * ipcc.c unless said; each subcommand in a file of its own (cmd-*.c) uses only these.
+ */
+#ifndef IPCC_TOOL_H
+#define IPCC_TOOL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ipcc/ipcc.h>
+#include <ipcc/notify.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+/* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
+#define SHM_DIR "/dev/shm"
+
+/* A usage error: one line naming the problem, a pointer to the help; returns EXIT_USAGE. */
+int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...);
+
+/*
+ * Text output of a string we did not write (object and CPU names, anything read from an
+ * object): controls and invalid UTF-8 become \xNN. ESC(s) escapes into a temporary buffer.
+ */
+#define ESC_SIZE (4 * PATH_MAX + 1)
+#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
+const char *esc(const char *s, char *buf, size_t size);
+
+/* Strict unsigned parse of all of s (digits only). 0 or -EINVAL. */
+int parse_ulong(const char *s, int base, unsigned long *ret);
+/* One CPU pair "A-B" for option opt, returns a < b; prints the usage error itself. */
+int parse_pair(const char *opt, const char *arg, unsigned *ret_a, unsigned *ret_b);
+/* A positive decimal number of seconds ("0.5"). 0 or -EINVAL. */
+int parse_seconds(const char *s, uint64_t *ret_ns);
+/* NAME with or without its leading '/' into buf; prints the usage error itself. */
+int name_normalize(const char *arg, char *buf, size_t size);
+/* The one NAME operand left after the options of `cmd` (getopt's optind), normalised. */
+int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size);
+
+/* The cause of a negative errno from opening or removing object `name`, as a phrase. */
+#define CAUSE_SIZE (ESC_SIZE + 128)
+const char *cause(const char *name, int err, char *buf, size_t size);
+/* "ipcc: cannot VERB NAME: CAUSE" on stderr; returns EXIT_RUNTIME. */
+int fail(const char *verb, const char *name, int err);
+
+/* "417792 B (408.0 KiB)" */
+const char *format_size(uint64_t bytes, char *buf, size_t size);
+/* A JSON string of s (NULL: null); invalid UTF-8 becomes U+FFFD. NULL only when out of memory. */
+json_t *jstr(const char *s);
+/* Print doc (freed; NULL: a build that failed) with a newline; 0 or EXIT_RUNTIME. */
+int json_print(json_t *doc, const char *what);
+/* Append e to array *a; on failure *a is freed and NULL, so the document fails as a whole. */
+void append(json_t **a, json_t *e);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t now_ns(void);
+
+/* One link's registers and channel owners, read once: what info and watch print. */
+struct link_snapshot {
+	unsigned cpu[2];
+	uint32_t cr[2], mr[2], sr[2]; /* [0]: C1CR, C1MR, C1TOC2SR; [1]: C2CR, C2MR, C2TOC1SR */
+	uint32_t hwcfgr, verr, ipidr, sidr; /* the identification registers */
+	bool irq[2][2];			    /* [proc - 1][IPCC_IRQ_RXO / IPCC_IRQ_TXF] */
+	unsigned owner[IPCC_CHANNELS_MAX];  /* IPCC_CHAN_OWNER_PROC or a service number */
+};
+int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct link_snapshot *ret);
+/* Who uses a channel: "procedures", a service's name, or "service N". */
+const char *owner_name(unsigned owner, char *buf, size_t size);
+
+/* Everything ipcc info shows about one CPU, read once. */
+struct cpu_snapshot {
+	struct ipcc_cpu_owner own;
+	struct ipcc_cpu_state state;
+	const char *name;
+};
+const char *wait_mode_text(uint32_t mode, char *buf, size_t size);
+const char *power_text(uint32_t power, char *buf, size_t size);
+
+/* The Notify queue of one ordered pair, read once. */
+struct queue_snapshot {
+	unsigned from, to;
+	struct ipcc_notify_stats st;
+	bool consistent; /* false: the indices were impossible (fill clamped to depth) */
+};
+/* Every Notify queue (only_a-only_b's two if only) into *ret (the caller frees it). */
+int notify_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
+		    struct queue_snapshot **ret, unsigned *ret_count);
+
+#endif
