@@ -9,12 +9,14 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <ipcc/ipcc.h>
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -92,5 +94,49 @@ struct queue_snapshot {
 /* Every Notify queue (only_a-only_b's two if only) into *ret (the caller frees it). */
 int notify_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
 		    struct queue_snapshot **ret, unsigned *ret_count);
+
+/* ---- cli-common.c: the subcommands that talk to a live system -------------------------- */
+
+/* CPU `arg` (a name, else an id) of system `name` for option opt; prints the error itself. */
+int cpu_arg(const struct ipcc_system *sys, const char *name, const char *opt, const char *arg,
+	    unsigned *ret_id);
+/* Attach as CPU id; a taken CPU is refused with one line naming its holder. 0 or EXIT_*. */
+int cpu_attach_free(struct ipcc_system *sys, const char *name, unsigned id,
+		    struct ipcc_cpu **ret_cpu);
+/* The wall clock, "2026-12-02T06:58:22.123456Z". */
+const char *iso_time(char *buf, size_t size);
+/* --timeout S: seconds, 0 (do not wait) or inf; prints the usage error itself. */
+int parse_timeout(const char *cmd, const char *arg, int64_t *ret_ns);
+/*
+ * SIGINT, SIGTERM and SIGHUP set cli_stop (the signal number) and write a byte to fd (-1:
+ * none), so that a poll on its other end wakes up.
+ */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop(int fd);
+
+/*
+ * The ordered pairs (from, to) of linked CPUs for which enabled() (ipcc_notify_enabled,
+ * ipcc_rpmsg_enabled) says 1, only those of link only_a-only_b if only, into ret (room for
+ * cpus * (cpus - 1) pairs); returns how many.
+ */
+unsigned service_pairs(const struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
+		       int (*enabled)(const struct ipcc_system *, unsigned, unsigned),
+		       unsigned (*ret)[2]);
+
+/* The RPMessage vring of one ordered pair, read once (cmd-stat.c). */
+struct vring_snapshot {
+	unsigned from, to;
+	struct ipcc_rpmsg_stats st;
+	bool consistent; /* false: the indices were impossible (clamped) */
+};
+/* Every vring (only_a-only_b's two if only) into *ret (the caller frees it). */
+int rpmsg_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
+		   struct vring_snapshot **ret, unsigned *ret_count);
+
+/* The subcommands in files of their own. */
+int cmd_watch(int argc, char **argv);
+int cmd_notify(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_rpmsg(int argc, char **argv);
 
 #endif

@@ -71,6 +71,15 @@ static const char usage_text[] =
 	"                          and a system created with a trace (services: trace:)\n"
 	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
 	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
+	"  watch NAME [--link A-B] [--interval S] [--count N] [--json]\n"
+	"                          a live view of the CPUs, registers, lines, channel owners\n"
+	"                          and service counters: redrawn in place on a terminal, one\n"
+	"                          timestamped line per change otherwise; writes no register\n"
+	"  notify NAME --as CPU [--to CPU:CLIENT VALUE] [--recv CLIENT] [--timeout S] [--json]\n"
+	"                          as a free CPU, send one IPC Notify value, and/or wait for one\n"
+	"  stat NAME [--link A-B] [--json]\n"
+	"                          the counters of every Notify queue and RPMessage vring\n"
+	"  COMMAND --help          the options of one command in full\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -2010,8 +2019,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv);
 	} cmds[] = {
-		{ "plan", cmd_plan }, { "create", cmd_create }, { "info", cmd_info },
-		{ "rm", cmd_rm },     { "list", cmd_list },	{ "trace", cmd_trace },
+		{ "plan", cmd_plan },	{ "create", cmd_create }, { "info", cmd_info },
+		{ "rm", cmd_rm },	{ "list", cmd_list },	  { "trace", cmd_trace },
+		{ "watch", cmd_watch }, { "notify", cmd_notify }, { "stat", cmd_stat },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
