@@ -134,3 +134,12 @@ unsigned service_pairs(const struct ipcc_system *sys, bool only, unsigned only_a
 	}
 	return n;
 }
+
+int link_check(const struct ipcc_system *sys, const char *name, unsigned a, unsigned b)
+{
+	if (ipcc_system_linked(sys, a, b))
+		return 0;
+	fprintf(stderr, "ipcc: %s has no link %u-%u: %s\n", ESC(name), a, b,
+		b >= ipcc_system_cpus(sys) ? "no such CPU" : "the pair is unlinked");
+	return EXIT_RUNTIME;
+}

@@ -69,6 +69,25 @@ static const char *notify_cause(int err, bool receiving)
 	}
 }
 
+/* One value sent or received: a line of text, or a member `what` of the JSON document. */
+static void report(struct ipcc_system *sys, json_t *doc, const char *what, unsigned from,
+		   unsigned to, unsigned client, uint32_t value)
+{
+	if (doc) {
+		json_object_set_new(doc, what,
+				    json_pack("{s:i, s:o, s:i, s:o, s:i, s:I}", "from", (int)from,
+					      "from_name", jstr(ipcc_system_cpu_name(sys, from)),
+					      "to", (int)to, "to_name",
+					      jstr(ipcc_system_cpu_name(sys, to)), "client",
+					      (int)client, "value", (json_int_t)value));
+		return;
+	}
+	printf("%s %" PRIu32 " (0x%" PRIx32 ") from %s %s %s:%u\n", what, value, value,
+	       ESC(ipcc_system_cpu_name(sys, from)), what[0] == 's' ? "to" : "on",
+	       ESC(ipcc_system_cpu_name(sys, to)), client);
+	fflush(stdout);
+}
+
 int cmd_notify(int argc, char **argv)
 {
 	enum { OPT_AS = 256, OPT_TO, OPT_RECV, OPT_TIMEOUT };
@@ -183,19 +202,7 @@ int cmd_notify(int argc, char **argv)
 				notify_cause(r, false));
 			goto detach;
 		}
-		if (json)
-			json_object_set_new(
-				doc, "sent",
-				json_pack("{s:i, s:o, s:i, s:o, s:i, s:I}", "from", (int)self,
-					  "from_name", jstr(ipcc_system_cpu_name(sys, self)), "to",
-					  (int)peer, "to_name",
-					  jstr(ipcc_system_cpu_name(sys, peer)), "client",
-					  (int)to_client, "value", (json_int_t)value));
-		else
-			printf("sent %lu (0x%lx) from %s to %s:%u\n", value, value,
-			       ESC(ipcc_system_cpu_name(sys, self)),
-			       ESC(ipcc_system_cpu_name(sys, peer)), to_client);
-		fflush(stdout);
+		report(sys, doc, "sent", self, peer, to_client, (uint32_t)value);
 	}
 	if (recv) {
 		uint32_t v;
@@ -207,18 +214,7 @@ int cmd_notify(int argc, char **argv)
 				notify_cause(r, true));
 			goto detach;
 		}
-		if (json)
-			json_object_set_new(
-				doc, "received",
-				json_pack("{s:i, s:o, s:i, s:o, s:i, s:I}", "from", (int)from,
-					  "from_name", jstr(ipcc_system_cpu_name(sys, from)), "to",
-					  (int)self, "to_name",
-					  jstr(ipcc_system_cpu_name(sys, self)), "client",
-					  (int)recv_client, "value", (json_int_t)v));
-		else
-			printf("received %" PRIu32 " (0x%" PRIx32 ") from %s on %s:%u\n", v, v,
-			       ESC(ipcc_system_cpu_name(sys, from)),
-			       ESC(ipcc_system_cpu_name(sys, self)), recv_client);
+		report(sys, doc, "received", from, self, recv_client, v);
 	}
 	ret = json ? json_print(doc, name) : 0;
 	doc = NULL;

@@ -186,11 +186,9 @@ int cmd_stat(int argc, char **argv)
 	r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
 	if (r < 0)
 		return fail("open", name, r);
-	if (only && !ipcc_system_linked(sys, only_a, only_b)) {
-		fprintf(stderr, "ipcc: %s has no link %u-%u: %s\n", ESC(name), only_a, only_b,
-			only_b >= ipcc_system_cpus(sys) ? "no such CPU" : "the pair is unlinked");
+	if (only && (r = link_check(sys, name, only_a, only_b))) {
 		ipcc_system_close(sys);
-		return EXIT_RUNTIME;
+		return r;
 	}
 	r = notify_snapshot(sys, only, only_a, only_b, &q, &nq);
 	if (r == 0)

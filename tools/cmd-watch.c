@@ -636,11 +636,9 @@ int cmd_watch(int argc, char **argv)
 	if (r < 0)
 		return fail("open", name, r);
 	unsigned cpus = ipcc_system_cpus(w.sys);
-	if (w.only && !ipcc_system_linked(w.sys, w.only_a, w.only_b)) {
-		fprintf(stderr, "ipcc: %s has no link %u-%u: %s\n", ESC(name), w.only_a, w.only_b,
-			w.only_b >= cpus ? "no such CPU" : "the pair is unlinked");
+	if (w.only && (r = link_check(w.sys, name, w.only_a, w.only_b))) {
 		ipcc_system_close(w.sys);
-		return EXIT_RUNTIME;
+		return r;
 	}
 	w.links = calloc(ipcc_system_link_count(w.sys), sizeof(*w.links));
 	if (!w.links) {

@@ -103,6 +103,8 @@ int cpu_arg(const struct ipcc_system *sys, const char *name, const char *opt, co
 /* Attach as CPU id; a taken CPU is refused with one line naming its holder. 0 or EXIT_*. */
 int cpu_attach_free(struct ipcc_system *sys, const char *name, unsigned id,
 		    struct ipcc_cpu **ret_cpu);
+/* 0 if CPUs a and b of system `name` have a link; else one line saying why not, EXIT_RUNTIME. */
+int link_check(const struct ipcc_system *sys, const char *name, unsigned a, unsigned b);
 /* The wall clock, "2026-12-02T06:58:22.123456Z". */
 const char *iso_time(char *buf, size_t size);
 /* --timeout S: seconds, 0 (do not wait) or inf; prints the usage error itself. */
