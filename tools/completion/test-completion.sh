@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The bash completion of ipcc: subcommands, options, system names, CPU names; and that
+# `meson install` puts it where bash-completion looks.
+# Usage: test-completion.sh COMPLETION_FILE PATH/TO/ipcc BUILD_DIR
+set -euo pipefail
+comp=$1
+ipcc=$2
+build=$3
+pfx="ipcc-comp-$$"
+tmp=$(mktemp -d)
+fails=0
+trap 'rm -f /dev/shm/$pfx-*; rm -rf "$tmp"' EXIT
+
+# shellcheck source=ipcc
+source "$comp"
+
+# complete WORD...: COMPREPLY for the command line WORD..., the last word being completed
+complete_words() {
+	COMP_WORDS=("$ipcc" "$@")
+	COMP_CWORD=$#
+	COMPREPLY=()
+	_ipcc
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+# want "WANT" WORD...: the completions are exactly WANT (sorted, space-separated)
+want() {
+	local w=$1 got
+	shift
+	got=$(complete_words "$@" | sort | tr '\n' ' ' | sed 's/ $//')
+	if [[ $got != "$w" ]]; then
+		printf 'FAIL: completing %q: got "%s", want "%s"\n' "$*" "$got" "$w" >&2
+		fails=$((fails + 1))
+	fi
+}
+
+# has WANT WORD...: WANT is among the completions
+has() {
+	local w=$1
+	shift
+	if ! complete_words "$@" | grep -qxF -- "$w"; then
+		printf 'FAIL: completing %q does not offer %s\n' "$*" "$w" >&2
+		fails=$((fails + 1))
+	fi
+}
+
+want "watch" w
+want "rm rpmsg" r
+want "stat" st
+has "--version" --
+want "--interval" watch /x --int
+want "--all" list --a
+want "--as" notify /x --a
+want "call listen recv send" rpmsg ""
+
+printf 'cpus: [host, m4, dsp]\n' >"$tmp/c.yaml"
+if "$ipcc" create --config "$tmp/c.yaml" "/$pfx-a" >/dev/null 2>&1; then
+	has "/$pfx-a" info ""
+	has "/$pfx-a" watch ""
+	want "/$pfx-a" watch "/$pfx-"
+	want "dsp host m4" notify "/$pfx-a" --as ""
+	want "m4:" notify "/$pfx-a" --as host --to m
+else
+	"$ipcc" create "/$pfx-a" --cpus 3 >/dev/null
+	has "/$pfx-a" info ""
+	want "cpu0 cpu1 cpu2" notify "/$pfx-a" --as ""
+fi
+# other programs' objects and FIFOs are not offered (a FIFO would block the shell)
+head -c 64 /dev/urandom >"/dev/shm/$pfx-other"
+mkfifo "/dev/shm/$pfx-fifo"
+want "/$pfx-a" info "/$pfx-"
+# nothing is offered after the system name where none is expected
+want "" info "/$pfx-a" ""
+
+# meson install puts it into share/bash-completion/completions
+if meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >"$tmp/install.log" 2>&1; then
+	f=$(find "$tmp/root" -path '*/share/bash-completion/completions/ipcc' | head -1)
+	if [[ -z $f ]]; then
+		echo "FAIL: meson install did not install share/bash-completion/completions/ipcc" >&2
+		fails=$((fails + 1))
+	elif ! cmp -s "$f" "$comp"; then
+		echo "FAIL: the installed completion differs from $comp" >&2
+		fails=$((fails + 1))
+	fi
+else
+	cat "$tmp/install.log" >&2
+	echo "FAIL: meson install failed" >&2
+	fails=$((fails + 1))
+fi
+
+if [[ $fails -ne 0 ]]; then
+	echo "$fails check(s) failed" >&2
+	exit 1
+fi
+echo "all completion checks passed"
