@@ -14,10 +14,6 @@
 
 #include "ipcc-tool.h"
 
-/* TEMPORARY until lib/rpmsg is on main: this branch builds without it. */
-#pragma weak ipcc_rpmsg_enabled
-#pragma weak ipcc_rpmsg_stats
-
 static const char stat_help[] =
 	"Usage: ipcc stat NAME [--link A-B] [--json]\n"
 	"\n"
@@ -44,9 +40,7 @@ int rpmsg_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned
 		free(v);
 		return -ENOMEM;
 	}
-	unsigned n = ipcc_rpmsg_enabled
-			     ? service_pairs(sys, only, only_a, only_b, ipcc_rpmsg_enabled, pairs)
-			     : 0;
+	unsigned n = service_pairs(sys, only, only_a, only_b, ipcc_rpmsg_enabled, pairs);
 	for (unsigned i = 0; i < n; i++) {
 		/* Lock-free: a busy vring that moved under the reads is read again. */
 		r = -EAGAIN;

@@ -79,6 +79,10 @@ static const char usage_text[] =
 	"                          as a free CPU, send one IPC Notify value, and/or wait for one\n"
 	"  stat NAME [--link A-B] [--json]\n"
 	"                          the counters of every Notify queue and RPMessage vring\n"
+	"  rpmsg send|call NAME --as CPU --to CPU:EP|SERVICE [--from EP] PAYLOAD\n"
+	"  rpmsg recv|listen NAME --as CPU [--ep EP] [--name SERVICE] [--echo]\n"
+	"                          RPMessage packets as a free CPU: send one, send one and wait\n"
+	"                          for the reply, wait for one, print them until Ctrl-C\n"
 	"  COMMAND --help          the options of one command in full\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
@@ -2022,6 +2026,7 @@ int main(int argc, char **argv)
 		{ "plan", cmd_plan },	{ "create", cmd_create }, { "info", cmd_info },
 		{ "rm", cmd_rm },	{ "list", cmd_list },	  { "trace", cmd_trace },
 		{ "watch", cmd_watch }, { "notify", cmd_notify }, { "stat", cmd_stat },
+		{ "rpmsg", cmd_rpmsg },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 

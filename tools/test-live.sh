@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: MIT
 #
 # The ipcc subcommands that talk to a live system: watch (terminal and pipe), notify, stat,
-# rpmsg; their messages and exit statuses. Usage: test-live.sh PATH/TO/ipcc EXAMPLES_DIR
+# rpmsg; their messages and exit statuses.
+# Usage: test-live.sh PATH/TO/ipcc EXAMPLES_DIR PATH/TO/test-mksys
 set -euo pipefail
 
 ipcc=$1
 examples=$2
+mksys=$3
 pfx="ipcc-live-$$"
 shm=/dev/shm
 tmp=$(mktemp -d)
@@ -76,7 +78,7 @@ with open("/dev/shm" + i["name"], "rb") as f:
                    for n in range(links["count"])))'
 }
 
-for cmd in watch notify stat; do
+for cmd in watch notify stat rpmsg; do
 	expect 0 "^Usage: ipcc $cmd" "$ipcc" "$cmd" --help
 done
 expect 0 'watch NAME' "$ipcc" help
@@ -93,6 +95,105 @@ expect 2 "notify: --to: client '16': a number 2..15 expected" "$ipcc" notify /x 
 expect 2 "notify: VALUE '0x10000000': 0..268435455" "$ipcc" notify /x --as 0 --to 1:4 0x10000000
 expect 2 'notify: missing VALUE' "$ipcc" notify /x --as 0 --to 1:4
 expect 2 'notify: nothing to do' "$ipcc" notify /x --as 0
+
+expect 2 'rpmsg: missing send, call, recv or listen' "$ipcc" rpmsg
+expect 2 "rpmsg: unknown command 'frob'" "$ipcc" rpmsg frob /x
+expect 2 'rpmsg send: missing --to' "$ipcc" rpmsg send /x --as 0 hi
+expect 2 'rpmsg send: NAME and one PAYLOAD expected' "$ipcc" rpmsg send /x --as 0 --to 1:5
+expect 2 'rpmsg recv: only NAME expected' "$ipcc" rpmsg recv /x --as 0 extra
+expect 2 'rpmsg listen: missing --as' "$ipcc" rpmsg listen /x
+expect 2 "rpmsg: --ep 'x': an end point number expected" "$ipcc" rpmsg recv /x --as 0 --ep x
+expect 2 'rpmsg recv: --to is for send and call' "$ipcc" rpmsg recv /x --as 0 --to 1:2
+expect 1 "cannot open /$pfx-none: no such object" "$ipcc" rpmsg recv "/$pfx-none" --as 0
+
+# RPMessage: a system with it on every link (descriptions have no rpmsg block yet)
+"$mksys" "/$pfx-r" host m4 dsp
+rs=/$pfx-r
+"$ipcc" rpmsg listen "$rs" --as m4 --ep 13 --name echo --echo >"$tmp/l.out" 2>"$tmp/l.err" &
+l=$!
+pids+=("$l")
+wait_for "$tmp/l.err" "^ipcc: listening on m4:13 of $rs$"
+expect 0 "^sent host:1 -> m4:13, 5 bytes: hello$" "$ipcc" rpmsg send "$rs" --as host --to m4:13 hello
+wait_for "$tmp/l.out" "^received host:1 -> m4:13, 5 bytes: hello$"
+# a service name is looked up; call waits for the reply (the echo)
+expect 0 "^reply m4:13 -> host:1, 6 bytes: ping 1$" "$ipcc" rpmsg call "$rs" --as host --to echo "ping 1"
+expect 0 "^reply m4:13 -> dsp:7, 4 bytes: ping$" "$ipcc" rpmsg call "$rs" --as 2 --from 7 --to 1:13 ping
+# bytes that are not printable are shown as \xNN; stdin carries the payload for '-'
+expect 0 '^sent host:1 -> m4:13, 4 bytes: a\\x5cb\\x01$' \
+	bash -c "printf 'a\\\\b\\x01' | '$ipcc' rpmsg send '$rs' --as host --to m4:13 -"
+if command -v python3 >/dev/null; then
+	"$ipcc" rpmsg call "$rs" --as dsp --to echo --json $'x\ty' >"$tmp/call.json"
+	expect 0 '^ok$' python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s, r = d["sent"], d["reply"]
+assert s["from_name"] == "dsp" and s["to_name"] == "m4" and s["to_ep"] == 13, s
+assert s["len"] == 3 and s["hex"] == "780979" and s["text"] == "x\\x09y", s
+assert r["from"] == 1 and r["from_ep"] == 13 and r["to"] == 2 and r["hex"] == "780979", r
+print("ok")' "$tmp/call.json"
+fi
+expect 1 "cannot attach to $rs as CPU 1 \(m4\): it is taken by pid $l" \
+	"$ipcc" rpmsg send "$rs" --as m4 --to host:1 x
+expect 1 "cannot send to m4:14 on $rs: the end point is not open there" \
+	"$ipcc" rpmsg send "$rs" --as host --to m4:14 x
+expect 1 "$rs: no destination 'nosuch': neither CPU:EP nor a name a live CPU announced" \
+	"$ipcc" rpmsg send "$rs" --as host --to nosuch --timeout 0.1 x
+expect 1 "cannot send on $rs: the payload is larger than a packet holds \(112 bytes\)" \
+	"$ipcc" rpmsg send "$rs" --as host --to m4:13 "$(printf '%0113d' 0)"
+expect 1 "cannot open end point host:0 on $rs: end point 0 is the name service's" \
+	"$ipcc" rpmsg recv "$rs" --as host --ep 0
+expect 1 "cannot receive on dsp:5 of $rs: nothing arrived in time" \
+	"$ipcc" rpmsg recv "$rs" --as dsp --ep 5 --timeout 0.1
+# recv: one packet, then the end
+"$ipcc" rpmsg recv "$rs" --as dsp --ep 5 --json >"$tmp/r.out" 2>"$tmp/r.err" &
+r=$!
+pids+=("$r")
+wait_for "$tmp/r.err" "^ipcc: waiting on dsp:5 of $rs$"
+expect 0 '^sent host:1 -> dsp:5, 3 bytes: abc$' "$ipcc" rpmsg send "$rs" --as host --to dsp:5 abc
+wait_exit "$r" || fail "rpmsg recv exited with $?: $(cat "$tmp/r.err")"
+grep -q '"hex": "616263"' "$tmp/r.out" || fail "rpmsg recv --json: $(cat "$tmp/r.out")"
+# stat and watch count the packets of each vring
+expect 0 '^rpmsg +0 host +1 m4 +[1-9][0-9]* +[1-9][0-9]* +0 +0 +0/8$' "$ipcc" stat "$rs"
+expect 0 '^rpmsg +0 host +2 dsp +1 +1 +0 +0 +0/8$' "$ipcc" stat "$rs"
+if command -v python3 >/dev/null; then
+	"$ipcc" stat "$rs" --json >"$tmp/rs.json"
+	expect 0 '^ok$' python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = {(e["from"], e["to"]): e for e in d["rpmsg"]}
+assert len(v) == 6 and len(d["notify"]) == 6, d
+e = v[(0, 2)]
+assert e["sent"] == 1 and e["received"] == 1 and e["buffers"] == 8 and e["nobuf"] == 0, e
+assert all(k in e for k in ("dropped", "stale", "bad", "reclaimed", "full", "free")), e
+print("ok")' "$tmp/rs.json"
+fi
+"$ipcc" watch "$rs" --count 1 --link 0-2 >"$tmp/rw.out" 2>&1 &
+w=$!
+pids+=("$w")
+wait_for "$tmp/rw.out" "rpmsg 2->0 drops = 0$"
+grep -Eq "rpmsg 0->2 sent = 1$" "$tmp/rw.out" || fail "watch shows no vring: $(cat "$tmp/rw.out")"
+"$ipcc" rpmsg send "$rs" --as host --to m4:13 z >/dev/null
+kill -INT "$w"
+wait_exit "$w" || fail "watch exited with $?"
+# Ctrl-C ends a listen cleanly, and frees its CPU
+kill -INT "$l"
+wait_exit "$l" || fail "rpmsg listen exited with $? after SIGINT: $(cat "$tmp/l.err")"
+expect 0 '^sent ' "$ipcc" notify "$rs" --as m4 --to host:4 1
+# listen --count, --json: one object a line
+"$ipcc" rpmsg listen "$rs" --as m4 --count 2 --json >"$tmp/lj.out" 2>"$tmp/lj.err" &
+l=$!
+pids+=("$l")
+wait_for "$tmp/lj.err" "^ipcc: listening on m4:1 of $rs$"
+"$ipcc" rpmsg send "$rs" --as host --to m4:1 one >/dev/null
+"$ipcc" rpmsg send "$rs" --as dsp --to m4:1 two >/dev/null
+wait_exit "$l" || fail "rpmsg listen --count 2 exited with $?"
+if command -v python3 >/dev/null; then
+	expect 0 '^ok$' python3 -c '
+import json, sys
+p = [json.loads(l) for l in open(sys.argv[1])]
+assert [(x["from_name"], x["text"]) for x in p] == [("host", "one"), ("dsp", "two")], p
+print("ok")' "$tmp/lj.out"
+fi
 
 if "$ipcc" plan "$examples/am64x.yaml" 2>&1 | grep -q 'without libyaml'; then
 	echo "skipped: the live checks (built without libyaml: no Notify system to create)"
@@ -217,21 +318,30 @@ fi
 if ! command -v script >/dev/null; then
 	echo "skipped: watch on a terminal (no script(1))"
 else
-	script -qfec "'$ipcc' watch '$sys' --link 0-3 --count 1 --interval 0.05" "$tmp/tty.out" \
+	script -qfec "'$ipcc' watch '$sys' --link 0-3 --interval 0.05" "$tmp/tty.out" \
 		>/dev/null 2>&1 </dev/null &
 	w=$!
 	pids+=("$w")
 	wait_for "$tmp/tty.out" 'notify 3->0 +fill 0/16'
 	"$ipcc" notify "$sys" --as a53-0 --to m4:9 3 >/dev/null
+	esc=$'\e'
+	# the sender's attach may show in frames of its own; the flag shows highlighted at last
+	wait_for "$tmp/tty.out" "C1TOC2SR $esc\\[7m0x00000008$esc\\[0m"
+	wait_for "$tmp/tty.out" "proc2 .*RXO $esc\\[7mHIGH"
+	# Ctrl-C to watch itself, script's child (its shell execs the one command)
+	kill -INT "$(pgrep -P "$w")"
 	wait_exit "$w" || fail "watch on a terminal exited with $?"
+	if command -v python3 >/dev/null; then
+		[[ $(watchers "$sys") == "0 0 0 0 0" ]] || fail "watch on a terminal left watchers behind: $(watchers "$sys")"
+	fi
 	out=$(cat "$tmp/tty.out")
 	[[ $out == *$'\e[H\e[2J'* ]] || fail "watch on a terminal: no clear screen"
 	[[ $out == *$'frame 1'* ]] || fail "watch on a terminal: no second frame"
-	[[ $out == *$'C1TOC2SR \e[7m0x00000008\e[0m'* ]] || fail "watch on a terminal: the change is not highlighted: $(cat -v "$tmp/tty.out")"
 	[[ $out == *$'TXF low \e[K'* ]] || fail "watch on a terminal: lines are not cleared to their end"
-	# nothing that did not change is highlighted
-	grep -a 'frame 1' -A20 "$tmp/tty.out" | grep -a 'link 0-3 proc1' | grep -aq $'MR \e\[7m' &&
-		fail "watch on a terminal highlights an unchanged MR"
+	[[ $out == *$'\e[?25h'* ]] || fail "watch on a terminal: the cursor is not given back"
+	# nothing that did not change is highlighted: the receiver, m4, is not attached
+	grep -a 'link 0-3 proc2' "$tmp/tty.out" | grep -aq "MR $esc\\[7m" &&
+		fail "watch on a terminal highlights processor 2's MR, which never changed"
 	"$ipcc" notify "$sys" --as m4 --recv 9 >/dev/null
 fi
 
