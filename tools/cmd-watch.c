@@ -73,6 +73,7 @@ struct field {
 struct frame {
 	struct field *f;
 	size_t n, cap;
+	bool oom; /* a field could not be added: the frame is incomplete */
 };
 
 static void __attribute__((format(printf, 4, 5)))
@@ -82,10 +83,11 @@ add(struct frame *fr, const char *group, const char *label, const char *fmt, ...
 
 	if (fr->n == fr->cap) {
 		size_t cap = fr->cap ? 2 * fr->cap : 64;
-		struct field *f = realloc(fr->f, cap * sizeof(*f));
+		struct field *f = fr->oom ? NULL : realloc(fr->f, cap * sizeof(*f));
+		/* Not exit(): the waiters must stop watching first (see watch_run). */
 		if (!f) {
-			fputs("ipcc: watch: out of memory\n", stderr);
-			exit(EXIT_RUNTIME);
+			fr->oom = true;
+			return;
 		}
 		fr->f = f;
 		fr->cap = cap;
@@ -212,7 +214,7 @@ static int snapshot(const struct watch *w, struct frame *fr)
 		add(fr, g, "drops", "%" PRIu64, st->dropped + st->stale + st->bad);
 	}
 	free(v);
-	return 0;
+	return fr->oom ? -ENOMEM : 0;
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
