@@ -1,17 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the subcommands of the ipcc tool share: messages, argument parsing, escaping of
- * untrusted strings, JSON output and the snapshots `info`, `watch` and `stat` read. Defined in
- * ipcc.c unless said; each subcommand in a file of its own (cmd-*.c) uses only these.
+ * What the files of the ipcc tool share: the escaping of strings read from an object or given
+ * by a user, and the JSON helpers. tools/ipcc.c defines them.
  */
-#ifndef IPCC_TOOL_H
-#define IPCC_TOOL_H
+#ifndef IPCC_TOOLS_IPCC_TOOL_H
+#define IPCC_TOOLS_IPCC_TOOL_H
 
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
+
+/*
+ * Text output of a string we did not write (see esc in tools/ipcc.c): printable ASCII and
+ * valid UTF-8 as they are, every other byte as \xNN. ESC(s) escapes into a temporary buffer
+ * that lives until the end of the enclosing block.
+ */
+#define ESC_SIZE (4 * PATH_MAX + 1)
+#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
+
+const char *esc(const char *s, char *buf, size_t size);
+
+/* A JSON string for s (NULL: JSON null), invalid UTF-8 replaced; NULL when out of memory. */
+json_t *jstr(const char *s);
+
+/* Append e (a new reference, or NULL) to *a; on failure *a is freed and set to NULL. */
+void append(json_t **a, json_t *e);
+
+/*
+ * What the subcommands share beyond that: messages, argument parsing and the snapshots that
+ * info, watch and stat read (tools/ipcc.c), and the helpers of the subcommands that talk to a
+ * live system (tools/cli-common.c). Each of those is a file of its own (tools/cmd-*.c).
+ */
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include <ipcc/ipcc.h>
@@ -21,19 +42,8 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-/* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
-#define SHM_DIR "/dev/shm"
-
 /* A usage error: one line naming the problem, a pointer to the help; returns EXIT_USAGE. */
-int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...);
-
-/*
- * Text output of a string we did not write (object and CPU names, anything read from an
- * object): controls and invalid UTF-8 become \xNN. ESC(s) escapes into a temporary buffer.
- */
-#define ESC_SIZE (4 * PATH_MAX + 1)
-#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
-const char *esc(const char *s, char *buf, size_t size);
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Strict unsigned parse of all of s (digits only). 0 or -EINVAL. */
 int parse_ulong(const char *s, int base, unsigned long *ret);
@@ -47,19 +57,14 @@ int name_normalize(const char *arg, char *buf, size_t size);
 int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size);
 
 /* The cause of a negative errno from opening or removing object `name`, as a phrase. */
-#define CAUSE_SIZE (ESC_SIZE + 128)
 const char *cause(const char *name, int err, char *buf, size_t size);
 /* "ipcc: cannot VERB NAME: CAUSE" on stderr; returns EXIT_RUNTIME. */
 int fail(const char *verb, const char *name, int err);
 
 /* "417792 B (408.0 KiB)" */
 const char *format_size(uint64_t bytes, char *buf, size_t size);
-/* A JSON string of s (NULL: null); invalid UTF-8 becomes U+FFFD. NULL only when out of memory. */
-json_t *jstr(const char *s);
 /* Print doc (freed; NULL: a build that failed) with a newline; 0 or EXIT_RUNTIME. */
 int json_print(json_t *doc, const char *what);
-/* Append e to array *a; on failure *a is freed and NULL, so the document fails as a whole. */
-void append(json_t **a, json_t *e);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);

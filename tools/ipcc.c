@@ -31,6 +31,9 @@
 #include "ipcc-tool.h"
 #include "vcd.h"
 
+/* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
+#define SHM_DIR "/dev/shm"
+
 static const char usage_text[] =
 	"Usage: ipcc COMMAND [ARGS]\n"
 	"\n"
@@ -55,22 +58,14 @@ static const char usage_text[] =
 	"                          it; NAME and --mode override the file's name and mode, the\n"
 	"                          other options conflict with --config\n"
 	"  info NAME [OPTIONS]     geometry, CPUs (names, owners, wait mode, power), sections,\n"
-	"                          Notify queues (fill and counters per ordered pair), every\n"
-	"                          register of every link (HWCFGR, VERR, IPIDR, SIDR too),\n"
-	"                          decoded, and the channel owners; opens the object read-only\n"
+	"                          Notify queues (fill and counters per ordered pair), decoded\n"
+	"                          registers and channel owners of every link; opens the\n"
+	"                          object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
 	"  list [--all] [--json]   the libipcc objects in " SHM_DIR " (owner, mode, shape,\n"
 	"                          CPUs attached), and those it cannot open and why;\n"
 	"                          --all also lists other programs' objects\n"
-	"  trace NAME -o FILE.vcd [--seconds S]\n"
-	"                          record every register write of every link until S seconds\n"
-	"                          passed or Ctrl-C, and write the flags, masks, enables and\n"
-	"                          interrupt lines as a Value Change Dump (GTKWave); switches\n"
-	"                          the system's trace on meanwhile, so it needs write access\n"
-	"                          and a system created with a trace (services: trace:)\n"
-	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
-	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
 	"  watch NAME [--link A-B] [--interval S] [--count N] [--json]\n"
 	"                          a live view of the CPUs, registers, lines, channel owners\n"
 	"                          and service counters: redrawn in place on a terminal, one\n"
@@ -84,6 +79,14 @@ static const char usage_text[] =
 	"                          RPMessage packets as a free CPU: send one, send one and wait\n"
 	"                          for the reply, wait for one, print them until Ctrl-C\n"
 	"  COMMAND --help          the options of one command in full\n"
+	"  trace NAME -o FILE.vcd [--seconds S]\n"
+	"                          record every register write of every link until S seconds\n"
+	"                          passed or Ctrl-C, and write the flags, masks, enables and\n"
+	"                          interrupt lines as a Value Change Dump (GTKWave); switches\n"
+	"                          the system's trace on meanwhile, so it needs write access\n"
+	"                          and a system created with a trace (services: trace:)\n"
+	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
+	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
@@ -97,7 +100,7 @@ static void usage(FILE *f)
 }
 
 /* A usage error: one line naming the problem, a pointer to the help, exit status 2. */
-int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -151,7 +154,6 @@ static size_t utf8_seq(const unsigned char *s)
  * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
  * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
  */
-
 const char *esc(const char *s, char *buf, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -499,6 +501,9 @@ const char *cause(const char *name, int err, char *buf, size_t size)
 		return ipcc_strerror(err);
 	}
 }
+
+/* Room for what cause() writes: an escaped name and a sentence. */
+#define CAUSE_SIZE (ESC_SIZE + 128)
 
 int fail(const char *verb, const char *name, int err)
 {
