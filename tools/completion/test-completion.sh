@@ -74,19 +74,17 @@ want "/$pfx-a" info "/$pfx-"
 # nothing is offered after the system name where none is expected
 want "" info "/$pfx-a" ""
 
-# meson install puts it into share/bash-completion/completions
-if meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >"$tmp/install.log" 2>&1; then
-	f=$(find "$tmp/root" -path '*/share/bash-completion/completions/ipcc' | head -1)
-	if [[ -z $f ]]; then
-		echo "FAIL: meson install did not install share/bash-completion/completions/ipcc" >&2
-		fails=$((fails + 1))
-	elif ! cmp -s "$f" "$comp"; then
-		echo "FAIL: the installed completion differs from $comp" >&2
-		fails=$((fails + 1))
-	fi
-else
-	cat "$tmp/install.log" >&2
-	echo "FAIL: meson install failed" >&2
+# meson install puts it into share/bash-completion/completions (what meson would install,
+# without installing: the build may be partial)
+if ! command -v python3 >/dev/null; then
+	echo "skipped: where meson installs it (no python3)"
+elif ! meson introspect "$build" --installed | python3 -c '
+import json, os, sys
+d = json.load(sys.stdin)
+dest = [v for k, v in d.items() if os.path.realpath(k) == os.path.realpath(sys.argv[1])]
+assert len(dest) == 1 and dest[0].endswith("/share/bash-completion/completions/ipcc"), dest
+' "$comp"; then
+	echo "FAIL: meson does not install $comp into share/bash-completion/completions/ipcc" >&2
 	fails=$((fails + 1))
 fi
 
