@@ -21,7 +21,10 @@ complete_words() {
 	COMP_WORDS=("$ipcc" "$@")
 	COMP_CWORD=$#
 	COMPREPLY=()
+	# as bash runs it: in the interactive shell, without errexit
+	set +e
 	_ipcc
+	set -e
 	printf '%s\n' "${COMPREPLY[@]}"
 }
 
