@@ -74,6 +74,13 @@ fi
 head -c 64 /dev/urandom >"/dev/shm/$pfx-other"
 mkfifo "/dev/shm/$pfx-fifo"
 want "/$pfx-a" info "/$pfx-"
+# a name is anyone's bytes: never expanded (compgen -W would run $(...)), odd ones not offered
+"$ipcc" create "/$pfx-\$(touch pwned)" >/dev/null
+"$ipcc" create "/$pfx-q\"uote" >/dev/null
+cd "$tmp"
+want "/$pfx-a" info "/$pfx-"
+[[ -e $tmp/pwned ]] && { echo "FAIL: completion ran a command in an object name" >&2; fails=$((fails + 1)); }
+cd - >/dev/null
 # nothing is offered after the system name where none is expected
 want "" info "/$pfx-a" ""
 
