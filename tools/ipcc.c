@@ -78,7 +78,6 @@ static const char usage_text[] =
 	"  rpmsg recv|listen NAME --as CPU [--ep EP] [--name SERVICE] [--echo]\n"
 	"                          RPMessage packets as a free CPU: send one, send one and wait\n"
 	"                          for the reply, wait for one, print them until Ctrl-C\n"
-	"  COMMAND --help          the options of one command in full\n"
 	"  trace NAME -o FILE.vcd [--seconds S]\n"
 	"                          record every register write of every link until S seconds\n"
 	"                          passed or Ctrl-C, and write the flags, masks, enables and\n"
@@ -90,6 +89,7 @@ static const char usage_text[] =
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
+	"  COMMAND --help          watch, notify, stat, rpmsg, list: that command in full\n"
 	"  --version               the versions of ipcc and of the libipcc it runs with\n"
 	"\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
