@@ -294,6 +294,25 @@ if command -v python3 >/dev/null; then
 	[[ $(watchers "$sys") == "0 0 0 0 0" ]] || fail "watch left watchers behind: $(watchers "$sys")"
 fi
 
+# the refresh rate is bounded: however fast the system changes, at most one frame per
+# --interval (a loaded machine only makes fewer)
+"$ipcc" watch "$sys" --link 1-2 --interval 0.5 >"$tmp/rate.out" 2>&1 &
+w=$!
+pids+=("$w")
+wait_for "$tmp/rate.out" "notify 2->1 dropped = 0$"
+t0=$(date +%s%N)
+for v in $(seq 20); do
+	"$ipcc" notify "$sys" --as a53-1 --to r5f0-0:4 "$v" >/dev/null
+	"$ipcc" notify "$sys" --as r5f0-0 --recv 4 >/dev/null
+done
+wait_for "$tmp/rate.out" "notify 1->2 received [0-9]+ -> 20$"
+kill -INT "$w"
+wait_exit "$w" || fail "watch --interval 0.5 exited with $?"
+t1=$(date +%s%N)
+frames=$({ grep -v ' = ' "$tmp/rate.out" || true; } | awk '{print $1}' | sort -u | wc -l)
+max=$(((t1 - t0) / 500000000 + 2))
+[[ $frames -ge 1 && $frames -le $max ]] || fail "watch --interval 0.5: $frames frames in $(((t1 - t0) / 1000000)) ms, want 1..$max"
+
 # --json: one object per change; --count ends it
 "$ipcc" watch "$sys" --link 2-3 --json --count 1 --interval 0.05 >"$tmp/wj.out" 2>&1 &
 w=$!
