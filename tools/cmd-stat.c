@@ -98,8 +98,7 @@ static void print_text(struct ipcc_system *sys, const struct queue_snapshot *q, 
 		       v[i].consistent ? "" : "  (impossible indices)");
 	}
 	if (!nq && !nv)
-		printf("(no service queues: the system has neither IPC Notify nor RPMessage%s)\n",
-		       "");
+		puts("(no service queues: the system has neither IPC Notify nor RPMessage)");
 }
 
 static json_t *json_stat(struct ipcc_system *sys, const struct queue_snapshot *q, unsigned nq,

@@ -89,6 +89,10 @@ expect 2 "watch: --count 'x'" "$ipcc" watch /x --count x
 expect 1 "cannot open /$pfx-none: no such object" "$ipcc" watch "/$pfx-none"
 expect 2 'stat: missing NAME' "$ipcc" stat
 expect 1 "cannot open /$pfx-none: no such object" "$ipcc" stat "/$pfx-none"
+"$ipcc" create "/$pfx-plain" >/dev/null
+expect 0 '^\(no service queues: the system has neither IPC Notify nor RPMessage\)$' \
+	"$ipcc" stat "/$pfx-plain"
+"$ipcc" rm "/$pfx-plain"
 expect 2 'notify: missing --as CPU' "$ipcc" notify /x --to 1:4 5
 expect 2 "notify: --to '4': CPU:CLIENT expected" "$ipcc" notify /x --as 0 --to 4 5
 expect 2 "notify: --to: client '16': a number 2..15 expected" "$ipcc" notify /x --as 0 --to 1:16 5
