@@ -100,7 +100,7 @@ json_t *rpmsg_plan_json(const struct ipcc_config *cfg, const struct ipcc_section
 
 /* ---- info ---------------------------------------------------------------------------------- */
 
-struct vring_snapshot {
+struct info_vring {
 	unsigned from, to;
 	struct ipcc_rpmsg_stats st;
 	bool consistent; /* false: the queues' indices were impossible (counts clamped) */
@@ -116,7 +116,7 @@ struct cpu_rpmsg_snapshot {
 
 struct rpmsg_snapshot {
 	uint32_t buffers, buffer_size, payload_max, endpoints;
-	struct vring_snapshot *vrings;
+	struct info_vring *vrings;
 	unsigned vring_count;
 	struct cpu_rpmsg_snapshot *cpus;
 	unsigned cpu_count;
@@ -135,7 +135,7 @@ void rpmsg_snapshot_free(struct rpmsg_snapshot *s)
  * The counters of vring a -> b. ipcc_rpmsg_stats is lock-free: counters that moved under its
  * reads say -EAGAIN, and are read again; -EBADMSG fills them all the same, clamped.
  */
-static int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct vring_snapshot *v)
+static int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct info_vring *v)
 {
 	int r = -EAGAIN;
 
@@ -298,7 +298,7 @@ void rpmsg_info_print(struct ipcc_system *sys, const struct rpmsg_snapshot *s)
 	       "FULL", "FREE", "BUFFERS", "SENT", "RECEIVED", "NOBUF", "DROPPED", "STALE", "BAD",
 	       "RECLAIMED");
 	for (unsigned i = 0; i < s->vring_count; i++) {
-		const struct vring_snapshot *v = &s->vrings[i];
+		const struct info_vring *v = &s->vrings[i];
 		char from[40], to[40];
 		printf("  %-18s  %-18s  %4" PRIu32 "  %4" PRIu32 "  %7" PRIu32 "  %10" PRIu64
 		       "  %10" PRIu64 "  %7" PRIu64 "  %7" PRIu64 "  %7" PRIu64 "  %7" PRIu64
@@ -324,7 +324,7 @@ void rpmsg_info_print(struct ipcc_system *sys, const struct rpmsg_snapshot *s)
 	}
 }
 
-static json_t *json_vring(const struct vring_snapshot *v)
+static json_t *json_vring(const struct info_vring *v)
 {
 	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 			 "from", (int)v->from, "to", (int)v->to, "sent", (json_int_t)v->st.sent,
