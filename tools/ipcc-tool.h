@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * Text output of a string we did not write (see esc in tools/ipcc.c): printable ASCII and
@@ -145,5 +146,17 @@ int cmd_watch(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_rpmsg(int argc, char **argv);
+
+/* The whole usage text, on f. */
+void usage(FILE *f);
+
+/* tools/log.c: `ipcc log`, and what plan and info say about the log and the regions. */
+int cmd_log(int argc, char **argv);
+void log_print_plan(const struct ipcc_config *cfg);
+/* Adds "log" and "regions" to doc (NULL passes through); NULL when out of memory. */
+json_t *log_json_plan(json_t *doc, const struct ipcc_config *cfg);
+void log_print_info(struct ipcc_system *sys);
+/* Adds "log" and "regions" to doc: 0, or -1 when out of memory. */
+int log_json_info(json_t *doc, struct ipcc_system *sys);
 
 #endif

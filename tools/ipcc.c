@@ -30,7 +30,6 @@
 
 #include "ipcc-rpmsg.h"
 #include "ipcc-tool.h"
-#include "tool.h"
 #include "vcd.h"
 
 /* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */

@@ -16,7 +16,7 @@
 
 #include <ipcc/layout.h>
 
-#include "tool.h"
+#include "ipcc-tool.h"
 
 static volatile sig_atomic_t log_stop;
 
