@@ -930,57 +930,42 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 		return false;
 	}
 	struct rx_buf *b = &p->rx[d.index];
+	struct ipcc_rpmsg_hdr h;
+	memcpy(&h, rx_buffer(rc, p, d.index), sizeof(h)); /* copied once, then checked */
+	bool stale = d.gen != peer_gen16;
+	bool bad = h.len > v->buffer_size - IPCC_RPMSG_HEADER_SIZE || h.dst >= rc->rs->endpoints ||
+		   h.src >= rc->rs->endpoints || h.src_cpu != p->id;
+	/* One pass under both locks (ep_lock, then rx_lock: the one order of the two). */
+	pthread_mutex_lock(&rc->ep_lock);
+	struct ipcc_rpmsg_ep *ep = stale || bad ? NULL : rc->eps[h.dst];
 	pthread_mutex_lock(&p->rx_lock);
 	if (b->state != RX_NONE) {
 		p->bad++; /* a buffer we hold already: the sender queued it twice */
 		pthread_mutex_unlock(&p->rx_lock);
+		pthread_mutex_unlock(&rc->ep_lock);
 		return false;
 	}
 	p->received++;
-	struct ipcc_rpmsg_hdr h;
-	memcpy(&h, rx_buffer(rc, p, d.index), sizeof(h)); /* copied once, then checked */
 	b->tag = d.tag;
-	if (d.gen != peer_gen16) {
-		p->stale++;
-		rx_give_back(p, b);
-		*returned = true;
-		pthread_mutex_unlock(&p->rx_lock);
-		return false;
-	}
-	if (h.len > v->buffer_size - IPCC_RPMSG_HEADER_SIZE || h.dst >= rc->rs->endpoints ||
-	    h.src >= rc->rs->endpoints || h.src_cpu != p->id) {
-		p->bad++;
-		rx_give_back(p, b);
-		*returned = true;
-		pthread_mutex_unlock(&p->rx_lock);
-		return false;
-	}
 	b->len = h.len;
 	b->src_ep = h.src;
-	pthread_mutex_unlock(&p->rx_lock);
-
-	if (h.dst == IPCC_RPMSG_ENDPT_CTRL) {
-		/* The table is what counts; the packet only says "look". */
-		p->ns_dirty = true;
-		pthread_mutex_lock(&p->rx_lock);
+	if (stale || bad || !ep) {
+		bool ctrl = !stale && !bad && h.dst == IPCC_RPMSG_ENDPT_CTRL;
+		if (stale)
+			p->stale++;
+		else if (bad)
+			p->bad++;
+		else if (!ctrl)
+			p->dropped++;
 		rx_give_back(p, b);
-		pthread_mutex_unlock(&p->rx_lock);
 		*returned = true;
-		return true;
-	}
-	pthread_mutex_lock(&rc->ep_lock);
-	struct ipcc_rpmsg_ep *ep = rc->eps[h.dst];
-	if (!ep) {
+		pthread_mutex_unlock(&p->rx_lock);
 		pthread_mutex_unlock(&rc->ep_lock);
-		pthread_mutex_lock(&p->rx_lock);
-		p->dropped++;
-		rx_give_back(p, b);
-		pthread_mutex_unlock(&p->rx_lock);
-		*returned = true;
-		return false;
+		if (ctrl)
+			p->ns_dirty = true; /* the table is what counts; the packet says "look" */
+		return ctrl;
 	}
 	if (!ep->fn) {
-		pthread_mutex_lock(&p->rx_lock); /* inside ep_lock: the one order of the two */
 		b->state = RX_QUEUED;
 		pthread_mutex_unlock(&p->rx_lock);
 		b->next = NULL;
@@ -992,11 +977,10 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 		pthread_mutex_unlock(&rc->ep_lock);
 		return true;
 	}
-	ipcc_rpmsg_fn fn = ep->fn;
-	void *arg = ep->arg;
-	pthread_mutex_lock(&p->rx_lock);
 	b->state = RX_CALLBACK;
 	pthread_mutex_unlock(&p->rx_lock);
+	ipcc_rpmsg_fn fn = ep->fn;
+	void *arg = ep->arg;
 	pthread_mutex_unlock(&rc->ep_lock);
 	const void *data = rx_buffer(rc, p, d.index) + IPCC_RPMSG_HEADER_SIZE;
 	struct ipcc_rpmsg_ep *outer_ep = cb_ep;
@@ -1455,12 +1439,20 @@ static int send_copy(struct ipcc_cpu *cpu, const void *data, uint32_t len, unsig
 	int r = send_check(cpu, &rc, &p, len, remote, remote_ep, local_ep);
 	if (r < 0)
 		return r;
-	int i = tx_take(cpu, rc, p, timeout_ns);
-	if (i < 0)
-		return i;
+	/* The common case in one hold of tx_lock: a buffer of the pool, filled and queued. */
+	pthread_mutex_lock(&p->tx_lock);
+	int i = p->tx_broken ? -1 : pool_take(p);
+	if (i < 0 && !p->tx_broken && tx_refill(rc, p) == 0)
+		i = pool_take(p);
+	if (i < 0) {
+		pthread_mutex_unlock(&p->tx_lock);
+		i = tx_take(cpu, rc, p, timeout_ns);
+		if (i < 0)
+			return i;
+		pthread_mutex_lock(&p->tx_lock);
+	}
 	if (len)
 		memcpy(tx_buffer(rc, p, (unsigned)i) + IPCC_RPMSG_HEADER_SIZE, data, len);
-	pthread_mutex_lock(&p->tx_lock);
 	r = tx_commit(rc, p, (uint16_t)i, len, remote_ep, local_ep);
 	if (r < 0) {
 		pthread_mutex_lock(&p->tx_lock);
