@@ -94,8 +94,8 @@ def bench_objects(pid):
 
 
 def printed_rows(stdout):
-    names = ("ipcc ", "notify ", "raw-spin ", "raw-futex ", "eventfd ", "pipe ", "unix ",
-             "io_uring ")
+    names = ("ipcc ", "notify ", "raw-spin ", "spin-2line ", "raw-futex ", "eventfd ",
+             "eventfd-epoll ", "pipe ", "unix ", "io_uring ", "eventfd-uring ")
     return [l for l in stdout.splitlines() if l.startswith(names)]
 
 
