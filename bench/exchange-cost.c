@@ -2,7 +2,7 @@
 /*
  * ipcc-bench-cost: instructions per exchange of the procedures, for callgrind.
  *
- * Two threads of one process attach CPU 0 and CPU 1 of an anonymous 2-CPU system in one wait
+ * Two threads of one process, pinned to CPUs 0 and 1, attach CPU 0 and CPU 1 of an anonymous 2-CPU system in one wait
  * mode and run COUNT exchanges on channel 0, as ipcc-bench's rows do: half-duplex (ipcc_call
  * against ipcc_serve + ipcc_reply) or simplex (ipcc_send, ipcc_recv, and an 8-byte ack back).
  * `fast` is the non-blocking path alone: one thread, ipcc_send by CPU 0 then ipcc_recv by
@@ -14,7 +14,7 @@
  * reaper blocks in: doc/cache-lines.md says how the figures were taken despite that).
  *
  * The stream patterns time what batching over channels buys (wall time; run them alone, not
- * under valgrind; the two threads are pinned to CPUs 0 and 1): `stream` is ipcc-bench's
+ * under valgrind): `stream` is ipcc-bench's
  * stream (ipcc_send and ipcc_recv round robin over the 6 channels), `stream-regs` the same
  * with the bare register writes (slot, then one CHnS; the reader polls the status register,
  * copies, one CHnC), `stream-batch` fills all 6 slots and sets their flags with one CHnS
@@ -137,8 +137,8 @@ static void *side_b(void *arg)
 	char buf[8];
 	int r = 0;
 
+	pin(1);
 	if (is_stream(s->pattern)) {
-		pin(1);
 		s->err = stream(s, false);
 		return NULL;
 	}
@@ -164,10 +164,9 @@ static int side_a(struct side *s)
 	char msg[8] = "hello", in[8];
 	int r = 0;
 
-	if (is_stream(s->pattern)) {
-		pin(0);
+	pin(0);
+	if (is_stream(s->pattern))
 		return stream(s, true);
-	}
 	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
 		if (!strcmp(s->pattern, "half-duplex")) {
 			r = ipcc_call(s->cpu, 1, 0, msg, sizeof(msg), in, sizeof(in),
