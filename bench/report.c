@@ -272,7 +272,8 @@ void bench_print_legend(FILE *f, const struct bench_result *r, size_t n)
 			"the baseline row named beside it,\nthe same convention for both: "
 			"\"2.70x slower\" takes 2.7 times as long, \"1.25x faster\" 1/1.25 as "
 			"long; "
-			"'-' for baselines and rows without one\n");
+			"'-' for baselines and rows without one.\nAfter the ';': the same against "
+			"the second reference, the plain floor (raw-spin, eventfd, io_uring)\n");
 	if (any_clamped)
 		fprintf(f, "*: some one-way samples were negative (clocks of the two CPUs "
 			   "disagree) and were counted as 0\n");
