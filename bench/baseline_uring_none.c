@@ -33,3 +33,14 @@ const struct bench_transport bench_io_uring = {
 	.teardown = uring_teardown,
 	/* No run functions: no pattern is supported. */
 };
+
+const struct bench_transport bench_eventfd_uring = {
+	.name = "eventfd-uring",
+	.wait = "io_uring",
+	.mode = "uring",
+	.flags = BENCH_F_BASELINE,
+	.fixed_size = 8,
+	.unavailable = uring_unavailable,
+	.setup = uring_setup,
+	.teardown = uring_teardown,
+};

@@ -4,8 +4,11 @@
  * Each is the plain, idiomatic way to ping-pong between two processes with that mechanism.
  *
  *   raw-spin   one shared cache line, C11 atomics, busy polling (the hardware floor)
+ *   spin-2line the data on one line, written first, then a flag on another: the floor of an
+ *              exchange that moves a channel slot and a status word, as IPCC does
  *   raw-futex  one shared futex word: store, FUTEX_WAKE; FUTEX_WAIT until it changes
  *   eventfd    two eventfds, blocking read/write
+ *   eventfd-epoll  the same, each side waiting in epoll_wait and then reading, as an event loop
  *   pipe       two pipes, size-byte messages; also the stream baseline
  *   unix       one AF_UNIX SOCK_SEQPACKET socketpair, size-byte messages
  *
@@ -14,11 +17,13 @@
  * records the difference, then sends an untimed ack so messages never queue up.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -78,30 +83,50 @@ static void close_fds(int *fd, int nr)
 			close(fd[i]);
 }
 
-/* ---- raw-spin ---- */
+/* ---- raw-spin, spin-2line ---- */
 
 /*
- * The whole exchange lives in one line: seq is bumped by the sender of each message (odd: A
- * sent, even: B answered) and stamp carries the simplex send time.
+ * raw-spin: the whole exchange lives in one line: seq is bumped by the sender of each message
+ * (odd: A sent, even: B answered) and stamp carries the simplex send time.
+ *
+ * spin-2line: two lines, as an IPCC channel has them: the message (data) in one, the flag
+ * (seq) in the other. The sender writes the data line, then publishes it with the release
+ * store of seq; the receiver polls seq with acquire loads, then reads the data line. The
+ * reply (half-duplex) is written into the same data line, as the half-duplex procedure does.
  */
-struct spin_line {
+struct spin_lines {
 	_Alignas(BENCH_CACHELINE) _Atomic uint64_t seq;
 	_Atomic uint64_t stamp;
+	_Alignas(BENCH_CACHELINE) _Atomic uint64_t data;
+	bool two; /* spin-2line; written by setup, before the fork */
 };
 
-static int spin_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+static int spin_setup_lines(void **state, bool two, char *err, size_t len)
 {
-	*state = bench_shared_alloc(sizeof(struct spin_line));
-	if (!*state) {
+	struct spin_lines *l = bench_shared_alloc(sizeof(*l));
+
+	if (!l) {
 		snprintf(err, len, "mmap: %s", strerror(errno));
 		return -1;
 	}
+	l->two = two;
+	*state = l;
 	return 0;
+}
+
+static int spin_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+{
+	return spin_setup_lines(state, false, err, len);
+}
+
+static int spin2_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+{
+	return spin_setup_lines(state, true, err, len);
 }
 
 static void spin_teardown(void *state)
 {
-	bench_shared_free(state, sizeof(struct spin_line));
+	bench_shared_free(state, sizeof(struct spin_lines));
 }
 
 static void spin_until(_Atomic uint64_t *w, uint64_t want)
@@ -111,19 +136,31 @@ static void spin_until(_Atomic uint64_t *w, uint64_t want)
 		bench_cpu_relax();
 }
 
+/* The word that carries the simplex stamp: in the flag's line, or in the data line. */
+static _Atomic uint64_t *spin_msg(struct spin_lines *l)
+{
+	return l->two ? &l->data : &l->stamp;
+}
+
 static int spin_hd_a(struct bench_side *s, uint64_t n)
 {
-	struct spin_line *l = s->state;
-	uint64_t seq = s->counter, i, t0;
+	struct spin_lines *l = s->state;
+	uint64_t seq = s->counter, i, t0, v = 0;
 
 	for (i = 0; i < n; i++) {
 		t0 = bench_now_ns();
+		/* relaxed: published by the release store of seq right after it. */
+		if (l->two)
+			atomic_store_explicit(&l->data, v + 1, memory_order_relaxed);
 		/*
-		 * release: pairs with the acquire in B's spin_until(). Nothing to publish here,
-		 * but a real message send is a release, so the floor should pay for one too.
+		 * release: pairs with the acquire in B's spin_until(). raw-spin has nothing to
+		 * publish, but a real message send is a release, so the floor pays for one too.
 		 */
 		atomic_store_explicit(&l->seq, seq + 1, memory_order_release);
 		spin_until(&l->seq, seq + 2);
+		/* relaxed: ordered after B's reply by the acquire in spin_until(). */
+		if (l->two)
+			v = atomic_load_explicit(&l->data, memory_order_relaxed);
 		bench_sample(s, i, t0, bench_now_ns());
 		seq += 2;
 	}
@@ -133,12 +170,17 @@ static int spin_hd_a(struct bench_side *s, uint64_t n)
 
 static int spin_hd_b(struct bench_side *s, uint64_t n)
 {
-	struct spin_line *l = s->state;
-	uint64_t seq = s->counter, i;
+	struct spin_lines *l = s->state;
+	uint64_t seq = s->counter, i, v;
 
 	for (i = 0; i < n; i++) {
 		spin_until(&l->seq, seq + 1);
-		/* release: pairs with the acquire in A's spin_until(). */
+		/* relaxed, both: ordered by the acquire above and the release below. */
+		if (l->two) {
+			v = atomic_load_explicit(&l->data, memory_order_relaxed);
+			atomic_store_explicit(&l->data, v + 1, memory_order_relaxed);
+		}
+		/* release: pairs with the acquire in A's spin_until() (publishes the reply). */
 		atomic_store_explicit(&l->seq, seq + 2, memory_order_release);
 		seq += 2;
 	}
@@ -148,12 +190,12 @@ static int spin_hd_b(struct bench_side *s, uint64_t n)
 
 static int spin_sx_a(struct bench_side *s, uint64_t n)
 {
-	struct spin_line *l = s->state;
+	struct spin_lines *l = s->state;
 	uint64_t seq = s->counter, i;
 
 	for (i = 0; i < n; i++) {
 		/* relaxed: published by the release store of seq right after it. */
-		atomic_store_explicit(&l->stamp, bench_now_ns(), memory_order_relaxed);
+		atomic_store_explicit(spin_msg(l), bench_now_ns(), memory_order_relaxed);
 		/* release: pairs with the acquire in B's spin_until(), making the stamp visible. */
 		atomic_store_explicit(&l->seq, seq + 1, memory_order_release);
 		spin_until(&l->seq, seq + 2); /* the untimed ack */
@@ -165,14 +207,14 @@ static int spin_sx_a(struct bench_side *s, uint64_t n)
 
 static int spin_sx_b(struct bench_side *s, uint64_t n)
 {
-	struct spin_line *l = s->state;
+	struct spin_lines *l = s->state;
 	uint64_t seq = s->counter, i, t_recv, t_send;
 
 	for (i = 0; i < n; i++) {
 		spin_until(&l->seq, seq + 1);
 		t_recv = bench_now_ns();
 		/* relaxed: ordered after A's store by the acquire in spin_until(). */
-		t_send = atomic_load_explicit(&l->stamp, memory_order_relaxed);
+		t_send = atomic_load_explicit(spin_msg(l), memory_order_relaxed);
 		bench_sample(s, i, t_send, t_recv);
 		/* release: pairs with the acquire in A's spin_until() (the ack). */
 		atomic_store_explicit(&l->seq, seq + 2, memory_order_release);
@@ -182,19 +224,23 @@ static int spin_sx_b(struct bench_side *s, uint64_t n)
 	return 0;
 }
 
-const struct bench_transport bench_raw_spin = {
-	.name = "raw-spin",
-	.wait = "spin",
-	.mode = "spin",
-	.flags = BENCH_F_BASELINE | BENCH_F_NEEDS_TWO_CPU,
-	.fixed_size = 8,
-	.setup = spin_setup,
-	.run = {
-		[BENCH_SIMPLEX] = { spin_sx_a, spin_sx_b },
-		[BENCH_HALF_DUPLEX] = { spin_hd_a, spin_hd_b },
-	},
-	.teardown = spin_teardown,
-};
+#define SPIN_TRANSPORT(sym, nm, setup_fn) \
+	const struct bench_transport sym = {                              \
+		.name = nm,                                               \
+		.wait = "spin",                                           \
+		.mode = "spin",                                           \
+		.flags = BENCH_F_BASELINE | BENCH_F_NEEDS_TWO_CPU,        \
+		.fixed_size = 8,                                          \
+		.setup = setup_fn,                                        \
+		.run = {                                                  \
+			[BENCH_SIMPLEX] = { spin_sx_a, spin_sx_b },       \
+			[BENCH_HALF_DUPLEX] = { spin_hd_a, spin_hd_b },   \
+		},                                                        \
+		.teardown = spin_teardown,                                \
+	}
+
+SPIN_TRANSPORT(bench_raw_spin, "raw-spin", spin_setup);
+SPIN_TRANSPORT(bench_spin_2line, "spin-2line", spin2_setup);
 
 /* ---- raw-futex ---- */
 
@@ -336,7 +382,8 @@ struct fd_pair {
 	int ba; /* B -> A */
 };
 
-static int efd_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+/* Two eventfds, A -> B and B -> A, with @flags besides EFD_CLOEXEC. */
+static int efd_open(void **state, int flags, char *err, size_t len)
 {
 	struct fd_pair *fp = malloc(sizeof(*fp));
 
@@ -344,9 +391,8 @@ static int efd_setup(void **state, size_t size, enum bench_pattern p, char *err,
 		snprintf(err, len, "out of memory");
 		return -1;
 	}
-	/* Blocking on purpose: the waiting side sleeps in read(). */
-	fp->ab = eventfd(0, EFD_CLOEXEC);
-	fp->ba = eventfd(0, EFD_CLOEXEC);
+	fp->ab = eventfd(0, EFD_CLOEXEC | flags);
+	fp->ba = eventfd(0, EFD_CLOEXEC | flags);
 	if (fp->ab < 0 || fp->ba < 0) {
 		snprintf(err, len, "eventfd: %s", strerror(errno));
 		close_fds(&fp->ab, 2);
@@ -357,6 +403,12 @@ static int efd_setup(void **state, size_t size, enum bench_pattern p, char *err,
 	return 0;
 }
 
+static int efd_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+{
+	/* Blocking on purpose: the waiting side sleeps in read(). */
+	return efd_open(state, 0, err, len);
+}
+
 static void efd_teardown(void *state)
 {
 	struct fd_pair *fp = state;
@@ -365,79 +417,45 @@ static void efd_teardown(void *state)
 	free(fp);
 }
 
-static int efd_put(struct bench_side *s, int fd, uint64_t v)
+static int efd_put(struct bench_side *s, uint64_t v)
 {
+	struct fd_pair *fp = s->state;
+	int fd = s->role == BENCH_SIDE_A ? fp->ab : fp->ba;
+
 	if (write(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
 		return bench_fail(s, "eventfd write: %s", strerror(errno));
 	return 0;
 }
 
-static int efd_get(struct bench_side *s, int fd, uint64_t *v)
+/* The eventfd this side reads. */
+static int efd_rx(const struct bench_side *s)
+{
+	const struct fd_pair *fp = s->state;
+
+	return s->role == BENCH_SIDE_A ? fp->ba : fp->ab;
+}
+
+static int efd_get(struct bench_side *s, uint64_t *v)
 {
 	ssize_t ret;
 
 	do {
-		ret = read(fd, v, sizeof(*v));
+		ret = read(efd_rx(s), v, sizeof(*v));
 	} while (ret < 0 && errno == EINTR);
 	if (ret != (ssize_t)sizeof(*v))
 		return bench_fail(s, "eventfd read: %s", ret < 0 ? strerror(errno) : "short");
 	return 0;
 }
 
-static int efd_hd_a(struct bench_side *s, uint64_t n)
+/*
+ * The counter value is the message: the ack guarantees B has drained the counter before the
+ * next write, so B reads back exactly the stamp (never 0, CLOCK_MONOTONIC is past 0).
+ */
+static const struct bench_word_ops efd_ops = { .put = efd_put, .get = efd_get };
+
+static int efd_run(struct bench_side *s, uint64_t n)
 {
-	struct fd_pair *fp = s->state;
-	uint64_t i, t0, v;
-
-	for (i = 0; i < n; i++) {
-		t0 = bench_now_ns();
-		if (efd_put(s, fp->ab, 1) || efd_get(s, fp->ba, &v))
-			return -1;
-		bench_sample(s, i, t0, bench_now_ns());
-	}
-	return 0;
-}
-
-static int efd_hd_b(struct bench_side *s, uint64_t n)
-{
-	struct fd_pair *fp = s->state;
-	uint64_t i, v;
-
-	for (i = 0; i < n; i++)
-		if (efd_get(s, fp->ab, &v) || efd_put(s, fp->ba, 1))
-			return -1;
-	return 0;
-}
-
-static int efd_sx_a(struct bench_side *s, uint64_t n)
-{
-	struct fd_pair *fp = s->state;
-	uint64_t i, v;
-
-	/*
-	 * The counter value is the message: the ack guarantees B has drained the counter before
-	 * the next write, so B reads back exactly the stamp (never 0, CLOCK_MONOTONIC is past 0).
-	 */
-	for (i = 0; i < n; i++)
-		if (efd_put(s, fp->ab, bench_now_ns()) || efd_get(s, fp->ba, &v))
-			return -1;
-	return 0;
-}
-
-static int efd_sx_b(struct bench_side *s, uint64_t n)
-{
-	struct fd_pair *fp = s->state;
-	uint64_t i, t_send, t_recv;
-
-	for (i = 0; i < n; i++) {
-		if (efd_get(s, fp->ab, &t_send))
-			return -1;
-		t_recv = bench_now_ns();
-		bench_sample(s, i, t_send, t_recv);
-		if (efd_put(s, fp->ba, 1))
-			return -1;
-	}
-	return 0;
+	return bench_word_run(s, n, &efd_ops);
 }
 
 const struct bench_transport bench_eventfd = {
@@ -448,9 +466,88 @@ const struct bench_transport bench_eventfd = {
 	.fixed_size = 8,
 	.setup = efd_setup,
 	.run = {
-		[BENCH_SIMPLEX] = { efd_sx_a, efd_sx_b },
-		[BENCH_HALF_DUPLEX] = { efd_hd_a, efd_hd_b },
+		[BENCH_SIMPLEX] = { efd_run, efd_run },
+		[BENCH_HALF_DUPLEX] = { efd_run, efd_run },
 	},
+	.teardown = efd_teardown,
+};
+
+/* ---- eventfd-epoll ---- */
+
+/*
+ * The eventfd ping-pong of an event-loop application: non-blocking eventfds, each side blocks
+ * in epoll_wait on the one it reads, then reads it (the counter is the message, as above).
+ * The epoll instance is per process (attach), as a loop's own would be.
+ */
+static int efd_nb_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
+{
+	return efd_open(state, EFD_NONBLOCK, err, len);
+}
+
+static int epoll_attach(struct bench_side *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int *ep = malloc(sizeof(*ep));
+
+	if (!ep)
+		return bench_fail(s, "out of memory");
+	*ep = epoll_create1(EPOLL_CLOEXEC);
+	s->priv = ep;
+	if (*ep < 0 || epoll_ctl(*ep, EPOLL_CTL_ADD, efd_rx(s), &ev) < 0)
+		return bench_fail(s, "epoll: %s", strerror(errno));
+	return 0;
+}
+
+static void epoll_detach(struct bench_side *s)
+{
+	int *ep = s->priv;
+
+	if (!ep)
+		return;
+	if (*ep >= 0)
+		close(*ep);
+	free(ep);
+	s->priv = NULL;
+}
+
+/* As a loop does: wait first (level-triggered: at once if a value is there), then read. */
+static int epoll_get(struct bench_side *s, uint64_t *v)
+{
+	struct epoll_event ev;
+	ssize_t ret;
+
+	for (;;) {
+		if (epoll_wait(*(int *)s->priv, &ev, 1, -1) < 0 && errno != EINTR)
+			return bench_fail(s, "epoll_wait: %s", strerror(errno));
+		ret = read(efd_rx(s), v, sizeof(*v));
+		if (ret == (ssize_t)sizeof(*v))
+			return 0;
+		if (ret >= 0 || (errno != EAGAIN && errno != EINTR))
+			return bench_fail(s, "eventfd read: %s",
+					  ret < 0 ? strerror(errno) : "short");
+	}
+}
+
+static const struct bench_word_ops epoll_ops = { .put = efd_put, .get = epoll_get };
+
+static int epoll_run(struct bench_side *s, uint64_t n)
+{
+	return bench_word_run(s, n, &epoll_ops);
+}
+
+const struct bench_transport bench_eventfd_epoll = {
+	.name = "eventfd-epoll",
+	.wait = "epoll",
+	.mode = "eventfd",
+	.flags = BENCH_F_BASELINE,
+	.fixed_size = 8,
+	.setup = efd_nb_setup,
+	.attach = epoll_attach,
+	.run = {
+		[BENCH_SIMPLEX] = { epoll_run, epoll_run },
+		[BENCH_HALF_DUPLEX] = { epoll_run, epoll_run },
+	},
+	.detach = epoll_detach,
 	.teardown = efd_teardown,
 };
 

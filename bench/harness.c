@@ -81,6 +81,35 @@ int bench_fail(struct bench_side *s, const char *fmt, ...)
 	return -1;
 }
 
+int bench_word_run(struct bench_side *s, uint64_t n, const struct bench_word_ops *ops)
+{
+	bool a = s->role == BENCH_SIDE_A;
+	uint64_t i, t0, v;
+
+	for (i = 0; i < n; i++) {
+		if (s->pattern == BENCH_HALF_DUPLEX && a) {
+			t0 = bench_now_ns();
+			if (ops->put(s, 1) || ops->get(s, &v))
+				return -1;
+			bench_sample(s, i, t0, bench_now_ns());
+		} else if (s->pattern == BENCH_HALF_DUPLEX) {
+			if (ops->get(s, &v) || ops->put(s, 1))
+				return -1;
+		} else if (a) {
+			/* The ack comes before the next put, so the peer reads exactly the stamp. */
+			if (ops->put(s, bench_now_ns()) || ops->get(s, &v))
+				return -1;
+		} else {
+			if (ops->get(s, &t0))
+				return -1;
+			bench_sample(s, i, t0, bench_now_ns());
+			if (ops->put(s, 1))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 int bench_futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {
 	/* Not FUTEX_PRIVATE_FLAG: the waker is another process mapping the same page. */
@@ -124,6 +153,8 @@ const char *bench_pattern_name(enum bench_pattern p)
 		return "half-duplex";
 	case BENCH_STREAM:
 		return "stream";
+	case BENCH_MESH:
+		return "mesh";
 	default:
 		return "?";
 	}
@@ -133,15 +164,35 @@ const char *bench_baseline_by_wait(const struct bench_transport *t, enum bench_p
 				   size_t size)
 {
 	(void)size;
+	if (p == BENCH_MESH)
+		return NULL;
 	if (p == BENCH_STREAM)
 		return "pipe";
 	if (!t->wait)
 		return NULL;
-	/* Adaptive waiting spins first, so in a ping-pong it should approach the spin floor. */
+	/*
+	 * Adaptive waiting spins first, so in a ping-pong it should approach the spin floor: the
+	 * two-line one, since an exchange moves a slot and a status word.
+	 */
 	if (!strcmp(t->wait, "spin") || !strcmp(t->wait, "adaptive"))
-		return "raw-spin";
+		return "spin-2line";
 	if (!strcmp(t->wait, "futex"))
 		return "raw-futex";
+	if (!strcmp(t->wait, "eventfd"))
+		return "eventfd-epoll";
+	if (!strcmp(t->wait, "uring") || !strcmp(t->wait, "io_uring"))
+		return "eventfd-uring";
+	return NULL;
+}
+
+const char *bench_baseline2_by_wait(const struct bench_transport *t, enum bench_pattern p,
+				    size_t size)
+{
+	(void)size;
+	if (p == BENCH_STREAM || p == BENCH_MESH || !t->wait)
+		return NULL;
+	if (!strcmp(t->wait, "spin") || !strcmp(t->wait, "adaptive"))
+		return "raw-spin";
 	if (!strcmp(t->wait, "eventfd"))
 		return "eventfd";
 	if (!strcmp(t->wait, "uring") || !strcmp(t->wait, "io_uring"))
@@ -488,7 +539,7 @@ static void __attribute__((noreturn)) child_main(const struct row *rw, enum benc
 
 /* ---- the parent ---- */
 
-static volatile pid_t watch_pid[BENCH_NR_SIDES];
+static volatile pid_t watch_pid[BENCH_MESH_MAX];
 static volatile sig_atomic_t watchdog_fired;
 static volatile sig_atomic_t stop_signal;
 
@@ -496,7 +547,7 @@ static void kill_watched(void)
 {
 	int i;
 
-	for (i = 0; i < BENCH_NR_SIDES; i++)
+	for (i = 0; i < BENCH_MESH_MAX; i++)
 		if (watch_pid[i] > 0)
 			kill(watch_pid[i], SIGKILL);
 }
@@ -530,28 +581,33 @@ static void on_alarm(int sig)
 	kill_watched();
 }
 
-static void describe_exit(char *buf, size_t len, enum bench_role role, int st, const char *err)
+static void describe_exit(char *buf, size_t len, int i, int n, int st, const char *err)
 {
-	char side = role == BENCH_SIDE_A ? 'A' : 'B';
+	char who[32];
 
+	if (n == BENCH_NR_SIDES)
+		snprintf(who, sizeof(who), "side %c", i == BENCH_SIDE_A ? 'A' : 'B');
+	else
+		snprintf(who, sizeof(who), "process %d", i);
 	if (err[0])
-		snprintf(buf, len, "side %c: %s", side, err);
+		snprintf(buf, len, "%s: %s", who, err);
 	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "side %c killed by signal %d (%s)", side, WTERMSIG(st),
+		snprintf(buf, len, "%s killed by signal %d (%s)", who, WTERMSIG(st),
 			 strsignal(WTERMSIG(st)));
 	else
-		snprintf(buf, len, "side %c exited with status %d", side, WEXITSTATUS(st));
+		snprintf(buf, len, "%s exited with status %d", who, WEXITSTATUS(st));
 }
 
-/* Reap both children; on the first failure kill the other. Returns 0 if both exited 0. */
-static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *note,
-			 size_t note_len)
+/* Reap the children; on the first failure kill the others. Returns 0 if all exited 0. */
+static int wait_some(pid_t *pid, int n, unsigned int timeout_s,
+		     const char *(*err_of)(int i, void *arg), void *arg, char *note,
+		     size_t note_len)
 {
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
 	int live = 0, failed = 0, st, i;
 	pid_t p;
 
-	for (i = 0; i < BENCH_NR_SIDES; i++) {
+	for (i = 0; i < n; i++) {
 		watch_pid[i] = pid[i];
 		live += pid[i] > 0;
 	}
@@ -562,7 +618,7 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 	/* No SA_RESTART: the alarm has to interrupt waitpid. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
-	alarm(rw->cfg->timeout_s);
+	alarm(timeout_s);
 
 	while (live) {
 		p = waitpid(-1, &st, 0);
@@ -571,9 +627,9 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 				continue;
 			break;
 		}
-		for (i = 0; i < BENCH_NR_SIDES && pid[i] != p; i++)
+		for (i = 0; i < n && pid[i] != p; i++)
 			;
-		if (i == BENCH_NR_SIDES)
+		if (i == n)
 			continue;
 		watch_pid[i] = 0;
 		pid[i] = 0;
@@ -581,10 +637,10 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			continue;
 		if (!failed && !watchdog_fired)
-			describe_exit(note, note_len, (enum bench_role)i, st, rw->ctl->err[i]);
+			describe_exit(note, note_len, i, n, st, err_of(i, arg));
 		failed = 1;
-		/* The survivor may be blocked waiting for the dead side forever. */
-		for (i = 0; i < BENCH_NR_SIDES; i++)
+		/* The survivors may be blocked waiting for the dead one forever. */
+		for (i = 0; i < n; i++)
 			if (pid[i] > 0)
 				kill(pid[i], SIGKILL);
 	}
@@ -594,11 +650,34 @@ static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *
 		snprintf(note, note_len, "stopped by %s", strsignal(stop_signal));
 		failed = 1;
 	} else if (watchdog_fired) {
-		snprintf(note, note_len, "timed out after %u s (watchdog killed both sides)",
-			 rw->cfg->timeout_s);
+		snprintf(note, note_len, "timed out after %u s (watchdog killed %s)", timeout_s,
+			 n == BENCH_NR_SIDES ? "both sides" : "every process");
 		failed = 1;
 	}
 	return failed ? -1 : 0;
+}
+
+static const char *row_err(int i, void *arg)
+{
+	return ((const struct row *)arg)->ctl->err[i];
+}
+
+static int wait_children(const struct row *rw, pid_t pid[BENCH_NR_SIDES], char *note,
+			 size_t note_len)
+{
+	return wait_some(pid, BENCH_NR_SIDES, rw->cfg->timeout_s, row_err, (void *)rw, note,
+			 note_len);
+}
+
+static const char *mesh_err(int i, void *arg)
+{
+	return ((char(*)[160])arg)[i];
+}
+
+int bench_wait_children(pid_t *pid, int n, unsigned int timeout_s, char (*err)[160], char *note,
+			size_t note_len)
+{
+	return wait_some(pid, n, timeout_s, mesh_err, err, note, note_len);
 }
 
 static void collect(const struct row *rw, struct bench_result *r)
@@ -623,6 +702,11 @@ static void collect(const struct row *rw, struct bench_result *r)
 	bench_hist_init(h);
 	for (i = 0; i < c->n; i++)
 		bench_hist_add(h, rw->samples[i]);
+	bench_result_set_hist(r, h);
+}
+
+void bench_result_set_hist(struct bench_result *r, struct bench_hist *h)
+{
 	r->hist = h;
 	r->st.min = h->min;
 	r->st.p50 = bench_hist_quantile(h, 0.50);
@@ -645,7 +729,7 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 	r->t = t;
 	r->pattern = p;
 	r->size = size;
-	r->ratio = NAN;
+	r->ratio = r->ratio2 = NAN;
 	r->spread_pct = r->spread_p99_pct = NAN;
 	r->status = BENCH_FAILED;
 	if (stop_signal) {

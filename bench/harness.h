@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define BENCH_CACHELINE 64
@@ -25,6 +26,7 @@ enum bench_pattern {
 	BENCH_SIMPLEX,	   /* one-way latency, sample = t_recv - t_send, untimed ack */
 	BENCH_HALF_DUPLEX, /* round trip timed by side A */
 	BENCH_STREAM,	   /* A writes back-to-back, B reads whole messages; msgs/s */
+	BENCH_MESH,	   /* K processes, each sending on every link (mesh.c), not a run fn */
 	BENCH_NR_PATTERNS,
 };
 
@@ -69,6 +71,7 @@ typedef int bench_run_fn(struct bench_side *s, uint64_t n);
 /* bench_transport.flags */
 #define BENCH_F_BASELINE      (1u << 0) /* a baseline: skipped by --no-baselines */
 #define BENCH_F_NEEDS_TWO_CPU (1u << 1) /* busy-polls: meaningless with both sides on one CPU */
+#define BENCH_F_MESH	      (1u << 2) /* runs the mesh pattern (mesh.c) in its wait mode */
 
 struct bench_transport {
 	const char *name; /* JSON "transport": "ipcc", "raw-spin", "pipe", ... */
@@ -90,6 +93,14 @@ struct bench_transport {
 	 * leave it NULL. bench_baseline_by_wait() is a ready-made mapping.
 	 */
 	const char *(*baseline)(const struct bench_transport *t, enum bench_pattern p, size_t size);
+	/*
+	 * Optional: a second reference row, reported beside the first (JSON baseline2, ratio2):
+	 * the plain floor when the first is the one that waits the same way (spin rows: the
+	 * two-line floor first, raw-spin second; eventfd: eventfd-epoll, then eventfd; uring:
+	 * eventfd-uring, then io_uring). bench_baseline2_by_wait() is the mapping.
+	 */
+	const char *(*baseline2)(const struct bench_transport *t, enum bench_pattern p,
+				 size_t size);
 	/* Non-zero: compare with the baseline's row at this size rather than at this row's. */
 	size_t baseline_size;
 
@@ -146,6 +157,23 @@ static inline void bench_cpu_relax(void)
 #endif
 }
 
+/*
+ * Baselines that move one 8-byte word each way (eventfd and its event-loop forms): the
+ * half-duplex and simplex loops are the same for all, only the two verbs differ.
+ */
+struct bench_word_ops {
+	/* Hand @v to the peer (the direction follows s->role). 0 or bench_fail(). */
+	int (*put)(struct bench_side *s, uint64_t v);
+	/* Wait for the peer's word and read it into *v. 0 or bench_fail(). */
+	int (*get)(struct bench_side *s, uint64_t *v);
+};
+
+/*
+ * A run function's body for such a baseline, any pattern and side: half-duplex A times put,
+ * get; simplex A puts its send stamp (the word is the message) and gets the untimed ack.
+ */
+int bench_word_run(struct bench_side *s, uint64_t n, const struct bench_word_ops *ops);
+
 /* Record an error message for the parent and return -1 (for "return bench_fail(...)"). */
 int bench_fail(struct bench_side *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -159,9 +187,15 @@ void bench_shared_free(void *p, size_t len);
 
 const char *bench_pattern_name(enum bench_pattern p);
 
-/* Default baseline mapping for library transports: by wait mode, pipe for stream. */
+/*
+ * Default baseline mapping for library transports: by wait mode, the baseline that waits the
+ * same way (spin-2line, raw-futex, eventfd-epoll, eventfd-uring), pipe for stream.
+ */
 const char *bench_baseline_by_wait(const struct bench_transport *t, enum bench_pattern p,
 				   size_t size);
+/* The second reference by wait mode: raw-spin, eventfd, io_uring; NULL for futex and stream. */
+const char *bench_baseline2_by_wait(const struct bench_transport *t, enum bench_pattern p,
+				    size_t size);
 
 static inline bool bench_supports(const struct bench_transport *t, enum bench_pattern p)
 {
@@ -221,6 +255,7 @@ struct bench_result {
 	const struct bench_transport *t;
 	enum bench_pattern pattern;
 	size_t size;
+	unsigned int cpus; /* mesh: K, the processes (CPUs of the system); 0 for the others */
 	enum bench_status status;
 	char note[256];		 /* why skipped or failed */
 	uint64_t iterations;	 /* measured iterations (messages for stream) */
@@ -228,8 +263,10 @@ struct bench_result {
 	struct bench_hist *hist; /* latency patterns only, for the plot */
 	double msgs_per_s;	 /* stream only */
 	uint64_t clamped;
-	const struct bench_result *base; /* resolved by bench_resolve_baselines() */
-	double ratio;			 /* NaN when there is no baseline */
+	const struct bench_result *base;  /* resolved by bench_resolve_baselines() */
+	double ratio;			  /* NaN when there is no baseline */
+	const struct bench_result *base2; /* the second reference (t->baseline2), or NULL */
+	double ratio2;			  /* NaN when there is none */
 	/*
 	 * --repeat: the row ran @runs times; the fields above are those of the run with the
 	 * median p50 (stream: msgs/s), and run_value[] / run_p99[] hold every run's p50 (stream:
@@ -260,6 +297,26 @@ enum bench_status bench_run_row(const struct bench_config *cfg, const struct ben
 				enum bench_pattern p, size_t size, struct bench_result *r);
 
 void bench_result_free(struct bench_result *r);
+/* Hand the filled histogram @h (malloc'd) to *r and set r->st from it. */
+void bench_result_set_hist(struct bench_result *r, struct bench_hist *h);
+
+/* The most processes of a mesh row (mesh.c). */
+#define BENCH_MESH_MAX 16
+
+/*
+ * Run the mesh row of transport @t (its wait mode) with @k processes into *r, like
+ * bench_run_row(). mesh.c.
+ */
+enum bench_status bench_run_mesh(const struct bench_config *cfg, const struct bench_transport *t,
+				 unsigned int k, struct bench_result *r);
+
+/*
+ * For mesh.c: reap the @n children in pid[] (0 entries skipped) under the row watchdog
+ * (@timeout_s) and the stop signals, killing all on the first failure. err[i] is child i's
+ * message (may be empty). 0 if every child exited 0, else -1 with a note.
+ */
+int bench_wait_children(pid_t *pid, int n, unsigned int timeout_s, char (*err)[160], char *note,
+			size_t note_len);
 
 /*
  * SIGINT and SIGTERM: the handler records the signal and kills the children of the row in

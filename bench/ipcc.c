@@ -346,12 +346,13 @@ static int st_b_loop(struct bench_side *s, uint64_t n)
 
 /* clang-format off */
 /* One transport per wait mode; the event-loop modes wait in their loops, the others block. */
-#define IPCC_TRANSPORT(sym, w, unavail, sx_a_fn, sx_b_fn, hd_a_fn, hd_b_fn, st_b_fn)         \
+#define IPCC_TRANSPORT(sym, w, fl, unavail, sx_a_fn, sx_b_fn, hd_a_fn, hd_b_fn, st_b_fn)     \
 	const struct bench_transport sym = {                                               \
-		.name = "ipcc", .wait = w, .mode = w,                                      \
+		.name = "ipcc", .wait = w, .mode = w, .flags = fl,                         \
 		.max_size = IPCC_BUFFER_SIZE_MAX,                                          \
 		.unavailable = unavail,                                                    \
 		.baseline = bench_baseline_by_wait,                                        \
+		.baseline2 = bench_baseline2_by_wait,                                      \
 		.setup = ipcc_setup, .attach = ipcc_attach_side,                           \
 		.detach = ipcc_detach_side, .teardown = bench_lib_teardown,                \
 		.run = {                                                                   \
@@ -360,13 +361,14 @@ static int st_b_loop(struct bench_side *s, uint64_t n)
 			[BENCH_STREAM] = { st_a, st_b_fn },                                \
 		},                                                                         \
 	}
-#define IPCC_BLOCKING(sym, w) IPCC_TRANSPORT(sym, w, NULL, sx_a, sx_b, hd_a, hd_b, st_b)
+#define IPCC_BLOCKING(sym, w, fl) IPCC_TRANSPORT(sym, w, fl, NULL, sx_a, sx_b, hd_a, hd_b, st_b)
 #define IPCC_LOOP(sym, w, unavail)                                                         \
-	IPCC_TRANSPORT(sym, w, unavail, sx_a_loop, sx_b_loop, hd_a_loop, hd_b_loop, st_b_loop)
+	IPCC_TRANSPORT(sym, w, 0, unavail, sx_a_loop, sx_b_loop, hd_a_loop, hd_b_loop, st_b_loop)
 
-IPCC_BLOCKING(bench_ipcc_spin, "spin");
-IPCC_BLOCKING(bench_ipcc_futex, "futex");
-IPCC_BLOCKING(bench_ipcc_adaptive, "adaptive");
+/* The mesh (mesh.c) runs in the modes that sleep: more processes than cores spin in vain. */
+IPCC_BLOCKING(bench_ipcc_spin, "spin", 0);
+IPCC_BLOCKING(bench_ipcc_futex, "futex", BENCH_F_MESH);
+IPCC_BLOCKING(bench_ipcc_adaptive, "adaptive", BENCH_F_MESH);
 IPCC_LOOP(bench_ipcc_eventfd, "eventfd", NULL);
 IPCC_LOOP(bench_ipcc_uring, "uring", bench_uring_unavailable);
 /* clang-format on */

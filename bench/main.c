@@ -41,9 +41,12 @@
 /* clang-format off */
 static const struct bench_transport *const registry[] = {
 	&bench_raw_spin,
+	&bench_spin_2line,
 	&bench_raw_futex,
 	&bench_eventfd,
+	&bench_eventfd_epoll,
 	&bench_io_uring,
+	&bench_eventfd_uring,
 	&bench_pipe,
 	&bench_unix,
 	&bench_ipcc_spin,
@@ -75,7 +78,8 @@ struct plan_row {
 	const struct bench_transport *t;
 	enum bench_pattern p;
 	size_t size;
-	const char *skip; /* non-NULL: not run, reported as skipped */
+	unsigned int cpus; /* mesh: K */
+	const char *skip;  /* non-NULL: not run, reported as skipped */
 };
 
 struct opts {
@@ -94,6 +98,8 @@ struct opts {
 	long time_ms;	     /* -1: default */
 	long warmup_time_ms; /* -1: default */
 	unsigned int repeat;
+	unsigned int mesh_cpus[MAX_LIST]; /* --mesh-cpus: the K of the mesh rows */
+	int nmesh;
 	const char *json, *csv, *plot;
 	const char *compare_old, *compare_new; /* --compare: no run */
 	double threshold_pct;
@@ -119,7 +125,10 @@ static void usage(FILE *f)
 "                          always run (unless --no-baselines or --transports leaves them out).\n"
 "  -T, --transports LIST   only these transports (names as in --list)\n"
 "  -B, --no-baselines      skip all baselines (only library rows; ratios then show '-')\n"
-"  -p, --patterns LIST     simplex,half-duplex,stream (default: all three, in that order)\n"
+"  -p, --patterns LIST     simplex,half-duplex,stream (default: these three, in that order)\n"
+"                          and mesh: K processes all sending on every link of a K-CPU\n"
+"                          system, futex and adaptive (aggregate msgs/s, delivery latency)\n"
+"      --mesh-cpus LIST    the K of the mesh rows, 2..%d (default 2,4,8,16)\n"
 "  -s, --sizes LIST        message sizes in bytes, 8..1048576, k or M suffix allowed\n"
 "                          (default 8,64,512; raw-spin, raw-futex, eventfd and io_uring\n"
 "                          move one 8-byte word and run once at size 8, notify one 4-byte\n"
@@ -174,7 +183,7 @@ static void usage(FILE *f)
 "Exit status: 0 all rows ran (skipped ones included), 1 a row failed or an output file could\n"
 "not be written, 2 usage error (one line on stderr naming the bad value), 128 + N stopped by\n"
 "signal N.\n",
-		QUICK_TIME_MS, QUICK_WARMUP_MS, DEFAULT_TIME_MS, DEFAULT_MIN_ITERATIONS,
+		BENCH_MESH_MAX, QUICK_TIME_MS, QUICK_WARMUP_MS, DEFAULT_TIME_MS, DEFAULT_MIN_ITERATIONS,
 		DEFAULT_MAX_SAMPLES, DEFAULT_WARMUP_MS, DEFAULT_TIMEOUT_S, BENCH_MAX_REPEAT,
 		DEFAULT_THRESHOLD_PCT);
 }
@@ -341,6 +350,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		OPT_VERSION,
 		OPT_COMPARE,
 		OPT_THRESHOLD,
+		OPT_MESH_CPUS,
 	};
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
@@ -361,6 +371,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "compare", required_argument, NULL, OPT_COMPARE },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "mesh-cpus", required_argument, NULL, OPT_MESH_CPUS },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -473,6 +484,17 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			if (errno || end == optarg || *end || !(o->threshold_pct > 0))
 				die_usage("--threshold '%s': a percentage above 0", optarg);
 			break;
+		case OPT_MESH_CPUS:
+			n = split(optarg, item, "--mesh-cpus");
+			for (i = 0; i < n; i++) {
+				v = parse_num(item[i], "--mesh-cpus", false);
+				if (v < 2 || v > BENCH_MESH_MAX)
+					die_usage("--mesh-cpus: '%s' is outside 2..%d", item[i],
+						  BENCH_MESH_MAX);
+				o->mesh_cpus[i] = (unsigned int)v;
+			}
+			o->nmesh = n;
+			break;
 		case 'l':
 			o->list = true;
 			break;
@@ -519,6 +541,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		o->sizes[1] = 64;
 		o->sizes[2] = 512;
 		o->nsizes = 3;
+	}
+	if (!o->nmesh) {
+		o->mesh_cpus[0] = 2;
+		o->mesh_cpus[1] = 4;
+		o->mesh_cpus[2] = 8;
+		o->mesh_cpus[3] = 16;
+		o->nmesh = 4;
 	}
 	if (!o->npatterns) {
 		o->patterns[0] = BENCH_SIMPLEX;
@@ -591,6 +620,15 @@ static size_t make_plan(const struct opts *o, struct plan_row *plan, const char 
 
 		for (i = 0; i < REGISTRY_N; i++) {
 			t = registry[i];
+			if (p == BENCH_MESH && selected(o, t) && !unavail[i] &&
+			    (t->flags & BENCH_F_MESH)) {
+				for (si = 0; si < o->nmesh; si++)
+					plan[n++] = (struct plan_row){ .t = t,
+								       .p = p,
+								       .size = sizeof(uint64_t),
+								       .cpus = o->mesh_cpus[si] };
+				continue;
+			}
 			if (!selected(o, t) || unavail[i] || !bench_supports(t, p))
 				continue;
 			if (t->fixed_size) {
@@ -656,7 +694,12 @@ static enum bench_status run_repeated(const struct opts *o, const struct plan_ro
 		return r->status;
 	}
 	for (n = 0; n < o->repeat; n++) {
-		if (bench_run_row(&o->cfg, pr->t, pr->p, pr->size, &runs[n]) != BENCH_OK) {
+		enum bench_status st =
+			pr->p == BENCH_MESH
+				? bench_run_mesh(&o->cfg, pr->t, pr->cpus, &runs[n])
+				: bench_run_row(&o->cfg, pr->t, pr->p, pr->size, &runs[n]);
+
+		if (st != BENCH_OK) {
 			*r = runs[n];
 			runs[n].hist = NULL;
 			for (k = 0; k < n; k++)
@@ -690,8 +733,12 @@ static enum bench_status run_repeated(const struct opts *o, const struct plan_ro
 static void progress(size_t i, size_t nplan, const struct plan_row *pr, uint64_t row_ns,
 		     uint64_t run_ns, size_t ran, size_t to_run)
 {
-	fprintf(stderr, "ipcc-bench: [%zu/%zu] %s %s %s %zu B: ", i + 1, nplan, pr->t->name,
-		pr->t->wait, bench_pattern_name(pr->p), pr->size);
+	fprintf(stderr, "ipcc-bench: [%zu/%zu] %s %s %s ", i + 1, nplan, pr->t->name, pr->t->wait,
+		bench_pattern_name(pr->p));
+	if (pr->p == BENCH_MESH)
+		fprintf(stderr, "%u CPUs: ", pr->cpus);
+	else
+		fprintf(stderr, "%zu B: ", pr->size);
 	if (pr->skip)
 		fprintf(stderr, "skipped");
 	else
@@ -729,6 +776,8 @@ static void fill_info(const struct opts *o, struct bench_run_info *info)
 		.warmup_set = o->cfg.warmup_set,
 		.timeout_s = o->cfg.timeout_s,
 		.repeat = o->repeat,
+		.mesh_cpus = o->mesh_cpus,
+		.nmesh = o->nmesh,
 		.json = o->json,
 		.csv = o->csv,
 		.plot = o->plot,
@@ -768,6 +817,7 @@ int main(int argc, char **argv)
 		return ret < 0 ? 2 : ret;
 	}
 
+	/* At most MAX_LIST sizes (or mesh K) per transport and pattern. */
 	plan = calloc(REGISTRY_N * BENCH_NR_PATTERNS * MAX_LIST, sizeof(*plan));
 	if (!plan) {
 		perror("ipcc-bench");

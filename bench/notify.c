@@ -393,6 +393,7 @@ static int st_a(struct bench_side *s, uint64_t n)
 		.baseline_size = 8, /* the pipe stream of 8-byte messages */               \
 		.unavailable = unavail,                                                    \
 		.baseline = bench_baseline_by_wait,                                        \
+		.baseline2 = bench_baseline2_by_wait,                                      \
 		.setup = notify_setup, .attach = notify_attach_side,                       \
 		.detach = notify_detach_side, .teardown = notify_teardown,                 \
 		.run = {                                                                   \

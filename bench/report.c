@@ -22,6 +22,12 @@ static bool is_latency(const struct bench_result *r)
 	return r->pattern != BENCH_STREAM;
 }
 
+/* Rows with a message rate: streams, and meshes (which have latencies too). */
+static bool has_rate(const struct bench_result *r)
+{
+	return r->pattern == BENCH_STREAM || r->pattern == BENCH_MESH;
+}
+
 /*
  * What must not pass silently. A latency baseline is the same wait done with nothing around
  * it (raw-spin: one line bounced; raw-futex, eventfd, io_uring: one word and one wake), so a
@@ -41,44 +47,58 @@ static void set_warnings(struct bench_result *r)
 		r->warn |= BENCH_W_UNSTABLE;
 }
 
+/*
+ * The row named @name that row i compares with: same pattern, same size (or the transport's
+ * baseline_size) if the baseline ran at it, else a fixed-size baseline's only row.
+ */
+static const struct bench_result *find_base(const struct bench_result *r, size_t n, size_t i,
+					    const char *name)
+{
+	const struct bench_result *best = NULL;
+	size_t j, size = r[i].t->baseline_size ? r[i].t->baseline_size : r[i].size;
+
+	for (j = 0; j < n; j++) {
+		if (j == i || !is_ok(&r[j]) || r[j].pattern != r[i].pattern ||
+		    strcmp(r[j].t->name, name))
+			continue;
+		if (r[j].size == size)
+			return &r[j];
+		if (r[j].t->fixed_size && !best)
+			best = &r[j];
+	}
+	return best;
+}
+
+/* Both ways "time per message relative to the baseline": above 1 is slower. */
+static double time_ratio(const struct bench_result *x, const struct bench_result *base)
+{
+	if (is_latency(x))
+		return base->st.p50 ? (double)x->st.p50 / (double)base->st.p50 : NAN;
+	return x->msgs_per_s > 0 ? base->msgs_per_s / x->msgs_per_s : NAN;
+}
+
 void bench_resolve_baselines(struct bench_result *r, size_t n)
 {
 	const struct bench_result *best;
 	const char *name;
-	size_t i, j, size;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!is_ok(&r[i]) || !r[i].t->baseline)
+		if (!is_ok(&r[i]))
 			continue;
-		name = r[i].t->baseline(r[i].t, r[i].pattern, r[i].size);
-		if (!name)
-			continue;
-		/*
-		 * Same size (or the transport's baseline_size) if the baseline ran at it, else a
-		 * fixed-size baseline's only row.
-		 */
-		size = r[i].t->baseline_size ? r[i].t->baseline_size : r[i].size;
-		best = NULL;
-		for (j = 0; j < n; j++) {
-			if (j == i || !is_ok(&r[j]) || r[j].pattern != r[i].pattern ||
-			    strcmp(r[j].t->name, name))
-				continue;
-			if (r[j].size == size) {
-				best = &r[j];
-				break;
-			}
-			if (r[j].t->fixed_size && !best)
-				best = &r[j];
+		name = r[i].t->baseline ? r[i].t->baseline(r[i].t, r[i].pattern, r[i].size) : NULL;
+		best = name ? find_base(r, n, i, name) : NULL;
+		if (best) {
+			r[i].base = best;
+			r[i].ratio = time_ratio(&r[i], best);
 		}
-		if (!best)
-			continue;
-		r[i].base = best;
-		/* Both ways "time per message relative to the baseline": above 1 is slower. */
-		if (is_latency(&r[i]))
-			r[i].ratio =
-				best->st.p50 ? (double)r[i].st.p50 / (double)best->st.p50 : NAN;
-		else
-			r[i].ratio = r[i].msgs_per_s > 0 ? best->msgs_per_s / r[i].msgs_per_s : NAN;
+		name = r[i].t->baseline2 ? r[i].t->baseline2(r[i].t, r[i].pattern, r[i].size)
+					 : NULL;
+		best = name ? find_base(r, n, i, name) : NULL;
+		if (best) {
+			r[i].base2 = best;
+			r[i].ratio2 = time_ratio(&r[i], best);
+		}
 	}
 	for (i = 0; i < n; i++)
 		set_warnings(&r[i]);
@@ -128,22 +148,31 @@ static void print_header(FILE *f, enum bench_pattern p, unsigned int repeat)
 			"simplex latency, ns (one way: B's receive stamp - A's send stamp)",
 		[BENCH_HALF_DUPLEX] = "half-duplex latency, ns (round trip)",
 		[BENCH_STREAM] = "stream throughput",
+		[BENCH_MESH] = "mesh: K CPUs, each sending to and receiving from every other in "
+			       "rounds; aggregate msgs/s, delivery latency ns (send stamp to "
+			       "receipt)",
 	};
 
 	fprintf(f, "%s%s\n", what[p],
 		repeat > 1
 			? "; runs:sprd = the runs, and how far their p50s (stream: msgs/s) spread"
 			: "");
+	if (p == BENCH_MESH) {
+		fprintf(f, "%-13s %-9s %-11s %6s %6s %10s %12s %9s %8s %8s %8s %9s\n", "transport",
+			"wait", "pattern", "cpus", "links", "messages", "msgs/s", "ns/msg", "p50",
+			"p99", "p99.9", "max");
+		return;
+	}
 	if (p == BENCH_STREAM)
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %14s %10s", "transport", "wait", "pattern",
+		fprintf(f, "%-13s %-9s %-11s %6s %10s %14s %10s", "transport", "wait", "pattern",
 			"size", "messages", "msgs/s", "MB/s");
 	else
-		fprintf(f, "%-10s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s", "transport",
+		fprintf(f, "%-13s %-9s %-11s %6s %10s %8s %8s %8s %8s %8s %9s %9s", "transport",
 			"wait", "pattern", "size", "iterations", "min", "p50", "p90", "p99",
 			"p99.9", "max", "mean");
 	if (repeat > 1)
 		fprintf(f, " %10s", "runs:sprd");
-	fprintf(f, "  %-10s %s\n", "baseline", "vs baseline");
+	fprintf(f, "  %-13s %s\n", "baseline", "vs baseline; vs second reference");
 }
 
 static void print_warnings(FILE *f, const struct bench_result *x)
@@ -180,20 +209,36 @@ void bench_print_row(FILE *f, const struct bench_result *r, size_t i, unsigned i
 		print_header(f, x->pattern, repeat);
 	}
 	if (!is_ok(x)) {
-		fprintf(f, "%s: %s %s %s size %zu: %s\n",
+		fprintf(f, "%s: %s %s %s %s %zu: %s\n",
 			x->status == BENCH_SKIPPED ? "skipped" : "FAILED", x->t->name, x->t->wait,
-			bench_pattern_name(x->pattern), x->size, x->note);
+			bench_pattern_name(x->pattern), x->cpus ? "cpus" : "size",
+			x->cpus ? (size_t)x->cpus : x->size, x->note);
+		return;
+	}
+	if (x->pattern == BENCH_MESH) {
+		fprintf(f, "%-13s %-9s %-11s %6u %6u %10llu %12.0f %9.1f %8llu %8llu %8llu %9llu",
+			x->t->name, x->t->wait, "mesh", x->cpus, x->cpus * (x->cpus - 1) / 2,
+			(unsigned long long)x->iterations, x->msgs_per_s,
+			x->msgs_per_s > 0 ? 1e9 / x->msgs_per_s : 0.0,
+			(unsigned long long)x->st.p50, (unsigned long long)x->st.p99,
+			(unsigned long long)x->st.p999, (unsigned long long)x->st.max);
+		if (repeat > 1) {
+			fmt_spread(spread, sizeof(spread), x);
+			fprintf(f, " %10s", spread);
+		}
+		fprintf(f, "\n");
+		print_warnings(f, x);
 		return;
 	}
 	if (is_latency(x))
-		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu %9.1f",
+		fprintf(f, "%-13s %-9s %-11s %6zu %10llu %8llu %8llu %8llu %8llu %8llu %9llu %9.1f",
 			x->t->name, x->t->wait, bench_pattern_name(x->pattern), x->size,
 			(unsigned long long)x->iterations, (unsigned long long)x->st.min,
 			(unsigned long long)x->st.p50, (unsigned long long)x->st.p90,
 			(unsigned long long)x->st.p99, (unsigned long long)x->st.p999,
 			(unsigned long long)x->st.max, x->st.mean);
 	else
-		fprintf(f, "%-10s %-9s %-11s %6zu %10llu %14.0f %10.1f", x->t->name, x->t->wait,
+		fprintf(f, "%-13s %-9s %-11s %6zu %10llu %14.0f %10.1f", x->t->name, x->t->wait,
 			bench_pattern_name(x->pattern), x->size, (unsigned long long)x->iterations,
 			x->msgs_per_s, x->msgs_per_s * (double)x->size / 1e6);
 	if (repeat > 1) {
@@ -201,8 +246,13 @@ void bench_print_row(FILE *f, const struct bench_result *r, size_t i, unsigned i
 		fprintf(f, " %10s", spread);
 	}
 	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
-	fprintf(f, "  %-10s %s%s\n", x->base ? x->base->t->name : "-", versus,
+	fprintf(f, "  %-13s %s%s", x->base ? x->base->t->name : "-", versus,
 		x->clamped ? " *" : "");
+	if (x->base2) {
+		bench_fmt_versus(versus, sizeof(versus), x->ratio2);
+		fprintf(f, "; %s %s", x->base2->t->name, versus);
+	}
+	fprintf(f, "\n");
 	print_warnings(f, x);
 }
 
@@ -222,7 +272,8 @@ void bench_print_legend(FILE *f, const struct bench_result *r, size_t n)
 			"the baseline row named beside it,\nthe same convention for both: "
 			"\"2.70x slower\" takes 2.7 times as long, \"1.25x faster\" 1/1.25 as "
 			"long; "
-			"'-' for baselines and rows without one\n");
+			"'-' for baselines and rows without one.\nAfter the ';': the same against "
+			"the second reference, the plain floor (raw-spin, eventfd, io_uring)\n");
 	if (any_clamped)
 		fprintf(f, "*: some one-way samples were negative (clocks of the two CPUs "
 			   "disagree) and were counted as 0\n");
@@ -315,6 +366,8 @@ static json_t *result_json(const struct bench_result *x, bool *ok)
 	set(o, "wait", json_string(x->t->wait), ok);
 	set(o, "pattern", json_string(bench_pattern_name(x->pattern)), ok);
 	set(o, "size", json_integer((json_int_t)x->size), ok);
+	set(o, "cpus", x->cpus ? json_integer(x->cpus) : json_null(), ok);
+	set(o, "links", x->cpus ? json_integer(x->cpus * (x->cpus - 1) / 2) : json_null(), ok);
 	set(o, "iterations", json_integer((json_int_t)x->iterations), ok);
 	set(o, "min_ns", u64_or_null(x->st.min, st), ok);
 	set(o, "p50_ns", u64_or_null(x->st.p50, st), ok);
@@ -323,12 +376,16 @@ static json_t *result_json(const struct bench_result *x, bool *ok)
 	set(o, "p999_ns", u64_or_null(x->st.p999, st), ok);
 	set(o, "max_ns", u64_or_null(x->st.max, st), ok);
 	set(o, "mean_ns", real_or_null(x->st.mean, 1, st), ok);
-	set(o, "msgs_per_s", real_or_null(x->msgs_per_s, 0, !st), ok);
+	set(o, "msgs_per_s", real_or_null(x->msgs_per_s, 0, !has_rate(x)), ok);
 	set(o, "clamped_samples", u64_or_null(x->clamped, st), ok);
 	set(o, "baseline", str_or_null(x->base ? x->base->t->name : NULL), ok);
 	set(o, "ratio", real_or_null(x->ratio, 4, !x->base), ok);
 	bench_fmt_versus(versus, sizeof(versus), x->base ? x->ratio : NAN);
 	set(o, "versus", str_or_null(x->base ? versus : NULL), ok);
+	set(o, "baseline2", str_or_null(x->base2 ? x->base2->t->name : NULL), ok);
+	set(o, "ratio2", real_or_null(x->ratio2, 4, !x->base2), ok);
+	bench_fmt_versus(versus, sizeof(versus), x->base2 ? x->ratio2 : NAN);
+	set(o, "versus2", str_or_null(x->base2 ? versus : NULL), ok);
 	set(o, "runs", json_integer(x->runs), ok);
 	runs = json_array();
 	p99 = st ? json_null() : json_array();
@@ -424,6 +481,11 @@ static json_t *options_json(const struct bench_run_info *in, bool *ok)
 	set(o, "warmup", u64_or_null(in->warmup, !in->warmup_set), ok);
 	set(o, "timeout_s", json_integer(in->timeout_s), ok);
 	set(o, "repeat", json_integer(in->repeat), ok);
+	a = json_array();
+	for (i = 0; a && i < in->nmesh; i++)
+		if (json_array_append_new(a, json_integer(in->mesh_cpus[i])))
+			*ok = false;
+	set(o, "mesh_cpus", a, ok);
 	set(o, "json", str_or_null(in->json), ok);
 	set(o, "csv", str_or_null(in->csv), ok);
 	set(o, "plot", str_or_null(in->plot), ok);
@@ -492,7 +554,7 @@ int bench_write_csv(const char *path, const struct bench_result *r, size_t n)
 		return -1;
 	/* Names never contain commas or quotes, so no quoting is needed. Empty field = null. */
 	fprintf(f, "transport,wait,pattern,size,iterations,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,"
-		   "max_ns,mean_ns,msgs_per_s,clamped_samples,baseline,ratio\n");
+		   "max_ns,mean_ns,msgs_per_s,clamped_samples,baseline,ratio,baseline2,ratio2\n");
 	for (i = 0; i < n; i++) {
 		const struct bench_result *x = &r[i];
 
@@ -500,7 +562,13 @@ int bench_write_csv(const char *path, const struct bench_result *r, size_t n)
 			continue;
 		fprintf(f, "%s,%s,%s,%zu,%llu,", x->t->name, x->t->wait,
 			bench_pattern_name(x->pattern), x->size, (unsigned long long)x->iterations);
-		if (is_latency(x))
+		if (is_latency(x) && has_rate(x))
+			fprintf(f, "%llu,%llu,%llu,%llu,%llu,%llu,%.1f,%.0f,%llu,",
+				(unsigned long long)x->st.min, (unsigned long long)x->st.p50,
+				(unsigned long long)x->st.p90, (unsigned long long)x->st.p99,
+				(unsigned long long)x->st.p999, (unsigned long long)x->st.max,
+				x->st.mean, x->msgs_per_s, (unsigned long long)x->clamped);
+		else if (is_latency(x))
 			fprintf(f, "%llu,%llu,%llu,%llu,%llu,%llu,%.1f,,%llu,",
 				(unsigned long long)x->st.min, (unsigned long long)x->st.p50,
 				(unsigned long long)x->st.p90, (unsigned long long)x->st.p99,
@@ -509,7 +577,11 @@ int bench_write_csv(const char *path, const struct bench_result *r, size_t n)
 		else
 			fprintf(f, ",,,,,,,%.0f,,", x->msgs_per_s);
 		if (x->base && !isnan(x->ratio))
-			fprintf(f, "%s,%.4f\n", x->base->t->name, x->ratio);
+			fprintf(f, "%s,%.4f,", x->base->t->name, x->ratio);
+		else
+			fprintf(f, ",,");
+		if (x->base2 && !isnan(x->ratio2))
+			fprintf(f, "%s,%.4f\n", x->base2->t->name, x->ratio2);
 		else
 			fprintf(f, ",\n");
 	}
@@ -656,7 +728,7 @@ static bool is_baseline(const struct bench_result *x)
 
 static bool plottable(const struct bench_result *x)
 {
-	return is_ok(x) && is_latency(x) && x->hist && x->hist->count;
+	return is_ok(x) && is_latency(x) && x->pattern != BENCH_MESH && x->hist && x->hist->count;
 }
 
 /* The panel of a baseline row no library row of its pattern compares with: its own wait. */
@@ -1027,10 +1099,13 @@ static json_t *load_results(const char *path, json_t **doc)
 
 static bool same_row(const json_t *a, const json_t *b)
 {
+	double ca = jnum(a, "cpus"), cb = jnum(b, "cpus");
+
+	/* cpus: the K of mesh rows; null (NaN here) for the others, and in older files. */
 	return !strcmp(jstr(a, "transport"), jstr(b, "transport")) &&
 	       !strcmp(jstr(a, "wait"), jstr(b, "wait")) &&
 	       !strcmp(jstr(a, "pattern"), jstr(b, "pattern")) &&
-	       jnum(a, "size") == jnum(b, "size");
+	       jnum(a, "size") == jnum(b, "size") && (isnan(ca) ? isnan(cb) : ca == cb);
 }
 
 /* The noise allowance of a change: the larger spread when both ran repeated, else @dflt. */
@@ -1105,8 +1180,12 @@ int bench_compare(FILE *f, const char *old_path, const char *new_path, double th
 			continue;
 		}
 		both++;
-		snprintf(name, sizeof(name), "%s %s %s %.0f", jstr(n, "transport"), jstr(n, "wait"),
-			 jstr(n, "pattern"), jnum(n, "size"));
+		if (isnan(jnum(n, "cpus")))
+			snprintf(name, sizeof(name), "%s %s %s %.0f", jstr(n, "transport"),
+				 jstr(n, "wait"), jstr(n, "pattern"), jnum(n, "size"));
+		else
+			snprintf(name, sizeof(name), "%s %s %s %.0f cpus", jstr(n, "transport"),
+				 jstr(n, "wait"), jstr(n, "pattern"), jnum(n, "cpus"));
 		if (!strcmp(jstr(n, "pattern"), "stream")) {
 			double a = jnum(o, "msgs_per_s"), b = jnum(n, "msgs_per_s");
 			double allow50 = noise(o, n, "spread_pct", threshold_pct);

@@ -34,6 +34,8 @@ struct bench_run_info {
 	uint64_t warmup;     /* used when warmup_set */
 	bool warmup_set;
 	unsigned int timeout_s, repeat;
+	const unsigned int *mesh_cpus; /* --mesh-cpus, nmesh entries */
+	int nmesh;
 	const char *json, *csv, *plot; /* NULL: not written */
 };
 

@@ -10,13 +10,16 @@
 
 /* baselines.c */
 extern const struct bench_transport bench_raw_spin;
+extern const struct bench_transport bench_spin_2line;
 extern const struct bench_transport bench_raw_futex;
 extern const struct bench_transport bench_eventfd;
+extern const struct bench_transport bench_eventfd_epoll;
 extern const struct bench_transport bench_pipe;
 extern const struct bench_transport bench_unix;
 
 /* baseline_uring.c with liburing, baseline_uring_none.c (always unavailable) without */
 extern const struct bench_transport bench_io_uring;
+extern const struct bench_transport bench_eventfd_uring;
 
 /* ipcc.c: the library, one transport per wait mode */
 extern const struct bench_transport bench_ipcc_spin;

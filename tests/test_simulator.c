@@ -40,6 +40,14 @@ static void teardown(void)
 	test_cleanup();
 }
 
+/* Processor 1's MR, as its registers read. */
+static uint32_t pt_mr(struct ipcc_regs *r)
+{
+	uint32_t v = 0;
+	cr_assert_eq(ipcc_regs_read(r, IPCC_C1MR, &v), 0);
+	return v;
+}
+
 static uint32_t lines(void)
 {
 	uint32_t m = 0xDEADBEEFu;
@@ -696,6 +704,39 @@ Test(simulator, wait_lines_on_a_read_only_handle_is_erofs, .init = setup6, .fini
 	cr_assert_eq(ipcc_regs_wait_lines(rr, 0, &m, 0), -EROFS);
 	ipcc_regs_close(rr);
 	ipcc_system_close(ro);
+}
+
+/*
+ * The procedures skip a mask or unmask that changes nothing (lib/ipcc/regs.c:
+ * ipcc_link_update_mr), but only while nobody watches: a watcher still sees that write.
+ */
+Test(simulator, a_watching_handle_sees_an_unmask_that_changes_nothing, .init = setup6,
+     .fini = teardown)
+{
+	struct ipcc_cpu *cpu = test_attach(sys, 0);
+	uint32_t seq = 0, before;
+
+	cr_assert_eq(ipcc_chan_unmask(cpu, 1, 2, IPCC_DIR_RX), 0); /* unwatched: written */
+	cr_assert_eq(pt_mr(regs) & IPCC_MR_CHOM(2), 0u, "channel 2 unmasked");
+	cr_assert_eq(ipcc_chan_unmask(cpu, 1, 2, IPCC_DIR_RX), 0); /* unwatched, no change */
+	cr_assert_eq(pt_mr(regs) & IPCC_MR_CHOM(2), 0u, "still unmasked");
+	cr_assert_eq(ipcc_regs_watch(regs, true), 0);
+	(void)ipcc_regs_wait_write(regs, &seq, 0); /* learn the current sequence */
+	before = seq;
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), -EAGAIN, "no write since");
+	cr_assert_eq(ipcc_chan_unmask(cpu, 1, 2, IPCC_DIR_RX), 0); /* watched, no change */
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), 0, "the watcher saw the write");
+	cr_assert_neq(seq, before);
+	cr_assert_eq(ipcc_chan_mask(cpu, 1, 2, IPCC_DIR_RX), 0);
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), 0);
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), -EAGAIN, "no write since");
+	before = seq;
+	cr_assert_eq(ipcc_chan_mask(cpu, 1, 2, IPCC_DIR_RX), 0); /* watched, no change */
+	cr_assert_eq(ipcc_regs_wait_write(regs, &seq, 0), 0, "the watcher saw the write");
+	cr_assert_neq(seq, before);
+	cr_assert_neq(pt_mr(regs) & IPCC_MR_CHOM(2), 0u, "channel 2 masked");
+	cr_assert_eq(ipcc_regs_watch(regs, false), 0);
+	ipcc_cpu_detach(cpu);
 }
 
 Test(simulator, a_watching_handle_sees_every_write_even_one_that_changes_no_line, .init = setup6,

@@ -208,9 +208,35 @@ WRITE_FN link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p
 	}
 }
 
+/*
+ * Whether nobody outside the registers sees this link's writes: no trace recording, no line
+ * callback in this process, no line watcher in any. A write that changes no register is then
+ * invisible, and may be skipped. The loads: ipcc_trace_begin's, the acquire of lines_begin and
+ * the seq_cst watchers load of lines_end (which the write would make anyway).
+ */
+static bool link_unobserved(struct ipcc_system *sys, struct ipcc_link *l)
+{
+	return ipcc_trace_begin(sys) == 0 &&
+	       atomic_load_explicit(&l->lines_fn, memory_order_acquire) == NULL &&
+	       atomic_load_explicit(&l->shm->watch.watchers, memory_order_seq_cst) == 0;
+}
+
 void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear)
 {
+	/*
+	 * A mask or unmask of bits already in that state changes nothing: skip the RMW (a
+	 * locked instruction: it drains the store buffer, tens of cycles) when nobody watches
+	 * the writes. The peek is seq_cst, so it takes the place of the RMW in the total order
+	 * of the file comment: a ringer's look at this MR after it sees the bits as the RMW would
+	 * have left them, and the unmask that put them there rang this CPU already if a line was
+	 * high (ring_self_if_high), so skipping that ring loses no level. seq_cst loads cost what
+	 * relaxed ones do on x86 (a plain load). The procedures mask and unmask on every message
+	 * (lib/proc/proc.c:chan_wait, rx_begin, rx_end): half of those find the bit in place.
+	 */
+	uint32_t cur = atomic_load_explicit(&l->shm->bank[p].mr, memory_order_seq_cst);
+	if ((cur & set) == set && !(cur & clear) && link_unobserved(sys, l))
+		return;
 	LINK_WRITE(sys, l, l->cpu[p], link_update_mr(sys, l, p, set, clear, t_));
 }
 

@@ -193,13 +193,18 @@ static int wait_blocking(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg,
 {
 	if (intr_begin(in))
 		return -EINTR;
-	int64_t start = ipcc_now_ns();
-	int64_t deadline = timeout_ns < 0 ? -1 : deadline_of(start, timeout_ns);
 	/* The mode at the start of the wait is the mode of the whole wait (include/ipcc/irq.h:
 	 * ipcc_cpu_set_wait_mode). Standby sleeps in the kernel whatever the mode. */
 	const struct ipcc_wait_backend *be =
 		(flags & IPCC_WAIT_SLEEP) ? &ipcc_wait_futex : ipcc_wait_backend_of(cpu);
 	int64_t spin = spin_budget(cpu, be);
+	/*
+	 * A spin without end and without a deadline never reads the clock: it is the wait of
+	 * every spin-mode message, and a clock read (vDSO) costs tens of nanoseconds.
+	 */
+	bool clocked = timeout_ns >= 0 || spin != INT64_MAX;
+	int64_t start = clocked ? ipcc_now_ns() : 0;
+	int64_t deadline = timeout_ns < 0 ? -1 : deadline_of(start, timeout_ns);
 
 	if (spin > 0) {
 		for (unsigned i = 1;; i++) {
@@ -210,11 +215,13 @@ static int wait_blocking(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg,
 					return pred(cpu, arg) ? 0 : -EPIPE;
 				if (intr_raised(in))
 					return pred(cpu, arg) ? 0 : -EINTR;
-				int64_t t = ipcc_now_ns();
-				if (deadline >= 0 && t >= deadline)
-					return pred(cpu, arg) ? 0 : -ETIMEDOUT;
-				if (t - start >= spin)
-					break;
+				if (clocked) {
+					int64_t t = ipcc_now_ns();
+					if (deadline >= 0 && t >= deadline)
+						return pred(cpu, arg) ? 0 : -ETIMEDOUT;
+					if (t - start >= spin)
+						break;
+				}
 			}
 			ipcc_cpu_relax();
 		}

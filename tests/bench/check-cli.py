@@ -94,8 +94,8 @@ def bench_objects(pid):
 
 
 def printed_rows(stdout):
-    names = ("ipcc ", "notify ", "raw-spin ", "raw-futex ", "eventfd ", "pipe ", "unix ",
-             "io_uring ")
+    names = ("ipcc ", "notify ", "raw-spin ", "spin-2line ", "raw-futex ", "eventfd ",
+             "eventfd-epoll ", "pipe ", "unix ", "io_uring ", "eventfd-uring ")
     return [l for l in stdout.splitlines() if l.startswith(names)]
 
 
@@ -175,7 +175,11 @@ def test_repeat(bench, tmp):
         value = x["msgs_per_s" if stream else "p50_ns"]
         check(abs(value - med) <= 0.5, f"{where}: reported {value}, median of the runs {med}")
         want = round((max(runs) - min(runs)) / med * 100, 2) if med else None
-        check(x["spread_pct"] is not None and abs(x["spread_pct"] - want) < 0.02,
+        # The runs' msgs/s are written rounded to integers, the spread from the exact values:
+        # each rounding moves (max - min) / med by up to 0.5 / med (a slow run on a loaded
+        # machine makes med small).
+        tol = 0.02 + (100.0 / med if stream and med else 0)
+        check(x["spread_pct"] is not None and abs(x["spread_pct"] - want) < tol,
               f"{where}: spread_pct {x['spread_pct']}, expected {want}")
         if not stream:
             check(isinstance(x["runs_p99_ns"], list) and len(x["runs_p99_ns"]) == 3,

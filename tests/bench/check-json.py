@@ -11,17 +11,22 @@ import subprocess
 import sys
 import tempfile
 
-TRANSPORTS = {"ipcc", "notify", "raw-spin", "raw-futex", "eventfd", "pipe", "unix", "io_uring"}
+TRANSPORTS = {"ipcc", "notify", "raw-spin", "spin-2line", "raw-futex", "eventfd",
+              "eventfd-epoll", "pipe", "unix", "io_uring", "eventfd-uring"}
 LIBRARY = {"ipcc", "notify"}  # the rows with a ratio to a baseline
 PATTERNS = {"simplex", "half-duplex", "stream"}
 # The baseline of a library row by wait mode (latency patterns); every stream row's is pipe.
-BASELINE = {"spin": "raw-spin", "adaptive": "raw-spin", "futex": "raw-futex",
-            "eventfd": "eventfd", "uring": "io_uring"}
+BASELINE = {"spin": "spin-2line", "adaptive": "spin-2line", "futex": "raw-futex",
+            "eventfd": "eventfd-epoll", "uring": "eventfd-uring"}
+# The second reference (baseline2) by wait mode; none for futex and for streams.
+BASELINE2 = {"spin": "raw-spin", "adaptive": "raw-spin", "eventfd": "eventfd",
+             "uring": "io_uring"}
 NOTIFY_SIZE = 4  # one 32-bit Notify queue entry
 LATENCY = ["min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 TOP = {"tool", "options", "complete", "stopped_by", "machine", "results"}
 OPTIONS = {"quick", "modes", "transports", "no_baselines", "patterns", "sizes", "cpus", "time_ms",
-           "warmup_time_ms", "iterations", "warmup", "timeout_s", "repeat", "json", "csv", "plot"}
+           "warmup_time_ms", "iterations", "warmup", "timeout_s", "repeat", "mesh_cpus", "json",
+           "csv", "plot"}
 WARNINGS = {"below_floor", "outliers", "unstable"}
 MACHINE = {"cpu_model": str, "online_cpus": int, "allowed_cpus": int, "kernel": dict,
            "virtualized": bool, "virt_evidence": str, "clock": str, "vdso": bool,
@@ -84,7 +89,8 @@ def check(doc, errors):
             if not is_int(r.get(key)) or r[key] <= 0:
                 errors.append(f"{where}.{key} is not a positive integer")
         stream = r.get("pattern") == "stream"
-        for key in LATENCY + ["mean_ns", "msgs_per_s", "baseline", "ratio"]:
+        for key in LATENCY + ["mean_ns", "msgs_per_s", "baseline", "ratio", "baseline2",
+                              "ratio2", "versus2", "cpus", "links"]:
             if key not in r:
                 errors.append(f"{where}.{key} missing (every key is always present)")
         if stream:
@@ -108,6 +114,11 @@ def check(doc, errors):
             word = "slower" if r["ratio"] >= 1.005 else "faster" if r["ratio"] <= 0.995 else "same"
             if word not in r["versus"]:
                 errors.append(f"{where}: versus {r['versus']!r} for ratio {r['ratio']}")
+        if not ((r.get("baseline2") is None) == (r.get("ratio2") is None)
+                == (r.get("versus2") is None)):
+            errors.append(f"{where}: baseline2, ratio2 and versus2 must be all null or all set")
+        if r.get("cpus") is not None or r.get("links") is not None:
+            errors.append(f"{where}: cpus and links are for mesh rows only")
         if r.get("runs") != 1:
             errors.append(f"{where}.runs is {r.get('runs')!r} without --repeat")
         runs_key = "runs_msgs_per_s" if stream else "runs_p50_ns"
@@ -123,6 +134,9 @@ def check(doc, errors):
                 errors.append(f"{where}: {r['transport']} row without a baseline in a full run")
             elif r["baseline"] != want:
                 errors.append(f"{where}: baseline {r['baseline']!r}, expected {want!r}")
+            want2 = None if stream else BASELINE2.get(r.get("wait"))
+            if r.get("baseline2") != want2:
+                errors.append(f"{where}: baseline2 {r.get('baseline2')!r}, expected {want2!r}")
         if r.get("transport") == "notify" and r.get("size") != NOTIFY_SIZE:
             errors.append(f"{where}: notify row of size {r.get('size')!r}, not {NOTIFY_SIZE}")
         seen.add((r.get("transport"), r.get("pattern")))
