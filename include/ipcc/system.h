@@ -354,11 +354,11 @@ IPCC_EXPORT void ipcc_cpu_options_init(struct ipcc_cpu_options *opt);
  * banks are reset on attach unless IPCC_CPU_KEEP_REGS (below). Errors: -EINVAL id out of
  * range or bad options; -EROFS the system was opened read-only (IPCC_OPEN_READONLY); -EBUSY
  * the CPU is claimed by a live process (including this one, through this or another handle,
- * from any thread), or a process holds a read lock on its claim byte for longer than a few
- * milliseconds; -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK; -ENOENT for an
+ * from any thread), or a process holds a read lock on its claim byte for longer than a quarter
+ * of a second; -ENOMEM; the errno of open or fcntl (-EMFILE, -ENOLCK; -ENOENT for an
  * anonymous system without /proc); with IPCC_WAIT_EVENTFD, the errors of setting it up
- * (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a few milliseconds at most,
- * never on a peer. Any thread, concurrently with other attaches.
+ * (include/ipcc/irq.h: ipcc_cpu_set_wait_mode). May block for a quarter of a second at most
+ * (a reaper thread's momentary read lock in the way), never on a peer. Any thread, concurrently with other attaches.
  *
  * A handle inherited across fork() is stale in the child: every channel, procedure, interrupt
  * and wait operation through it (ipcc_chan_*, ipcc_send/recv/call..., ipcc_irq_*,

@@ -77,9 +77,13 @@ unsigned ipcc_forks;
 
 /* Reaper stacks: a lock wait, a mutex and a doorbell ring. */
 #define REAPER_STACK (128u * 1024u)
-/* An attacher that meets a reaper's momentary read lock retries this often, this far apart. */
-#define CLAIM_RETRIES  200
-#define CLAIM_RETRY_NS 50000L
+/*
+ * An attacher that meets a reaper's momentary read lock retries this far apart, for at most
+ * this long: the reaper is a thread that must be scheduled to let go, which on a loaded
+ * machine can take more than a few milliseconds (seen: a 10 ms bound lost a slot under load).
+ */
+#define CLAIM_RETRY_NS	   50000L
+#define CLAIM_RETRY_MAX_NS 250000000L
 
 static struct flock lock_byte(short type, unsigned id)
 {
@@ -233,7 +237,9 @@ void ipcc_claims_free(struct ipcc_system *sys)
 /* Take the write lock; a read lock in the way is a reaper's probe that ends at once. */
 static int claim_lock(int fd, unsigned id)
 {
-	for (unsigned tries = 0;; tries++) {
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		struct flock fl = lock_byte(F_WRLCK, id);
 		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 			return 0;
@@ -243,7 +249,11 @@ static int claim_lock(int fd, unsigned id)
 		int r = lock_probe(fd, id, F_WRLCK, &type);
 		if (r < 0)
 			return r;
-		if (type == F_WRLCK || tries >= CLAIM_RETRIES)
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t waited = (int64_t)(now.tv_sec - t0.tv_sec) * 1000000000 +
+				 (now.tv_nsec - t0.tv_nsec);
+		if (type == F_WRLCK || waited >= CLAIM_RETRY_MAX_NS)
 			return -EBUSY;
 		if (type == F_RDLCK) {
 			struct timespec ts = { 0, CLAIM_RETRY_NS };
