@@ -390,7 +390,8 @@ struct notify_cpu {
 };
 
 /* The CPU whose drain this thread runs (unregister from inside a callback). */
-static _Thread_local struct notify_cpu *draining_now;
+/* initial-exec: no __tls_get_addr call on every drain check */
+static _Thread_local struct notify_cpu *draining_now __attribute__((tls_model("initial-exec")));
 
 static struct notify_cpu *ncpu(const struct ipcc_cpu *cpu)
 {

@@ -374,6 +374,13 @@ struct ipcc_rpmsg_ep {
 	struct rx_buf *head, *tail; /* queue mode, ep_lock */
 	bool receiving;		    /* a receive is in progress (ep_lock) */
 	unsigned unblocks;	    /* pending ipcc_rpmsg_unblock calls (ep_lock) */
+	/*
+	 * Packets queued plus unblocks pending: changed under ep_lock, read without it by a
+	 * receive's predicate to skip the lock when there is nothing (relaxed: a drain that
+	 * queues one wakes the waiters after it, wake_waiters; a drain by the waiter itself is
+	 * in its own program order).
+	 */
+	_Atomic unsigned ready;
 };
 
 struct rp_cpu {
@@ -404,10 +411,11 @@ struct rp_cpu {
 };
 
 /* The end point whose callback this thread runs, and the data it was given (hold). */
-static _Thread_local struct ipcc_rpmsg_ep *cb_ep;
-static _Thread_local const void *cb_data;
+#define IPCC_TLS __attribute__((tls_model("initial-exec"))) /* no __tls_get_addr per use */
+static _Thread_local struct ipcc_rpmsg_ep *cb_ep IPCC_TLS;
+static _Thread_local const void *cb_data IPCC_TLS;
 /* The CPU this thread waits on in a call of ours (its own drain need not wake it). */
-static _Thread_local struct rp_cpu *waiting_on;
+static _Thread_local struct rp_cpu *waiting_on IPCC_TLS;
 
 static struct rp_cpu *rcpu(const struct ipcc_cpu *cpu)
 {
@@ -974,6 +982,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 		else
 			ep->head = b;
 		ep->tail = b;
+		atomic_fetch_add_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
 		pthread_mutex_unlock(&rc->ep_lock);
 		return true;
 	}
@@ -1589,6 +1598,7 @@ static bool rx_take(struct rx_wait *w)
 		return true;
 	if (ep->unblocks) {
 		ep->unblocks--;
+		atomic_fetch_sub_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
 		w->err = -ECANCELED;
 		return true;
 	}
@@ -1604,6 +1614,7 @@ static bool rx_take(struct rx_wait *w)
 	if (!ep->head)
 		ep->tail = NULL;
 	b->next = NULL;
+	atomic_fetch_sub_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
 	w->got = b;
 	return true;
 }
@@ -1612,15 +1623,17 @@ static bool pred_rx(struct ipcc_cpu *cpu, void *arg)
 {
 	struct rx_wait *w = arg;
 	struct rp_cpu *rc = w->ep->rc;
-	pthread_mutex_lock(&rc->ep_lock);
-	bool done = rx_take(w);
-	pthread_mutex_unlock(&rc->ep_lock);
-	if (done)
-		return true;
-	ipcc_notify_drain_try(cpu);
-	pthread_mutex_lock(&rc->ep_lock);
-	done = rx_take(w);
-	pthread_mutex_unlock(&rc->ep_lock);
+	bool done = false;
+	for (int pass = 0; pass < 2 && !done; pass++) {
+		if (pass)
+			ipcc_notify_drain_try(cpu);
+		/* Relaxed: see ipcc_rpmsg_ep.ready. */
+		if (w->got || w->err || atomic_load_explicit(&w->ep->ready, memory_order_relaxed)) {
+			pthread_mutex_lock(&rc->ep_lock);
+			done = rx_take(w);
+			pthread_mutex_unlock(&rc->ep_lock);
+		}
+	}
 	return done;
 }
 
@@ -1746,6 +1759,7 @@ IPCC_EXPORT int ipcc_rpmsg_unblock(struct ipcc_rpmsg_ep *ep)
 	struct rp_cpu *rc = ep->rc;
 	pthread_mutex_lock(&rc->ep_lock);
 	ep->unblocks++;
+	atomic_fetch_add_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
 	pthread_mutex_unlock(&rc->ep_lock);
 	/* seq_cst: the latch before the wake (lib/bell/bell.h). */
 	atomic_thread_fence(memory_order_seq_cst);
