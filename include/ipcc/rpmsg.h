@@ -38,7 +38,10 @@
  * the order they were sent; nothing is promised across different source end points or CPUs.
  *
  * Flow control. A receiver that stops consuming keeps the buffers: the sender's next sends find
- * none (-EAGAIN with timeout 0, else they wait for "new empty"). The buffers of a pair are shared
+ * none (-EAGAIN with timeout 0, else they wait for "new empty", which the receiver sends once
+ * half the buffers are free again, or as soon as nothing it holds is still queued or in a
+ * callback: a stream pays one wake-up per half ring, and no sender waits for a return that
+ * only the application could make). The buffers of a pair are shared
  * by all its end points: one slow end point can take them all (stats.nobuf counts the waits).
  *
  * Peer restarts. A CPU that dies (kill -9) ends its peers' blocked calls that depend on it with

@@ -357,6 +357,7 @@ struct rp_peer {
 	_Atomic uint32_t *ret_tag;
 	uint8_t *rx_bufs;
 	uint64_t received, dropped, stale, bad, reclaimed; /* rx_lock */
+	unsigned in_work; /* buffers RX_QUEUED or RX_CALLBACK (rx_lock): returns still to come */
 	struct rx_buf *rx;
 	/* Name service: the peer's names as last seen (drainer). */
 	uint32_t ns_seen; /* the peer's ns_seq at the last scan + 1; 0: never */
@@ -603,6 +604,8 @@ static bool rx_return(struct rp_peer *p, uint16_t i, uint32_t tag)
 /* Give a received buffer back (rx_lock held); the caller rings afterwards. */
 static void rx_give_back(struct rp_peer *p, struct rx_buf *b)
 {
+	if (b->state == RX_QUEUED || b->state == RX_CALLBACK)
+		p->in_work--;
 	b->state = RX_NONE;
 	b->next = NULL;
 	(void)rx_return(p, b->index, b->tag);
@@ -614,7 +617,20 @@ static void rx_ring_empty(struct rp_cpu *rc, struct rp_peer *p)
 	/* seq_cst fence: between the pushes and the load of tx_waiting; pairs with the
 	 * sender's seq_cst store of tx_waiting before it looks at the free queue again. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&p->rx_rec->tx_waiting, memory_order_relaxed))
+	if (!atomic_load_explicit(&p->rx_rec->tx_waiting, memory_order_relaxed))
+		return;
+	/*
+	 * Hysteresis: a waiting sender is rung once half the buffers wait in the free queue, or
+	 * when nothing we hold will come back without the application (no packet queued or in
+	 * a callback): a stream then costs one wake-up per half ring, not one per packet, and
+	 * a sender never waits for a return that is not coming.
+	 */
+	pthread_mutex_lock(&p->rx_lock);
+	int space = p->rx_broken ? 0 : ipcc_queue_space(&p->rfreeq);
+	uint32_t fill = space < 0 ? 0 : 2 * rc->rs->v.buffers - (uint32_t)space;
+	bool ring = space < 0 || fill * 2 >= rc->rs->v.buffers || p->in_work == 0;
+	pthread_mutex_unlock(&p->rx_lock);
+	if (ring)
 		(void)ipcc_notify_kick(rc->cpu, p->id, IPCC_RPMSG_NOTIFY_NEW_EMPTY);
 }
 
@@ -975,6 +991,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	}
 	if (!ep->fn) {
 		b->state = RX_QUEUED;
+		p->in_work++;
 		pthread_mutex_unlock(&p->rx_lock);
 		b->next = NULL;
 		if (ep->tail)
@@ -987,6 +1004,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 		return true;
 	}
 	b->state = RX_CALLBACK;
+	p->in_work++;
 	pthread_mutex_unlock(&p->rx_lock);
 	ipcc_rpmsg_fn fn = ep->fn;
 	void *arg = ep->arg;
@@ -1741,6 +1759,7 @@ IPCC_EXPORT int ipcc_rpmsg_recv_nocopy(struct ipcc_rpmsg_ep *ep, const void **re
 	struct rx_buf *b = w.got;
 	struct rp_peer *p = b->peer;
 	pthread_mutex_lock(&p->rx_lock);
+	p->in_work--; /* RX_QUEUED: the application's now */
 	b->state = RX_HELD;
 	pthread_mutex_unlock(&p->rx_lock);
 	*ret_data = rx_buffer(rc, p, b->index) + IPCC_RPMSG_HEADER_SIZE;
@@ -1786,8 +1805,10 @@ IPCC_EXPORT int ipcc_rpmsg_hold(struct ipcc_rpmsg_ep *ep, const void *data)
 		return -EINVAL;
 	pthread_mutex_lock(&b->peer->rx_lock);
 	int r = b->state == RX_CALLBACK ? 0 : -EALREADY;
-	if (r == 0)
+	if (r == 0) {
+		b->peer->in_work--; /* RX_CALLBACK: the application's now */
 		b->state = RX_HELD;
+	}
 	pthread_mutex_unlock(&b->peer->rx_lock);
 	return r;
 }
