@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the library rows of ipcc-bench (ipcc.c, notify.c) share: the system the parent creates
+ * What the library rows of ipcc-bench (ipcc.c, notify.c, rpmsg.c) share: the system the parent creates
  * and each side opens by name, a side's CPU attached in the row's wait mode, and the event
  * loop of the rows that wait like event-loop applications (eventfd: epoll on ipcc_cpu_fd;
  * uring: io_uring on the doorbell, uring-loop.c), which blocks until the CPU's interrupts fire
