@@ -61,12 +61,7 @@ struct rpmsg_priv {
 	struct bench_evloop *loop; /* NULL: this side blocks in the calls */
 	struct bench_side *side;
 	uint64_t next; /* the sequence number to send next (A) or to expect next (B) */
-	/* Event-loop sides: written by the callbacks, which run in this thread's dispatch. */
-	uint64_t events; /* packets the callbacks handled */
-	uint64_t target; /* events the run calls asked for so far */
-	uint64_t reply;	 /* A: the sequence number of the last reply */
-	uint32_t reply_len;
-	int error; /* the first error a callback met */
+	struct bench_loop_count count; /* event-loop sides: packets the callbacks handled */
 };
 
 static int rpmsg_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
@@ -107,14 +102,6 @@ static int check_packet(const struct bench_side *s, const void *data, uint32_t l
 	return seq == want && inv == ~want ? 0 : -EBADMSG;
 }
 
-/* A callback's verdict on one packet: the first error is kept for the run function. */
-static void handled(struct rpmsg_priv *pv, int err)
-{
-	if (err && !pv->error)
-		pv->error = err;
-	pv->events++;
-}
-
 /* ---- the callbacks (event-loop sides) ---- */
 
 /* B, half-duplex: the echo first, to where the packet came from, then the check. */
@@ -128,7 +115,7 @@ static void on_echo(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, un
 	if (!err && (remote != pv->peer || remote_ep != EP_CLIENT))
 		err = -EBADMSG;
 	pv->next++;
-	handled(pv, r < 0 ? r : err);
+	bench_loop_handled(&pv->count, r < 0 ? r : err);
 }
 
 /* A: the reply, checked by the run function. */
@@ -140,7 +127,7 @@ static void on_reply(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, u
 
 	if (!err && (remote != pv->peer || remote_ep != EP_SERVER))
 		err = -EBADMSG;
-	handled(pv, err);
+	bench_loop_handled(&pv->count, err);
 }
 
 /* B, stream: in order and whole. */
@@ -148,7 +135,7 @@ static void on_packet(struct ipcc_rpmsg_ep *ep, const void *data, uint32_t len, 
 		      unsigned remote_ep, void *arg)
 {
 	struct rpmsg_priv *pv = arg;
-	handled(pv, check_packet(pv->side, data, len, pv->next++));
+	bench_loop_handled(&pv->count, check_packet(pv->side, data, len, pv->next++));
 }
 
 static ipcc_rpmsg_fn callback_of(enum bench_pattern p, enum bench_role role, bool loop)
@@ -195,22 +182,9 @@ static void rpmsg_detach_side(struct bench_side *s)
 	s->priv = NULL;
 }
 
-/*
- * Run the loop until the callbacks have handled n more packets than the earlier run calls
- * asked for: cumulative, because a dispatch may take packets the stream writer sent for the
- * next call.
- */
 static int loop_more(struct bench_side *s, struct rpmsg_priv *pv, uint64_t n)
 {
-	pv->target += n;
-	while (pv->events < pv->target && !pv->error) {
-		int r = bench_evloop_once(pv->loop);
-		if (r < 0)
-			return bench_fail(s, "event loop: %s", ipcc_strerror(r));
-	}
-	if (pv->error)
-		return bench_fail(s, "callback: %s", ipcc_strerror(pv->error));
-	return 0;
+	return bench_loop_more(s, pv->loop, &pv->count, n);
 }
 
 /* ---- run functions ---- */
