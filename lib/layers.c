@@ -11,6 +11,7 @@ extern const struct ipcc_section_type ipcc_section_cpus;
 extern const struct ipcc_section_type ipcc_section_links;
 extern const struct ipcc_section_type ipcc_section_trace;
 extern const struct ipcc_section_type ipcc_section_notify;
+extern const struct ipcc_section_type ipcc_section_rpmsg;
 
 const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_header, /* region */
@@ -18,6 +19,7 @@ const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_links,  /* ipcc */
 	&ipcc_section_trace,  /* ipcc */
 	&ipcc_section_notify, /* notify */
+	&ipcc_section_rpmsg,  /* rpmsg */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);
 
@@ -26,12 +28,13 @@ extern const struct ipcc_layer ipcc_layer_ipcc;
 extern const struct ipcc_layer ipcc_layer_irq;
 extern const struct ipcc_layer ipcc_layer_proc;
 extern const struct ipcc_layer ipcc_layer_notify;
+extern const struct ipcc_layer ipcc_layer_rpmsg;
 
 /* Region has no entry: it owns the handle and the claim that the others hang off. */
 static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
 	[IPCC_LAYER_BELL] = &ipcc_layer_bell,	  [IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
 	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,	  [IPCC_LAYER_PROC] = &ipcc_layer_proc,
-	[IPCC_LAYER_NOTIFY] = &ipcc_layer_notify,
+	[IPCC_LAYER_NOTIFY] = &ipcc_layer_notify, [IPCC_LAYER_RPMSG] = &ipcc_layer_rpmsg,
 };
 
 static void close_below(struct ipcc_system *sys, unsigned top)

@@ -17,6 +17,7 @@
 #include <ipcc/irq.h>
 #include <ipcc/proc.h>
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
 #include <ipcc/uring.h>
 #include <ipcc/sysdesc.h>
 #include <ipcc/window.h>

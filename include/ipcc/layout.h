@@ -334,7 +334,7 @@ struct ipcc_shm_trace_record {
  * Then one table per CPU, written only by that CPU's owner: the end points it has open and the
  * names it announced. Then, for each link a-b (a < b, in link order) with RPMessage, two vrings,
  * a -> b then b -> a. A vring S -> R is, each part 64-byte aligned:
- *   struct ipcc_shm_rpmsg_pair  a line written by S, a line written by R
+ *   struct ipcc_shm_rpmsg_pair  a line written by S, a line written by R, S's wait line
  *   sent_tag[buffers]           uint32 each, written by S: the tag of the buffer's last send
  *   ret_tag[buffers]            uint32 each, written by R: the tag of its last return
  *   full queue                  lib/queue, S -> R, `buffers` entries of 8 bytes
@@ -391,8 +391,7 @@ struct ipcc_shm_rpmsg_pair {
 	/* line 0: the sender's */
 	IPCC_SHM_ATOMIC(uint64_t) sent;
 	IPCC_SHM_ATOMIC(uint64_t) nobuf;
-	IPCC_SHM_ATOMIC(uint32_t) tx_waiting; /* the sender waits for a buffer: ring NEW_EMPTY */
-	uint32_t reserved0[11];
+	uint64_t reserved0[6];
 	/* line 1: the receiver's */
 	IPCC_SHM_ATOMIC(uint64_t) received;
 	IPCC_SHM_ATOMIC(uint64_t) dropped;
@@ -400,6 +399,10 @@ struct ipcc_shm_rpmsg_pair {
 	IPCC_SHM_ATOMIC(uint64_t) bad;
 	IPCC_SHM_ATOMIC(uint64_t) reclaimed;
 	uint64_t reserved1[3];
+	/* line 2: the sender's, written only when a wait starts or ends (the receiver reads it
+	 * after every return, so it is kept off the line every send writes) */
+	IPCC_SHM_ATOMIC(uint32_t) tx_waiting; /* the sender waits for a buffer: ring NEW_EMPTY */
+	uint32_t reserved2[15];
 };
 
 /* A queue entry: a buffer and the send it belongs to. */
@@ -452,7 +455,7 @@ IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_name) == 64, "rpmsg name");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_cpu, open) == 64, "rpmsg end points");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_cpu, names) == 192, "rpmsg names");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_cpu) == IPCC_SHM_RPMSG_CPU_SIZE, "rpmsg table");
-IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_pair) == 2 * IPCC_CACHE_LINE, "rpmsg record");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_pair) == 3 * IPCC_CACHE_LINE, "rpmsg record");
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_pair, received) == IPCC_CACHE_LINE,
 		"rpmsg receiver line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_desc) == 8, "rpmsg descriptor");

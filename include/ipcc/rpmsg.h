@@ -119,8 +119,9 @@ struct ipcc_rpmsg_config {
 
 /*
  * Defaults: every pair (so every Notify link gets RPMessage), 8 buffers of 128 bytes, 64 end
- * points. The object needs per ordered pair buffers * buffer_size bytes of buffers plus
- * (4 * buffers + 448) bytes of queues and ledgers, rounded up to 64 (ipcc plan shows it).
+ * points. The object needs per ordered pair buffers * buffer_size bytes of buffers plus 24
+ * bytes per buffer and 576 bytes of ledgers, queues and counters (each part rounded up to
+ * 64), and 2304 bytes per CPU for its table (ipcc plan shows it).
  */
 IPCC_EXPORT void ipcc_rpmsg_config_init(struct ipcc_rpmsg_config *rcfg);
 /* The "linux" profile: the defaults with 512-byte buffers (496 bytes of payload). */

@@ -4,6 +4,7 @@
  * register banks, status registers, channel owners and channel slots).
  */
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
 
 #include "internal.h"
 
@@ -95,6 +96,8 @@ IPCC_EXPORT const char *ipcc_service_name(unsigned id)
 		return "procedures";
 	case IPCC_SERVICE_NOTIFY:
 		return "notify";
+	case IPCC_SERVICE_RPMSG:
+		return "rpmsg";
 	}
 	return NULL;
 }

@@ -31,6 +31,7 @@
 #include "ipcc/chan.h"
 #include "ipcc/trace-hooks.h"
 #include "irq/irq.h"
+#include "notify/service.h"
 #include "queue/queue.h"
 
 #define ENTRY_SIZE 4u
@@ -373,6 +374,10 @@ struct notify_cpu {
 	 * (relaxed: a value that races with a client's first receive may be dropped either way).
 	 */
 	_Atomic uint32_t receiving;
+	/* Client 0's service (lib/notify/service.h): written under drain_lock, read by the
+	 * drainer. */
+	ipcc_notify_service_fn svc_fn;
+	void *svc_arg;
 	pthread_mutex_t sync_lock;
 	uint32_t own_gen;
 };
@@ -571,7 +576,10 @@ static enum delivery deliver(struct notify_cpu *nc, struct notify_peer *p, uint3
 		return DELIVERED;
 	}
 	if (c == IPCC_NOTIFY_CLIENT_RPMSG) {
-		p->rx.dropped++; /* nobody serves RPMessage in this build */
+		if (nc->svc_fn && v != 0)
+			nc->svc_fn(nc->svc_arg, p->id, v);
+		else
+			p->rx.dropped++; /* nobody serves RPMessage on this CPU */
 		return DELIVERED;
 	}
 	pthread_mutex_lock(&nc->mbox_lock);
@@ -646,6 +654,20 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 	return empty;
 }
 
+/*
+ * The end of a visit of p: the service looks at its own queues from p (service.h). seq_cst
+ * fence: between the release of the entries this visit took (or the clear of the flag) and
+ * the service's loads; pairs with the fence a kicking sender makes between queueing its work
+ * and finding the Notify queue full (ipcc_notify_kick).
+ */
+static void service_poll(struct notify_cpu *nc, struct notify_peer *p)
+{
+	if (!nc->svc_fn)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	nc->svc_fn(nc->svc_arg, p->id, 0);
+}
+
 /* The whole drain of this CPU (drain_lock held). */
 static void drain_all(struct notify_cpu *nc)
 {
@@ -661,8 +683,12 @@ static void drain_all(struct notify_cpu *nc)
 			if (p->rx.broken)
 				continue;
 			if (p->rx.held >= 0) {
-				if (!mbox_has_room(nc, (unsigned)p->rx.held))
+				if (!mbox_has_room(nc, (unsigned)p->rx.held)) {
+					/* Its Notify values wait; the service's own queues need
+					 * not (a doorbell may sit behind the held entry). */
+					service_poll(nc, p);
 					continue;
+				}
 				p->rx.held = -1;
 				p->rx.again = true; /* its entries wait behind a set flag */
 				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, false);
@@ -673,6 +699,7 @@ static void drain_all(struct notify_cpu *nc)
 			if (!drain_pair(nc, p, &woke)) {
 				/* A queue's worth was not all: come back after the others. */
 				more = !p->rx.broken && p->rx.held < 0;
+				service_poll(nc, p);
 				continue;
 			}
 			/* Empty: clear the flag, then look again (the file comment). */
@@ -683,6 +710,7 @@ static void drain_all(struct notify_cpu *nc)
 				p->rx.again = true;
 				more = true;
 			}
+			service_poll(nc, p);
 		}
 		nc->rr = nc->npeers ? (nc->rr + 1) % nc->npeers : 0;
 		if (!more)
@@ -1270,4 +1298,80 @@ IPCC_EXPORT int ipcc_notify_stats(const struct ipcc_system *sys, unsigned from, 
 		.depth = ns->depth,
 	};
 	return qr < 0 ? qr : 0;
+}
+
+/* ---- the service seam (lib/notify/service.h) --------------------------------------------- */
+
+unsigned ipcc_notify_plan_pairs(const struct ipcc_config *cfg, const struct ipcc_geometry *g,
+				uint64_t pairs[IPCC_LINK_MAP_WORDS])
+{
+	unsigned ch;
+	memset(pairs, 0, sizeof(uint64_t) * IPCC_LINK_MAP_WORDS);
+	if (!cfg->notify || config_check(cfg->notify, g, &ch) < 0)
+		return 0;
+	return effective_pairs(cfg->notify, g, pairs);
+}
+
+bool ipcc_notify_pair_on(const struct ipcc_system *sys, unsigned a, unsigned b)
+{
+	const struct notify_sys *ns = nsys(sys);
+	return ns && ns->loaded && a < sys->geo.cpus && b < sys->geo.cpus && a != b &&
+	       ns->rec[a][b] != NO_RECORD;
+}
+
+bool ipcc_notify_has_peer(struct ipcc_cpu *cpu, unsigned remote)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	return nc && remote < IPCC_CPUS_MAX && nc->peer[remote];
+}
+
+int ipcc_notify_service_set(struct ipcc_cpu *cpu, ipcc_notify_service_fn fn, void *arg)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (!nc || nc->npeers == 0)
+		return -ENOPROTOOPT;
+	drain_enter(nc);
+	nc->svc_fn = fn;
+	nc->svc_arg = arg;
+	drain_leave(nc);
+	return 0;
+}
+
+int ipcc_notify_kick(struct ipcc_cpu *cpu, unsigned remote, uint32_t value)
+{
+	struct notify_peer *p;
+	int r = peer_get(cpu, ncpu(cpu), remote, &p);
+	if (r < 0)
+		return r;
+	r = send_entry(cpu, p, IPCC_NOTIFY_CLIENT_RPMSG << 28 | (value & IPCC_NOTIFY_VALUE_MAX), 0);
+	/* Full: the entries in the queue make the receiver visit the pair, and its poll after
+	 * the visit sees what the caller queued before its fence (service_poll). */
+	return r == -EAGAIN ? 0 : r;
+}
+
+void ipcc_notify_drain_try(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (nc)
+		drain_try(nc);
+}
+
+bool ipcc_notify_draining(const struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	return nc && draining_now == nc;
+}
+
+void ipcc_notify_drain_enter(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (nc)
+		drain_enter(nc);
+}
+
+void ipcc_notify_drain_leave(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (nc)
+		drain_leave(nc);
 }

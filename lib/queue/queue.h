@@ -116,6 +116,15 @@ struct ipcc_queue {
 };
 
 /*
+ * The handle's own index: for a producer, the position the next committed entry takes; for a
+ * consumer, the position of the next entry it will take (free-running). Process-local.
+ */
+static inline uint32_t ipcc_queue_position(const struct ipcc_queue *q)
+{
+	return q->index;
+}
+
+/*
  * Bytes a queue of `capacity` entries (a power of two, 1..IPCC_QUEUE_CAPACITY_MAX) of
  * `entry_size` bytes (1..IPCC_QUEUE_ENTRY_MAX) occupies, metadata included; the storage is at
  * most IPCC_QUEUE_BYTES_MAX. Entry i lives at offset IPCC_QUEUE_META_SIZE + i * entry_size.
