@@ -42,6 +42,7 @@
 #include "queue/queue.h"
 
 #define DESC_SIZE	8u
+#define RX_BATCH	64u /* descriptors a drain copies out at once */
 #define NO_RECORD	0xFFFFu
 #define NOTIFY_NS	3u /* client-0 value: my name table changed */
 #define NS_FLAG_DESTROY 1u
@@ -1006,19 +1007,24 @@ static void rpmsg_poll(void *arg, unsigned remote, uint32_t value)
 		const void *slots;
 		bool moved = false;
 		while (budget > 0) {
-			int n = ipcc_queue_peek(&p->rfullq, budget, &slots);
+			struct ipcc_shm_rpmsg_desc batch[RX_BATCH];
+			int n = ipcc_queue_peek(&p->rfullq, budget < RX_BATCH ? budget : RX_BATCH,
+						&slots);
 			if (n <= 0) {
 				if (n == -EBADMSG)
 					p->rx_broken = n;
 				break;
 			}
-			for (int i = 0; i < n; i++) {
-				struct ipcc_shm_rpmsg_desc d;
-				memcpy(&d, (const uint8_t *)slots + (size_t)i * DESC_SIZE,
-				       sizeof(d));
-				woke |= deliver(rc, p, d, gen16, &returned);
-			}
+			/*
+			 * Copied, then released before any is delivered: a delivery may give
+			 * its buffer back, and the sender may queue that buffer as full again
+			 * at once, into the slot it expects free (tx_commit: the full queue
+			 * holds at most `buffers`).
+			 */
+			memcpy(batch, slots, (size_t)n * DESC_SIZE);
 			ipcc_queue_release(&p->rfullq, (uint32_t)n);
+			for (int i = 0; i < n; i++)
+				woke |= deliver(rc, p, batch[i], gen16, &returned);
 			budget -= (uint32_t)n;
 			moved = true;
 		}
