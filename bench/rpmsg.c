@@ -33,7 +33,6 @@
 #include <string.h>
 
 #include <ipcc/ipcc.h>
-#include <ipcc/rpmsg.h> /* until ipcc.h includes it */
 
 #include "harness.h"
 #include "libside.h"
