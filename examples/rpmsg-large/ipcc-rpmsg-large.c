@@ -133,6 +133,8 @@ struct large {
 	char area_name[128];
 	unsigned char *area; /* the mapping */
 	uint64_t area_size;
+	void *rx; /* a whole payload: packets of another size are taken, then dropped */
+	uint32_t rx_cap;
 };
 
 __attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
@@ -317,6 +319,10 @@ static int join(struct large *l)
 	r = ipcc_rpmsg_ep_create(l->cpu, IPCC_RPMSG_ENDPT_ANY, NULL, NULL, &l->ep);
 	if (r < 0)
 		return fail(r, "cannot open an end point on CPU %u", id);
+	l->rx_cap = ipcc_rpmsg_payload_max(l->sys);
+	l->rx = malloc(l->rx_cap);
+	if (!l->rx)
+		return fail(-ENOMEM, "cannot allocate a receive buffer");
 	return 0;
 }
 
@@ -324,6 +330,7 @@ static void leave(struct large *l)
 {
 	if (l->area)
 		munmap(l->area, l->area_size);
+	free(l->rx);
 	ipcc_rpmsg_ep_close(l->ep);
 	ipcc_cpu_detach(l->cpu);
 	ipcc_system_close(l->sys);
@@ -404,15 +411,22 @@ static int area_open(struct large *l, uint64_t size)
 	return 0;
 }
 
-/* One packet from the peer, whole, within the timeout. */
+/*
+ * One packet within the timeout, copied out once: -EBADMSG for one that is not ours (not the
+ * size of a struct large_msg), which is taken all the same. A buffer of the whole payload, so
+ * that no packet stays first with -EMSGSIZE.
+ */
 static int recv_msg(struct large *l, struct large_msg *m, unsigned *ret_cpu, unsigned *ret_ep)
 {
 	uint32_t len;
-	int r = ipcc_rpmsg_recv(l->ep, m, sizeof(*m), &len, ret_cpu, ret_ep, l->timeout_ns);
+	int r = ipcc_rpmsg_recv(l->ep, l->rx, l->rx_cap, &len, ret_cpu, ret_ep, l->timeout_ns);
 
-	if (r == -EMSGSIZE || (r >= 0 && len != sizeof(*m)))
-		return -EBADMSG; /* a packet of another protocol: not ours */
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	if (len != sizeof(*m))
+		return -EBADMSG;
+	memcpy(m, l->rx, sizeof(*m));
+	return 0;
 }
 
 static int send_msg(struct large *l, unsigned cpu, unsigned ep, const struct large_msg *m)
