@@ -12,14 +12,18 @@ extern const struct ipcc_section_type ipcc_section_links;
 extern const struct ipcc_section_type ipcc_section_trace;
 extern const struct ipcc_section_type ipcc_section_notify;
 extern const struct ipcc_section_type ipcc_section_rpmsg;
+extern const struct ipcc_section_type ipcc_section_log;
+extern const struct ipcc_section_type ipcc_section_user;
 
 const struct ipcc_section_type *const ipcc_section_types[] = {
 	&ipcc_section_header, /* region */
 	&ipcc_section_cpus,   /* region */
+	&ipcc_section_user,   /* region */
 	&ipcc_section_links,  /* ipcc */
 	&ipcc_section_trace,  /* ipcc */
 	&ipcc_section_notify, /* notify */
 	&ipcc_section_rpmsg,  /* rpmsg */
+	&ipcc_section_log,    /* log */
 };
 const unsigned ipcc_section_type_count = sizeof(ipcc_section_types) / sizeof(ipcc_section_types[0]);
 
@@ -29,12 +33,16 @@ extern const struct ipcc_layer ipcc_layer_irq;
 extern const struct ipcc_layer ipcc_layer_proc;
 extern const struct ipcc_layer ipcc_layer_notify;
 extern const struct ipcc_layer ipcc_layer_rpmsg;
+extern const struct ipcc_layer ipcc_layer_log;
+extern const struct ipcc_layer ipcc_layer_region;
 
-/* Region has no entry: it owns the handle and the claim that the others hang off. */
+/* Region owns the handle and the claim that the others hang off; its entry only holds the
+ * user regions' view (lib/region/user.c). */
 static const struct ipcc_layer *const layers[IPCC_LAYER_COUNT] = {
-	[IPCC_LAYER_BELL] = &ipcc_layer_bell,	  [IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,
-	[IPCC_LAYER_IRQ] = &ipcc_layer_irq,	  [IPCC_LAYER_PROC] = &ipcc_layer_proc,
-	[IPCC_LAYER_NOTIFY] = &ipcc_layer_notify, [IPCC_LAYER_RPMSG] = &ipcc_layer_rpmsg,
+	[IPCC_LAYER_REGION] = &ipcc_layer_region, [IPCC_LAYER_BELL] = &ipcc_layer_bell,
+	[IPCC_LAYER_IPCC] = &ipcc_layer_ipcc,	  [IPCC_LAYER_IRQ] = &ipcc_layer_irq,
+	[IPCC_LAYER_PROC] = &ipcc_layer_proc,	  [IPCC_LAYER_NOTIFY] = &ipcc_layer_notify,
+	[IPCC_LAYER_RPMSG] = &ipcc_layer_rpmsg,	  [IPCC_LAYER_LOG] = &ipcc_layer_log,
 };
 
 static void close_below(struct ipcc_system *sys, unsigned top)

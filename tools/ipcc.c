@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,10 +28,9 @@
 #include <ipcc/layout.h> /* info decodes the object itself */
 #include <ipcc/notify.h>
 
+#include "ipcc-rpmsg.h"
+#include "ipcc-tool.h"
 #include "vcd.h"
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 
 /* Where glibc keeps POSIX shm objects: `ipcc list` reads the directory. */
 #define SHM_DIR "/dev/shm"
@@ -59,12 +59,27 @@ static const char usage_text[] =
 	"                          it; NAME and --mode override the file's name and mode, the\n"
 	"                          other options conflict with --config\n"
 	"  info NAME [OPTIONS]     geometry, CPUs (names, owners, wait mode, power), sections,\n"
-	"                          Notify queues (fill and counters per ordered pair), decoded\n"
-	"                          registers and channel owners of every link; opens the\n"
-	"                          object read-only\n"
+	"                          Notify queues (fill and counters per ordered pair),\n"
+	"                          RPMessage vrings (counters per ordered pair), end points\n"
+	"                          and names (per CPU), decoded registers and channel\n"
+	"                          owners of every link; opens the object read-only\n"
 	"      --link A-B          only the link between CPUs A and B\n"
 	"      --json              machine-readable output\n"
-	"  list [--json]           the libipcc objects in " SHM_DIR "\n"
+	"  list [--all] [--json]   the libipcc objects in " SHM_DIR " (owner, mode, shape,\n"
+	"                          CPUs attached), and those it cannot open and why;\n"
+	"                          --all also lists other programs' objects\n"
+	"  watch NAME [--link A-B] [--interval S] [--count N] [--json]\n"
+	"                          a live view of the CPUs, registers, lines, channel owners\n"
+	"                          and service counters: redrawn in place on a terminal, one\n"
+	"                          timestamped line per change otherwise; writes no register\n"
+	"  notify NAME --as CPU [--to CPU:CLIENT VALUE] [--recv CLIENT] [--timeout S] [--json]\n"
+	"                          as a free CPU, send one IPC Notify value, and/or wait for one\n"
+	"  stat NAME [--link A-B] [--json]\n"
+	"                          the counters of every Notify queue and RPMessage vring\n"
+	"  rpmsg send|call NAME --as CPU --to CPU:EP|SERVICE [--from EP] PAYLOAD\n"
+	"  rpmsg recv|listen NAME --as CPU [--ep EP] [--name SERVICE] [--echo]\n"
+	"                          RPMessage packets as a free CPU: send one, send one and wait\n"
+	"                          for the reply, wait for one, print them until Ctrl-C\n"
 	"  trace NAME -o FILE.vcd [--seconds S]\n"
 	"                          record every register write of every link until S seconds\n"
 	"                          passed or Ctrl-C, and write the flags, masks, enables and\n"
@@ -73,20 +88,28 @@ static const char usage_text[] =
 	"                          and a system created with a trace (services: trace:)\n"
 	"      -o, --output FILE   the VCD file to write ('-': stdout)\n"
 	"      --seconds S         stop after S seconds (a decimal number; default: Ctrl-C)\n"
+	"  log NAME [OPTIONS]      print the shared-memory log of every CPU, merged in time\n"
+	"                          order, as '[cpu] seconds.micros : text' (services: log:);\n"
+	"                          opens the object read-only (--follow: read-write if it may,\n"
+	"                          to be rung by the writers)\n"
+	"      --follow            keep printing new lines, like tail -f, until Ctrl-C\n"
+	"      --cpu CPU           only this CPU's lines (a name or id; repeatable)\n"
+	"      --json              one JSON document (--follow: one JSON object per line)\n"
 	"  rm NAME [-f]            remove the name (processes that have it open keep it)\n"
 	"      -f, --force         no error if missing; remove even a foreign object\n"
 	"  help                    this text\n"
+	"  COMMAND --help          watch, notify, stat, rpmsg, list: that command in full\n"
 	"  --version               the versions of ipcc and of the libipcc it runs with\n"
 	"\n"
 	"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
-static void usage(FILE *f)
+void usage(FILE *f)
 {
 	fputs(usage_text, f);
 }
 
 /* A usage error: one line naming the problem, a pointer to the help, exit status 2. */
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,10 +163,7 @@ static size_t utf8_seq(const unsigned char *s)
  * (controls, DEL, the C1 controls U+0080..U+009F, invalid UTF-8) becomes \xNN, and a
  * backslash \\, so that the text stays unambiguous. Cut with "..." if buf is too small.
  */
-#define ESC_SIZE (4 * PATH_MAX + 1)
-#define ESC(s)	 esc((s), (char[ESC_SIZE]){ 0 }, ESC_SIZE)
-
-static const char *esc(const char *s, char *buf, size_t size)
+const char *esc(const char *s, char *buf, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
@@ -179,7 +199,7 @@ static const char *esc(const char *s, char *buf, size_t size)
  * Strict unsigned parse of all of `s`: digits only (no sign, no blanks, no trailing garbage).
  * strtoul alone would accept " -1" as ULONG_MAX.
  */
-static int parse_ulong(const char *s, int base, unsigned long *ret)
+int parse_ulong(const char *s, int base, unsigned long *ret)
 {
 	unsigned long v;
 	char *end;
@@ -235,7 +255,7 @@ static int parse_option_range(const char *opt, const char *arg, unsigned long mi
 }
 
 /* One CPU pair "A-B", both ids below IPCC_CPUS_MAX and different; returns a < b. */
-static int parse_pair(const char *opt, const char *arg, unsigned *ret_a, unsigned *ret_b)
+int parse_pair(const char *opt, const char *arg, unsigned *ret_a, unsigned *ret_b)
 {
 	char buf[32], *dash;
 	unsigned long a, b;
@@ -310,7 +330,7 @@ static bool pairs_beyond(const uint64_t map[IPCC_CPUS_MAX], unsigned cpus, unsig
  * NAME with or without its leading '/', into buf (IPCC_NAME_MAX + 2 bytes). The checks mirror
  * the library's, so that a bad name gets a reason instead of a bare -EINVAL.
  */
-static int name_normalize(const char *arg, char *buf, size_t size)
+int name_normalize(const char *arg, char *buf, size_t size)
 {
 	const char *base = arg[0] == '/' ? arg + 1 : arg;
 
@@ -329,7 +349,7 @@ static int name_normalize(const char *arg, char *buf, size_t size)
 }
 
 /* The one NAME operand left after the options of subcommand `cmd`, normalised into buf. */
-static int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size)
+int name_operand(const char *cmd, int argc, char **argv, char *buf, size_t size)
 {
 	if (optind >= argc)
 		return usage_error("%s: missing NAME", cmd);
@@ -440,7 +460,7 @@ static uint32_t peek_layout_version(const char *name)
  * The cause behind a negative errno from ipcc_system_open/create/unlink or peek for `name`, as
  * the end of a one-line message (no newline), in buf unless it is a constant.
  */
-static const char *cause(const char *name, int err, char *buf, size_t size)
+const char *cause(const char *name, int err, char *buf, size_t size)
 {
 	const char *kind = err == -EEXIST || err == -ENOENT ? NULL : file_kind(name);
 	uint32_t v;
@@ -494,7 +514,7 @@ static const char *cause(const char *name, int err, char *buf, size_t size)
 /* Room for what cause() writes: an escaped name and a sentence. */
 #define CAUSE_SIZE (ESC_SIZE + 128)
 
-static int fail(const char *verb, const char *name, int err)
+int fail(const char *verb, const char *name, int err)
 {
 	char buf[CAUSE_SIZE];
 
@@ -506,7 +526,7 @@ static int fail(const char *verb, const char *name, int err)
 /* ---- output helpers ------------------------------------------------------------------------ */
 
 /* "417792 B (408.0 KiB)" */
-static const char *format_size(uint64_t bytes, char *buf, size_t size)
+const char *format_size(uint64_t bytes, char *buf, size_t size)
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)bytes;
@@ -529,7 +549,7 @@ static const char *format_size(uint64_t bytes, char *buf, size_t size)
  * A JSON string for s (NULL: JSON null). jansson takes UTF-8 only, while a name may hold any
  * byte: each byte of an invalid sequence becomes U+FFFD. NULL only when out of memory.
  */
-static json_t *jstr(const char *s)
+json_t *jstr(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	json_t *j;
@@ -562,7 +582,7 @@ static json_t *jstr(const char *s)
 }
 
 /* Print a JSON document and free it; a NULL one is an allocation that failed while building. */
-static int json_print(json_t *doc, const char *what)
+int json_print(json_t *doc, const char *what)
 {
 	int r = doc ? json_dumpf(doc, stdout, JSON_INDENT(2)) : -1;
 
@@ -608,7 +628,7 @@ static void print_text_sections(const struct memory_map *m)
  * Append e (a new reference; NULL if building it failed) to array *a. On failure *a is freed
  * and set to NULL, so that the document taking it fails as a whole instead of missing a part.
  */
-static void append(json_t **a, json_t *e)
+void append(json_t **a, json_t *e)
 {
 	if (json_array_append_new(*a, e) < 0) {
 		json_decref(*a);
@@ -765,6 +785,8 @@ static void print_text_plan(const char *file, const struct ipcc_sysdesc *desc,
 		       cfg->trace->ring_size >> 10,
 		       cfg->trace->ring_size / IPCC_SHM_TRACE_RECORD_SIZE,
 		       cfg->trace->enabled ? "on" : "off");
+	rpmsg_plan_print(cfg, m->sections, m->count);
+	log_print_plan(cfg);
 	print_text_sections(m);
 	printf("\nshared memory needed: %s\n", format_size(size, sz, sizeof(sz)));
 }
@@ -799,11 +821,15 @@ static json_t *json_plan(const char *file, const struct ipcc_sysdesc *desc,
 		cfg->trace ? json_pack("{s:I, s:b}", "ring_size", (json_int_t)cfg->trace->ring_size,
 				       "enabled", cfg->trace->enabled)
 			   : json_null();
-	return json_pack(
-		"{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:I}", "file", jstr(file),
-		"name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus, "channels", (int)cfg->channels,
-		"buffer_size", (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
-		notify, "trace", trace, "sections", json_sections(m), "size", (json_int_t)size);
+	return log_json_plan(
+		json_pack("{s:o, s:o, s:o, s:i, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "file",
+			  jstr(file), "name", jstr(ipcc_sysdesc_name(desc)), "cpus", cpus,
+			  "channels", (int)cfg->channels, "buffer_size",
+			  (json_int_t)cfg->buffer_size, "mode", mode, "links", links, "notify",
+			  notify, "trace", trace, "rpmsg",
+			  rpmsg_plan_json(cfg, m->sections, m->count), "sections", json_sections(m),
+			  "size", (json_int_t)size),
+		cfg);
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -1035,15 +1061,7 @@ static int cmd_create(int argc, char **argv)
 
 /* ---- info ---------------------------------------------------------------------------------- */
 
-/* One link's registers and channel owners, read once: what both output formats print. */
-struct link_snapshot {
-	unsigned cpu[2];
-	uint32_t cr[2], mr[2], sr[2]; /* [0]: C1CR, C1MR, C1TOC2SR; [1]: C2CR, C2MR, C2TOC1SR */
-	bool irq[2][2];		      /* [proc - 1][IPCC_IRQ_RXO / IPCC_IRQ_TXF] */
-	unsigned owner[IPCC_CHANNELS_MAX]; /* IPCC_CHAN_OWNER_PROC or a service number */
-};
-
-static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct link_snapshot *ret)
+int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct link_snapshot *ret)
 {
 	static const uint32_t cr_off[2] = { IPCC_C1CR, IPCC_C2CR };
 	static const uint32_t mr_off[2] = { IPCC_C1MR, IPCC_C2MR };
@@ -1070,6 +1088,14 @@ static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct
 		s.irq[p][IPCC_IRQ_RXO] = ipcc_regs_irq(regs, p + 1, IPCC_IRQ_RXO);
 		s.irq[p][IPCC_IRQ_TXF] = ipcc_regs_irq(regs, p + 1, IPCC_IRQ_TXF);
 	}
+	if (r == 0)
+		r = ipcc_regs_read(regs, IPCC_HWCFGR, &s.hwcfgr);
+	if (r == 0)
+		r = ipcc_regs_read(regs, IPCC_VERR, &s.verr);
+	if (r == 0)
+		r = ipcc_regs_read(regs, IPCC_IPIDR, &s.ipidr);
+	if (r == 0)
+		r = ipcc_regs_read(regs, IPCC_SIDR, &s.sidr);
 	ipcc_regs_close(regs);
 	if (r == 0)
 		*ret = s;
@@ -1077,7 +1103,7 @@ static int link_snapshot(struct ipcc_system *sys, unsigned a, unsigned b, struct
 }
 
 /* Who uses a channel: "procedures", a service's name, or "service N" for one unknown here. */
-static const char *owner_name(unsigned owner, char *buf, size_t size)
+const char *owner_name(unsigned owner, char *buf, size_t size)
 {
 	const char *name = ipcc_service_name(owner);
 
@@ -1087,14 +1113,7 @@ static const char *owner_name(unsigned owner, char *buf, size_t size)
 	return buf;
 }
 
-/* Everything ipcc info shows about one CPU, read once. */
-struct cpu_snapshot {
-	struct ipcc_cpu_owner own;
-	struct ipcc_cpu_state state;
-	const char *name;
-};
-
-static const char *wait_mode_text(uint32_t mode, char *buf, size_t size)
+const char *wait_mode_text(uint32_t mode, char *buf, size_t size)
 {
 	const char *name = ipcc_wait_mode_name((enum ipcc_wait_mode)mode);
 
@@ -1104,7 +1123,7 @@ static const char *wait_mode_text(uint32_t mode, char *buf, size_t size)
 	return buf;
 }
 
-static const char *power_text(uint32_t power, char *buf, size_t size)
+const char *power_text(uint32_t power, char *buf, size_t size)
 {
 	if (power == IPCC_POWER_RUN)
 		return "run";
@@ -1202,6 +1221,11 @@ static void print_text_link(struct ipcc_system *sys, const struct link_snapshot 
 		       p + 1, s->mr[p], s->irq[p][IPCC_IRQ_RXO] ? "HIGH" : "low",
 		       s->irq[p][IPCC_IRQ_TXF] ? "HIGH" : "low");
 	printf("  C1TOC2SR 0x%08" PRIx32 "   C2TOC1SR 0x%08" PRIx32 "\n", s->sr[0], s->sr[1]);
+	printf("  HWCFGR 0x%08" PRIx32 " (%" PRIu32 " channels)  VERR 0x%08" PRIx32 " (rev %" PRIu32
+	       ".%" PRIu32 ")  IPIDR 0x%08" PRIx32 "  SIDR 0x%08" PRIx32 "\n",
+	       s->hwcfgr, s->hwcfgr & IPCC_HWCFGR_CHANNELS_MASK, s->verr,
+	       (s->verr & IPCC_VERR_MAJREV_MASK) >> IPCC_VERR_MAJREV_SHIFT,
+	       s->verr & IPCC_VERR_MINREV_MASK, s->ipidr, s->sidr);
 	print_text_owners(s, channels);
 	printf("  %-15s", "channel");
 	for (unsigned n = 0; n < channels; n++)
@@ -1238,28 +1262,35 @@ static json_t *json_link(const struct link_snapshot *s, unsigned channels)
 				 (s->mr[1] & IPCC_MR_CHOM(n)) != 0, "C2FM",
 				 (s->mr[1] & IPCC_MR_CHFM(n)) != 0, "owner_id", (int)s->owner[n],
 				 "owner", jstr(owner_name(s->owner[n], buf, sizeof(buf)))));
-	return json_pack("{s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "cpu1",
-			 (int)s->cpu[0], "cpu2", (int)s->cpu[1], "registers", "C1CR",
-			 (json_int_t)s->cr[0], "C1MR", (json_int_t)s->mr[0], "C1TOC2SR",
-			 (json_int_t)s->sr[0], "C2CR", (json_int_t)s->cr[1], "C2MR",
-			 (json_int_t)s->mr[1], "C2TOC1SR", (json_int_t)s->sr[1], "proc1",
-			 json_proc(s, 0), "proc2", json_proc(s, 1), "channels", chans);
+	/* Registers as "0x%08x" strings: what the reference manual and a debugger show. */
+	const struct {
+		const char *name;
+		uint32_t v;
+	} reg[] = { { "C1CR", s->cr[0] },    { "C1MR", s->mr[0] }, { "C1TOC2SR", s->sr[0] },
+		    { "C2CR", s->cr[1] },    { "C2MR", s->mr[1] }, { "C2TOC1SR", s->sr[1] },
+		    { "HWCFGR", s->hwcfgr }, { "VERR", s->verr },  { "IPIDR", s->ipidr },
+		    { "SIDR", s->sidr } };
+	json_t *regs = json_object();
+	for (size_t i = 0; regs && i < sizeof(reg) / sizeof(reg[0]); i++) {
+		char hex[16];
+		snprintf(hex, sizeof(hex), "0x%08" PRIx32, reg[i].v);
+		if (json_object_set_new(regs, reg[i].name, json_string(hex)) < 0) {
+			json_decref(regs);
+			regs = NULL;
+		}
+	}
+	return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "cpu1", (int)s->cpu[0], "cpu2",
+			 (int)s->cpu[1], "registers", regs, "proc1", json_proc(s, 0), "proc2",
+			 json_proc(s, 1), "channels", chans);
 }
-
-/* The Notify queue of one ordered pair, read once. */
-struct queue_snapshot {
-	unsigned from, to;
-	struct ipcc_notify_stats st;
-	bool consistent; /* false: the indices were impossible (fill clamped to depth) */
-};
 
 /*
  * The queues of every ordered pair with Notify (only_a-only_b's two if only), into *ret (an
  * array the caller frees) and *ret_count. ipcc_notify_stats is lock-free: a busy queue that
  * moved under its reads says -EAGAIN, and is read again.
  */
-static int notify_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
-			   struct queue_snapshot **ret, unsigned *ret_count)
+int notify_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
+		    struct queue_snapshot **ret, unsigned *ret_count)
 {
 	unsigned cpus = ipcc_system_cpus(sys), count = 0;
 	struct queue_snapshot *q = calloc((size_t)cpus * (cpus - 1), sizeof(*q));
@@ -1408,6 +1439,7 @@ static int cmd_info(int argc, char **argv)
 	struct cpu_snapshot cs[IPCC_CPUS_MAX];
 	struct memory_map m = { 0 };
 	struct queue_snapshot *queues = NULL;
+	struct rpmsg_snapshot *rpmsg = NULL;
 	struct ipcc_system *sys;
 	json_t *doc = NULL, *links = NULL;
 	char name[IPCC_NAME_MAX + 2];
@@ -1467,13 +1499,17 @@ static int cmd_info(int argc, char **argv)
 	r = memory_map_system(sys, &m);
 	if (r == 0)
 		r = notify_snapshot(sys, only, only_a, only_b, &queues, &nqueues);
+	if (r == 0)
+		r = rpmsg_snapshot_read(sys, only, only_a, only_b, &rpmsg);
 	if (r < 0)
 		goto fail;
 
 	if (json) {
 		doc = json_info(sys, cs, &m);
 		if (json_object_set_new(doc, "notify", json_notify(sys, queues, nqueues)) < 0 ||
-		    json_object_set_new(doc, "trace", json_trace(sys)) < 0) {
+		    json_object_set_new(doc, "rpmsg", rpmsg_info_json(sys, rpmsg)) < 0 ||
+		    json_object_set_new(doc, "trace", json_trace(sys)) < 0 ||
+		    log_json_info(doc, sys) < 0) {
 			json_decref(doc);
 			doc = NULL;
 		}
@@ -1484,12 +1520,14 @@ static int cmd_info(int argc, char **argv)
 		print_text_sections(&m);
 		if (ipcc_notify_depth(sys))
 			print_text_notify(sys, queues, nqueues);
+		rpmsg_info_print(sys, rpmsg);
 		bool on;
 		int rings;
 		uint64_t dropped;
 		if (trace_status(sys, &on, &rings, &dropped))
 			printf("\n  trace: %s, %d rings, %" PRIu64 " records dropped\n",
 			       on ? "on" : "off", rings, dropped);
+		log_print_info(sys);
 		printf("\n  per channel: CHnF 1 = occupied; CHnOM, CHnFM 1 = masked\n");
 	}
 	for (unsigned a = 0; a < cpus; a++) {
@@ -1515,6 +1553,7 @@ static int cmd_info(int argc, char **argv)
 		}
 		r = json_print(doc, name);
 	}
+	rpmsg_snapshot_free(rpmsg);
 	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
@@ -1523,6 +1562,7 @@ static int cmd_info(int argc, char **argv)
 fail:
 	json_decref(doc);
 	json_decref(links);
+	rpmsg_snapshot_free(rpmsg);
 	free(queues);
 	memory_map_free(&m);
 	ipcc_system_close(sys);
@@ -1587,7 +1627,7 @@ static void trace_on_signal(int sig)
 	trace_stop = sig;
 }
 
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1642,7 +1682,7 @@ static int record_cmp(const void *x, const void *y)
 }
 
 /* A positive decimal number of seconds, with up to 9 decimals ("0.5", "10"). */
-static int parse_seconds(const char *s, uint64_t *ret_ns)
+int parse_seconds(const char *s, uint64_t *ret_ns)
 {
 	char *end;
 	errno = 0;
@@ -1790,34 +1830,78 @@ static int cmd_trace(int argc, char **argv)
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
+/* What a regular object in SHM_DIR is, to ipcc list. */
+enum list_kind {
+	LIST_IPCC,	 /* starts with the libipcc magic: opened (or why not, shown) */
+	LIST_UNREADABLE, /* cannot be read: it may be ours, nobody can tell */
+	LIST_FOREIGN,	 /* another program's object (no magic, or too short for one) */
+	LIST_SKIP,	 /* not a regular file (peek refused it): never ours */
+};
 
-/* Whether object `name` starts with the libipcc magic. */
-static bool has_magic(const char *name)
+static enum list_kind list_classify(const char *name)
 {
 	uint64_t magic;
+	ssize_t n = peek(name, &magic, sizeof(magic));
 
-	return peek(name, &magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
-	       magic == IPCC_LAYOUT_MAGIC;
+	if (n == -EACCES || n == -EPERM)
+		return LIST_UNREADABLE;
+	if (n < 0)
+		return LIST_SKIP;
+	return n == (ssize_t)sizeof(magic) && magic == IPCC_LAYOUT_MAGIC ? LIST_IPCC : LIST_FOREIGN;
+}
+
+/* The object's owner (a user name, else the uid) and mode, from lstat: it opens nothing. */
+struct list_stat {
+	char owner[64];
+	char mode[8];
+	long long uid;
+};
+
+static void list_stat(const char *name, struct list_stat *ret)
+{
+	char path[sizeof(SHM_DIR) + IPCC_NAME_MAX + 2];
+	struct passwd *pw;
+	struct stat st;
+
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	if (lstat(path, &st) < 0) {
+		*ret = (struct list_stat){ .owner = "?", .mode = "?", .uid = -1 };
+		return;
+	}
+	ret->uid = (long long)st.st_uid;
+	pw = getpwuid(st.st_uid);
+	if (pw && strlen(pw->pw_name) < sizeof(ret->owner))
+		snprintf(ret->owner, sizeof(ret->owner), "%s", pw->pw_name);
+	else
+		snprintf(ret->owner, sizeof(ret->owner), "%lld", ret->uid);
+	snprintf(ret->mode, sizeof(ret->mode), "%04o", (unsigned)(st.st_mode & 07777));
 }
 
 /* One object of ipcc list, or why it cannot be opened: a text row or a JSON entry. */
-static void list_row(const char *name, bool json, json_t **objects)
+static void list_row(const char *name, enum list_kind kind, bool json, json_t **objects)
 {
-	struct ipcc_system *sys;
+	struct ipcc_system *sys = NULL;
+	struct list_stat ls;
 	char buf[CAUSE_SIZE], sz[64];
+	const char *why = NULL;
 	unsigned attached = 0;
-	int r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys);
+	int r;
 
-	if (r < 0) {
-		const char *why = cause(name, r, buf, sizeof(buf));
+	list_stat(name, &ls);
+	if (kind == LIST_UNREADABLE)
+		why = "cannot read it: permission denied (it may be a libipcc system)";
+	else if (kind == LIST_FOREIGN)
+		why = "not a libipcc object";
+	else if ((r = ipcc_system_open_flags(name, IPCC_OPEN_READONLY, &sys)) < 0)
+		why = cause(name, r, buf, sizeof(buf));
+	if (why) {
 		if (json)
-			append(objects, json_pack("{s:o, s:s}", "name", jstr(name), "error", why));
+			append(objects,
+			       json_pack("{s:o, s:o, s:I, s:s, s:s}", "name", jstr(name), "owner",
+					 jstr(ls.owner), "uid", (json_int_t)ls.uid, "mode", ls.mode,
+					 "error", why));
 		else
-			printf("%-24s %s\n", ESC(name), why);
+			printf("%-24s %-10s %4s  %s\n", ESC(name), ESC(ls.owner), ls.mode, why);
 		return;
 	}
 	for (unsigned c = 0; c < ipcc_system_cpus(sys); c++) {
@@ -1827,33 +1911,73 @@ static void list_row(const char *name, bool json, json_t **objects)
 	}
 	if (json)
 		append(objects,
-		       json_pack("{s:o, s:i, s:i, s:I, s:i, s:i, s:I}", "name", jstr(name), "cpus",
-				 (int)ipcc_system_cpus(sys), "channels",
+		       json_pack("{s:o, s:o, s:I, s:s, s:i, s:i, s:I, s:i, s:i, s:I}", "name",
+				 jstr(name), "owner", jstr(ls.owner), "uid", (json_int_t)ls.uid,
+				 "mode", ls.mode, "cpus", (int)ipcc_system_cpus(sys), "channels",
 				 (int)ipcc_system_channels(sys), "buffer_size",
 				 (json_int_t)ipcc_system_buffer_size(sys), "link_count",
 				 (int)ipcc_system_link_count(sys), "attached", (int)attached,
 				 "size", (json_int_t)ipcc_system_size(sys)));
 	else
-		printf("%-24s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name), ipcc_system_cpus(sys),
-		       ipcc_system_channels(sys), ipcc_system_buffer_size(sys),
-		       ipcc_system_link_count(sys), attached,
+		printf("%-24s %-10s %4s %4u %8u %8" PRIu32 " %6u %8u  %s\n", ESC(name),
+		       ESC(ls.owner), ls.mode, ipcc_system_cpus(sys), ipcc_system_channels(sys),
+		       ipcc_system_buffer_size(sys), ipcc_system_link_count(sys), attached,
 		       format_size(ipcc_system_size(sys), sz, sizeof(sz)));
 	ipcc_system_close(sys);
 }
 
+struct list_entry {
+	char *name;
+	enum list_kind kind;
+};
+
+static int list_entry_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct list_entry *)x)->name, ((const struct list_entry *)y)->name);
+}
+
+static const char list_help[] =
+	"Usage: ipcc list [--all] [--json]\n"
+	"\n"
+	"The libipcc objects in " SHM_DIR ": name, owner, mode, shape, CPUs attached, size.\n"
+	"An object that cannot be opened is listed with the reason (permission denied,\n"
+	"corrupt, another layout version); objects of other programs are counted.\n"
+	"\n"
+	"  -a, --all    also list the objects of other programs\n"
+	"  --json       machine-readable output\n";
+
 static int cmd_list(int argc, char **argv)
 {
-	char **names = NULL;
-	size_t count = 0, cap = 0;
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct list_entry *ents = NULL;
+	size_t count = 0, cap = 0, foreign = 0;
 	json_t *objects = NULL;
 	struct dirent *de;
-	bool json = false;
+	bool json = false, all = false;
 	DIR *dir;
-	int r, ret = 0;
+	int c, ret = 0;
 
-	r = json_option("list", argc, argv, &json);
-	if (r >= 0)
-		return r;
+	while ((c = getopt_long(argc, argv, ":ah", longopts, NULL)) != -1) {
+		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(list_help, stdout);
+			return 0;
+		default:
+			return usage_error("list: unknown option '%s'", opt);
+		}
+	}
 	if (optind < argc)
 		return usage_error("list: unexpected argument '%s'", ESC(argv[optind]));
 	dir = opendir(SHM_DIR);
@@ -1863,41 +1987,51 @@ static int cmd_list(int argc, char **argv)
 	}
 	while ((de = readdir(dir))) {
 		char name[IPCC_NAME_MAX + 2];
+		enum list_kind kind;
 
 		/* Only regular files can be ours: a FIFO is not even opened (peek checks again). */
 		if (de->d_name[0] == '.' || strlen(de->d_name) > IPCC_NAME_MAX ||
 		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
-		if (!has_magic(name))
+		kind = list_classify(name);
+		if (kind == LIST_SKIP)
 			continue;
+		if (kind == LIST_FOREIGN) {
+			foreign++;
+			if (!all)
+				continue;
+		}
 		if (count == cap) {
-			char **n = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+			struct list_entry *n =
+				realloc(ents, (cap = cap ? 2 * cap : 16) * sizeof(*ents));
 			if (!n)
 				goto oom;
-			names = n;
+			ents = n;
 		}
-		if (!(names[count] = strdup(de->d_name)))
+		if (!(ents[count].name = strdup(name)))
 			goto oom;
-		count++;
+		ents[count++].kind = kind;
 	}
 	closedir(dir);
 	dir = NULL;
 	if (count)
-		qsort(names, count, sizeof(*names), name_cmp);
+		qsort(ents, count, sizeof(*ents), list_entry_cmp);
 	if (json)
 		objects = json_array();
 	else if (count)
-		printf("%-24s %4s %8s %8s %6s %8s  %s\n", "NAME", "CPUS", "CHANNELS", "BUFFER",
-		       "LINKS", "ATTACHED", "SIZE");
-	for (size_t i = 0; i < count; i++) {
-		char name[IPCC_NAME_MAX + 2];
-
-		snprintf(name, sizeof(name), "/%s", names[i]);
-		list_row(name, json, &objects);
-	}
+		printf("%-24s %-10s %4s %4s %8s %8s %6s %8s  %s\n", "NAME", "OWNER", "MODE", "CPUS",
+		       "CHANNELS", "BUFFER", "LINKS", "ATTACHED", "SIZE");
+	for (size_t i = 0; i < count; i++)
+		list_row(ents[i].name, ents[i].kind, json, &objects);
 	if (json)
-		ret = json_print(json_pack("{s:o}", "objects", objects), SHM_DIR);
+		ret = json_print(
+			json_pack("{s:o, s:I}", "objects", objects, "other", (json_int_t)foreign),
+			SHM_DIR);
+	else if (foreign && !all)
+		printf("(%zu other object%s in %s %s not libipcc's: 'ipcc list --all' shows "
+		       "them)\n",
+		       foreign, foreign == 1 ? "" : "s", SHM_DIR, foreign == 1 ? "is" : "are");
 	goto out;
 
 oom:
@@ -1907,8 +2041,8 @@ out:
 	if (dir)
 		closedir(dir);
 	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
+		free(ents[i].name);
+	free(ents);
 	return ret;
 }
 
@@ -1920,6 +2054,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "plan", cmd_plan }, { "create", cmd_create }, { "info", cmd_info },
 		{ "rm", cmd_rm },     { "list", cmd_list },	{ "trace", cmd_trace },
+		{ "log", cmd_log },   { "watch", cmd_watch },	{ "notify", cmd_notify },
+		{ "stat", cmd_stat }, { "rpmsg", cmd_rpmsg },
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 

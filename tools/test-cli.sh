@@ -87,16 +87,40 @@ if "$ipcc" info "/$pfx-a" | grep -q 'notify'; then
 	echo "FAIL: info shows Notify on a system without it" >&2
 	fails=$((fails + 1))
 fi
-expect 0 "/$pfx-a +4 +16 +512 +5" "$ipcc" list
+expect 0 "HWCFGR 0x00000010 \(16 channels\)  VERR 0x00000010 \(rev 1\.0\)  IPIDR 0x00100071  SIDR 0xa3c5dd01" \
+	"$ipcc" info "$pfx-a" --link 0-1
+if command -v python3 >/dev/null; then
+	expect 0 '^ok$' bash -c "'$ipcc' info /$pfx-a --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)[\"links\"][0][\"registers\"]
+assert r == {\"C1CR\": \"0x00000000\", \"C1MR\": \"0xffffffff\", \"C1TOC2SR\": \"0x00000000\",
+             \"C2CR\": \"0x00000000\", \"C2MR\": \"0xffffffff\", \"C2TOC1SR\": \"0x00000000\",
+             \"HWCFGR\": \"0x00000010\", \"VERR\": \"0x00000010\", \"IPIDR\": \"0x00100071\",
+             \"SIDR\": \"0xa3c5dd01\"}, r
+print(\"ok\")'"
+fi
+expect 0 "/$pfx-a +$(id -un) +0640 +4 +16 +512 +5" "$ipcc" list
 if command -v python3 >/dev/null; then
 	expect 0 '^ok$' bash -c "'$ipcc' list --json | python3 -c '
 import json, sys
 o = [o for o in json.load(sys.stdin)[\"objects\"] if o[\"name\"] == \"/$pfx-a\"]
 assert len(o) == 1 and o[0][\"cpus\"] == 4 and o[0][\"link_count\"] == 5, o
 assert o[0][\"attached\"] == 0 and o[0][\"buffer_size\"] == 512, o
+assert o[0][\"mode\"] == \"0640\" and o[0][\"uid\"] == $(id -u), o
 print(\"ok\")'"
 fi
 expect 2 "list: unexpected argument 'x'" "$ipcc" list x
+expect 0 '^Usage: ipcc list' "$ipcc" list --help
+# list names what it cannot open: another program's object (counted, or shown with --all), a
+# corrupt one
+head -c 4096 /dev/urandom >"$shm/$pfx-other"
+expect 0 "other objects? in /dev/shm (is|are) not libipcc's" "$ipcc" list
+expect 0 "/$pfx-other +$(id -un) +0[0-7]{3} +not a libipcc object" "$ipcc" list --all
+rm -f "$shm/$pfx-other"
+"$ipcc" create "/$pfx-bad" >/dev/null
+printf '\x63\x00\x00\x00' | dd of="$shm/$pfx-bad" bs=1 seek=52 conv=notrunc status=none
+expect 0 "/$pfx-bad +$(id -un) +0600 +corrupt header" "$ipcc" list
+"$ipcc" rm "/$pfx-bad"
 expect 2 "list: unknown option '--bogus'" "$ipcc" list --bogus
 expect 2 "plan: unknown option '--bogus'" "$ipcc" plan --bogus x.yaml
 expect 0 '^$' "$ipcc" rm "$pfx-a"
@@ -310,8 +334,12 @@ else
 		expect 1 "permission denied" "${as_nobody[@]}" "$ipcc" rm "/$pfx-ro"
 		expect 0 "^/$pfx-ro: libipcc system" "${as_nobody[@]}" "$ipcc" info "/$pfx-ro"
 		expect 0 '"name": "cpu2"' "${as_nobody[@]}" "$ipcc" info "/$pfx-ro" --json
-		expect 0 "/$pfx-ro +3 " "${as_nobody[@]}" "$ipcc" list
+		expect 0 "/$pfx-ro +$(id -un) +0644 +3 " "${as_nobody[@]}" "$ipcc" list
 		"$ipcc" rm "/$pfx-ro"
+		"$ipcc" create "/$pfx-priv" >/dev/null
+		expect 0 "/$pfx-priv +$(id -un) +0600 +cannot read it: permission denied" \
+			"${as_nobody[@]}" "$ipcc" list
+		"$ipcc" rm "/$pfx-priv"
 		# the Notify counters too: ipcc_notify_stats reads through a read-only mapping
 		if ! "$ipcc" plan "$example" 2>&1 | grep -q 'without libyaml'; then
 			printf 'cpus: 3\nmode: "0644"\nservices: {notify: {depth: 4}}\n' >"$tmp/ro.yaml"

@@ -18,6 +18,8 @@
 #include <ipcc/proc.h>
 #include <ipcc/notify.h>
 #include <ipcc/rpmsg.h>
+#include <ipcc/log.h>
+#include <ipcc/region.h>
 #include <ipcc/uring.h>
 #include <ipcc/sysdesc.h>
 #include <ipcc/window.h>

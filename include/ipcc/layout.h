@@ -18,7 +18,8 @@
  *     notify    IPC Notify: struct ipcc_shm_notify_head, then count records of stride bytes
  *     trace     the register trace: struct ipcc_shm_trace_head, then count rings of stride bytes
  *     rpmsg     RPMessage: struct ipcc_shm_rpmsg_head, CPU tables, then count vrings
- *     (later layers add their own section types: logs, user regions)
+ *     log       the shared-memory log: struct ipcc_shm_log_head, then count rings of stride bytes
+ *     regions   user regions: struct ipcc_shm_regions_head, count entries, then the regions
  *
  * Links exist for the CPU pairs whose bit is set in link_map; the link index of a pair (a < b)
  * is the number of set pairs before it in the order (0,1), (0,2) ... (0,K-1), (1,2) ... Pair
@@ -279,7 +280,11 @@ struct ipcc_shm_notify_pair {
 	/* line 1: the receiver's */
 	IPCC_SHM_ATOMIC(uint64_t) received; /* values taken from the queue */
 	IPCC_SHM_ATOMIC(uint64_t) dropped;  /* values dropped (mailbox full, client unserved) */
-	uint64_t reserved1[6];
+	/* 1 while a full mailbox holds the queue back (its interrupt masked): a service's kick
+	 * then wakes the receiver's waiting threads instead (lib/notify/notify.c) */
+	IPCC_SHM_ATOMIC(uint32_t) held;
+	uint32_t reserved1a;
+	uint64_t reserved1[5];
 };
 
 /*
@@ -338,15 +343,16 @@ struct ipcc_shm_trace_record {
  *   sent_tag[buffers]           uint32 each, written by S: the tag of the buffer's last send
  *   ret_tag[buffers]            uint32 each, written by R: the tag of its last return
  *   full queue                  lib/queue, S -> R, `buffers` entries of 8 bytes
- *   free queue                  lib/queue, R -> S, `buffers` entries of 8 bytes
+ *   free queue                  lib/queue, R -> S, 2 * `buffers` entries of 8 bytes (room
+ *                               for the returns a receiver killed mid-return repeats)
  *   buffers                     `buffers` of buffer_size bytes: header, then payload
  * A queue entry is struct ipcc_shm_rpmsg_desc. A send's tag is its position in the full queue
  * plus one; a buffer is out with R while sent_tag != ret_tag (lib/rpmsg/rpmsg.c: the reclaim).
  */
 #define IPCC_SHM_RPMSG_HEAD_SIZE 1024u
 #define IPCC_SHM_RPMSG_CPU_SIZE	 2304u
-#define IPCC_SHM_RPMSG_EP_WORDS	 16u /* bitmap words: IPCC_RPMSG_ENDPOINTS_MAX bits */
-#define IPCC_SHM_RPMSG_NAMES	 32u /* IPCC_RPMSG_NAMES_MAX */
+#define IPCC_SHM_RPMSG_EP_WORDS	 16u	     /* bitmap words: IPCC_RPMSG_ENDPOINTS_MAX bits */
+#define IPCC_SHM_RPMSG_NAMES	 32u	     /* IPCC_RPMSG_NAMES_MAX */
 #define IPCC_RPMSG_MAGIC	 0x474D5052u /* "RPMG" */
 
 struct ipcc_shm_rpmsg_head {
@@ -376,9 +382,9 @@ struct ipcc_shm_rpmsg_name {
 
 struct ipcc_shm_rpmsg_cpu {
 	/* line 0 */
-	IPCC_SHM_ATOMIC(uint32_t) gen;	   /* the owner generation the table is for */
-	IPCC_SHM_ATOMIC(uint32_t) ns_seq;  /* bumped at every announce or withdrawal */
-	IPCC_SHM_ATOMIC(uint32_t) ep_seq;  /* bumped at every end point open or close */
+	IPCC_SHM_ATOMIC(uint32_t) gen;	  /* the owner generation the table is for */
+	IPCC_SHM_ATOMIC(uint32_t) ns_seq; /* bumped at every announce or withdrawal */
+	IPCC_SHM_ATOMIC(uint32_t) ep_seq; /* bumped at every end point open or close */
 	uint32_t reserved0[13];
 	/* lines 1-2: bit e of word e / 64: end point e is open */
 	IPCC_SHM_ATOMIC(uint64_t) open[IPCC_SHM_RPMSG_EP_WORDS];
@@ -410,6 +416,84 @@ struct ipcc_shm_rpmsg_desc {
 	uint16_t index; /* the buffer, < buffers */
 	uint16_t gen;	/* full queue: the sender's generation (low 16 bits); free queue: 0 */
 	uint32_t tag;	/* the send's tag (sent_tag) */
+};
+
+/*
+ * The shared-memory log (include/ipcc/log.h, lib/log/log.c, where the protocol is argued). The
+ * head's line 0 is written by the creator, once; line 1 is the readers' doorbell, written by
+ * readers and writers. Then one ring per CPU, written only by the threads of that CPU's owner:
+ * a line (struct ipcc_shm_log_ring), then `slots` slots of IPCC_SHM_LOG_SLOT_SIZE bytes. A
+ * line of text takes 1 + ceil((len - HEAD_TEXT) / CONT_TEXT) consecutive slots (modulo the
+ * ring). Readers keep their positions to themselves: nothing in the object says what was read.
+ */
+#define IPCC_SHM_LOG_HEAD_SIZE 128u
+#define IPCC_SHM_LOG_RING_SIZE 64u /* struct ipcc_shm_log_ring, before its slots */
+#define IPCC_SHM_LOG_SLOT_SIZE 64u
+#define IPCC_SHM_LOG_HEAD_TEXT 40u	   /* text bytes in the first slot of a line */
+#define IPCC_SHM_LOG_CONT_TEXT 56u	   /* text bytes in each further slot */
+#define IPCC_LOG_MAGIC	       0x474F4C53u /* "SLOG" */
+
+/* ipcc_shm_log_slot.seq = ticket << 32 | one of these; the ticket is the slot's position in
+ * the ring's free-running count of slots taken. */
+#define IPCC_LOG_SLOT_BUSY 1u /* being written by the ticket's writer */
+#define IPCC_LOG_SLOT_HEAD 2u /* the complete first slot of a line */
+#define IPCC_LOG_SLOT_CONT 3u /* a complete further slot of a line */
+#define IPCC_LOG_SLOT_DEAD 4u /* holds nothing (never written, or its writer died) */
+
+struct ipcc_shm_log_head {
+	/* line 0: the creator's */
+	uint32_t magic;
+	uint32_t slots;	    /* per ring, a power of two, as the directory's arg */
+	uint32_t rings;	    /* CPUs, as the directory's count */
+	uint32_t slot_size; /* IPCC_SHM_LOG_SLOT_SIZE */
+	uint32_t line_max;  /* IPCC_LOG_LINE_MAX of the creator */
+	uint32_t reserved0[11];
+	/* line 1: readers and writers */
+	IPCC_SHM_ATOMIC(uint32_t) bell;	   /* futex word: bumped by a writer that rings */
+	IPCC_SHM_ATOMIC(uint32_t) waiting; /* 1: a reader may sleep on bell (the ringer clears) */
+	uint32_t reserved1[14];
+};
+
+struct ipcc_shm_log_ring {
+	/* The writers' line: lines reserved << 32 | slots taken, both free-running. */
+	IPCC_SHM_ATOMIC(uint64_t) head;
+	IPCC_SHM_ATOMIC(uint64_t) dropped; /* lines refused: no room, too long, contention */
+	uint64_t reserved[6];
+};
+
+/* One slot; every word an atomic, so that a reader may copy while a writer overwrites. */
+struct ipcc_shm_log_slot {
+	IPCC_SHM_ATOMIC(uint64_t) seq;
+	/* First slot of a line: word[0] CLOCK_MONOTONIC ns, word[1] line number << 32 | length
+	 * << 8 | slots of the line, then IPCC_SHM_LOG_HEAD_TEXT bytes of text. Further slots:
+	 * IPCC_SHM_LOG_CONT_TEXT bytes of text. Text bytes are in memory order within a word. */
+	IPCC_SHM_ATOMIC(uint64_t) word[7];
+};
+
+/*
+ * User regions (include/ipcc/region.h, lib/region/user.c): written by the creator, once. The
+ * head, `count` entries in the order of the configuration, then the regions, each at the
+ * offset its entry gives (from the start of the object, a multiple of its alignment and of
+ * IPCC_CACHE_LINE), in increasing order, inside the section.
+ */
+#define IPCC_SHM_REGIONS_HEAD_SIZE 64u
+#define IPCC_SHM_REGION_SIZE	   64u /* struct ipcc_shm_region */
+#define IPCC_SHM_REGION_NAME_SIZE  32u
+#define IPCC_REGIONS_MAGIC	   0x4E474552u /* "REGN" */
+
+struct ipcc_shm_regions_head {
+	uint32_t magic;
+	uint32_t count;	     /* entries, as the directory's count */
+	uint32_t entry_size; /* IPCC_SHM_REGION_SIZE */
+	uint32_t reserved[13];
+};
+
+struct ipcc_shm_region {
+	char name[IPCC_SHM_REGION_NAME_SIZE]; /* NUL-padded */
+	uint64_t offset;		      /* from the start of the object */
+	uint64_t size;			      /* bytes */
+	uint32_t align;			      /* a power of two, 1..IPCC_REGION_ALIGN_MAX */
+	uint32_t reserved[3];
 };
 
 /* The head of each channel slot; the data follows it in the same cache line. */
@@ -459,5 +543,14 @@ IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_pair) == 3 * IPCC_CACHE_LINE, "rpms
 IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_rpmsg_pair, received) == IPCC_CACHE_LINE,
 		"rpmsg receiver line");
 IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_rpmsg_desc) == 8, "rpmsg descriptor");
+
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_log_head) == IPCC_SHM_LOG_HEAD_SIZE, "log head");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_log_head, bell) == IPCC_CACHE_LINE, "log doorbell");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_log_ring) == IPCC_SHM_LOG_RING_SIZE, "log ring");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_log_slot) == IPCC_SHM_LOG_SLOT_SIZE, "log slot");
+IPCC_SHM_ASSERT(IPCC_SHM_LOG_HEAD_TEXT == 5 * 8 && IPCC_SHM_LOG_CONT_TEXT == 7 * 8, "log text");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_regions_head) == IPCC_SHM_REGIONS_HEAD_SIZE, "regions");
+IPCC_SHM_ASSERT(sizeof(struct ipcc_shm_region) == IPCC_SHM_REGION_SIZE, "region entry");
+IPCC_SHM_ASSERT(offsetof(struct ipcc_shm_region, offset) == IPCC_SHM_REGION_NAME_SIZE, "name");
 
 #endif

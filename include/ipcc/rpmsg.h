@@ -55,8 +55,10 @@
  * Threads. Every call may come from any thread of the process that attached the CPU, except: one
  * ipcc_rpmsg_recv (or recv_nocopy) at a time per end point (a second gets -EBUSY), and
  * ipcc_rpmsg_ep_close not while a receive is in progress on it (-EBUSY). A callback may send
- * (with timeout 0), hold its buffer, and create or close other end points, but not receive,
- * look up names or close its own end point.
+ * (it never waits there: no free buffer is -EAGAIN whatever the timeout, as in an ISR), hold
+ * its buffer, and create or close other end points, but not receive or look up names
+ * (-EDEADLK) or close its own end point (-EDEADLK). ipcc_cpu_detach closes the end points
+ * still open (their handles are freed) and gives back the buffers still held.
  *
  * Errors are negative errnos; timeouts as in <ipcc/irq.h> (0 never blocks, negative waits for
  * ever). -ESTALE: a fork child's handle.
@@ -119,7 +121,7 @@ struct ipcc_rpmsg_config {
 
 /*
  * Defaults: every pair (so every Notify link gets RPMessage), 8 buffers of 128 bytes, 64 end
- * points. The object needs per ordered pair buffers * buffer_size bytes of buffers plus 24
+ * points. The object needs per ordered pair buffers * buffer_size bytes of buffers plus 32
  * bytes per buffer and 576 bytes of ledgers, queues and counters (each part rounded up to
  * 64), and 2304 bytes per CPU for its table (ipcc plan shows it).
  */
@@ -153,7 +155,7 @@ IPCC_EXPORT int ipcc_rpmsg_ep_create(struct ipcc_cpu *cpu, unsigned number, ipcc
  * Close it: its names are withdrawn, packets queued for it are dropped (counted) and their
  * buffers given back, and when this returns its callback is not running (unless the caller is
  * that callback: -EDEADLK). Buffers it holds (ipcc_rpmsg_hold, recv_nocopy) stay valid until
- * released. -EBUSY (a receive is in progress on it: ipcc_rpmsg_unblock it first), -EINVAL.
+ * released. -EBUSY (a receive is in progress on it: ipcc_rpmsg_unblock it first), -ESTALE.
  * Accepts NULL (returns 0).
  */
 IPCC_EXPORT int ipcc_rpmsg_ep_close(struct ipcc_rpmsg_ep *ep);
@@ -167,9 +169,10 @@ IPCC_EXPORT struct ipcc_cpu *ipcc_rpmsg_ep_cpu(const struct ipcc_rpmsg_ep *ep);
  * -EMSGSIZE (len above ipcc_rpmsg_payload_max: nothing is truncated), -ERANGE (an end point
  * number >= endpoints), -EBADF (local_ep not open), -ENOENT (no link), -ENOPROTOOPT (the pair
  * has no RPMessage), -ECONNREFUSED (remote_ep is not open on `remote`, or it is not attached),
- * -EAGAIN (no free buffer, timeout 0), -ETIMEDOUT, -EPIPE (the receiver died, detached or
- * restarted during the wait), -EINTR, -EBADMSG (the receiver wrote an impossible queue index or
- * descriptor: the pair is broken until one of the two attaches again), -ESTALE.
+ * -EAGAIN (no free buffer, timeout 0 or from a callback), -ETIMEDOUT, -EPIPE (the receiver
+ * died, detached or restarted during the wait), -EINTR, -ENOMEM (no thread to watch the
+ * peer), -EBADMSG (the receiver wrote an impossible queue index: the pair is broken for this
+ * CPU's sends until it attaches again), -ESTALE.
  */
 IPCC_EXPORT int ipcc_rpmsg_send(struct ipcc_cpu *cpu, const void *data, uint32_t len,
 				unsigned remote, unsigned remote_ep, unsigned local_ep,
@@ -180,8 +183,10 @@ IPCC_EXPORT int ipcc_rpmsg_send(struct ipcc_cpu *cpu, const void *data, uint32_t
  * buf (capacity `cap`), *ret_len its length, and (if not NULL) *ret_remote and *ret_remote_ep
  * its source. -EMSGSIZE: cap is too small (*ret_len says how much is needed; the packet stays
  * first). -EAGAIN (timeout 0, none), -ETIMEDOUT, -ECANCELED (ipcc_rpmsg_unblock), -EPIPE (the
- * reply partner died: see "Peer restarts"), -EINTR, -EBUSY (another receive is in progress on
- * the end point), -EOPNOTSUPP (a callback-mode end point), -EINVAL, -ESTALE.
+ * reply partner died, detached or restarted: see "Peer restarts"; said once, the next receive
+ * waits for any sender again), -EINTR, -EBUSY (another receive is in progress on the end
+ * point), -EOPNOTSUPP (a callback-mode end point), -EDEADLK (from a callback of this CPU),
+ * -ENOMEM, -EINVAL, -ESTALE.
  */
 IPCC_EXPORT int ipcc_rpmsg_recv(struct ipcc_rpmsg_ep *ep, void *buf, uint32_t cap,
 				uint32_t *ret_len, unsigned *ret_remote, unsigned *ret_remote_ep,
@@ -204,7 +209,7 @@ IPCC_EXPORT int ipcc_rpmsg_tx_get(struct ipcc_cpu *cpu, unsigned remote, int64_t
  * Send the buffer `data` (from ipcc_rpmsg_tx_get of this CPU, to the remote it was taken for)
  * with len bytes of payload: errors as ipcc_rpmsg_send, plus -EFAULT (data is not the payload
  * of a buffer of this CPU) and -EALREADY (that buffer is not taken: sent or freed already).
- * Never blocks. On -EMSGSIZE, -ERANGE, -EBADF and -ECONNREFUSED the buffer stays taken.
+ * Never blocks. On any other error the buffer stays taken (send it again, or tx_free it).
  */
 IPCC_EXPORT int ipcc_rpmsg_send_nocopy(struct ipcc_cpu *cpu, void *data, uint32_t len,
 				       unsigned remote_ep, unsigned local_ep);
@@ -238,7 +243,7 @@ IPCC_EXPORT int ipcc_rpmsg_announce(struct ipcc_rpmsg_ep *ep, const char *name, 
 /*
  * Wait up to timeout_ns until some peer CPU announced `name` to this CPU, and return its CPU
  * and end point (the lowest CPU id if several did). -EAGAIN (timeout 0), -ETIMEDOUT, -EINTR,
- * -EINVAL, -ENOPROTOOPT, -ESTALE. Announcements of a CPU that is not attached are not found.
+ * -EDEADLK (from a callback), -EINVAL, -ENOPROTOOPT, -ESTALE. Announcements of a CPU that is not attached are not found.
  */
 IPCC_EXPORT int ipcc_rpmsg_lookup(struct ipcc_cpu *cpu, const char *name, int64_t timeout_ns,
 				  unsigned *ret_remote, unsigned *ret_ep);

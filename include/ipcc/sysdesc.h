@@ -6,7 +6,8 @@
  * "System description" section is the reference of every key.
  *
  * A description maps onto struct ipcc_config and, for each service block, onto that service's
- * own config struct (struct ipcc_notify_config for `notify`), which the config points at:
+ * own config struct (struct ipcc_notify_config for `notify`, struct ipcc_rpmsg_config for
+ * `rpmsg`), which the config points at:
  * ipcc_sysdesc_load reads a file, ipcc_sysdesc_parse a buffer, and the result is an opaque
  * handle whose config is handed to ipcc_system_create, ipcc_config_size or ipcc_config_plan.
  * The library parses with libyaml; a build without it has the same functions, which return
@@ -76,8 +77,8 @@ IPCC_EXPORT void ipcc_sysdesc_free(struct ipcc_sysdesc *desc);
  * The configuration the description gives (every key it leaves out has its default), valid
  * for ipcc_system_create: checked, including the size limit. NULL for desc NULL. The pointer
  * lives as long as the handle; copy the struct to change it. Its service pointers (notify,
- * trace: the `services:` blocks, NULL without one) point into the handle: a copy keeps them,
- * so free the handle only after the copy's last use.
+ * trace, rpmsg: the `services:` blocks, NULL without one) point into the handle: a copy keeps
+ * them, so free the handle only after the copy's last use.
  */
 IPCC_EXPORT const struct ipcc_config *ipcc_sysdesc_config(const struct ipcc_sysdesc *desc);
 

@@ -355,6 +355,13 @@ struct notify_cpu {
 	struct notify_peer *peer[IPCC_CPUS_MAX]; /* by CPU id; NULL: no Notify with it */
 	struct notify_peer *list[IPCC_CPUS_MAX]; /* the Notify peers, npeers of them */
 	pthread_mutex_t drain_lock;
+	/*
+	 * A waiting thread's drain_try found drain_lock taken: the holder may have visited the
+	 * pairs before what that thread waits for arrived. Set (seq_cst) before the trylock;
+	 * every holder takes it (seq_cst) after its unlock and wakes the waiters, who look
+	 * again (drain_unlock).
+	 */
+	_Atomic bool drain_missed;
 	struct notify_client client[IPCC_NOTIFY_CLIENTS];
 	/*
 	 * Clients with a callback, a bit each: written under drain_lock, read without it by
@@ -480,6 +487,9 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 		p->tx.full = atomic_load_explicit(&p->tx.rec->full, memory_order_relaxed);
 		p->rx.received = atomic_load_explicit(&p->rx.rec->received, memory_order_relaxed);
 		p->rx.dropped = atomic_load_explicit(&p->rx.rec->dropped, memory_order_relaxed);
+		/* Nothing of ours holds the pair back yet. Relaxed: our line; a kick that saw a
+		 * predecessor's 1 woke us once for nothing. */
+		atomic_store_explicit(&p->rx.rec->held, 0, memory_order_relaxed);
 		/* No round of this incarnation yet. Release: before any ring that makes the peer
 		 * look (pairs with the acquire load of peer_reached). */
 		atomic_store_explicit(&p->tx.rec->sync, sync_word(nc->own_gen, 0, 0),
@@ -632,6 +642,9 @@ static bool drain_pair(struct notify_cpu *nc, struct notify_peer *p, bool *woke)
 				 * the receiver makes room (drain_all looks at every drain). */
 				p->rx.held = (int)(e >> 28);
 				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, true);
+				/* seq_cst: a kicking sender reads it after its fence
+				 * (ipcc_notify_kick). */
+				atomic_store_explicit(&p->rx.rec->held, 1, memory_order_seq_cst);
 				break;
 			}
 			ipcc_trace_event(&p->chan, t, IPCC_TRACE_NOTIFY_RECV, e);
@@ -690,6 +703,8 @@ static void drain_all(struct notify_cpu *nc)
 					continue;
 				}
 				p->rx.held = -1;
+				/* Relaxed: a kick that still sees 1 wakes us once too often. */
+				atomic_store_explicit(&p->rx.rec->held, 0, memory_order_relaxed);
 				p->rx.again = true; /* its entries wait behind a set flag */
 				ipcc_chan_mask_line(&p->chan, IPCC_IRQ_RXO, false);
 			}
@@ -728,6 +743,18 @@ static void drain_all(struct notify_cpu *nc)
 	}
 }
 
+/*
+ * Release drain_lock; wake the waiters whose drain_try failed meanwhile. The two seq_cst
+ * accesses pair with drain_try's store and trylock: it sees the lock free, or we see its flag.
+ */
+static void drain_unlock(struct notify_cpu *nc)
+{
+	pthread_mutex_unlock(&nc->drain_lock);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_exchange_explicit(&nc->drain_missed, false, memory_order_seq_cst))
+		ipcc_bell_wake_sleepers(nc->cpu->sys, nc->cpu->id);
+}
+
 static void drain_locked(struct notify_cpu *nc)
 {
 	struct notify_cpu *outer = draining_now;
@@ -746,7 +773,7 @@ static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ip
 	pthread_mutex_lock(&nc->drain_lock);
 	drain_locked(nc);
 	bool broken = nc->peer[peer]->rx.broken != 0;
-	pthread_mutex_unlock(&nc->drain_lock);
+	drain_unlock(nc);
 	/* The dispatcher leaves a service's channel unmasked (lib/irq/dispatch.c). A pair whose
 	 * sender wrote a bad index is not drained again: its flag would keep the line high for
 	 * ever, so its interrupt is masked (until this CPU attaches again). */
@@ -757,10 +784,17 @@ static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ip
 /* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
 static void drain_try(struct notify_cpu *nc)
 {
-	if (draining_now == nc || pthread_mutex_trylock(&nc->drain_lock) != 0)
+	if (draining_now == nc)
 		return;
+	/* seq_cst: see drain_missed. */
+	atomic_store_explicit(&nc->drain_missed, true, memory_order_seq_cst);
+	if (pthread_mutex_trylock(&nc->drain_lock) != 0)
+		return;
+	/* Ours: the flag is for drains we cannot see, and we are about to make one. Relaxed:
+	 * a waiter that sets it again after this is seen by our unlock. */
+	atomic_store_explicit(&nc->drain_missed, false, memory_order_relaxed);
 	drain_locked(nc);
-	pthread_mutex_unlock(&nc->drain_lock);
+	drain_unlock(nc);
 }
 
 /* ---- argument checks ---------------------------------------------------------------------- */
@@ -820,7 +854,7 @@ static void drain_enter(struct notify_cpu *nc)
 static void drain_leave(struct notify_cpu *nc)
 {
 	if (draining_now != nc)
-		pthread_mutex_unlock(&nc->drain_lock);
+		drain_unlock(nc);
 }
 
 IPCC_EXPORT int ipcc_notify_register(struct ipcc_cpu *cpu, unsigned client, ipcc_notify_fn fn,
@@ -1344,8 +1378,16 @@ int ipcc_notify_kick(struct ipcc_cpu *cpu, unsigned remote, uint32_t value)
 	if (r < 0)
 		return r;
 	r = send_entry(cpu, p, IPCC_NOTIFY_CLIENT_RPMSG << 28 | (value & IPCC_NOTIFY_VALUE_MAX), 0);
-	/* Full: the entries in the queue make the receiver visit the pair, and its poll after
-	 * the visit sees what the caller queued before its fence (service_poll). */
+	/*
+	 * Full: the entries in the queue make the receiver visit the pair, and its poll after
+	 * the visit sees what the caller queued before its fence (service_poll). Unless the
+	 * pair is held (a full mailbox of an application client): its line is masked and no
+	 * visit comes; wake the receiver's waiting threads, whose drain polls a held pair's
+	 * service all the same. seq_cst: after the caller's fence (and the push's), pairs with
+	 * the store that held the pair.
+	 */
+	if (atomic_load_explicit(&p->tx.rec->held, memory_order_seq_cst))
+		ipcc_bell_wake_sleepers(cpu->sys, remote);
 	return r == -EAGAIN ? 0 : r;
 }
 
@@ -1374,4 +1416,15 @@ void ipcc_notify_drain_leave(struct ipcc_cpu *cpu)
 	struct notify_cpu *nc = ncpu(cpu);
 	if (nc)
 		drain_leave(nc);
+}
+
+void ipcc_notify_service_poll_all(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (!nc)
+		return;
+	drain_enter(nc);
+	for (unsigned i = 0; i < nc->npeers; i++)
+		service_poll(nc, nc->list[i]);
+	drain_leave(nc);
 }

@@ -33,6 +33,9 @@ int ipcc_notify_service_set(struct ipcc_cpu *cpu, ipcc_notify_service_fn fn, voi
  * -EAGAIN (-EBADMSG, -ENOPROTOOPT ...).
  */
 int ipcc_notify_kick(struct ipcc_cpu *cpu, unsigned remote, uint32_t value);
+/* Run the service's poll for every Notify peer now (drain_lock taken unless the caller is
+ * the drainer): for a service just installed, or one that wants to look at everything. */
+void ipcc_notify_service_poll_all(struct ipcc_cpu *cpu);
 /* Drain this CPU now unless somebody is (a waiting thread's predicate). */
 void ipcc_notify_drain_try(struct ipcc_cpu *cpu);
 /* Whether the calling thread is running this CPU's drain (a callback of it). */

@@ -42,7 +42,6 @@
 #include "queue/queue.h"
 
 #define DESC_SIZE	8u
-#define RX_BATCH	64u /* descriptors a drain copies out at once */
 #define NO_RECORD	0xFFFFu
 #define NOTIFY_NS	3u /* client-0 value: my name table changed */
 #define NS_FLAG_DESTROY 1u
@@ -106,22 +105,26 @@ static bool geometry_ok(uint32_t buffers, uint32_t buffer_size, uint32_t endpoin
 struct vring_geo {
 	uint32_t buffers, buffer_size;
 	uint32_t sent_tag, ret_tag, fullq, freeq, bufs;
-	uint32_t qbytes; /* bytes of each queue */
+	uint32_t qbytes;  /* bytes of the full queue (`buffers` entries) */
+	uint32_t fqbytes; /* bytes of the free queue (2 * `buffers`: room for the returns a
+			     receiver killed mid-return makes its successor repeat) */
 	uint32_t stride;
 };
 
 static void vring_geo(uint32_t buffers, uint32_t buffer_size, struct vring_geo *v)
 {
-	size_t q = 0;
+	size_t q = 0, fq = 0;
 	(void)ipcc_queue_size(buffers, DESC_SIZE, &q); /* in range: geometry_ok */
+	(void)ipcc_queue_size(2 * buffers, DESC_SIZE, &fq);
 	v->buffers = buffers;
 	v->buffer_size = buffer_size;
 	v->qbytes = (uint32_t)align64(q);
+	v->fqbytes = (uint32_t)align64(fq);
 	v->sent_tag = sizeof(struct ipcc_shm_rpmsg_pair);
 	v->ret_tag = v->sent_tag + (uint32_t)align64(4ull * buffers);
 	v->fullq = v->ret_tag + (uint32_t)align64(4ull * buffers);
 	v->freeq = v->fullq + v->qbytes;
-	v->bufs = v->freeq + v->qbytes;
+	v->bufs = v->freeq + v->fqbytes;
 	v->stride = (uint32_t)align64(v->bufs + (uint64_t)buffers * buffer_size);
 }
 
@@ -218,7 +221,7 @@ static void rpmsg_init(struct ipcc_system *sys, const struct ipcc_shm_section *s
 		       (uint64_t)sys->geo.cpus * IPCC_SHM_RPMSG_CPU_SIZE;
 	for (unsigned i = 0; i < s->count; i++, rec += s->stride) {
 		int r = ipcc_queue_init(rec + v.fullq, v.qbytes, v.buffers, DESC_SIZE);
-		r |= ipcc_queue_init(rec + v.freeq, v.qbytes, v.buffers, DESC_SIZE);
+		r |= ipcc_queue_init(rec + v.freeq, v.fqbytes, 2 * v.buffers, DESC_SIZE);
 		assert(r == 0);
 		(void)r;
 	}
@@ -393,6 +396,9 @@ struct rp_cpu {
 	 * receive starts; a send racing with that start may count or not.
 	 */
 	_Atomic int *partner;
+	/* The end points open in this process (the table in the object is for the peers, and
+	 * any writer of the object can change it). Relaxed: see send_check. */
+	_Atomic uint64_t local_open[IPCC_SHM_RPMSG_EP_WORDS];
 	char my_names[IPCC_RPMSG_NAMES_MAX][IPCC_RPMSG_NAME_MAX + 1]; /* ep_lock */
 	unsigned my_name_ep[IPCC_RPMSG_NAMES_MAX];
 };
@@ -449,6 +455,12 @@ static void rc_free(struct rp_cpu *rc)
  * receiver (an end point closed in between drops it). */
 static void table_set_open(struct rp_cpu *rc, unsigned e, bool open)
 {
+	if (open)
+		atomic_fetch_or_explicit(&rc->local_open[e / 64], 1ull << (e % 64),
+					 memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&rc->local_open[e / 64], ~(1ull << (e % 64)),
+					  memory_order_relaxed);
 	if (open)
 		atomic_fetch_or_explicit(&rc->table->open[e / 64], 1ull << (e % 64),
 					 memory_order_relaxed);
@@ -603,6 +615,7 @@ static void rx_restart(struct rp_peer *p, uint32_t buffers)
 {
 	const void *slots;
 	int n;
+	const uint32_t h_taken = ipcc_queue_position(&p->rfullq); /* taken by the predecessor */
 	/* Bounded: at most two contiguous runs per look, and a hostile sender can add at most
 	 * a queue's worth per look; a few looks suffice for any honest one. */
 	for (unsigned k = 0; k < 8 && !p->rx_broken; k++) {
@@ -625,7 +638,9 @@ static void rx_restart(struct rp_peer *p, uint32_t buffers)
 		uint32_t rt = atomic_load_explicit(&p->ret_tag[i], memory_order_relaxed);
 		if (st == rt || (uint32_t)(h0 - st) >= 0x80000000u)
 			continue; /* returned, or a send at h0 or later: ours to take */
-		if (rx_return(p, (uint16_t)i, st))
+		/* A send before h_taken was the predecessor's to hold: reclaimed; one after it
+		 * was queued, dropped above (and counted there). */
+		if (rx_return(p, (uint16_t)i, st) && (uint32_t)(h_taken - st) < 0x80000000u)
 			p->reclaimed++;
 	}
 	rx_stats(p);
@@ -634,6 +649,7 @@ static void rx_restart(struct rp_peer *p, uint32_t buffers)
 /* The sending half of a new incarnation: which buffers are out, which are ours (file top). */
 static void tx_restart(struct rp_peer *p, uint32_t buffers)
 {
+	const uint32_t head = ipcc_queue_position(&p->fullq);
 	p->pool_n = 0;
 	for (uint32_t i = buffers; i-- > 0;) {
 		/* Relaxed: our predecessor's own stores (or nothing yet). */
@@ -641,9 +657,14 @@ static void tx_restart(struct rp_peer *p, uint32_t buffers)
 		/* Acquire: a return whose tag we see is taken as done; its descriptor, if we
 		 * meet it later, no longer matches (tx_refill ignores it). */
 		uint32_t rt = atomic_load_explicit(&p->tx_ret_tag[i], memory_order_acquire);
-		if (st != rt) {
+		if (st != rt && (uint32_t)(head - st) < 0x80000000u) {
+			/* Sent at st - 1, before our head: out with the receiver. A tag at the
+			 * head or later was written by a predecessor that died before queueing
+			 * it: the buffer never left (below). */
 			p->tx[i] = (struct tx_buf){ .state = TX_OUT, .tag = st };
 		} else {
+			if (st != rt) /* Relaxed: ours; the receiver never reads an unqueued tag */
+				atomic_store_explicit(&p->sent_tag[i], rt, memory_order_relaxed);
 			p->tx[i] = (struct tx_buf){ .state = TX_POOL };
 			p->pool[p->pool_n++] = (uint16_t)i;
 		}
@@ -651,6 +672,7 @@ static void tx_restart(struct rp_peer *p, uint32_t buffers)
 }
 
 static void rpmsg_poll(void *arg, unsigned remote, uint32_t value);
+static int tx_refill(struct rp_cpu *rc, struct rp_peer *p);
 
 static void rpmsg_detach(struct ipcc_cpu *cpu)
 {
@@ -712,13 +734,13 @@ static int peer_new(struct rp_cpu *rc, unsigned id, struct rp_peer **ret)
 	p->tx_broken = ipcc_queue_attach(&p->fullq, out + v->fullq, v->qbytes, v->buffers,
 					 DESC_SIZE, IPCC_QUEUE_PRODUCER);
 	if (!p->tx_broken)
-		p->tx_broken = ipcc_queue_attach(&p->freeq, out + v->freeq, v->qbytes, v->buffers,
-						 DESC_SIZE, IPCC_QUEUE_CONSUMER);
+		p->tx_broken = ipcc_queue_attach(&p->freeq, out + v->freeq, v->fqbytes,
+						 2 * v->buffers, DESC_SIZE, IPCC_QUEUE_CONSUMER);
 	p->rx_broken = ipcc_queue_attach(&p->rfullq, in + v->fullq, v->qbytes, v->buffers,
 					 DESC_SIZE, IPCC_QUEUE_CONSUMER);
 	if (!p->rx_broken)
-		p->rx_broken = ipcc_queue_attach(&p->rfreeq, in + v->freeq, v->qbytes, v->buffers,
-						 DESC_SIZE, IPCC_QUEUE_PRODUCER);
+		p->rx_broken = ipcc_queue_attach(&p->rfreeq, in + v->freeq, v->fqbytes,
+						 2 * v->buffers, DESC_SIZE, IPCC_QUEUE_PRODUCER);
 	for (uint32_t i = 0; i < v->buffers; i++) {
 		p->rx[i].peer = p;
 		p->rx[i].index = (uint16_t)i;
@@ -792,8 +814,16 @@ static int rpmsg_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt
 	atomic_store_explicit(&rc->table->gen, gen, memory_order_release);
 	for (unsigned i = 0; i < rc->npeers; i++) {
 		struct rp_peer *p = rc->list[i];
-		if (!p->tx_broken)
+		if (!p->tx_broken) {
 			tx_restart(p, rs->v.buffers);
+			/* Empty the free queue now: the returns our predecessor had not taken back
+			 * yet (up to `buffers` of them) would keep its slots, and the receiver could
+			 * not return our own sends (rx_return: full queue, counted bad, buffer
+			 * lost). tx_refill keeps the ones that match a buffer still out. */
+			pthread_mutex_lock(&p->tx_lock);
+			(void)tx_refill(rc, p);
+			pthread_mutex_unlock(&p->tx_lock);
+		}
 		pthread_mutex_lock(&p->rx_lock);
 		if (!p->rx_broken)
 			rx_restart(p, rs->v.buffers);
@@ -811,9 +841,8 @@ static int rpmsg_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt
 		(void)ipcc_notify_kick(cpu, p->id, NOTIFY_NS);
 	}
 	/* Packets queued between our look and the service's install had their doorbell taken by
-	 * nobody: make a drain happen. seq_cst: the install before ipcc_bell_wake. */
-	atomic_thread_fence(memory_order_seq_cst);
-	ipcc_bell_wake(sys, cpu->id);
+	 * nobody (Notify dropped it and cleared the flag): look at every pair now. */
+	ipcc_notify_service_poll_all(cpu);
 	return 0;
 }
 
@@ -844,14 +873,14 @@ static void wake_waiters(struct rp_cpu *rc)
 		ipcc_bell_wake_sleepers(rc->cpu->sys, rc->cpu->id);
 }
 
-/* A name-service control packet or kick from p: rescan its table at the end of the drain. */
-static void ns_scan(struct rp_cpu *rc, struct rp_peer *p)
+/* Rescan p's table if it changed (or a control packet or kick said so): true if it did. */
+static bool ns_scan(struct rp_cpu *rc, struct rp_peer *p)
 {
 	const struct ipcc_shm_rpmsg_cpu *t = table_of(rc->rs, p->id);
 	/* Acquire: pairs with the release increment of table_name_write. */
 	uint32_t seq = atomic_load_explicit(&t->ns_seq, memory_order_acquire);
 	if (!p->ns_dirty && p->ns_seen == seq + 1u && !p->ns_report)
-		return;
+		return false;
 	bool all = p->ns_report;
 	p->ns_report = false;
 	p->ns_dirty = false;
@@ -886,6 +915,7 @@ static void ns_scan(struct rp_cpu *rc, struct rp_peer *p)
 	}
 	memcpy(p->names, now, sizeof(now[0]) * n);
 	p->nnames = n;
+	return true;
 }
 
 /* One descriptor from p's full queue (drainer). Returns true if a waiter should look. */
@@ -1007,24 +1037,32 @@ static void rpmsg_poll(void *arg, unsigned remote, uint32_t value)
 		const void *slots;
 		bool moved = false;
 		while (budget > 0) {
-			struct ipcc_shm_rpmsg_desc batch[RX_BATCH];
-			int n = ipcc_queue_peek(&p->rfullq, budget < RX_BATCH ? budget : RX_BATCH,
-						&slots);
+			int n = ipcc_queue_peek(&p->rfullq, budget, &slots);
 			if (n <= 0) {
-				if (n == -EBADMSG)
+				if (n == -EBADMSG) {
+					pthread_mutex_lock(&p->rx_lock);
 					p->rx_broken = n;
+					pthread_mutex_unlock(&p->rx_lock);
+				}
 				break;
 			}
 			/*
-			 * Copied, then released before any is delivered: a delivery may give
-			 * its buffer back, and the sender may queue that buffer as full again
-			 * at once, into the slot it expects free (tx_commit: the full queue
-			 * holds at most `buffers`).
+			 * Copied out and released before any is delivered: a buffer given back
+			 * during the batch may be sent again at once, and its descriptor needs a
+			 * slot (the queue holds `buffers`). Our restart drops the queue anyway, so
+			 * releasing early loses nothing.
 			 */
-			memcpy(batch, slots, (size_t)n * DESC_SIZE);
+			struct ipcc_shm_rpmsg_desc ds[IPCC_RPMSG_BUFFERS_MAX];
+			memcpy(ds, slots, (size_t)n * DESC_SIZE);
 			ipcc_queue_release(&p->rfullq, (uint32_t)n);
-			for (int i = 0; i < n; i++)
-				woke |= deliver(rc, p, batch[i], gen16, &returned);
+			for (int i = 0; i < n; i++) {
+				if (ds[i].gen !=
+				    gen16) /* Acquire: as above; it may have restarted */
+					gen16 = atomic_load_explicit(&sc->generation,
+								     memory_order_acquire) &
+						0xFFFF;
+				woke |= deliver(rc, p, ds[i], gen16, &returned);
+			}
 			budget -= (uint32_t)n;
 			moved = true;
 		}
@@ -1036,10 +1074,14 @@ static void rpmsg_poll(void *arg, unsigned remote, uint32_t value)
 		/* A budget's worth left more behind: the Notify flag stays set by the sender's
 		 * next kick; a visit ends with another poll. */
 	}
-	if (p->ns_dirty || p->ns_report) {
-		ns_scan(rc, p);
+	/* Always: a kick that found the Notify queue full reached us only as this poll. The
+	 * scan's first test is one load of the peer's ns_seq. */
+	if (ns_scan(rc, p))
 		woke = true;
-	}
+	/* The same for NEW_EMPTY: a sender of ours waiting for a buffer looks again. Relaxed:
+	 * our own word (tx_take). */
+	if (atomic_load_explicit(&p->tx_rec->tx_waiting, memory_order_relaxed))
+		woke = true;
 	if (returned)
 		rx_ring_empty(rc, p);
 	if (woke)
@@ -1280,7 +1322,9 @@ static int tx_take(struct ipcc_cpu *cpu, struct rp_cpu *rc, struct rp_peer *p, i
 	}
 	p->nobuf++;
 	atomic_store_explicit(&p->tx_rec->nobuf, p->nobuf, memory_order_relaxed); /* stats */
-	if (timeout_ns == 0) {
+	/* From a callback, never wait: the doorbell of the pair being drained stays set until
+	 * the drain ends, so the receiver's "new empty" would not ring us. */
+	if (timeout_ns == 0 || ipcc_notify_draining(cpu)) {
 		pthread_mutex_unlock(&p->tx_lock);
 		return -EAGAIN;
 	}
@@ -1344,7 +1388,8 @@ static int tx_commit(struct rp_cpu *rc, struct rp_peer *p, uint16_t i, uint32_t 
 		atomic_store_explicit(&p->sent_tag[i],
 				      atomic_load_explicit(&p->tx_ret_tag[i], memory_order_relaxed),
 				      memory_order_relaxed);
-		pool_put(p, i);
+		/* The buffer stays taken: the caller gives it back (send) or keeps it
+		 * (send_nocopy, whose caller may tx_free it). */
 		p->tx_broken = r == -EAGAIN ? -EBADMSG : r;
 		pthread_mutex_unlock(&p->tx_lock);
 		return p->tx_broken;
@@ -1356,7 +1401,10 @@ static int tx_commit(struct rp_cpu *rc, struct rp_peer *p, uint16_t i, uint32_t 
 	/* seq_cst fence: the queue index before the Notify queue's tail is looked at
 	 * (lib/notify/service.h). */
 	ipcc_queue_fence_signal();
-	return ipcc_notify_kick(rc->cpu, p->id, IPCC_RPMSG_NOTIFY_NEW_FULL);
+	/* Queued: the send succeeded whatever the kick says (a broken Notify queue breaks the
+	 * pair for the next send, which finds the receiver not draining). */
+	(void)ipcc_notify_kick(rc->cpu, p->id, IPCC_RPMSG_NOTIFY_NEW_FULL);
+	return 0;
 }
 
 /* The checks of a send before any buffer is touched. */
@@ -1375,9 +1423,9 @@ static int send_check(struct ipcc_cpu *cpu, struct rp_cpu **ret_rc, struct rp_pe
 	r = peer_get(cpu, rc, remote, &p);
 	if (r < 0)
 		return r;
-	/* Relaxed: our own table (the bit of an end point another thread closes meanwhile may
-	 * still be seen: the packet goes out, and its replies are dropped at their arrival). */
-	if (!(atomic_load_explicit(&rc->table->open[local_ep / 64], memory_order_relaxed) >>
+	/* Relaxed: this process's bitmap (an end point another thread closes meanwhile may
+	 * still be seen open: the packet goes out, and its replies are dropped on arrival). */
+	if (!(atomic_load_explicit(&rc->local_open[local_ep / 64], memory_order_relaxed) >>
 		      (local_ep % 64) &
 	      1))
 		return -EBADF;
@@ -1413,7 +1461,13 @@ static int send_copy(struct ipcc_cpu *cpu, const void *data, uint32_t len, unsig
 	if (len)
 		memcpy(tx_buffer(rc, p, (unsigned)i) + IPCC_RPMSG_HEADER_SIZE, data, len);
 	pthread_mutex_lock(&p->tx_lock);
-	return tx_commit(rc, p, (uint16_t)i, len, remote_ep, local_ep);
+	r = tx_commit(rc, p, (uint16_t)i, len, remote_ep, local_ep);
+	if (r < 0) {
+		pthread_mutex_lock(&p->tx_lock);
+		pool_put(p, (uint16_t)i);
+		pthread_mutex_unlock(&p->tx_lock);
+	}
+	return r;
 }
 
 IPCC_EXPORT int ipcc_rpmsg_send(struct ipcc_cpu *cpu, const void *data, uint32_t len,
@@ -1620,6 +1674,15 @@ static int rx_call(struct ipcc_rpmsg_ep *ep, struct rx_wait *w, int64_t timeout_
 		atomic_fetch_sub_explicit(&rc->waiters, 1, memory_order_relaxed);
 	}
 	pthread_mutex_lock(&rc->ep_lock);
+	if (!w->got && r == -EPIPE) {
+		/* Said once: the next receive waits for any sender, or a server would see its
+		 * dead client's -EPIPE at once on every receive until it sends again. A send
+		 * meanwhile set a new partner: leave that one. Relaxed: see rp_cpu.partner. */
+		int expected = partner + 1;
+		atomic_compare_exchange_strong_explicit(&rc->partner[ep->number], &expected, 0,
+							memory_order_relaxed, memory_order_relaxed);
+	}
+	/* The last touch of ep: once it is not receiving, another thread may close it. */
 	ep->receiving = false;
 	pthread_mutex_unlock(&rc->ep_lock);
 	if (w->got)
@@ -1633,7 +1696,10 @@ IPCC_EXPORT int ipcc_rpmsg_recv(struct ipcc_rpmsg_ep *ep, void *buf, uint32_t ca
 {
 	if (!ret_len || (!buf && cap > 0))
 		return -EINVAL;
+	if (!ep)
+		return -EINVAL;
 	uint8_t dummy;
+	struct rp_cpu *rc = ep->rc; /* the end point may be closed once the receive is over */
 	struct rx_wait w = { .ep = ep, .cap = cap, .buf = buf ? buf : &dummy };
 	int r = rx_call(ep, &w, timeout_ns);
 	if (r == -EMSGSIZE)
@@ -1642,7 +1708,6 @@ IPCC_EXPORT int ipcc_rpmsg_recv(struct ipcc_rpmsg_ep *ep, void *buf, uint32_t ca
 		return r;
 	struct rx_buf *b = w.got;
 	struct rp_peer *p = b->peer;
-	struct rp_cpu *rc = ep->rc;
 	if (b->len)
 		memcpy(buf, rx_buffer(rc, p, b->index) + IPCC_RPMSG_HEADER_SIZE, b->len);
 	*ret_len = b->len;
@@ -1661,8 +1726,9 @@ IPCC_EXPORT int ipcc_rpmsg_recv_nocopy(struct ipcc_rpmsg_ep *ep, const void **re
 				       uint32_t *ret_len, unsigned *ret_remote,
 				       unsigned *ret_remote_ep, int64_t timeout_ns)
 {
-	if (!ret_data || !ret_len)
+	if (!ret_data || !ret_len || !ep)
 		return -EINVAL;
+	struct rp_cpu *rc = ep->rc; /* the end point may be closed once the receive is over */
 	struct rx_wait w = { .ep = ep };
 	int r = rx_call(ep, &w, timeout_ns);
 	if (r < 0)
@@ -1672,7 +1738,7 @@ IPCC_EXPORT int ipcc_rpmsg_recv_nocopy(struct ipcc_rpmsg_ep *ep, const void **re
 	pthread_mutex_lock(&p->rx_lock);
 	b->state = RX_HELD;
 	pthread_mutex_unlock(&p->rx_lock);
-	*ret_data = rx_buffer(ep->rc, p, b->index) + IPCC_RPMSG_HEADER_SIZE;
+	*ret_data = rx_buffer(rc, p, b->index) + IPCC_RPMSG_HEADER_SIZE;
 	*ret_len = b->len;
 	if (ret_remote)
 		*ret_remote = p->id;
@@ -1919,12 +1985,8 @@ IPCC_EXPORT int ipcc_rpmsg_ns_watch(struct ipcc_cpu *cpu, ipcc_rpmsg_ns_fn fn, v
 			rc->list[i]->ns_report = fn != NULL;
 	}
 	ipcc_notify_drain_leave(cpu);
-	if (r == 0 && fn) {
-		/* Report what is known at the next drain: make one. seq_cst: the change before
-		 * ipcc_bell_wake. */
-		atomic_thread_fence(memory_order_seq_cst);
-		ipcc_bell_wake(cpu->sys, cpu->id);
-	}
+	if (r == 0 && fn)
+		ipcc_notify_service_poll_all(cpu); /* report what is known now */
 	return r;
 }
 
@@ -1996,8 +2058,9 @@ IPCC_EXPORT int ipcc_rpmsg_stats(const struct ipcc_system *sys, unsigned from, u
 	struct ipcc_queue_state qs;
 	int r1 = ipcc_queue_observe(vr + rs->v.fullq, rs->v.qbytes, rs->v.buffers, DESC_SIZE, &qs);
 	st.full = qs.used > rs->v.buffers ? rs->v.buffers : qs.used;
-	int r2 = ipcc_queue_observe(vr + rs->v.freeq, rs->v.qbytes, rs->v.buffers, DESC_SIZE, &qs);
-	st.free = qs.used > rs->v.buffers ? rs->v.buffers : qs.used;
+	int r2 = ipcc_queue_observe(vr + rs->v.freeq, rs->v.fqbytes, 2 * rs->v.buffers, DESC_SIZE,
+				    &qs);
+	st.free = qs.used > 2 * rs->v.buffers ? 2 * rs->v.buffers : qs.used;
 	*ret_stats = st;
 	if (r1 == -EBADMSG || r2 == -EBADMSG)
 		return -EBADMSG;

@@ -7,7 +7,8 @@
  * checked against its table the same way at every level: unknown keys first, in file order,
  * then the known ones in table order, so that a key can rely on the ones before it (links
  * name CPUs, services name links). A service adds its block as an entry of service_keys with
- * its own config struct, which the handle owns and its config points at (notify).
+ * its own config struct, which the handle owns and its config points at (notify, trace,
+ * rpmsg).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,16 +18,23 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <ipcc/log.h>
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
+#include <ipcc/region.h>
 #include <ipcc/trace.h>
 
 #include "internal.h"
 #include "sysdesc/tree.h"
 
 struct ipcc_sysdesc {
-	struct ipcc_config config; /* config.notify and config.trace point here, or are NULL */
+	/* config.notify, config.trace and config.rpmsg point here, or are NULL */
+	struct ipcc_config config;
 	struct ipcc_notify_config notify;
 	struct ipcc_trace_config trace;
+	struct ipcc_rpmsg_config rpmsg;
+	struct ipcc_log_config log;
+	struct ipcc_region_config regions;
 	char name[IPCC_NAME_MAX + 2]; /* "" when the description gives none */
 };
 
@@ -88,6 +96,10 @@ struct check {
 	struct ipcc_sysdesc *desc;
 	struct ipcc_sysdesc_error *err;
 	unsigned cpu; /* the CPU whose entry of `cpus` is being checked */
+	/* services.rpmsg: the block, and what the size check blames first (NULL: not given) */
+	const struct sysdesc_node *rpmsg, *rpmsg_buffers, *rpmsg_buffer_size;
+	bool rpmsg_profile_linux; /* `profile: linux` was read (it comes before buffer_size) */
+	unsigned region; /* the entry of `regions` being checked */
 };
 
 static int node_error(struct check *c, const struct sysdesc_node *n, const char *path,
@@ -167,6 +179,24 @@ static int get_number(struct check *c, const struct sysdesc_node *n, const char 
 	if (v < min || v > max)
 		return node_error(c, n, path, "%.24s is out of range %" PRIu64 "..%" PRIu64,
 				  n->text, min, max);
+	*ret = v;
+	return 0;
+}
+
+/* A plain decimal power of two in [min, max] (min and max powers of two, min 2). */
+static int get_power_of_two(struct check *c, const struct sysdesc_node *n, const char *path,
+			    uint64_t min, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+	int r = get_number(c, n, path, min, max, &v);
+
+	if (r < 0)
+		return r;
+	if (v & (v - 1))
+		return node_error(c, n, path,
+				  "%s is not a power of two (%" PRIu64 ", %" PRIu64 ", %" PRIu64
+				  " ... %" PRIu64 ")",
+				  n->text, min, 2 * min, 4 * min, max);
 	*ret = v;
 	return 0;
 }
@@ -492,16 +522,12 @@ static int check_notify_links(struct check *c, const char *path, const struct sy
 
 static int check_notify_depth(struct check *c, const char *path, const struct sysdesc_node *n)
 {
-	uint64_t v;
-	int r = get_number(c, n, path, IPCC_NOTIFY_DEPTH_MIN, IPCC_NOTIFY_DEPTH_MAX, &v);
+	uint64_t v = 0; /* set on success only */
+	int r = get_power_of_two(c, n, path, IPCC_NOTIFY_DEPTH_MIN, IPCC_NOTIFY_DEPTH_MAX, &v);
 
-	if (r < 0)
-		return r;
-	if (v & (v - 1))
-		return node_error(c, n, path, "%s is not a power of two (2, 4, 8 ... %u)", n->text,
-				  IPCC_NOTIFY_DEPTH_MAX);
-	c->desc->notify.depth = (uint32_t)v;
-	return 0;
+	if (r == 0)
+		c->desc->notify.depth = (uint32_t)v;
+	return r;
 }
 
 static int check_notify_channel(struct check *c, const char *path, const struct sysdesc_node *n)
@@ -536,6 +562,146 @@ static int check_notify(struct check *c, const char *path, const struct sysdesc_
 	}
 	if (r == 0)
 		c->desc->config.notify = &c->desc->notify;
+	return r;
+}
+
+/* ---- services.rpmsg ------------------------------------------------------------------------- */
+
+/* Notify on pair a < b as the library reads it: a link whose Notify bit is set. */
+static bool has_notify(const struct ipcc_sysdesc *desc, unsigned a, unsigned b)
+{
+	return desc->config.notify && ((desc->config.links[a] >> b) & 1u) &&
+	       ((desc->notify.pairs[a] >> b) & 1u);
+}
+
+/*
+ * A list of links, each of which must have Notify: RPMessage rings its doorbells through
+ * Notify's reserved client 0. `all` (the default) is every Notify link.
+ */
+static int check_rpmsg_links(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	struct ipcc_sysdesc *desc = c->desc;
+	char item[IPCC_SYSDESC_KEY_MAX];
+	char names[2][IPCC_SHM_CPU_NAME_SIZE];
+	unsigned end[2];
+	int r;
+
+	if (is_all(n))
+		return 0; /* ipcc_rpmsg_config_init enables every pair: every Notify link */
+	r = check_pair_list(c, path, n, desc->rpmsg.pairs, desc->config.links);
+	if (r < 0)
+		return r;
+	/* Every item is a valid pair now: resolve it again to blame the one without Notify. */
+	for (unsigned i = 0; i < n->count; i++) {
+		const struct sysdesc_node *p = n->items[i];
+		snprintf(item, sizeof(item), "%s[%u]", path, i);
+		for (unsigned e = 0; e < 2; e++) {
+			r = link_end(c, item, p->items[e], &end[e]);
+			if (r < 0)
+				return r;
+		}
+		unsigned a = end[0] < end[1] ? end[0] : end[1], b = end[0] ^ end[1] ^ a;
+		if (has_notify(desc, a, b))
+			continue;
+		cpu_name_of(&desc->config, a, names[0]);
+		cpu_name_of(&desc->config, b, names[1]);
+		return node_error(c, p, item,
+				  "%s - %s has no Notify, which RPMessage needs (see "
+				  "services.notify.links)",
+				  names[0], names[1]);
+	}
+	return 0;
+}
+
+static int check_rpmsg_profile(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+
+	if (!s || !n->plain)
+		return wrong_type(c, n, path, "a profile name (linux)");
+	if (strcmp(s, "linux"))
+		return node_error(c, n, path, "unknown profile '%.32s' (known: linux)", s);
+	ipcc_rpmsg_config_linux(&c->desc->rpmsg);
+	c->rpmsg_profile_linux = true;
+	return 0;
+}
+
+static int check_rpmsg_buffers(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v = 0; /* set on success only */
+	int r = get_power_of_two(c, n, path, IPCC_RPMSG_BUFFERS_MIN, IPCC_RPMSG_BUFFERS_MAX, &v);
+
+	if (r < 0)
+		return r;
+	c->desc->rpmsg.buffers = (uint32_t)v;
+	c->rpmsg_buffers = n;
+	return 0;
+}
+
+static int check_rpmsg_buffer_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 128, 512 or 4K");
+	if (v < IPCC_RPMSG_BUFFER_SIZE_MIN || v > IPCC_RPMSG_BUFFER_SIZE_MAX || v % 16)
+		return node_error(c, n, path,
+				  "%.24s is not a multiple of 16 in %u..%u bytes (the 16-byte "
+				  "header included)",
+				  s, IPCC_RPMSG_BUFFER_SIZE_MIN, IPCC_RPMSG_BUFFER_SIZE_MAX);
+	/* `profile` comes before `buffer_size` in rpmsg_keys: its choice is known. */
+	if (c->rpmsg_profile_linux && v != IPCC_RPMSG_BUFFER_SIZE_LINUX)
+		return node_error(c, n, path,
+				  "buffer_size %.24s conflicts with 'profile: linux' (%u-byte "
+				  "buffers): give one of the two",
+				  s, IPCC_RPMSG_BUFFER_SIZE_LINUX);
+	c->desc->rpmsg.buffer_size = (uint32_t)v;
+	c->rpmsg_buffer_size = n;
+	return 0;
+}
+
+static int check_rpmsg_endpoints(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	uint64_t v;
+	int r = get_number(c, n, path, IPCC_RPMSG_ENDPOINTS_MIN, IPCC_RPMSG_ENDPOINTS_MAX, &v);
+
+	if (r == 0)
+		c->desc->rpmsg.endpoints = (uint32_t)v;
+	return r;
+}
+
+/* `profile` first: it sets the base (ipcc_rpmsg_config_linux) that the other keys adjust. */
+static const struct sysdesc_key rpmsg_keys[] = {
+	{ "profile", check_rpmsg_profile, false },
+	{ "links", check_rpmsg_links, false },
+	{ "buffers", check_rpmsg_buffers, false },
+	{ "buffer_size", check_rpmsg_buffer_size, false },
+	{ "endpoints", check_rpmsg_endpoints, false },
+	{ NULL, NULL, false },
+};
+
+/*
+ * `rpmsg: {}` (or an empty `rpmsg:`) enables RPMessage on every Notify link with the defaults.
+ * `notify` comes before `rpmsg` in service_keys: whether Notify is there is known.
+ */
+static int check_rpmsg(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(rpmsg_keys) / sizeof(rpmsg_keys[0])];
+	int r = 0;
+
+	ipcc_rpmsg_config_init(&c->desc->rpmsg);
+	c->rpmsg = n;
+	if (!c->desc->config.notify)
+		return node_error(c, n, path,
+				  "RPMessage needs IPC Notify: add a 'notify:' block to services");
+	if (!is_null(n)) {
+		if (n->kind != SYSDESC_MAPPING)
+			return wrong_type(c, n, path, "a mapping of RPMessage settings (or {})");
+		r = check_mapping(c, n, path, rpmsg_keys, found);
+	}
+	if (r == 0)
+		c->desc->config.rpmsg = &c->desc->rpmsg;
 	return r;
 }
 
@@ -592,10 +758,47 @@ static int check_trace(struct check *c, const char *path, const struct sysdesc_n
 	return check_mapping(c, n, path, trace_keys, found);
 }
 
+/* ---- services.log --------------------------------------------------------------------------- */
+
+static int check_log_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 16K");
+	if (v < IPCC_LOG_RING_SIZE_MIN || v > IPCC_LOG_RING_SIZE_MAX || (v & (v - 1)))
+		return node_error(c, n, path, "%.24s is not a power of two in %uK..%uM bytes", s,
+				  IPCC_LOG_RING_SIZE_MIN >> 10, IPCC_LOG_RING_SIZE_MAX >> 20);
+	c->desc->log.ring_size = (uint32_t)v;
+	return 0;
+}
+
+static const struct sysdesc_key log_keys[] = {
+	{ "size", check_log_size, false },
+	{ NULL, NULL, false },
+};
+
+/* `log:` (empty: the defaults) or a mapping of log_keys: the shared-memory log. */
+static int check_log(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(log_keys) / sizeof(log_keys[0])];
+
+	ipcc_log_config_init(&c->desc->log);
+	c->desc->config.log = &c->desc->log;
+	if (is_null(n))
+		return 0;
+	if (n->kind != SYSDESC_MAPPING)
+		return wrong_type(c, n, path, "a mapping with size");
+	return check_mapping(c, n, path, log_keys, found);
+}
+
 /* A service adds its block here, with its check function and its own config struct. */
 static const struct sysdesc_key service_keys[] = {
 	{ "notify", check_notify, false },
 	{ "trace", check_trace, false },
+	{ "rpmsg", check_rpmsg, false }, /* after notify, which it needs */
+	{ "log", check_log, false },
 	{ NULL, NULL, false },
 };
 
@@ -610,8 +813,124 @@ static int check_services(struct check *c, const char *path, const struct sysdes
 	return check_mapping(c, n, path, service_keys, found);
 }
 
+/* ---- regions ------------------------------------------------------------------------------ */
+
+static struct ipcc_region_spec *region_spec(struct check *c)
+{
+	return &c->desc->regions.regions[c->region];
+}
+
+static int check_region_name(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	struct ipcc_region_config probe;
+
+	if (!s)
+		return wrong_type(c, n, path, "a region name");
+	ipcc_region_config_init(&probe);
+	if (ipcc_region_config_add(&probe, s, 1, 0) < 0)
+		return node_error(
+			c, n, path,
+			"invalid region name '%.40s': 1..%u characters of A-Z a-z 0-9 _ . "
+			"-, starting with a letter or a digit",
+			s, IPCC_REGION_NAME_MAX);
+	for (unsigned i = 0; i < c->region; i++)
+		if (!strcmp(c->desc->regions.regions[i].name, s))
+			return node_error(c, n, path,
+					  "duplicate region name '%s' (also regions[%u])", s, i);
+	memcpy(region_spec(c)->name, s, strlen(s) + 1);
+	return 0;
+}
+
+static int check_region_size(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 4096, 64K or 1M");
+	if (v == 0 || v > IPCC_SYSTEM_SIZE_MAX)
+		return node_error(c, n, path, "%.24s is out of range 1..%lluM bytes", s,
+				  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 20));
+	region_spec(c)->size = v;
+	return 0;
+}
+
+static int check_region_align(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const char *s = scalar_text(n);
+	uint64_t v;
+
+	if (!s || !size_value(s, &v))
+		return wrong_type(c, n, path, "a number of bytes such as 64 or 4K");
+	if (v == 0 || v > IPCC_REGION_ALIGN_MAX || (v & (v - 1)))
+		return node_error(c, n, path, "%.24s is not a power of two in 1..%u", s,
+				  IPCC_REGION_ALIGN_MAX);
+	region_spec(c)->align = (uint32_t)v;
+	return 0;
+}
+
+static const struct sysdesc_key region_keys[] = {
+	{ "name", check_region_name, true },
+	{ "size", check_region_size, true },
+	{ "align", check_region_align, false },
+	{ NULL, NULL, false },
+};
+
+/* `regions:` a list of {name, size, align}: user regions (include/ipcc/region.h). */
+static int check_regions(struct check *c, const char *path, const struct sysdesc_node *n)
+{
+	const struct sysdesc_node *found[sizeof(region_keys) / sizeof(region_keys[0])];
+	struct ipcc_region_config *rc = &c->desc->regions;
+	char item[IPCC_SYSDESC_KEY_MAX];
+	uint64_t size;
+
+	ipcc_region_config_init(rc);
+	if (is_null(n))
+		return 0;
+	if (n->kind != SYSDESC_SEQUENCE)
+		return wrong_type(c, n, path, "a list of regions {name, size, align}");
+	if (n->count > IPCC_REGIONS_MAX)
+		return node_error(c, n, path, "%u regions listed: at most %u", n->count,
+				  IPCC_REGIONS_MAX);
+	for (unsigned i = 0; i < n->count; i++) {
+		const struct sysdesc_node *e = n->items[i];
+		snprintf(item, sizeof(item), "%s[%u]", path, i);
+		c->region = i;
+		rc->regions[i].align = IPCC_REGION_ALIGN_DEFAULT;
+		if (e->kind != SYSDESC_MAPPING)
+			return wrong_type(c, e, item, "a mapping with name, size, align");
+		int r = check_mapping(c, e, item, region_keys, found);
+		if (r < 0)
+			return r;
+		rc->count = i + 1;
+	}
+	if (!rc->count)
+		return 0;
+	/* Blame the regions only when the rest fits without them (check_size blames the rest). */
+	if (ipcc_config_size(&c->desc->config, &size) == 0) {
+		c->desc->config.regions = rc;
+		if (ipcc_config_size(&c->desc->config, &size) == -EINVAL)
+			return node_error(c, n, path,
+					  "the regions would need more shared memory than the %llu "
+					  "GiB limit",
+					  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 30));
+	}
+	c->desc->config.regions = rc;
+	return 0;
+}
+
 /* In table order: `links` comes after `cpus`, whose names it uses. */
-enum { KEY_NAME, KEY_CPUS, KEY_CHANNELS, KEY_BUFFER_SIZE, KEY_MODE, KEY_LINKS, KEY_SERVICES };
+enum {
+	KEY_NAME,
+	KEY_CPUS,
+	KEY_CHANNELS,
+	KEY_BUFFER_SIZE,
+	KEY_MODE,
+	KEY_LINKS,
+	KEY_SERVICES,
+	KEY_REGIONS
+};
 static const struct sysdesc_key top_keys[] = {
 	[KEY_NAME] = { "name", check_shm_name, false },
 	[KEY_CPUS] = { "cpus", check_cpus, true },
@@ -620,6 +939,7 @@ static const struct sysdesc_key top_keys[] = {
 	[KEY_MODE] = { "mode", check_mode, false },
 	[KEY_LINKS] = { "links", check_links, false },
 	[KEY_SERVICES] = { "services", check_services, false },
+	[KEY_REGIONS] = { "regions", check_regions, false },
 	{ NULL, NULL, false },
 };
 
@@ -633,6 +953,24 @@ static int check_size(struct check *c, const struct sysdesc_node *root,
 
 	if (r != -EINVAL)
 		return r;
+	/* What fits without its vrings is too big because of them: blame the rpmsg block. */
+	if (c->rpmsg && c->desc->config.rpmsg) {
+		struct ipcc_config without = c->desc->config;
+		without.rpmsg = NULL;
+		if (ipcc_config_size(&without, &size) == 0) {
+			const struct sysdesc_node *n = c->rpmsg_buffer_size ? c->rpmsg_buffer_size
+						       : c->rpmsg_buffers   ? c->rpmsg_buffers
+									    : c->rpmsg;
+			return node_error(c, n,
+					  n == c->rpmsg_buffer_size ? "services.rpmsg.buffer_size"
+					  : n == c->rpmsg_buffers   ? "services.rpmsg.buffers"
+								    : "services.rpmsg",
+					  "the RPMessage vrings would need more shared memory than "
+					  "the %llu B (%llu GiB) limit",
+					  (unsigned long long)IPCC_SYSTEM_SIZE_MAX,
+					  (unsigned long long)(IPCC_SYSTEM_SIZE_MAX >> 30));
+		}
+	}
 	for (size_t i = 0; i < sizeof(blame) / sizeof(blame[0]); i++) {
 		const struct sysdesc_node *n = found[blame[i]];
 		if (n)

@@ -13,6 +13,7 @@
 #include <ipcc/ipcc.h>
 #include <ipcc/layout.h>
 #include <ipcc/notify.h>
+#include <ipcc/rpmsg.h>
 
 #include "../ipcc-test.h"
 
@@ -72,6 +73,21 @@ static bool linked(const struct ipcc_config *cfg, unsigned a, unsigned b)
 static bool notify_on(const struct ipcc_config *cfg, unsigned a, unsigned b)
 {
 	return linked(cfg, a, b) && ((cfg->notify->pairs[a < b ? a : b] >> (a < b ? b : a)) & 1u);
+}
+
+/* A 2-CPU description with Notify whose rpmsg block is {settings} (on line 2) is refused. */
+static void expect_rpmsg_error(const char *settings, const char *key, const char *words)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "cpus: 2\nservices: {notify: {}, rpmsg: {%s}}\n", settings);
+	expect_error(text, -EINVAL, 2, key, words);
+}
+
+/* RPMessage on pair a-b of cfg, as the library reads it: a Notify link with the rpmsg bit. */
+static bool rpmsg_on(const struct ipcc_config *cfg, unsigned a, unsigned b)
+{
+	return notify_on(cfg, a, b) && ((cfg->rpmsg->pairs[a < b ? a : b] >> (a < b ? b : a)) & 1u);
 }
 
 /* ---- what a valid description gives ---- */
@@ -206,9 +222,219 @@ Test(sysdesc, a_bad_trace_block_is_refused_at_its_key)
 
 Test(sysdesc, an_unknown_service_is_named_with_the_known_ones)
 {
-	expect_error("cpus: 2\nservices:\n  rpmsg: {}\n", -EINVAL, 3, "services.rpmsg",
-		     "unknown key 'rpmsg' (known: notify, trace)");
+	expect_error("cpus: 2\nservices:\n  ipc: {}\n", -EINVAL, 3, "services.ipc",
+		     "unknown key 'ipc' (known: notify, trace, rpmsg, log");
 	expect_error("cpus: 2\nservices: [notify]\n", -EINVAL, 2, "services", "expected a mapping");
+}
+
+/* ---- services.rpmsg ---- */
+
+Test(sysdesc, no_rpmsg_block_leaves_rpmsg_out)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 2\nservices: {notify: {}}\n");
+
+	cr_assert_null(ipcc_sysdesc_config(desc)->rpmsg);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, an_empty_rpmsg_block_enables_every_notify_link_with_the_defaults)
+{
+	static const char *const texts[] = {
+		"cpus: 3\nservices:\n  notify: {links: [[0, 1], [1, 2]]}\n  rpmsg: {}\n",
+		"cpus: 3\nservices:\n  notify: {links: [[0, 1], [1, 2]]}\n  rpmsg:\n",
+		"cpus: 3\nservices: {notify: {links: [[0, 1], [1, 2]]}, rpmsg: {links: all}}\n",
+		/* the order of the blocks in the file does not matter */
+		"cpus: 3\nservices: {rpmsg: {}, notify: {links: [[0, 1], [1, 2]]}}\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct ipcc_sysdesc *desc = parse_ok(texts[i]);
+		const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+		cr_assert_not_null(cfg->rpmsg, "%s", texts[i]);
+		cr_assert(rpmsg_on(cfg, 0, 1) && rpmsg_on(cfg, 1, 2), "%s", texts[i]);
+		cr_assert_not(rpmsg_on(cfg, 0, 2), "no Notify on 0-2, so no RPMessage: %s",
+			      texts[i]);
+		cr_assert_eq(cfg->rpmsg->buffers, IPCC_RPMSG_BUFFERS_DEFAULT);
+		cr_assert_eq(cfg->rpmsg->buffer_size, IPCC_RPMSG_BUFFER_SIZE_DEFAULT);
+		cr_assert_eq(cfg->rpmsg->endpoints, IPCC_RPMSG_ENDPOINTS_DEFAULT);
+		cr_assert_eq(IPCC_RPMSG_BUFFERS_DEFAULT, 8);
+		cr_assert_eq(IPCC_RPMSG_BUFFER_SIZE_DEFAULT, 128);
+		cr_assert_eq(IPCC_RPMSG_ENDPOINTS_DEFAULT, 64);
+		ipcc_sysdesc_free(desc);
+	}
+}
+
+Test(sysdesc, rpmsg_links_buffers_buffer_size_and_endpoints_are_read)
+{
+	struct ipcc_sysdesc *desc = parse_ok("cpus: [host, r5, m4]\n"
+					     "services:\n"
+					     "  notify: {}\n"
+					     "  rpmsg:\n"
+					     "    links: [[m4, host]]\n"
+					     "    buffers: 1024\n"
+					     "    buffer_size: 4K\n"
+					     "    endpoints: 1024\n");
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+	cr_assert_not_null(cfg->rpmsg);
+	cr_assert(rpmsg_on(cfg, 0, 2), "either order, by name");
+	cr_assert_not(rpmsg_on(cfg, 0, 1), "a Notify link left out has no RPMessage");
+	cr_assert(notify_on(cfg, 0, 1), "it keeps Notify");
+	cr_assert_not(rpmsg_on(cfg, 1, 2));
+	cr_assert_eq(cfg->rpmsg->buffers, 1024);
+	cr_assert_eq(cfg->rpmsg->buffer_size, 4096);
+	cr_assert_eq(cfg->rpmsg->endpoints, 1024);
+	ipcc_sysdesc_free(desc);
+
+	desc = parse_ok("cpus: 2\nservices: {notify: {}, rpmsg: {buffers: 2, buffer_size: 32, "
+			"endpoints: 2}}\n");
+	cfg = ipcc_sysdesc_config(desc);
+	cr_assert_eq(cfg->rpmsg->buffers, 2);
+	cr_assert_eq(cfg->rpmsg->buffer_size, 32, "16 bytes of payload, the least");
+	cr_assert_eq(cfg->rpmsg->endpoints, 2);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, the_linux_profile_gives_512_byte_buffers)
+{
+	/* The profile is the base the other keys adjust, wherever it is written. */
+	struct ipcc_sysdesc *desc = parse_ok("cpus: 3\nservices: {notify: {}, rpmsg: {links: [[0, "
+					     "2]], buffers: 16, profile: linux}}\n");
+	const struct ipcc_config *cfg = ipcc_sysdesc_config(desc);
+
+	cr_assert_eq(cfg->rpmsg->buffer_size, IPCC_RPMSG_BUFFER_SIZE_LINUX);
+	cr_assert_eq(IPCC_RPMSG_BUFFER_SIZE_LINUX, 512);
+	cr_assert_eq(cfg->rpmsg->buffers, 16, "the other keys still apply");
+	cr_assert(rpmsg_on(cfg, 0, 2) && !rpmsg_on(cfg, 0, 1) && !rpmsg_on(cfg, 1, 2),
+		  "the links still apply");
+	cr_assert_eq(cfg->rpmsg->endpoints, IPCC_RPMSG_ENDPOINTS_DEFAULT);
+	ipcc_sysdesc_free(desc);
+
+	/* The same size given twice is no conflict, in either order. */
+	desc = parse_ok("cpus: 2\nservices: {notify: {}, rpmsg: {buffer_size: 512, profile: "
+			"linux}}\n");
+	cr_assert_eq(ipcc_sysdesc_config(desc)->rpmsg->buffer_size, 512);
+	ipcc_sysdesc_free(desc);
+}
+
+Test(sysdesc, a_linux_profile_with_another_buffer_size_is_refused_naming_both)
+{
+	expect_rpmsg_error("profile: linux, buffer_size: 256", "services.rpmsg.buffer_size",
+			   "buffer_size 256 conflicts with 'profile: linux'");
+	expect_rpmsg_error("buffer_size: 1K, profile: linux", "services.rpmsg.buffer_size",
+			   "buffer_size 1K conflicts with 'profile: linux' (512-byte buffers)");
+	expect_rpmsg_error("profile: openamp", "services.rpmsg.profile",
+			   "unknown profile 'openamp' (known: linux)");
+	expect_rpmsg_error("profile: \"linux\"", "services.rpmsg.profile", "a profile name");
+}
+
+Test(sysdesc, rpmsg_without_notify_is_refused)
+{
+	expect_error("cpus: 2\nservices:\n  rpmsg: {}\n", -EINVAL, 3, "services.rpmsg",
+		     "RPMessage needs IPC Notify: add a 'notify:' block");
+	expect_error("cpus: 2\nservices:\n  trace:\n  rpmsg:\n", -EINVAL, 4, "services.rpmsg",
+		     "needs IPC Notify");
+}
+
+Test(sysdesc, an_rpmsg_link_without_notify_is_refused_by_name)
+{
+	expect_error("cpus: [a53, r5, m4]\n"
+		     "services:\n"
+		     "  notify: {links: [[a53, r5]]}\n"
+		     "  rpmsg:\n"
+		     "    links:\n"
+		     "      - [a53, r5]\n"
+		     "      - [m4, r5]\n",
+		     -EINVAL, 7, "services.rpmsg.links[1]",
+		     "r5 - m4 has no Notify, which RPMessage needs");
+	expect_error("cpus: [a, b, c]\n"
+		     "links: [[a, b], [b, c]]\n"
+		     "services: {notify: {}, rpmsg: {links: [[a, c]]}}\n",
+		     -EINVAL, 3, "services.rpmsg.links[0]", "a - c is not a link of the system");
+	expect_rpmsg_error("links: [[0, 2]]", "services.rpmsg.links[0]", "no CPU 2");
+	expect_rpmsg_error("links: [[0, 1], [1, 0]]", "services.rpmsg.links[1]",
+			   "duplicate link 0-1 (also services.rpmsg.links[0])");
+	expect_rpmsg_error("links: []", "services.rpmsg.links", "no link");
+	expect_rpmsg_error("links: every", "services.rpmsg.links", "'all' or a list of pairs");
+}
+
+Test(sysdesc, rpmsg_buffers_are_a_power_of_two_in_range)
+{
+	expect_error("cpus: 2\nservices:\n  notify:\n  rpmsg:\n    buffers: 12\n", -EINVAL, 5,
+		     "services.rpmsg.buffers", "12 is not a power of two");
+	expect_rpmsg_error("buffers: 1", "services.rpmsg.buffers", "1 is out of range 2..1024");
+	expect_rpmsg_error("buffers: 2048", "services.rpmsg.buffers",
+			   "2048 is out of range 2..1024");
+	expect_rpmsg_error("buffers: many", "services.rpmsg.buffers", "expected a decimal number");
+}
+
+Test(sysdesc, an_rpmsg_buffer_size_is_a_multiple_of_16_in_range)
+{
+	expect_rpmsg_error("buffer_size: 100", "services.rpmsg.buffer_size",
+			   "100 is not a multiple of 16 in 32..65536 bytes");
+	expect_rpmsg_error("buffer_size: 16", "services.rpmsg.buffer_size", "32..65536");
+	expect_rpmsg_error("buffer_size: 128K", "services.rpmsg.buffer_size", "32..65536");
+	expect_rpmsg_error("buffer_size: big", "services.rpmsg.buffer_size",
+			   "expected a number of bytes");
+}
+
+Test(sysdesc, rpmsg_endpoints_are_in_range)
+{
+	expect_rpmsg_error("endpoints: 1", "services.rpmsg.endpoints", "1 is out of range 2..1024");
+	expect_rpmsg_error("endpoints: 1025", "services.rpmsg.endpoints",
+			   "1025 is out of range 2..1024");
+	expect_rpmsg_error("endpoints: [4]", "services.rpmsg.endpoints", "got a list");
+}
+
+Test(sysdesc, an_rpmsg_block_of_the_wrong_shape_is_refused)
+{
+	expect_error("cpus: 2\nservices:\n  notify:\n  rpmsg: on\n", -EINVAL, 4, "services.rpmsg",
+		     "expected a mapping of RPMessage settings");
+	expect_error(
+		"cpus: 2\nservices:\n  notify:\n  rpmsg:\n    depth: 4\n", -EINVAL, 5,
+		"services.rpmsg.depth",
+		"unknown key 'depth' (known: profile, links, buffers, buffer_size, endpoints)");
+}
+
+Test(sysdesc, vrings_above_the_size_limit_are_blamed_on_the_rpmsg_block)
+{
+	/* 64 CPUs, 2016 links, 4032 vrings of 1024 * 64 KiB: far above 1 GiB. */
+	expect_error("cpus: 64\nservices:\n  notify:\n  rpmsg:\n    buffers: 1024\n"
+		     "    buffer_size: 64K\n",
+		     -EINVAL, 6, "services.rpmsg.buffer_size",
+		     "the RPMessage vrings would need more shared memory than the 1073741824 B");
+	expect_error("cpus: 64\nservices:\n  notify:\n  rpmsg: {buffers: 1024, profile: linux}\n",
+		     -EINVAL, 4, "services.rpmsg.buffers", "RPMessage vrings");
+}
+
+Test(sysdesc, an_rpmsg_description_creates_the_vrings_it_describes, .fini = test_cleanup)
+{
+	struct ipcc_sysdesc *desc =
+		parse_ok("cpus: [a, b, c]\n"
+			 "services:\n"
+			 "  notify: {}\n"
+			 "  rpmsg: {links: [[a, c]], profile: linux, buffers: 4, "
+			 "endpoints: 16}\n");
+	struct ipcc_section_info s[IPCC_SECTIONS_MAX];
+	struct ipcc_system *sys = NULL;
+	bool section = false;
+
+	cr_assert_eq(ipcc_system_create(test_name(), ipcc_sysdesc_config(desc), &sys), 0);
+	cr_expect_eq(ipcc_rpmsg_buffers(sys), 4);
+	cr_expect_eq(ipcc_rpmsg_buffer_size(sys), 512);
+	cr_expect_eq(ipcc_rpmsg_payload_max(sys), 512 - IPCC_RPMSG_HEADER_SIZE);
+	cr_expect_eq(ipcc_rpmsg_endpoints(sys), 16);
+	cr_expect_eq(ipcc_rpmsg_enabled(sys, 0, 2), 1);
+	cr_expect_eq(ipcc_rpmsg_enabled(sys, 2, 0), 1);
+	cr_expect_eq(ipcc_rpmsg_enabled(sys, 0, 1), 0, "a Notify link left out");
+	int n = ipcc_system_sections(sys, s, IPCC_SECTIONS_MAX);
+	cr_assert_gt(n, 0);
+	for (int i = 0; i < n; i++)
+		section |= (s[i].type & IPCC_SECTION_TYPE_MASK) == IPCC_SECTION_RPMSG;
+	cr_expect(section, "the object has an rpmsg section");
+	ipcc_system_close(sys);
+	ipcc_sysdesc_free(desc);
 }
 
 /* ---- services.notify ---- */

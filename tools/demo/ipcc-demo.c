@@ -45,6 +45,7 @@ struct demo {
 	struct ipcc_cpu *cpu;
 	struct ipcc_regs *regs;
 	unsigned sent, received, called, answered;
+	bool step; /* --step: wait for Enter before each register action */
 };
 
 /* ---- in a CPU process ------------------------------------------------------------------- */
@@ -79,7 +80,7 @@ static void take_turn(struct demo *d)
 	char c;
 	int r;
 	do
-		r = poll(&pfd, 1, TURN_TIMEOUT);
+		r = poll(&pfd, 1, d->step ? -1 : TURN_TIMEOUT); /* --step: the class's pace */
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		die("CPU%u did not hand over within %d ms", !d->id, TURN_TIMEOUT);
@@ -130,6 +131,28 @@ static void say(struct demo *d, const char *fmt, ...)
 	putchar('\n');
 }
 
+/*
+ * --step: say what comes next and wait for Enter (read byte by byte from the shared stdin, so
+ * that the other CPU's process finds the lines it needs; at the end of input, go on).
+ */
+static void __attribute__((format(printf, 2, 3))) step(struct demo *d, const char *fmt, ...)
+{
+	va_list ap;
+	char c;
+
+	if (!d->step)
+		return;
+	printf("CPU%u: [Enter] next: ", d->id);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n')
+		;
+	if (!isatty(STDIN_FILENO))
+		putchar('\n'); /* a terminal echoed the Enter */
+}
+
 /* Run the handlers of what the peer just did (its line is asserted already). */
 static void interrupt(struct demo *d)
 {
@@ -137,6 +160,7 @@ static void interrupt(struct demo *d)
 	if (r == -ETIMEDOUT)
 		die("no interrupt although CPU%u said it raised one", !d->id);
 	check(r, "ipcc_cpu_wait");
+	step(d, "take the interrupt (the handler masks the channel, then reads it)");
 	check(ipcc_cpu_dispatch(d->cpu), "ipcc_cpu_dispatch");
 }
 
@@ -159,6 +183,7 @@ static void send_next(struct demo *d)
 
 	say(d, "C1TOC2SR.CH1F=%u (free): write \"%s\" (%d bytes) into channel 1's buffer",
 	    flag(d, CH_MSG), msg, n + 1);
+	step(d, "set C1SCR.CH1S (channel 1 = API channel %u occupied)", CH_MSG);
 	check(ipcc_send(d->cpu, 1, CH_MSG, msg, (size_t)n + 1, 0), "ipcc_send");
 	d->sent++;
 	say(d, "set C1SCR.CH1S -> C1TOC2SR.CH1F=%u (occupied) -> RXO of CPU1 %s", flag(d, CH_MSG),
@@ -170,6 +195,7 @@ static void want_next(struct demo *d)
 {
 	if (d->sent == d->messages)
 		return;
+	step(d, "unmask C1MR.CH1FM (TX free interrupt of channel 1)");
 	check(ipcc_send_async(d->cpu, 1, CH_MSG, on_tx_free, d), "ipcc_send_async");
 	say(d,
 	    "message %u: C1TOC2SR.CH1F=%u (occupied): unmask C1MR.CH1FM=%u and wait for TX "
@@ -203,6 +229,7 @@ static void call_next(struct demo *d)
 
 	say(d, "C1TOC2SR.CH2F=%u (free): write request \"%s\" into channel 2's buffer",
 	    flag(d, CH_CALL), req);
+	step(d, "set C1SCR.CH2S and unmask C1MR.CH2FM (channel 2 = API channel %u)", CH_CALL);
 	check(ipcc_call_async(d->cpu, 1, CH_CALL, req, (size_t)n + 1, on_response, d),
 	      "ipcc_call_async");
 	d->called++;
@@ -286,6 +313,7 @@ static int on_request(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *bu
 
 static void cpu1(struct demo *d)
 {
+	step(d, "set C2CR.RXOIE and unmask C2MR.CH1OM, C2MR.CH2OM");
 	check(ipcc_recv_async(d->cpu, 0, CH_MSG, on_message, d), "ipcc_recv_async");
 	check(ipcc_serve_async(d->cpu, 0, CH_CALL, on_request, d), "ipcc_serve_async");
 	uint32_t cr = reg(d, IPCC_C2CR), mr = my_mr(d);
@@ -331,7 +359,8 @@ static int cpu_main(struct demo *d)
 	g_demo = d;
 	/* Stay with the parent: it owns the clean-up. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(10);
+	if (!d->step)
+		alarm(10); /* --step goes at the class's pace */
 	for (int i = 0; (r = ipcc_system_open(d->name, &d->sys)) == -EAGAIN && i < 1000; i++)
 		usleep(1000);
 	check(r, "ipcc_system_open");
@@ -362,10 +391,14 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ipcc-demo [--name NAME] [--messages N] [--calls N]\n"
+		"Usage: ipcc-demo [--name NAME] [--messages N] [--calls N] [--step] [--keep]\n"
 		"Run the IPCC simplex and half-duplex procedures between two processes and\n"
-		"show each step with the register bits involved.\n"
+		"show each step with the register bits involved. Channels are named as in\n"
+		"the reference manual, CH1..CH6, which are the API's channels 0..5.\n"
 		"  --name NAME     shm object to create (default: /ipcc-demo-<pid>)\n"
+		"  --step          wait for Enter before each register action, to follow it\n"
+		"                  in 'ipcc watch NAME' in a second terminal\n"
+		"  --keep          leave the object at the end, for 'ipcc info NAME'\n"
 		"  --messages N    simplex messages, 1..%u (default 3)\n"
 		"  --calls N       half-duplex calls, 1..%u (default 3)\n"
 		"  --version       the versions of ipcc-demo and of its libipcc\n",
@@ -392,12 +425,15 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "messages", required_argument, NULL, 'm' },
 		{ "calls", required_argument, NULL, 'c' },
+		{ "step", no_argument, NULL, 's' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct demo d = { .messages = 3, .calls = 3 };
 	char defname[64];
+	bool keep = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -412,6 +448,12 @@ int main(int argc, char **argv)
 		case 'c':
 			if (parse_count("--calls", optarg, &d.calls) < 0)
 				return 2;
+			break;
+		case 's':
+			d.step = true;
+			break;
+		case 'k':
+			keep = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -444,7 +486,16 @@ int main(int argc, char **argv)
 	}
 	printf("ipcc-demo: system %s: 2 CPUs, %u channels per direction, %u-byte buffers\n", d.name,
 	       ipcc_system_channels(sys), ipcc_system_buffer_size(sys));
-	printf("ipcc-demo: CPU0 is processor 1 (C1* registers), CPU1 is processor 2 (C2*)\n\n");
+	printf("ipcc-demo: CPU0 is processor 1 (C1* registers), CPU1 is processor 2 (C2*)\n");
+	printf("ipcc-demo: channels are named as in the reference manual: its CH1..CH%u are the "
+	       "API's channels 0..%u (channel 1 below is API channel %u, channel 2 API channel "
+	       "%u)\n",
+	       ipcc_system_channels(sys), ipcc_system_channels(sys) - 1, CH_MSG, CH_CALL);
+	if (d.step)
+		printf("ipcc-demo: --step: press Enter before each register action; follow it "
+		       "with 'ipcc watch %s' in another terminal\n",
+		       d.name);
+	putchar('\n');
 	fflush(stdout);
 
 	/* From here on every way out removes the object. */
@@ -514,7 +565,7 @@ int main(int argc, char **argv)
 		if (g_signal && !msg[0])
 			snprintf(msg, sizeof(msg), "interrupted by signal %d", (int)g_signal);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec > 10 && !msg[0])
+		if (!d.step && now.tv_sec - start.tv_sec > 10 && !msg[0])
 			snprintf(msg, sizeof(msg), "the CPUs did not finish within 10 s");
 		if (msg[0])
 			for (unsigned id = 0; id < 2; id++)
@@ -529,7 +580,11 @@ out:
 			waitpid(pid[id], NULL, 0);
 		}
 	ipcc_system_close(sys);
-	r = ipcc_system_unlink(d.name);
+	r = keep ? 0 : ipcc_system_unlink(d.name);
+	if (keep)
+		printf("ipcc-demo: kept %s: 'ipcc info %s' shows its registers, 'ipcc rm %s' "
+		       "removes it\n",
+		       d.name, d.name, d.name);
 	if (r < 0 && !msg[0])
 		snprintf(msg, sizeof(msg), "cannot remove %s: %s", d.name, ipcc_strerror(r));
 	fflush(stdout);

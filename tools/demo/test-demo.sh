@@ -32,6 +32,38 @@ pid_name=$(sed -n 's/^ipcc-demo: system \(\/[^:]*\):.*/\1/p' "$out/def")
 [ -n "$pid_name" ] || bad "no system line"
 [ -e "/dev/shm/${pid_name#/}" ] && bad "default run left $pid_name behind"
 
+# The manual's channel names are said to be the API's channels 0..5.
+grep -q "its CH1..CH6 are the API's channels 0..5 (channel 1 below is API channel 0, channel 2 API channel 1)" \
+	"$out/run1" || bad "no word on CH1..CH6 and channels 0..5"
+
+# --keep leaves the object, for ipcc info; --step waits for Enter before each register action
+# (at the end of input it goes on), one prompt per action: the activation; per message a set
+# and CPU1's interrupt, between messages an unmask and CPU0's interrupt; per call a set and two
+# interrupts: 1 + 2 * 2 + 2 + 3 = 10.
+yes '' | "$demo" --name "$name" --messages 2 --calls 1 --step --keep >"$out/step" 2>"$out/e" ||
+	bad "--step --keep exited $?: $(cat "$out/e")"
+[ -e "/dev/shm/${name#/}" ] || bad "--keep removed $name"
+grep -q "^ipcc-demo: kept $name: 'ipcc info $name' shows its registers" "$out/step" || bad "--keep does not say so"
+n=$(grep -c '\[Enter\] next: ' "$out/step")
+[ "$n" -eq 10 ] || bad "--step: $n prompts, want 10"
+grep -q "^CPU0: \[Enter\] next: set C1SCR.CH1S (channel 1 = API channel 0 occupied)$" "$out/step" || bad "--step: no prompt before CH1S"
+grep -q '^== Done: 2 messages and 1 call, nothing lost ==$' "$out/step" || bad "--step: not done"
+rm -f "/dev/shm/${name#/}"
+# ... and really waits: nothing happens before the first Enter
+mkfifo "$out/in"
+"$demo" --name "$name" --messages 1 --calls 1 --step <"$out/in" >"$out/wait" 2>&1 &
+dpid=$!
+exec 3>"$out/in"
+for _ in $(seq 200); do grep -q 'next: set C2CR.RXOIE' "$out/wait" && break; sleep 0.05; done
+sleep 0.3
+grep -q 'next: set C2CR.RXOIE' "$out/wait" || bad "--step: no first prompt"
+grep -q 'activate RX notifications' "$out/wait" && bad "--step did not wait for Enter"
+for _ in $(seq 7); do echo >&3; done
+exec 3>&-
+wait $dpid || bad "--step with Enters exited $?: $(cat "$out/wait")"
+grep -q '^== Done: 1 message and 1 call, nothing lost ==$' "$out/wait" || bad "--step: not done: $(cat "$out/wait")"
+[ -e "/dev/shm/${name#/}" ] && bad "--step without --keep left $name behind"
+
 # Bad input: non-zero, exactly one line on stderr, nothing on stdout.
 for args in "--messages 0" "--messages x" "--messages 1001" "--calls -1" "--bogus" "extra"; do
 	# shellcheck disable=SC2086

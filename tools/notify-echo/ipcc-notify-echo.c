@@ -31,8 +31,7 @@
 #include <ipcc/ipcc.h>
 #include <ipcc/notify.h>
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
+#include "example.h"
 
 #define PROG "ipcc-notify-echo"
 
@@ -78,18 +77,16 @@ static const char usage_text[] =
 
 struct echo {
 	/* options */
-	const char *name, *cpu_arg, *peer_arg, *config;
-	bool server, client, callback, sync_all, create;
+	const char *name, *cpu_arg, *peer_arg;
+	bool server, client, callback, sync_all;
 	unsigned client_id;
-	uint64_t count; /* 0: the server's default, no limit */
-	enum ipcc_wait_mode wait;
-	int64_t timeout_ns; /* IPCC_TIMEOUT_INFINITE or a bound */
+	uint64_t count;		    /* 0: the server's default, no limit */
+	struct example_options opt; /* timeout_ns: IPCC_TIMEOUT_INFINITE or a bound */
 
-	struct ipcc_sysdesc *desc;
-	struct ipcc_system *sys;
+	struct example_system meet;
+	struct ipcc_system *sys; /* meet.sys */
 	struct ipcc_cpu *cpu;
 	unsigned cpu_id, peer;
-	bool created;
 
 	/* the server's callback */
 	uint64_t echoed, echo_lost, echo_errors;
@@ -130,71 +127,9 @@ static void set_signal_cpu(struct ipcc_cpu *cpu)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs("\nTry '" PROG " --help'.\n", stderr);
-	va_end(ap);
-	exit(EXIT_USAGE);
-}
-
-/* A runtime error: what failed, and why (a negative errno, or 0 for none). */
-__attribute__((format(printf, 2, 3))) static int fail(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", ipcc_strerror(err));
-	fputc('\n', stderr);
-	va_end(ap);
-	return EXIT_RUNTIME;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Digits only, within [min, max]: strtoull alone would take " -1". */
-static bool parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
-static uint64_t number_option(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	uint64_t v;
-
-	if (!parse_number(s, min, max, &v))
-		usage_error("invalid value '%s' for %s: expected a decimal number %" PRIu64
-			    "..%" PRIu64,
-			    s, opt, min, max);
-	return v;
-}
-
 static void parse(int argc, char **argv, struct echo *e)
 {
-	enum { OPT_VERSION = 256, OPT_SYNC_ALL, OPT_TIMEOUT };
+	enum { OPT_SYNC_ALL = 256 };
 	static const struct option opts[] = {
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "peer", required_argument, NULL, 'p' },
@@ -204,22 +139,19 @@ static void parse(int argc, char **argv, struct echo *e)
 		{ "client-id", required_argument, NULL, 'i' },
 		{ "callback", no_argument, NULL, 'b' },
 		{ "sync-all", no_argument, NULL, OPT_SYNC_ALL },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
-		{ "create", no_argument, NULL, 'k' },
-		{ "config", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
+		EXAMPLE_OPTIONS,
 		{ 0 },
 	};
 	int o;
 
 	*e = (struct echo){ .client_id = CLIENT_ID_DEFAULT,
-			    .wait = IPCC_WAIT_ADAPTIVE,
-			    .timeout_ns = IPCC_TIMEOUT_INFINITE };
+			    .opt = { .wait = IPCC_WAIT_ADAPTIVE,
+				     .timeout_ns = IPCC_TIMEOUT_INFINITE } };
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		const char *opt = optind > 0 ? argv[optind - 1] : "";
+		if (example_option(o, opt, usage_text, &e->opt))
+			continue;
 		switch (o) {
 		case 'c':
 			e->cpu_arg = optarg;
@@ -234,12 +166,12 @@ static void parse(int argc, char **argv, struct echo *e)
 			e->client = true;
 			break;
 		case 'n':
-			e->count = number_option("--count", optarg, 1, COUNT_MAX);
+			e->count = example_number_option("--count", optarg, 1, COUNT_MAX);
 			break;
 		case 'i':
-			e->client_id = (unsigned)number_option("--client-id", optarg,
-							       IPCC_NOTIFY_CLIENT_FIRST,
-							       IPCC_NOTIFY_CLIENTS - 1);
+			e->client_id = (unsigned)example_number_option("--client-id", optarg,
+								       IPCC_NOTIFY_CLIENT_FIRST,
+								       IPCC_NOTIFY_CLIENTS - 1);
 			break;
 		case 'b':
 			e->callback = true;
@@ -247,82 +179,25 @@ static void parse(int argc, char **argv, struct echo *e)
 		case OPT_SYNC_ALL:
 			e->sync_all = true;
 			break;
-		case 'w':
-			if (!strcmp(optarg, "adaptive"))
-				e->wait = IPCC_WAIT_ADAPTIVE;
-			else if (!strcmp(optarg, "futex"))
-				e->wait = IPCC_WAIT_FUTEX;
-			else if (!strcmp(optarg, "spin"))
-				e->wait = IPCC_WAIT_SPIN;
-			else
-				usage_error("invalid value '%s' for --wait: expected adaptive, "
-					    "futex or spin",
-					    optarg);
-			break;
-		case OPT_TIMEOUT:
-			e->timeout_ns =
-				(int64_t)number_option("--timeout-ms", optarg, 1, 86400000) *
-				1000000;
-			break;
-		case 'k':
-			e->create = true;
-			break;
-		case 'f':
-			e->config = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf(PROG " %s (libipcc %s)\n", IPCC_VERSION_STRING, ipcc_version());
-			exit(0);
-		case ':':
-			usage_error("option '%s' needs a value", opt);
-		default:
-			usage_error("unknown option '%s'", opt);
 		}
 	}
 	if (optind >= argc)
-		usage_error("missing NAME");
+		example_usage_error("missing NAME");
 	if (optind != argc - 1)
-		usage_error("exactly one NAME expected, got '%s' too", argv[optind + 1]);
+		example_usage_error("exactly one NAME expected, got '%s' too", argv[optind + 1]);
 	e->name = argv[optind];
 	if (e->name[0] != '/')
-		usage_error("invalid name '%s': a shm name starts with '/'", e->name);
+		example_usage_error("invalid name '%s': a shm name starts with '/'", e->name);
 	if (e->server == e->client)
-		usage_error("say which side this is: --server or --client");
+		example_usage_error("say which side this is: --server or --client");
 	if (!e->cpu_arg || !e->peer_arg)
-		usage_error("--cpu and --peer are required");
+		example_usage_error("--cpu and --peer are required");
 	if (e->callback && !e->client)
-		usage_error("--callback is for the client");
-	if (e->config && !e->create)
-		usage_error("--config needs --create");
+		example_usage_error("--callback is for the client");
+	if (e->opt.config && !e->opt.create)
+		example_usage_error("--config needs --create");
 	if (e->client && !e->count)
 		e->count = COUNT_DEFAULT;
-}
-
-/* --cpu or --peer: a CPU name of the system, else an id below its CPU count. */
-static int resolve_cpu(const struct echo *e, const char *opt, const char *arg, unsigned *ret)
-{
-	unsigned cpus = ipcc_system_cpus(e->sys);
-	int id = ipcc_system_cpu_by_name(e->sys, arg);
-	uint64_t v;
-
-	if (id >= 0) {
-		*ret = (unsigned)id;
-		return 0;
-	}
-	if (!parse_number(arg, 0, UINT32_MAX, &v)) {
-		fprintf(stderr, PROG ": %s has no CPU named '%s' (%s)\n", e->name, arg, opt);
-		return EXIT_RUNTIME;
-	}
-	if (v >= cpus) {
-		fprintf(stderr, PROG ": %s has no CPU %s (%s): its CPUs are 0..%u\n", e->name, arg,
-			opt, cpus - 1);
-		return EXIT_RUNTIME;
-	}
-	*ret = (unsigned)v;
-	return 0;
 }
 
 /* --create without --config: the smallest system that has both CPUs, Notify on every link. */
@@ -331,10 +206,10 @@ static int default_config(const struct echo *e, struct ipcc_config *cfg,
 {
 	uint64_t a, b;
 
-	if (!parse_number(e->cpu_arg, 0, IPCC_CPUS_MAX - 1, &a) ||
-	    !parse_number(e->peer_arg, 0, IPCC_CPUS_MAX - 1, &b))
-		usage_error("--create without --config takes CPU ids below %u, not names",
-			    IPCC_CPUS_MAX);
+	if (!example_decimal(e->cpu_arg, 0, IPCC_CPUS_MAX - 1, &a) ||
+	    !example_decimal(e->peer_arg, 0, IPCC_CPUS_MAX - 1, &b))
+		example_usage_error("--create without --config takes CPU ids below %u, not names",
+				    IPCC_CPUS_MAX);
 	ipcc_config_init(cfg);
 	ipcc_notify_config_init(ncfg);
 	cfg->cpus = (unsigned)(a > b ? a : b) + 1;
@@ -348,90 +223,50 @@ static int default_config(const struct echo *e, struct ipcc_config *cfg,
 static int open_system(struct echo *e)
 {
 	struct ipcc_notify_config ncfg;
-	struct ipcc_sysdesc_error err;
 	struct ipcc_config cfg;
-	char line[512];
 	int r;
 
-	if (!e->create) {
-		r = ipcc_system_open(e->name, &e->sys);
-		if (r == -ENOENT)
-			return fail(0,
-				    "cannot open %s: no such system (create it with 'ipcc create "
-				    "--config FILE', or pass --create)",
-				    e->name);
-		if (r < 0)
-			return fail(r, "cannot open %s", e->name);
-		return 0;
-	}
-	if (e->config) {
-		r = ipcc_sysdesc_load(e->config, &e->desc, &err);
-		if (r < 0) {
-			ipcc_sysdesc_error_format(&err, line, sizeof(line));
-			return fail(0, "%s", line);
-		}
-		cfg = *ipcc_sysdesc_config(e->desc); /* its notify points into e->desc */
-	} else {
+	if (e->opt.create && !e->opt.config)
 		default_config(e, &cfg, &ncfg);
-	}
-	r = ipcc_system_open_or_create(e->name, &cfg, 0, &e->sys);
-	if (r == -EEXIST)
-		return fail(0,
-			    "cannot create %s: a system of another shape is there (remove it with "
-			    "'ipcc rm %s', or create it the same way on both sides)",
-			    e->name, e->name);
-	if (r < 0)
-		return fail(r, "cannot create %s", e->name);
-	e->created = r == 1;
-	return 0;
+	r = example_open(e->name, e->opt.create, e->opt.config, &cfg, &e->meet);
+	e->sys = e->meet.sys;
+	return r;
 }
 
 /* The two CPUs exist, differ, are linked, and their link has Notify. */
 static int check_pair(struct echo *e)
 {
-	int r = resolve_cpu(e, "--cpu", e->cpu_arg, &e->cpu_id);
+	int r = example_resolve_cpu(e->sys, e->name, "--cpu", e->cpu_arg, &e->cpu_id);
 
 	if (r == 0)
-		r = resolve_cpu(e, "--peer", e->peer_arg, &e->peer);
+		r = example_resolve_cpu(e->sys, e->name, "--peer", e->peer_arg, &e->peer);
 	if (r)
 		return r;
 	if (e->cpu_id == e->peer)
-		return fail(0, "--cpu and --peer are both CPU %u: the peer is another CPU",
-			    e->cpu_id);
+		return example_fail(0, "--cpu and --peer are both CPU %u: the peer is another CPU",
+				    e->cpu_id);
 	if (!ipcc_system_linked(e->sys, e->cpu_id, e->peer))
-		return fail(0, "%s has no link between CPU %u and CPU %u", e->name, e->cpu_id,
-			    e->peer);
+		return example_fail(0, "%s has no link between CPU %u and CPU %u", e->name,
+				    e->cpu_id, e->peer);
 	r = ipcc_notify_enabled(e->sys, e->cpu_id, e->peer);
 	if (r == 0)
-		return fail(0,
-			    "the link %u-%u of %s has no Notify (a system description enables "
-			    "it with 'services: notify:')",
-			    e->cpu_id, e->peer, e->name);
+		return example_fail(
+			0,
+			"the link %u-%u of %s has no Notify (a system description enables "
+			"it with 'services: notify:')",
+			e->cpu_id, e->peer, e->name);
 	if (r < 0)
-		return fail(r, "cannot read the Notify settings of %s", e->name);
+		return example_fail(r, "cannot read the Notify settings of %s", e->name);
 	return 0;
 }
 
 static int attach(struct echo *e)
 {
-	struct ipcc_cpu_options opt;
-	struct ipcc_cpu_owner own;
-	int r;
+	int r = example_attach(e->sys, e->name, e->cpu_id, e->opt.wait, &e->cpu);
 
-	ipcc_cpu_options_init(&opt);
-	opt.wait = e->wait;
-	r = ipcc_cpu_attach(e->sys, e->cpu_id, &opt, &e->cpu);
-	if (r == -EBUSY && ipcc_system_cpu_owner(e->sys, e->cpu_id, &own) == 0 && own.pid > 0)
-		return fail(0, "cannot attach CPU %u (%s) of %s: it is taken (process %d holds it)",
-			    e->cpu_id, ipcc_system_cpu_name(e->sys, e->cpu_id), e->name,
-			    (int)own.pid);
-	if (r == -EBUSY)
-		return fail(0, "cannot attach CPU %u (%s) of %s: it is taken", e->cpu_id,
-			    ipcc_system_cpu_name(e->sys, e->cpu_id), e->name);
-	if (r < 0)
-		return fail(r, "cannot attach CPU %u of %s", e->cpu_id, e->name);
-	set_signal_cpu(e->cpu);
-	return 0;
+	if (r == 0)
+		set_signal_cpu(e->cpu);
+	return r;
 }
 
 /* The barrier: with the peer alone (sync_send, then sync_wait), or with every Notify peer. */
@@ -440,9 +275,9 @@ static int sync_peers(struct echo *e)
 	int r;
 
 	if (e->sync_all)
-		return ipcc_notify_sync_all(e->cpu, e->timeout_ns);
+		return ipcc_notify_sync_all(e->cpu, e->opt.timeout_ns);
 	r = ipcc_notify_sync_send(e->cpu, e->peer);
-	return r < 0 ? r : ipcc_notify_sync_wait(e->cpu, e->peer, e->timeout_ns);
+	return r < 0 ? r : ipcc_notify_sync_wait(e->cpu, e->peer, e->opt.timeout_ns);
 }
 
 static const char *cpu_label(const struct echo *e, unsigned id, char *buf, size_t size)
@@ -463,7 +298,7 @@ static void on_value(struct ipcc_cpu *cpu, unsigned remote, unsigned client, uin
 		     void *arg)
 {
 	struct echo *e = arg;
-	int r = ipcc_notify_send(cpu, remote, client, value, e->timeout_ns);
+	int r = ipcc_notify_send(cpu, remote, client, value, e->opt.timeout_ns);
 
 	if (r == 0) {
 		e->echoed++;
@@ -493,12 +328,12 @@ static int serve(struct echo *e)
 	int r = ipcc_notify_register(e->cpu, e->client_id, on_value, e);
 
 	if (r < 0)
-		return fail(r, "cannot register client %u", e->client_id);
+		return example_fail(r, "cannot register client %u", e->client_id);
 	cpu_label(e, e->cpu_id, me, sizeof(me));
 	cpu_label(e, e->peer, peer, sizeof(peer));
 	while (!stop && (!e->count || e->echoed < e->count)) {
 		/* --timeout-ms bounds the wait for a client, not the time one is served. */
-		int64_t timeout = serving ? IPCC_TIMEOUT_INFINITE : e->timeout_ns;
+		int64_t timeout = serving ? IPCC_TIMEOUT_INFINITE : e->opt.timeout_ns;
 		r = e->sync_all ? ipcc_notify_sync_all(e->cpu, timeout)
 				: ipcc_notify_sync_send(e->cpu, e->peer);
 		if (r == 0 && !e->sync_all)
@@ -509,9 +344,9 @@ static int serve(struct echo *e)
 			       e->name, peer);
 			fflush(stdout);
 		} else if (r == -ETIMEDOUT) {
-			return fail(0, "%s: no client synced in time", me);
+			return example_fail(0, "%s: no client synced in time", me);
 		} else if (r != -EPIPE && r != -EINTR) {
-			return fail(r, "%s: no sync with %s", me, peer);
+			return example_fail(r, "%s: no sync with %s", me, peer);
 		}
 	}
 	printf("%s echoed %" PRIu64 " value%s", me, e->echoed, e->echoed == 1 ? "" : "s");
@@ -519,8 +354,8 @@ static int serve(struct echo *e)
 		printf(", lost %" PRIu64 " to clients that went away or to the stop", e->echo_lost);
 	putchar('\n');
 	if (e->echo_errors)
-		return fail(e->echo_err, "%s: %" PRIu64 " echo%s could not be sent", me,
-			    e->echo_errors, e->echo_errors == 1 ? "" : "es");
+		return example_fail(e->echo_err, "%s: %" PRIu64 " echo%s could not be sent", me,
+				    e->echo_errors, e->echo_errors == 1 ? "" : "es");
 	return 0;
 }
 
@@ -545,7 +380,7 @@ static int64_t remaining(int64_t deadline)
 
 	if (!deadline)
 		return IPCC_TIMEOUT_INFINITE;
-	left = deadline - now_ns();
+	left = deadline - example_now_ns();
 	return left > 0 ? left : 0;
 }
 
@@ -588,21 +423,6 @@ static int wait_callback(struct echo *e, int64_t deadline, uint32_t *ret_value,
 	return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* Nearest rank: the smallest sample with at least p% of them at or below it. */
-static uint64_t percentile(const uint64_t *sorted, uint64_t n, unsigned p)
-{
-	uint64_t rank = (n * p + 99) / 100;
-
-	return sorted[rank ? rank - 1 : 0];
-}
-
 /* A value: the tag of the client's incarnation above SEQ_MASK, a sequence below. */
 #define SEQ_MASK 0x000FFFFFu
 
@@ -619,22 +439,23 @@ static int run_client(struct echo *e)
 	int r = 0;
 
 	if (!lat)
-		return fail(-ENOMEM, "cannot time %" PRIu64 " round trips", e->count);
+		return example_fail(-ENOMEM, "cannot time %" PRIu64 " round trips", e->count);
 	cpu_label(e, e->cpu_id, me, sizeof(me));
 	cpu_label(e, e->peer, peer, sizeof(peer));
 	if (e->callback)
 		r = ipcc_notify_register(e->cpu, e->client_id, on_echo, e);
 	if (r < 0) {
 		free(lat);
-		return fail(r, "cannot register client %u", e->client_id);
+		return example_fail(r, "cannot register client %u", e->client_id);
 	}
 	r = sync_peers(e);
 	if (r < 0) {
 		free(lat);
 		if (r == -ETIMEDOUT)
-			return fail(0, "%s: %s did not sync in time (is the server running?)", me,
-				    peer);
-		return fail(r, "%s: no sync with %s", me, peer);
+			return example_fail(0,
+					    "%s: %s did not sync in time (is the server running?)",
+					    me, peer);
+		return example_fail(r, "%s: no sync with %s", me, peer);
 	}
 	/*
 	 * Each value carries this incarnation's tag: the echoes of a client that was killed on
@@ -644,16 +465,16 @@ static int run_client(struct echo *e)
 	r = ipcc_cpu_peer_generation(e->cpu, e->cpu_id, &gen);
 	if (r < 0) {
 		free(lat);
-		return fail(r, "%s: cannot read its generation", me);
+		return example_fail(r, "%s: cannot read its generation", me);
 	}
 	for (uint64_t i = 0; i < e->count; i++) {
 		/* The low bits change every bit over the run, so that a wrong echo shows. */
 		uint32_t value = tag_of(gen) | (uint32_t)((i * 2654435761u) & SEQ_MASK), got = 0;
 		unsigned from = 0;
-		int64_t t0 = now_ns();
-		int64_t deadline = e->timeout_ns < 0 ? 0 : t0 + e->timeout_ns;
+		int64_t t0 = example_now_ns();
+		int64_t deadline = e->opt.timeout_ns < 0 ? 0 : t0 + e->opt.timeout_ns;
 
-		r = ipcc_notify_send(e->cpu, e->peer, e->client_id, value, e->timeout_ns);
+		r = ipcc_notify_send(e->cpu, e->peer, e->client_id, value, e->opt.timeout_ns);
 		while (r == 0) {
 			r = e->callback ? wait_callback(e, deadline, &got, &from)
 					: wait_recv(e, deadline, &got, &from);
@@ -661,30 +482,29 @@ static int run_client(struct echo *e)
 				break;
 			stale++;
 		}
-		lat[i] = (uint64_t)(now_ns() - t0);
+		lat[i] = (uint64_t)(example_now_ns() - t0);
 		if (r == -EPIPE) {
-			r = fail(0, "%s: %s died or detached during round trip %" PRIu64, me, peer,
-				 i + 1);
+			r = example_fail(0, "%s: %s died or detached during round trip %" PRIu64,
+					 me, peer, i + 1);
 			goto out;
 		}
 		if (r < 0) {
-			r = fail(r, "%s: round trip %" PRIu64 " of %" PRIu64, me, i + 1, e->count);
+			r = example_fail(r, "%s: round trip %" PRIu64 " of %" PRIu64, me, i + 1,
+					 e->count);
 			goto out;
 		}
 		if (got != value || from != e->peer) {
-			r = fail(0,
-				 "%s: round trip %" PRIu64 ": sent 0x%07" PRIx32 " to CPU %u, got "
-				 "0x%07" PRIx32 " from CPU %u",
-				 me, i + 1, value, e->peer, got, from);
+			r = example_fail(0,
+					 "%s: round trip %" PRIu64 ": sent 0x%07" PRIx32
+					 " to CPU %u, got "
+					 "0x%07" PRIx32 " from CPU %u",
+					 me, i + 1, value, e->peer, got, from);
 			goto out;
 		}
 	}
-	qsort(lat, e->count, sizeof(*lat), cmp_u64);
 	printf("%" PRIu64 " round trips %s -> %s -> back, client %u, %s\n", e->count, me, peer,
 	       e->client_id, e->callback ? "callback" : "recv");
-	printf("latency ns: min %" PRIu64 " p50 %" PRIu64 " p99 %" PRIu64 " max %" PRIu64 "\n",
-	       lat[0], percentile(lat, e->count, 50), percentile(lat, e->count, 99),
-	       lat[e->count - 1]);
+	example_print_latency(lat, e->count);
 	if (stale)
 		printf("set aside %" PRIu64 " echo%s of an earlier client on %s\n", stale,
 		       stale == 1 ? "" : "es", me);
@@ -700,6 +520,7 @@ int main(int argc, char **argv)
 	struct echo e;
 	int r;
 
+	example_prog = PROG;
 	parse(argc, argv, &e);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -715,9 +536,6 @@ int main(int argc, char **argv)
 		set_signal_cpu(NULL);
 		ipcc_cpu_detach(e.cpu);
 	}
-	ipcc_system_close(e.sys);
-	if (e.created)
-		ipcc_system_unlink(e.name);
-	ipcc_sysdesc_free(e.desc);
+	example_close(&e.meet, e.name);
 	return r;
 }

@@ -11,48 +11,8 @@ set -u
 echo_bin=$1
 ipcc=$2
 pfx=/ipcc-notify-echo-test-$$
-tmp=$(mktemp -d)
-fails=0
-bg=() # the pids this script started and has not reaped yet
-
-cleanup() {
-	for p in "${bg[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	rm -f /dev/shm/"${pfx#/}"-*
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-bad() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-
-# has FILE ERE: the file has a line matching ERE
-has() {
-	grep -Eq -- "$2" "$1" || bad "$1 lacks /$2/: $(cat "$1")"
-}
-
-# The latency line of a client's output, with min <= p50 <= p99 <= max.
-check_latency() {
-	local line
-	line=$(grep -E '^latency ns: min [0-9]+ p50 [0-9]+ p99 [0-9]+ max [0-9]+$' "$1") ||
-		{ bad "no latency line in $1: $(cat "$1")"; return; }
-	read -r _ _ _ min _ p50 _ p99 _ max <<<"$line"
-	((min <= p50 && p50 <= p99 && p99 <= max)) || bad "latency not ordered: $line"
-	echo "latency: $line"
-}
-
-# wait_attached NAME CPU: until ipcc info shows CPU attached by a live process (10 s at most)
-wait_attached() {
-	for _ in $(seq 200); do
-		"$ipcc" info "$1" 2>/dev/null | grep -Eq "^ +$2 +[^ ]+ +yes +yes " && return 0
-		sleep 0.05
-	done
-	bad "CPU $2 of $1 never attached"
-	return 1
-}
+# shellcheck source=../example/test-lib.sh
+source "$(dirname "$0")/../example/test-lib.sh"
 
 # both BG_OUT FG_OUT BG_ARGS... :: FG_ARGS...: two echo processes, one in the background,
 # one in the foreground; their exit statuses in rc_bg and rc_fg.
@@ -233,8 +193,4 @@ usage "${pfx#/}-a" --cpu 0 --peer 1 --client
 
 "$ipcc" rm "$pfx-a"
 "$ipcc" rm "$pfx-c"
-if [[ $fails -ne 0 ]]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all ipcc-notify-echo checks passed"
+example_test_done ipcc-notify-echo
