@@ -4,74 +4,64 @@
  * independently, in either order:
  *
  *   ipcc-rpmsg-large NAME --consumer
- *   ipcc-rpmsg-large NAME --producer --count 1000 --block-size 65536 --blocks 8
+ *   ipcc-rpmsg-large NAME --producer --count 1000 --blocks 8
  *
  * An RPMessage buffer holds 112 bytes of payload (496 with the linux profile), so the data does
- * not travel in the packets: it lives in a shared data area, and a packet carries only where a
- * block is (offset, length) and its checksum. Both join the system NAME (whoever comes first
- * creates it: 2 CPUs, Notify and RPMessage with their defaults). The consumer opens end point
- * ANY on CPU 1 and announces it as "large-data"; the producer, on CPU 0, looks the name up
- * (waiting for the announcement, so the order of the two starts does not matter), creates the
- * data area (a POSIX shm object NAME-data of blocks * block-size bytes, which it owns) and
- * tells the consumer its size in a HELLO packet. The consumer opens the area read-only, checks
- * its size, and acknowledges; the producer then removes the area's name (both have it open;
- * nothing is left behind if either dies later). The area is cut into `blocks` slots: the
- * producer fills a free slot with a block of data, sends BLOCK(offset, length, checksum), and
- * reuses the slot only once the consumer acknowledged it. So up to `blocks` blocks are in
- * flight, and RPMessage's order per end point pair returns the acknowledgements in slot order.
+ * not travel in the packets: it lives in a user region of the system (<ipcc/region.h>), and a
+ * packet carries only where a block is (offset, length) and its checksum. Both join the system
+ * NAME (whoever comes first creates it: 2 CPUs, Notify and RPMessage with their defaults, and
+ * the region "large-data" of --area-size bytes, which must be the same on both sides: a system
+ * of another shape is refused).
+ * The consumer opens end point ANY on CPU 1 and announces it as "large-data"; the producer, on
+ * CPU 0, looks the name up (waiting for the announcement, so the order of the two starts does
+ * not matter). The region is cut into `blocks` slots: the producer fills a free slot with a
+ * block of data, sends BLOCK(offset, length, checksum), and reuses the slot only once the
+ * consumer acknowledged it. So up to `blocks` blocks are in flight, and RPMessage's order per
+ * end point pair returns the acknowledgements in slot order.
  *
- * The consumer treats every packet and every byte of the area as written by an adversary: it
- * checks the packet's size and kind, that [offset, offset + length) lies inside the area it
- * mapped (without overflow), copies the block out once, and checksums the copy (FNV-1a, 64
- * bits), which is then what it would use; a block that fails is refused in its ACK and
- * counted, never read out of bounds. --inject-faults makes the producer send three bad blocks
- * (an offset past the end, an offset + length that wraps, a wrong checksum) to show the
+ * The consumer treats every packet and every byte of the region as written by an adversary: it
+ * checks the packet's size and kind, has ipcc_region_ptr check that [offset, offset + length)
+ * lies inside the region (without overflow), copies the block out once, and checksums the copy
+ * (FNV-1a, 64 bits), which is then what it would use; a block that fails is refused in its ACK
+ * and counted, never read out of bounds. --inject-faults makes the producer send three bad
+ * blocks (an offset at the end, an offset + length that wraps, a wrong checksum) to show the
  * checks; the producer expects exactly those three refusals.
  *
- * This is the "section of its own" form of the example: when user regions (<ipcc/region.h>)
- * exist, the area becomes a region of the system and area_create/area_open its two calls.
- *
- * Exit status: 0 done, 1 runtime error (no RPMessage, a CPU taken, a timeout, the peer died, a
- * block refused that should not be, or the reverse), 2 usage error.
+ * Exit status: 0 done, 1 runtime error (no RPMessage, no region, a CPU taken, a timeout, the
+ * peer died, a block refused that should not be, or the reverse), 2 usage error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <ipcc/ipcc.h>
-#include <ipcc/notify.h>
-#include <ipcc/rpmsg.h>
 
 #define PROG	     "ipcc-rpmsg-large"
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
 #define SERVICE		   "large-data"
+#define REGION		   "large-data"
 #define PRODUCER_CPU	   0u
 #define CONSUMER_CPU	   1u
 #define COUNT_DEFAULT	   1000u
 #define COUNT_MAX	   100000000u
-#define BLOCK_SIZE_DEFAULT 65536u
-#define BLOCK_SIZE_MIN	   64u
-#define BLOCK_SIZE_MAX	   (16u << 20)
+#define AREA_DEFAULT	   (512u << 10)
+#define AREA_MIN	   4096u
+#define AREA_MAX	   (256u << 20)
 #define BLOCKS_DEFAULT	   8u
 #define BLOCKS_MAX	   64u
-#define AREA_MAX	   (1ull << 30) /* what a consumer agrees to map */
+#define SLOT_MIN	   64u /* bytes per slot, at least */
 #define TIMEOUT_MS_DEFAULT 10000u
 
 /* The packet kinds. */
 enum {
-	MSG_HELLO = 1, /* producer: the area exists; length = its size */
-	MSG_BLOCK,     /* producer: a block at offset, length bytes, checksum sum */
+	MSG_BLOCK = 1, /* producer: a block at offset of the region, length bytes, checksum sum */
 	MSG_DONE,      /* producer: no more blocks; seq = how many were sent */
 	MSG_ACK,       /* consumer: seq acknowledged, with status */
 };
@@ -81,7 +71,7 @@ enum {
 	ACK_OK,
 	ACK_BOUNDS,   /* the block is not inside the area */
 	ACK_CHECKSUM, /* the copy's checksum differs */
-	ACK_BADAREA,  /* HELLO: the area could not be opened, or its size is wrong */
+	ACK_NR,
 };
 
 /* One packet: 32 bytes, within every profile's payload. Native byte order (one machine). */
@@ -98,20 +88,22 @@ _Static_assert(sizeof(struct large_msg) <= IPCC_RPMSG_BUFFER_SIZE_DEFAULT - IPCC
 
 static const char usage_text[] =
 	"Usage: " PROG " NAME --consumer [OPTIONS]\n"
-	"       " PROG " NAME --producer [--count N] [--block-size B] [--blocks K] [OPTIONS]\n"
+	"       " PROG " NAME --producer [--count N] [--blocks K] [OPTIONS]\n"
 	"\n"
-	"Large data over RPMessage: the packets carry an offset and a length into a shared data\n"
-	"area (and a checksum) instead of the data. Start the two in either order: they join the\n"
-	"system NAME (the first creates it) and meet through the name service (\"" SERVICE "\").\n"
+	"Large data over RPMessage: the packets carry an offset and a length into a user region\n"
+	"of the system (and a checksum) instead of the data. Start the two in either order: they\n"
+	"join the system NAME (the first creates it, with the region \"" REGION "\") and meet\n"
+	"through the name service (\"" SERVICE "\").\n"
 	"\n"
 	"Options:\n"
-	"  --producer         CPU 0: fill blocks of the area and send where they are\n"
+	"  --producer         CPU 0: fill blocks of the region and send where they are\n"
 	"  --consumer         CPU 1: check, copy and checksum each block, acknowledge it\n"
 	"  --count N          producer: blocks to send, 1..100000000 (default 1000)\n"
-	"  --block-size B     producer: bytes per slot, 64..16777216 (default 65536); each block\n"
-	"                     is between half of it and all of it\n"
-	"  --blocks K         producer: slots in the area, blocks in flight, 1..64 (default 8)\n"
-	"  --inject-faults    producer: also send three bad blocks (offset past the end, offset\n"
+	"  --blocks K         producer: slots in the region, blocks in flight, 1..64 (default\n"
+	"                     8); each block is between half a slot and a whole one\n"
+	"  --area-size B      the region's size, 4096..268435456 (default 524288): the same on\n"
+	"                     both sides, which create or find the system with it\n"
+	"  --inject-faults    producer: also send three bad blocks (offset at the end, offset\n"
 	"                     + length wrapping, wrong checksum) that the consumer must refuse\n"
 	"  --wait MODE        adaptive (default), futex or spin\n"
 	"  --timeout-ms MS    bound on every wait for the peer, 1..86400000 (default 10000)\n"
@@ -122,7 +114,7 @@ static const char usage_text[] =
 struct large {
 	const char *name;
 	bool producer, consumer, inject;
-	uint64_t count, block_size, blocks;
+	uint64_t count, blocks, area_arg;
 	enum ipcc_wait_mode wait;
 	int64_t timeout_ns;
 
@@ -130,10 +122,11 @@ struct large {
 	struct ipcc_cpu *cpu;
 	struct ipcc_rpmsg_ep *ep;
 	bool created;
-	char area_name[128];
-	unsigned char *area; /* the mapping */
-	uint64_t area_size;
-	void *rx; /* a whole payload: packets of another size are taken, then dropped */
+	unsigned region;     /* its index */
+	unsigned char *area; /* the region in this process */
+	uint64_t area_size;  /* its size, as the object says */
+	uint64_t block_size; /* producer: bytes per slot */
+	void *rx;	     /* a whole payload: packets of another size are taken, then dropped */
 	uint32_t rx_cap;
 };
 
@@ -184,7 +177,7 @@ static void parse(int argc, char **argv, struct large *l)
 		{ "producer", no_argument, NULL, 'P' },
 		{ "consumer", no_argument, NULL, 'C' },
 		{ "count", required_argument, NULL, 'n' },
-		{ "block-size", required_argument, NULL, 'b' },
+		{ "area-size", required_argument, NULL, 'a' },
 		{ "blocks", required_argument, NULL, 'k' },
 		{ "inject-faults", no_argument, NULL, 'i' },
 		{ "wait", required_argument, NULL, 'w' },
@@ -196,7 +189,7 @@ static void parse(int argc, char **argv, struct large *l)
 	int o;
 
 	*l = (struct large){ .count = COUNT_DEFAULT,
-			     .block_size = BLOCK_SIZE_DEFAULT,
+			     .area_arg = AREA_DEFAULT,
 			     .blocks = BLOCKS_DEFAULT,
 			     .wait = IPCC_WAIT_ADAPTIVE,
 			     .timeout_ns = (int64_t)TIMEOUT_MS_DEFAULT * 1000000 };
@@ -213,10 +206,8 @@ static void parse(int argc, char **argv, struct large *l)
 			l->count = number_option("--count", optarg, 1, COUNT_MAX);
 			producer_only = true;
 			break;
-		case 'b':
-			l->block_size = number_option("--block-size", optarg, BLOCK_SIZE_MIN,
-						      BLOCK_SIZE_MAX);
-			producer_only = true;
+		case 'a':
+			l->area_arg = number_option("--area-size", optarg, AREA_MIN, AREA_MAX);
 			break;
 		case 'k':
 			l->blocks = number_option("--blocks", optarg, 1, BLOCKS_MAX);
@@ -258,8 +249,7 @@ static void parse(int argc, char **argv, struct large *l)
 	if (l->producer == l->consumer)
 		usage_error("either --producer or --consumer");
 	if (l->consumer && producer_only)
-		usage_error("--count, --block-size, --blocks and --inject-faults are the "
-			    "producer's");
+		usage_error("--count, --blocks and --inject-faults are the producer's");
 }
 
 /* FNV-1a, 64 bits: enough to catch a block that is not the one described. */
@@ -288,8 +278,10 @@ static void fill(unsigned char *p, uint64_t n, uint64_t seq)
 /* Join NAME (the first of the two creates it) and attach this side's CPU. */
 static int join(struct large *l)
 {
+	struct ipcc_region_config gcfg; /* 1.5 KiB */
 	struct ipcc_notify_config ncfg;
 	struct ipcc_rpmsg_config rcfg;
+	struct ipcc_region_info info;
 	struct ipcc_cpu_options opt;
 	struct ipcc_config cfg;
 	unsigned id = l->producer ? PRODUCER_CPU : CONSUMER_CPU;
@@ -298,11 +290,18 @@ static int join(struct large *l)
 	ipcc_config_init(&cfg); /* 2 CPUs, linked */
 	ipcc_notify_config_init(&ncfg);
 	ipcc_rpmsg_config_init(&rcfg);
+	ipcc_region_config_init(&gcfg);
+	r = ipcc_region_config_add(&gcfg, REGION, l->area_arg, 0);
+	if (r < 0)
+		return fail(r, "cannot describe the region of %" PRIu64 " bytes", l->area_arg);
 	cfg.notify = &ncfg;
 	cfg.rpmsg = &rcfg;
+	cfg.regions = &gcfg;
 	r = ipcc_system_open_or_create(l->name, &cfg, 0, &l->sys);
 	if (r == -EEXIST)
-		return fail(0, "%s exists with another shape (remove it with 'ipcc rm %s')",
+		return fail(0,
+			    "%s exists with another shape (give both sides the same --area-size, "
+			    "or remove it with 'ipcc rm %s')",
 			    l->name, l->name);
 	if (r < 0)
 		return fail(r, "cannot join %s", l->name);
@@ -311,6 +310,13 @@ static int join(struct large *l)
 	if (r <= 0)
 		return fail(r, "%s has no RPMessage between CPU %u and CPU %u", l->name,
 			    PRODUCER_CPU, CONSUMER_CPU);
+	/* The region as this process maps it: its address and the size to check offsets by. */
+	r = ipcc_region_find(l->sys, REGION, &info);
+	if (r < 0)
+		return fail(r, "%s has no region '%s'", l->name, REGION);
+	l->region = info.index;
+	l->area = info.addr;
+	l->area_size = info.size;
 	ipcc_cpu_options_init(&opt);
 	opt.wait = l->wait;
 	r = ipcc_cpu_attach(l->sys, id, &opt, &l->cpu);
@@ -328,87 +334,12 @@ static int join(struct large *l)
 
 static void leave(struct large *l)
 {
-	if (l->area)
-		munmap(l->area, l->area_size);
 	free(l->rx);
 	ipcc_rpmsg_ep_close(l->ep);
 	ipcc_cpu_detach(l->cpu);
 	ipcc_system_close(l->sys);
 	if (l->created)
 		ipcc_system_unlink(l->name);
-}
-
-/* The area's name: NAME-data, as the producer creates it and the consumer opens it. */
-static int area_name(struct large *l)
-{
-	int n = snprintf(l->area_name, sizeof(l->area_name), "%s-data", l->name);
-	return n > 0 && (size_t)n < sizeof(l->area_name) ? 0 : -ENAMETOOLONG;
-}
-
-/* Producer: a new area of `size` bytes, mapped read-write. A stale one of a dead run goes. */
-static int area_create(struct large *l, uint64_t size)
-{
-	int fd, r = area_name(l);
-
-	if (r < 0)
-		return r;
-	shm_unlink(l->area_name);
-	fd = shm_open(l->area_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		r = -errno;
-		goto out;
-	}
-	l->area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (l->area == MAP_FAILED) {
-		l->area = NULL;
-		r = -errno;
-		goto out;
-	}
-	l->area_size = size;
-out:
-	close(fd);
-	if (r < 0)
-		shm_unlink(l->area_name);
-	return r;
-}
-
-/*
- * Consumer: open the area read-only. `size` is what the producer's HELLO says; the object must
- * be at least that large now (fstat) and the size within what this side agrees to map. A
- * producer that truncates it later could still make a read fault (SIGBUS): an adversary with
- * write access to the object is outside this example (a sealed memfd, or the system's own
- * region once it exists, closes that too).
- */
-static int area_open(struct large *l, uint64_t size)
-{
-	struct stat st;
-	int fd, r = area_name(l);
-
-	if (r < 0)
-		return r;
-	if (size == 0 || size > AREA_MAX)
-		return -EMSGSIZE;
-	fd = shm_open(l->area_name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if ((uint64_t)st.st_size < size)
-		r = -EBADMSG; /* smaller than the producer says */
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	l->area = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (l->area == MAP_FAILED) {
-		l->area = NULL;
-		return -errno;
-	}
-	l->area_size = size;
-	return 0;
 }
 
 /*
@@ -445,14 +376,17 @@ static double now_s(void)
 
 /* ---- the consumer ---- */
 
-/* Check a BLOCK against the area, copy it out once and checksum the copy: the ACK status. */
+/* Check a BLOCK against the region, copy it out once and checksum the copy: the ACK status. */
 static uint64_t take_block(const struct large *l, const struct large_msg *m, unsigned char *copy,
 			   uint64_t *bytes)
 {
-	/* In bounds without overflow: offset <= size and length <= size - offset. */
-	if (m->length == 0 || m->offset > l->area_size || m->length > l->area_size - m->offset)
+	void *p;
+
+	/* ipcc_region_ptr: offset <= size and length <= size - offset, so nothing wraps. */
+	if (m->length == 0 || m->length > SIZE_MAX ||
+	    ipcc_region_ptr(l->sys, l->region, m->offset, (size_t)m->length, &p) < 0)
 		return ACK_BOUNDS;
-	memcpy(copy, l->area + m->offset, m->length);
+	memcpy(copy, p, m->length);
 	if (checksum(copy, m->length) != m->sum)
 		return ACK_CHECKSUM;
 	*bytes += m->length;
@@ -461,17 +395,22 @@ static uint64_t take_block(const struct large *l, const struct large_msg *m, uns
 
 static int consume(struct large *l)
 {
-	uint64_t blocks = 0, bytes = 0, refused[ACK_BADAREA + 1] = { 0 };
-	unsigned char *copy = NULL;
+	uint64_t blocks = 0, bytes = 0, refused[ACK_NR] = { 0 };
+	/* The largest block is what fits the region: the copy's size. */
+	unsigned char *copy = malloc(l->area_size);
 	struct large_msg m, ack;
-	unsigned cpu, ep;
+	unsigned cpu = 0, ep = 0;
 	int r;
 
+	if (!copy)
+		return fail(-ENOMEM, "cannot allocate %" PRIu64 " bytes", l->area_size);
 	r = ipcc_rpmsg_announce(l->ep, SERVICE, IPCC_RPMSG_CPU_ALL);
-	if (r < 0)
+	if (r < 0) {
+		free(copy);
 		return fail(r, "cannot announce '%s'", SERVICE);
-	printf("CPU %u end point %u: '%s' announced on %s\n", CONSUMER_CPU,
-	       ipcc_rpmsg_ep_number(l->ep), SERVICE, l->name);
+	}
+	printf("CPU %u end point %u: '%s' announced on %s, region of %" PRIu64 " bytes\n",
+	       CONSUMER_CPU, ipcc_rpmsg_ep_number(l->ep), SERVICE, l->name, l->area_size);
 	fflush(stdout);
 	for (;;) {
 		r = recv_msg(l, &m, &cpu, &ep);
@@ -482,24 +421,13 @@ static int consume(struct large *l)
 			return fail(r, "waiting for the producer");
 		}
 		ack = (struct large_msg){ .kind = MSG_ACK, .seq = m.seq, .sum = ACK_OK };
-		if (m.kind == MSG_HELLO && !l->area) {
-			r = area_open(l, m.length);
-			/* The largest block is what fits the area: the copy's size. */
-			copy = r == 0 ? malloc(l->area_size) : NULL;
-			if (r < 0 || !copy) {
-				fprintf(stderr,
-					PROG ": cannot map the producer's area of %" PRIu64
-					     " bytes: %s\n",
-					m.length, ipcc_strerror(r < 0 ? r : -ENOMEM));
-				ack.sum = ACK_BADAREA;
-			}
-		} else if (m.kind == MSG_BLOCK && l->area) {
+		if (m.kind == MSG_BLOCK) {
 			ack.sum = take_block(l, &m, copy, &bytes);
 			if (ack.sum == ACK_OK)
 				blocks++;
 			else
 				refused[ack.sum]++;
-		} else if (m.kind == MSG_DONE && l->area) {
+		} else if (m.kind == MSG_DONE) {
 			r = send_msg(l, cpu, ep, &ack);
 			break;
 		} else {
@@ -508,14 +436,10 @@ static int consume(struct large *l)
 		r = send_msg(l, cpu, ep, &ack);
 		if (r < 0)
 			break;
-		if (ack.sum == ACK_BADAREA)
-			break;
 	}
 	free(copy);
 	if (r < 0)
 		return fail(r, "cannot acknowledge to CPU %u end point %u", cpu, ep);
-	if (!l->area)
-		return EXIT_RUNTIME;
 	printf("received %" PRIu64 " blocks, %.1f MiB, every checksum right; refused %" PRIu64
 	       " (out of bounds %" PRIu64 ", wrong checksum %" PRIu64 ")\n",
 	       blocks, (double)bytes / (1 << 20), refused[ACK_BOUNDS] + refused[ACK_CHECKSUM],
@@ -574,9 +498,6 @@ static int take_ack(struct large *l, unsigned cpu, unsigned ep, uint64_t seq, ui
 		return fail(0, "the consumer died or detached (block %" PRIu64 ")", seq);
 	if (r < 0)
 		return fail(r, "waiting for the acknowledgement of block %" PRIu64, seq);
-	if (seq == 0 && m.sum == ACK_BADAREA)
-		return fail(0, "the consumer cannot map the data area %s (its message says why)",
-			    l->area_name);
 	if (m.seq != (uint32_t)seq)
 		return fail(0, "acknowledgement of %u, expected %" PRIu64 " (out of order)", m.seq,
 			    seq);
@@ -591,29 +512,23 @@ static int take_ack(struct large *l, unsigned cpu, unsigned ep, uint64_t seq, ui
 
 static int produce(struct large *l)
 {
-	uint64_t size = l->blocks * l->block_size, refused = 0, bytes = 0, sent, acked = 0;
+	uint64_t refused = 0, bytes = 0, sent, acked = 0;
 	struct large_msg m;
 	unsigned cpu, ep;
 	double t0;
-	int r, rc;
+	int r;
 
+	/* Slots of a multiple of 64 bytes (cache lines of their own), all inside the region. */
+	l->block_size = l->area_size / l->blocks / 64 * 64;
+	if (l->block_size < SLOT_MIN)
+		return fail(0, "a region of %" PRIu64 " bytes has no room for %" PRIu64 " slots",
+			    l->area_size, l->blocks);
 	r = ipcc_rpmsg_lookup(l->cpu, SERVICE, l->timeout_ns, &cpu, &ep);
 	if (r < 0)
 		return fail(r, "no consumer announced '%s'", SERVICE);
-	r = area_create(l, size);
-	if (r < 0)
-		return fail(r, "cannot create the data area %s of %" PRIu64 " bytes", l->area_name,
-			    size);
-	m = (struct large_msg){ .kind = MSG_HELLO, .length = size };
-	r = send_msg(l, cpu, ep, &m);
-	rc = r < 0 ? fail(r, "cannot send to the consumer") : take_ack(l, cpu, ep, 0, &refused);
-	/* Both have it open, or the consumer refused it: its name is no longer needed. */
-	shm_unlink(l->area_name);
-	if (rc)
-		return rc;
-	printf("CPU %u: consumer at CPU %u end point %u; area of %" PRIu64 " bytes, %" PRIu64
-	       " slots\n",
-	       PRODUCER_CPU, cpu, ep, size, l->blocks);
+	printf("CPU %u: consumer at CPU %u end point %u; region of %" PRIu64 " bytes, %" PRIu64
+	       " slots of %" PRIu64 "\n",
+	       PRODUCER_CPU, cpu, ep, l->area_size, l->blocks, l->block_size);
 	fflush(stdout);
 
 	/* Sequence numbers 1..count; a slot is refilled once its last block is acknowledged. */

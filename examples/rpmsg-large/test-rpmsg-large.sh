@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # ipcc-rpmsg-large (examples/rpmsg-large/meson.build runs this): a producer and a consumer
-# started as two processes, in either order, move blocks through the data area and exit 0 with
+# started as two processes, in either order, move blocks through the region and exit 0 with
 # their summaries; injected bad blocks are refused by the consumer's checks and counted; nothing
 # is left in /dev/shm; a consumer that never comes, or dies, ends the producer with one
 # message; bad arguments exit 2. Usage: test-rpmsg-large.sh IPCC_RPMSG_LARGE
@@ -33,6 +33,16 @@ has() {
 	grep -Eq -- "$2" "$1" || bad "$1 lacks /$2/: $(cat "$1")"
 }
 
+# until COMMAND...: run it every 10 ms until it succeeds, for 4 s at most
+until_true() {
+	for _ in $(seq 400); do
+		"$@" && return 0
+		sleep 0.01
+	done
+	bad "never true: $*"
+	return 1
+}
+
 left_behind() {
 	local left
 	left=$(ls /dev/shm | grep -F "${name#/}")
@@ -56,13 +66,14 @@ pair() {
 	bg=()
 }
 
-# 1. The consumer first; 300 blocks of 2 KiB to 4 KiB through 4 slots (the slots wrap 75 times).
-pair "$tmp/c1" "$tmp/p1" "$name" --consumer :: \
-	"$name" --producer --count 300 --block-size 4096 --blocks 4
+# 1. The consumer first; a region of 16 KiB: 300 blocks of 2 KiB to 4 KiB through 4 slots (the
+# slots wrap 75 times).
+pair "$tmp/c1" "$tmp/p1" "$name" --consumer --area-size 16384 :: \
+	"$name" --producer --count 300 --blocks 4 --area-size 16384
 [[ $rc_fg -eq 0 ]] || bad "producer exited $rc_fg: $(cat "$tmp/p1")"
 [[ $rc_bg -eq 0 ]] || bad "consumer exited $rc_bg: $(cat "$tmp/c1")"
-has "$tmp/c1" "^CPU 1 end point [0-9]+: 'large-data' announced on $name$"
-has "$tmp/p1" '^CPU 0: consumer at CPU 1 end point [0-9]+; area of 16384 bytes, 4 slots$'
+has "$tmp/c1" "^CPU 1 end point [0-9]+: 'large-data' announced on $name, region of 16384 bytes$"
+has "$tmp/p1" '^CPU 0: consumer at CPU 1 end point [0-9]+; region of 16384 bytes, 4 slots of 4096$'
 has "$tmp/p1" '^sent 300 blocks, [0-9.]+ MiB in [0-9.]+ s \([0-9]+ MiB/s\), 0 refused as expected$'
 has "$tmp/c1" '^received 300 blocks, [0-9.]+ MiB, every checksum right; refused 0 \(out of bounds 0, wrong checksum 0\)$'
 # Both count the same bytes: the blocks' lengths vary, so this checks every length arrived.
@@ -73,13 +84,29 @@ left_behind "a run"
 
 # 2. The producer first (it waits for the announcement), with the three bad blocks: the
 # consumer refuses exactly those, by bounds (2) and by checksum (1), and takes the rest.
-pair "$tmp/p2" "$tmp/c2" "$name" --producer --count 50 --block-size 1024 --blocks 2 \
-	--inject-faults --wait futex :: "$name" --consumer --wait futex
+pair "$tmp/p2" "$tmp/c2" "$name" --producer --count 50 --area-size 4096 --blocks 4 \
+	--inject-faults --wait futex :: "$name" --consumer --area-size 4096 --wait futex
 [[ $rc_bg -eq 0 ]] || bad "fault-injecting producer exited $rc_bg: $(cat "$tmp/p2")"
 [[ $rc_fg -eq 0 ]] || bad "consumer of bad blocks exited $rc_fg: $(cat "$tmp/c2")"
+has "$tmp/p2" '^CPU 0: consumer at CPU 1 end point [0-9]+; region of 4096 bytes, 4 slots of 1024$'
 has "$tmp/p2" '^sent 50 blocks, .* 3 refused as expected$'
 has "$tmp/c2" '^received 47 blocks, [0-9.]+ MiB, every checksum right; refused 3 \(out of bounds 2, wrong checksum 1\)$'
 left_behind "a run with faults"
+
+# 2b. Two sides that disagree on the region: the second is refused with one message.
+"$bin" "$name" --consumer --area-size 8192 --timeout-ms 20000 >"$tmp/c2b" 2>&1 &
+cpid=$!
+bg+=("$cpid")
+until_true grep -q "announced on" "$tmp/c2b"
+"$bin" "$name" --producer --area-size 4096 >"$tmp/o" 2>"$tmp/e"
+rc=$?
+[[ $rc -eq 1 ]] || bad "a producer with another --area-size exited $rc"
+has "$tmp/e" "^ipcc-rpmsg-large: $name exists with another shape \(give both sides the same --area-size"
+"$bin" "$name" --producer --area-size 8192 --count 20 >"$tmp/o" 2>"$tmp/e" ||
+	bad "the producer with the same --area-size failed: $(cat "$tmp/e")"
+wait "$cpid" || bad "the consumer of 2b exited $?: $(cat "$tmp/c2b")"
+bg=()
+left_behind "a refused shape"
 
 # 3. No consumer: the producer's lookup times out, one message, exit 1.
 "$bin" "$name" --producer --timeout-ms 300 >"$tmp/o" 2>"$tmp/e"
@@ -91,21 +118,15 @@ left_behind "a lookup that timed out"
 
 # 4. The consumer dies (kill -9) during the transfer: the producer says so and exits 1. The
 # producer starts first, so it created the system and removes it as it exits.
-"$bin" "$name" --producer --count 100000000 --block-size 65536 --timeout-ms 20000 \
+"$bin" "$name" --producer --count 100000000 --timeout-ms 20000 \
 	>"$tmp/p4" 2>"$tmp/e4" &
 ppid=$!
 bg+=("$ppid")
-for _ in $(seq 200); do
-	[[ -e /dev/shm/${name#/} ]] && break
-	sleep 0.01
-done
+until_true test -e "/dev/shm/${name#/}"
 "$bin" "$name" --consumer --timeout-ms 20000 >"$tmp/c4" 2>&1 &
 cpid=$!
 bg+=("$cpid")
-for _ in $(seq 200); do
-	grep -q '^CPU 0: consumer at' "$tmp/p4" && break
-	sleep 0.05
-done
+until_true grep -q '^CPU 0: consumer at' "$tmp/p4"
 sleep 0.2
 kill -9 "$cpid"
 { wait "$cpid"; } 2>/dev/null
@@ -128,7 +149,7 @@ usage() {
 usage 'either --producer or --consumer' "$name"
 usage 'either --producer or --consumer' "$name" --producer --consumer
 usage "invalid value '0' for --count" "$name" --producer --count 0
-usage "invalid value '63' for --block-size" "$name" --producer --block-size 63
+usage "invalid value '4095' for --area-size" "$name" --producer --area-size 4095
 usage "invalid value '65' for --blocks" "$name" --producer --blocks 65
 usage "the producer's" "$name" --consumer --count 5
 usage "needs --count 7 or more" "$name" --producer --inject-faults --count 6
