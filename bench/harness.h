@@ -83,7 +83,13 @@ struct bench_transport {
 	const char *mode;
 	unsigned int flags;
 	size_t fixed_size; /* non-zero: run once at this size, whatever --sizes says */
-	size_t max_size;   /* 0: no limit; larger --sizes are skipped with a note */
+	/*
+	 * Optional, per pattern: the sizes (0-terminated, at most 8) this pattern runs at,
+	 * whatever --sizes says; before fixed_size. For a transport whose rows are defined by
+	 * their payloads (rpmsg: the buffer profiles) rather than by the run's size list.
+	 */
+	const size_t *sizes[BENCH_NR_PATTERNS];
+	size_t max_size; /* 0: no limit; larger --sizes are skipped with a note */
 
 	/* Optional, in the parent: NULL if usable, else a static string saying why not. */
 	const char *(*unavailable)(void);

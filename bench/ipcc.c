@@ -37,14 +37,12 @@ struct ipcc_priv {
 	struct bench_evloop *loop; /* NULL: this side blocks in the calls */
 	/* event-loop state, written by the callbacks */
 	struct bench_side *side;
-	uint64_t events; /* callbacks completed */
-	uint64_t target; /* events the harness asked for so far, over all run calls */
-	uint64_t i;	 /* simplex B: sample index within the run call */
-	uint64_t quota;	 /* simplex B: samples the run call takes */
+	struct bench_loop_count count;
+	uint64_t i;	/* simplex B: sample index within the run call */
+	uint64_t quota; /* simplex B: samples the run call takes */
 	/* simplex B: a message of the next run call, held back until that call (see on_message) */
 	bool held;
 	uint64_t held_send, held_recv;
-	int error; /* first error seen in a callback */
 };
 
 static int ipcc_setup(void **state, size_t size, enum bench_pattern p, char *err, size_t len)
@@ -80,29 +78,9 @@ static void ipcc_detach_side(struct bench_side *s)
 	s->priv = NULL;
 }
 
-static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events);
-
-/*
- * Run the loop until `n` more events than asked for by earlier calls have happened. The target
- * is cumulative: a dispatch may handle messages the peer already sent for the next call (the
- * stream writer does not wait for us between calls), and those count for that call.
- */
 static int loop_more(struct bench_side *s, struct ipcc_priv *pv, uint64_t n)
 {
-	pv->target += n;
-	return loop_until(s, pv, pv->target);
-}
-
-static int loop_until(struct bench_side *s, struct ipcc_priv *pv, uint64_t events)
-{
-	while (pv->events < events) {
-		int r = bench_evloop_once(pv->loop);
-		if (r < 0)
-			return bench_fail(s, "event loop: %s", ipcc_strerror(r));
-		if (pv->error)
-			return bench_fail(s, "callback: %s", ipcc_strerror(pv->error));
-	}
-	return 0;
+	return bench_loop_more(s, pv->loop, &pv->count, n);
 }
 
 /* ---- half-duplex ---- */
@@ -139,9 +117,7 @@ static void on_response(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const 
 			size_t len, void *arg)
 {
 	struct ipcc_priv *pv = arg;
-	if (len != pv->side->size && !pv->error)
-		pv->error = -EBADMSG;
-	pv->events++;
+	bench_loop_handled(&pv->count, len != pv->side->size ? -EBADMSG : 0);
 }
 
 static int hd_a_loop(struct bench_side *s, uint64_t n)
@@ -163,8 +139,7 @@ static int hd_a_loop(struct bench_side *s, uint64_t n)
 static int on_request(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, void *buf, size_t len,
 		      size_t cap, void *arg)
 {
-	struct ipcc_priv *pv = arg;
-	pv->events++;
+	bench_loop_handled(&((struct ipcc_priv *)arg)->count, 0);
 	return (int)len; /* echo, in place */
 }
 
@@ -220,7 +195,7 @@ static int sx_b(struct bench_side *s, uint64_t n)
 static void on_ack(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data, size_t len,
 		   void *arg)
 {
-	((struct ipcc_priv *)arg)->events++;
+	bench_loop_handled(&((struct ipcc_priv *)arg)->count, 0);
 }
 
 static int sx_a_loop(struct bench_side *s, uint64_t n)
@@ -253,9 +228,7 @@ static void message_done(struct ipcc_priv *pv, uint64_t t_send, uint64_t t_recv)
 	bench_sample(pv->side, pv->i++, t_send, t_recv);
 	/* The ack channel is free: A consumed the previous ack before sending this message. */
 	int r = ipcc_send(pv->cpu, pv->peer, 0, &t_recv, sizeof(t_recv), 0);
-	if (r < 0 && !pv->error)
-		pv->error = r;
-	pv->events++;
+	bench_loop_handled(&pv->count, r < 0 ? r : 0);
 }
 
 static void on_message(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
@@ -327,7 +300,7 @@ static int st_b(struct bench_side *s, uint64_t n)
 static void on_stream(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, const void *data,
 		      size_t len, void *arg)
 {
-	((struct ipcc_priv *)arg)->events++;
+	bench_loop_handled(&((struct ipcc_priv *)arg)->count, 0);
 }
 
 static int st_b_loop(struct bench_side *s, uint64_t n)

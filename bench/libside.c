@@ -150,3 +150,17 @@ int bench_evloop_once(struct bench_evloop *l)
 	int r = ipcc_cpu_dispatch(l->cpu);
 	return r < 0 ? r : 0;
 }
+
+int bench_loop_more(struct bench_side *s, struct bench_evloop *l, struct bench_loop_count *c,
+		    uint64_t n)
+{
+	c->target += n;
+	while (c->events < c->target && !c->error) {
+		int r = bench_evloop_once(l);
+		if (r < 0)
+			return bench_fail(s, "event loop: %s", ipcc_strerror(r));
+	}
+	if (c->error)
+		return bench_fail(s, "callback: %s", ipcc_strerror(c->error));
+	return 0;
+}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the library rows of ipcc-bench (ipcc.c, notify.c) share: the system the parent creates
+ * What the library rows of ipcc-bench (ipcc.c, notify.c, rpmsg.c) share: the system the parent creates
  * and each side opens by name, a side's CPU attached in the row's wait mode, and the event
  * loop of the rows that wait like event-loop applications (eventfd: epoll on ipcc_cpu_fd;
  * uring: io_uring on the doorbell, uring-loop.c), which blocks until the CPU's interrupts fire
@@ -56,5 +56,32 @@ void bench_lib_detach(struct ipcc_system *sys, struct ipcc_cpu *cpu, struct benc
 
 /* Block until an interrupt of the CPU fires, then run its dispatcher. 0 or a negative errno. */
 int bench_evloop_once(struct bench_evloop *l);
+
+/*
+ * What the callbacks of an event-loop side tell its run functions. The callbacks run in the
+ * dispatch of the thread that runs the loop, so plain fields suffice.
+ */
+struct bench_loop_count {
+	uint64_t events; /* callbacks completed */
+	uint64_t target; /* events the run calls asked for so far, over all run calls */
+	int error;	 /* the first error a callback met, or 0 */
+};
+
+/* A callback has handled one event; err: what went wrong with it, or 0. */
+static inline void bench_loop_handled(struct bench_loop_count *c, int err)
+{
+	if (err && !c->error)
+		c->error = err;
+	c->events++;
+}
+
+/*
+ * Run the loop until `n` more events than the earlier run calls asked for have happened, or a
+ * callback met an error. The target is cumulative: a dispatch may handle messages the peer
+ * already sent for the next call (a stream writer does not wait between calls), and those
+ * count for that call. 0 or bench_fail().
+ */
+int bench_loop_more(struct bench_side *s, struct bench_evloop *l, struct bench_loop_count *c,
+		    uint64_t n);
 
 #endif /* IPCC_BENCH_LIBSIDE_H */

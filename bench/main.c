@@ -59,6 +59,11 @@ static const struct bench_transport *const registry[] = {
 	&bench_notify_adaptive,
 	&bench_notify_eventfd,
 	&bench_notify_uring,
+	&bench_rpmsg_spin,
+	&bench_rpmsg_futex,
+	&bench_rpmsg_adaptive,
+	&bench_rpmsg_eventfd,
+	&bench_rpmsg_uring,
 };
 /* clang-format on */
 #define REGISTRY_N (sizeof(registry) / sizeof(registry[0]))
@@ -120,9 +125,10 @@ static void usage(FILE *f)
 "Selection:\n"
 "  -m, --modes LIST        wait modes to run (default: all). A transport tied to a wait mode\n"
 "                          runs only if its mode is listed: spin -> raw-spin, futex ->\n"
-"                          raw-futex, eventfd -> eventfd, uring -> io_uring, and the ipcc\n"
-"                          and notify rows of that mode. pipe and unix belong to no mode and\n"
-"                          always run (unless --no-baselines or --transports leaves them out).\n"
+"                          raw-futex, eventfd -> eventfd, uring -> io_uring, and the ipcc,\n"
+"                          notify and rpmsg rows of that mode. pipe and unix belong to no\n"
+"                          mode and always run (unless --no-baselines or --transports\n"
+"                          leaves them out).\n"
 "  -T, --transports LIST   only these transports (names as in --list)\n"
 "  -B, --no-baselines      skip all baselines (only library rows; ratios then show '-')\n"
 "  -p, --patterns LIST     simplex,half-duplex,stream (default: these three, in that order)\n"
@@ -132,7 +138,8 @@ static void usage(FILE *f)
 "  -s, --sizes LIST        message sizes in bytes, 8..1048576, k or M suffix allowed\n"
 "                          (default 8,64,512; raw-spin, raw-futex, eventfd and io_uring\n"
 "                          move one 8-byte word and run once at size 8, notify one 4-byte\n"
-"                          entry and runs once at size 4)\n"
+"                          entry and runs once at size 4, rpmsg at its own payload sizes:\n"
+"                          half-duplex 16,64,112,496, stream 64)\n"
 "  -c, --cpus A,B          two different CPUs for side A (initiator/sender) and B (default:\n"
 "                          the first two CPUs in the affinity mask)\n"
 "\n"
@@ -180,6 +187,10 @@ static void usage(FILE *f)
 "notify rows: the same three with IPC Notify values, each a sequence number (simplex B\n"
 "looks A's send stamp up by it); half-duplex B echoes from its client callback, stream B\n"
 "counts in it.\n"
+"rpmsg rows: RPMessage packets from end point 12 of A to end point 13 of B; half-duplex\n"
+"B echoes them back (spin, futex, adaptive: ipcc_rpmsg_recv then ipcc_rpmsg_send; eventfd,\n"
+"uring: from the end point's callback, in an event loop), stream B takes them one by one.\n"
+"496 bytes use the linux profile (512-byte buffers), the rest the default (128).\n"
 "Exit status: 0 all rows ran (skipped ones included), 1 a row failed or an output file could\n"
 "not be written, 2 usage error (one line on stderr naming the bad value), 128 + N stopped by\n"
 "signal N.\n",
@@ -568,17 +579,43 @@ static bool selected(const struct opts *o, const struct bench_transport *t)
 	return true;
 }
 
+/* The sizes column of --list: the transport's own sizes (over all patterns), fixed or any. */
+static void list_sizes(const struct bench_transport *t, char *buf, size_t len)
+{
+	size_t seen[BENCH_NR_PATTERNS * 8], nseen = 0, k;
+	int p;
+
+	buf[0] = 0;
+	for (p = 0; p < BENCH_NR_PATTERNS; p++) {
+		for (const size_t *sz = t->sizes[p]; sz && *sz; sz++) {
+			for (k = 0; k < nseen && seen[k] != *sz; k++)
+				;
+			if (k < nseen || nseen == sizeof(seen) / sizeof(seen[0]))
+				continue;
+			seen[nseen++] = *sz;
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%zu", buf[0] ? "," : "",
+				 *sz);
+		}
+	}
+	if (buf[0])
+		return;
+	if (t->fixed_size)
+		snprintf(buf, len, "%zu", t->fixed_size);
+	else
+		snprintf(buf, len, "any");
+}
+
 static void list_transports(void)
 {
 	const char *why;
 	size_t i;
 	int p;
 
-	printf("%-10s %-9s %-8s %-28s %-8s %s\n", "transport", "wait", "mode", "patterns", "sizes",
+	printf("%-10s %-9s %-8s %-28s %-14s %s\n", "transport", "wait", "mode", "patterns", "sizes",
 	       "status");
 	for (i = 0; i < REGISTRY_N; i++) {
 		const struct bench_transport *t = registry[i];
-		char pats[64] = "", sizes[24];
+		char pats[64] = "", sizes[64] = "";
 
 		for (p = 0; p < BENCH_NR_PATTERNS; p++) {
 			if (!bench_supports(t, (enum bench_pattern)p))
@@ -586,12 +623,9 @@ static void list_transports(void)
 			snprintf(pats + strlen(pats), sizeof(pats) - strlen(pats), "%s%s",
 				 pats[0] ? "," : "", bench_pattern_name((enum bench_pattern)p));
 		}
-		if (t->fixed_size)
-			snprintf(sizes, sizeof(sizes), "%zu", t->fixed_size);
-		else
-			snprintf(sizes, sizeof(sizes), "any");
+		list_sizes(t, sizes, sizeof(sizes));
 		why = t->unavailable ? t->unavailable() : NULL;
-		printf("%-10s %-9s %-8s %-28s %-8s %s%s\n", t->name, t->wait,
+		printf("%-10s %-9s %-8s %-28s %-14s %s%s\n", t->name, t->wait,
 		       t->mode ? t->mode : "-", pats[0] ? pats : "-", sizes,
 		       why ? "unavailable: " : "ok", why ? why : "");
 	}
@@ -631,6 +665,12 @@ static size_t make_plan(const struct opts *o, struct plan_row *plan, const char 
 			}
 			if (!selected(o, t) || unavail[i] || !bench_supports(t, p))
 				continue;
+			if (t->sizes[p]) {
+				for (const size_t *sz = t->sizes[p]; *sz; sz++)
+					plan[n++] =
+						(struct plan_row){ .t = t, .p = p, .size = *sz };
+				continue;
+			}
 			if (t->fixed_size) {
 				plan[n++] =
 					(struct plan_row){ .t = t, .p = p, .size = t->fixed_size };

@@ -726,6 +726,19 @@ static bool is_baseline(const struct bench_result *x)
 	return x->t->flags & BENCH_F_BASELINE;
 }
 
+/*
+ * The stroke pattern of a series: baselines dashed, rpmsg rows dotted (they share the size
+ * colours with the ipcc rows of the same panel), the rest solid.
+ */
+static const char *series_dash(const struct bench_result *x, bool key)
+{
+	if (is_baseline(x))
+		return key ? " stroke-dasharray=\"5,3\"" : " stroke-dasharray=\"7,4\"";
+	if (!strcmp(x->t->name, "rpmsg"))
+		return " stroke-dasharray=\"2,2\"";
+	return "";
+}
+
 static bool plottable(const struct bench_result *x)
 {
 	return is_ok(x) && is_latency(x) && x->pattern != BENCH_MESH && x->hist && x->hist->count;
@@ -793,7 +806,7 @@ static void cdf_series(FILE *f, const struct axis *a, double y0, double h,
 		"<polyline class=\"%s\" clip-path=\"url(#c%d)\" fill=\"none\" stroke=\"%s\" "
 		"stroke-width=\"%s\" stroke-linejoin=\"round\"%s points=\"",
 		base ? "baseline" : "series", clip, colour, base ? "2.4" : "1.8",
-		base ? " stroke-dasharray=\"7,4\"" : "");
+		series_dash(x, false));
 	fprintf(f, "%.1f,%.1f", ax_x(a, (double)hg->min), y0 + h);
 	for (i = 0; i < BENCH_HIST_BUCKETS; i++) {
 		if (!hg->bucket[i])
@@ -902,8 +915,7 @@ static void latency_panel(FILE *f, const struct bench_result *r, size_t n, enum 
 		fprintf(f,
 			"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			"stroke-width=\"2.4\"%s/>\n",
-			x0 + w - 28, y - 4, x0 + w - 8, y - 4, colour[k],
-			is_baseline(in[k]) ? " stroke-dasharray=\"5,3\"" : "");
+			x0 + w - 28, y - 4, x0 + w - 8, y - 4, colour[k], series_dash(in[k], true));
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">",
 			x0 + w - 33, y);
 		xml_str(f, lab);

@@ -35,4 +35,11 @@ extern const struct bench_transport bench_notify_adaptive;
 extern const struct bench_transport bench_notify_eventfd;
 extern const struct bench_transport bench_notify_uring;
 
+/* rpmsg.c: RPMessage, one transport per wait mode */
+extern const struct bench_transport bench_rpmsg_spin;
+extern const struct bench_transport bench_rpmsg_futex;
+extern const struct bench_transport bench_rpmsg_adaptive;
+extern const struct bench_transport bench_rpmsg_eventfd;
+extern const struct bench_transport bench_rpmsg_uring;
+
 #endif /* IPCC_BENCH_TRANSPORTS_H */

@@ -94,16 +94,19 @@ def bench_objects(pid):
 
 
 def printed_rows(stdout):
-    names = ("ipcc ", "notify ", "raw-spin ", "spin-2line ", "raw-futex ", "eventfd ",
+    names = ("ipcc ", "notify ", "rpmsg ", "raw-spin ", "spin-2line ", "raw-futex ", "eventfd ",
              "eventfd-epoll ", "pipe ", "unix ", "io_uring ", "eventfd-uring ")
     return [l for l in stdout.splitlines() if l.startswith(names)]
 
 
-def stop_run(bench, tmp, sig, group):
-    """Stop a run while a library row holds its shm object; check what is left and printed."""
+def stop_run(bench, tmp, sig, group, select=("-T", "ipcc,notify", "-m", "futex,adaptive")):
+    """Stop a run while a library row holds its shm object; check what is left and printed.
+
+    `select` picks the rows (at least three library rows): tests/bench/check-rpmsg.py
+    stops a run of RPMessage rows with it."""
     out = os.path.join(tmp, f"stopped-{sig}.json")
     csv = os.path.join(tmp, f"stopped-{sig}.csv")
-    p = subprocess.Popen([bench, "--quick", "-T", "ipcc,notify", "-m", "futex,adaptive",
+    p = subprocess.Popen([bench, "--quick", *select,
                           "--json", out, "--csv", csv], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     name = signal.Signals(sig).name

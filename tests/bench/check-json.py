@@ -2,18 +2,19 @@
 # SPDX-License-Identifier: MIT
 """Run ipcc-bench --quick --json and check the output against bench/SCHEMA.md.
 
-Structure and types only: no timing value is judged. Also the row set: the procedure (ipcc)
-and Notify rows in every wait mode that runs here, each with the baseline its mode maps to. Exit 0 when the document conforms,
-1 with one line per violation otherwise, 77 (Meson's skip) when ipcc-bench cannot run here.
+Structure and types only: no timing value is judged. Also the row set: the procedure (ipcc),
+Notify and RPMessage rows in every wait mode that runs here, each with the baseline its mode
+maps to. Exit 0 when the document conforms, 1 with one line per violation otherwise, 77
+(Meson's skip) when ipcc-bench cannot run here.
 """
 import json
 import subprocess
 import sys
 import tempfile
 
-TRANSPORTS = {"ipcc", "notify", "raw-spin", "spin-2line", "raw-futex", "eventfd",
+TRANSPORTS = {"ipcc", "notify", "rpmsg", "raw-spin", "spin-2line", "raw-futex", "eventfd",
               "eventfd-epoll", "pipe", "unix", "io_uring", "eventfd-uring"}
-LIBRARY = {"ipcc", "notify"}  # the rows with a ratio to a baseline
+LIBRARY = {"ipcc", "notify", "rpmsg"}  # the rows with a ratio to a baseline
 PATTERNS = {"simplex", "half-duplex", "stream"}
 # The baseline of a library row by wait mode (latency patterns); every stream row's is pipe.
 BASELINE = {"spin": "spin-2line", "adaptive": "spin-2line", "futex": "raw-futex",
@@ -22,6 +23,8 @@ BASELINE = {"spin": "spin-2line", "adaptive": "spin-2line", "futex": "raw-futex"
 BASELINE2 = {"spin": "raw-spin", "adaptive": "raw-spin", "eventfd": "eventfd",
              "uring": "io_uring"}
 NOTIFY_SIZE = 4  # one 32-bit Notify queue entry
+# RPMessage's own payload sizes by pattern (the default and the linux buffer profiles).
+RPMSG_SIZES = {"half-duplex": [16, 64, 112, 496], "stream": [64]}
 LATENCY = ["min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 TOP = {"tool", "options", "complete", "stopped_by", "machine", "results"}
 OPTIONS = {"quick", "modes", "transports", "no_baselines", "patterns", "sizes", "cpus", "time_ms",
@@ -153,6 +156,19 @@ def check(doc, errors):
                     == ("notify", wait, p))
             if n != 1:
                 errors.append(f"{n} notify {wait} {p} rows, expected 1")
+    check_rpmsg_rows(res, sorted({w for t, w, _ in waits if t == "ipcc"}), errors)
+
+
+def check_rpmsg_rows(res, modes, errors):
+    """The RPMessage rows of each wait mode in `modes`: exactly its own sizes per pattern."""
+    for wait in modes:
+        for p in PATTERNS:
+            got = sorted(r.get("size") for r in res
+                         if (r.get("transport"), r.get("wait"), r.get("pattern"))
+                         == ("rpmsg", wait, p))
+            if got != RPMSG_SIZES.get(p, []):
+                errors.append(f"rpmsg {wait} {p} rows at sizes {got}, "
+                              f"expected {RPMSG_SIZES.get(p, [])}")
 
 
 def main():
