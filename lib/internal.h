@@ -260,6 +260,11 @@ struct ipcc_section_type {
 extern const struct ipcc_section_type *const ipcc_section_types[];
 extern const unsigned ipcc_section_type_count;
 
+/* lib/region/system.c: set (on) or clear bit b of map[a] for the pair a, b in either order, as
+ * the config calls keep pairs (links, Notify, RPMessage). -EINVAL for a == b or an id out of
+ * range. */
+int ipcc_pair_map_set(uint64_t map[IPCC_CPUS_MAX], unsigned a, unsigned b, bool on);
+
 /* lib/region/layout.c */
 /* The array geometry of a config (limits, link map, strides); no offsets. -EINVAL. */
 int ipcc_geometry_base(unsigned cpus, unsigned channels, uint32_t buffer_size,

@@ -39,9 +39,9 @@
  *
  * Flow control. A receiver that stops consuming keeps the buffers: the sender's next sends find
  * none (-EAGAIN with timeout 0, else they wait for "new empty", which the receiver sends once
- * half the buffers are free again, or as soon as nothing it holds is still queued or in a
- * callback: a stream pays one wake-up per half ring, and no sender waits for a return that
- * only the application could make). The buffers of a pair are shared
+ * half the buffers are free again, or as soon as none of its callbacks runs on a packet of
+ * the pair: a callback-mode stream pays one wake-up per half ring, and no sender waits for a
+ * return that only the application could make). The buffers of a pair are shared
  * by all its end points: one slow end point can take them all (stats.nobuf counts the waits).
  *
  * Peer restarts. A CPU that dies (kill -9) ends its peers' blocked calls that depend on it with
@@ -79,10 +79,10 @@ IPCC_BEGIN_DECLS
 #define IPCC_RPMSG_BUFFERS_MIN	       2u
 #define IPCC_RPMSG_BUFFERS_MAX	       1024u
 #define IPCC_RPMSG_BUFFERS_DEFAULT     8u
-#define IPCC_RPMSG_BUFFER_SIZE_MIN     32u	/* 16 bytes of payload */
+#define IPCC_RPMSG_BUFFER_SIZE_MIN     32u    /* 16 bytes of payload */
 #define IPCC_RPMSG_BUFFER_SIZE_MAX     65536u /* a multiple of 16 in between */
-#define IPCC_RPMSG_BUFFER_SIZE_DEFAULT 128u	/* 112 bytes of payload */
-#define IPCC_RPMSG_BUFFER_SIZE_LINUX   512u	/* the "linux" profile: 496 bytes of payload */
+#define IPCC_RPMSG_BUFFER_SIZE_DEFAULT 128u   /* 112 bytes of payload */
+#define IPCC_RPMSG_BUFFER_SIZE_LINUX   512u   /* the "linux" profile: 496 bytes of payload */
 #define IPCC_RPMSG_ENDPOINTS_MIN       2u
 #define IPCC_RPMSG_ENDPOINTS_MAX       1024u
 #define IPCC_RPMSG_ENDPOINTS_DEFAULT   64u
@@ -298,8 +298,7 @@ IPCC_EXPORT int ipcc_rpmsg_stats(const struct ipcc_system *sys, unsigned from, u
  * The end points CPU `cpu` has open now, as it publishes them: 1 (open), 0, -ERANGE (number),
  * -EINVAL, -ENOPROTOOPT. A dead CPU's stay as it left them.
  */
-IPCC_EXPORT int ipcc_rpmsg_ep_is_open(const struct ipcc_system *sys, unsigned cpu,
-				      unsigned number);
+IPCC_EXPORT int ipcc_rpmsg_ep_is_open(const struct ipcc_system *sys, unsigned cpu, unsigned number);
 
 /* One announced name, as ipcc_rpmsg_names reads it. */
 struct ipcc_rpmsg_name {

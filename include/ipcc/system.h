@@ -43,12 +43,12 @@ struct ipcc_config {
 	 * Services: NULL leaves a service out (ipcc_config_init sets NULL). Each points at that
 	 * service's own config, read only during the call cfg is passed to.
 	 */
-	const struct ipcc_notify_config *notify; /* IPC Notify and sync, <ipcc/notify.h> */
-	const struct ipcc_trace_config *trace;	 /* the register trace, <ipcc/trace.h> */
-	const struct ipcc_rpmsg_config *rpmsg;	 /* RPMessage, <ipcc/rpmsg.h> (needs notify) */
-	const struct ipcc_log_config *log;	 /* the shared-memory log, <ipcc/log.h> */
+	const struct ipcc_notify_config *notify;  /* IPC Notify and sync, <ipcc/notify.h> */
+	const struct ipcc_trace_config *trace;	  /* the register trace, <ipcc/trace.h> */
+	const struct ipcc_rpmsg_config *rpmsg;	  /* RPMessage, <ipcc/rpmsg.h> (needs notify) */
+	const struct ipcc_log_config *log;	  /* the shared-memory log, <ipcc/log.h> */
 	const struct ipcc_region_config *regions; /* user regions, <ipcc/region.h> */
-	const void *reserved_services[3];	 /* NULL: for the services to come */
+	const void *reserved_services[3];	  /* NULL: for the services to come */
 };
 
 /* Fill *cfg with the defaults. Never fails. */

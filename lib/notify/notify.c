@@ -53,18 +53,7 @@ IPCC_EXPORT void ipcc_notify_config_init(struct ipcc_notify_config *ncfg)
 IPCC_EXPORT int ipcc_notify_config_pair(struct ipcc_notify_config *ncfg, unsigned a, unsigned b,
 					bool on)
 {
-	if (!ncfg || a == b || a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX)
-		return -EINVAL;
-	if (a > b) {
-		unsigned t = a;
-		a = b;
-		b = t;
-	}
-	if (on)
-		ncfg->pairs[a] |= 1ull << b;
-	else
-		ncfg->pairs[a] &= ~(1ull << b);
-	return 0;
+	return ncfg ? ipcc_pair_map_set(ncfg->pairs, a, b, on) : -EINVAL;
 }
 
 static bool pow2(uint32_t x)
@@ -789,11 +778,15 @@ static void drain_try(struct notify_cpu *nc)
 		return;
 	/* seq_cst: see drain_missed. */
 	atomic_store_explicit(&nc->drain_missed, true, memory_order_seq_cst);
+	/* seq_cst fence: the flag before the trylock, whose failure C11 does not order. */
+	atomic_thread_fence(memory_order_seq_cst);
 	if (pthread_mutex_trylock(&nc->drain_lock) != 0)
 		return;
-	/* Ours: the flag is for drains we cannot see, and we are about to make one. Relaxed:
-	 * a waiter that sets it again after this is seen by our unlock. */
+	/* Ours: the flag is for drains we cannot see, and we are about to make one. The fence
+	 * keeps the clear before our visit of the pairs: a waiter whose flag it overwrote set
+	 * it before, so its packet was queued before our visit sees the queues. */
 	atomic_store_explicit(&nc->drain_missed, false, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
 	drain_locked(nc);
 	drain_unlock(nc);
 }
@@ -1425,7 +1418,11 @@ void ipcc_notify_service_poll_all(struct ipcc_cpu *cpu)
 	if (!nc)
 		return;
 	drain_enter(nc);
+	/* As drain_locked: the callbacks this runs are the drainer's (draining checks it). */
+	struct notify_cpu *outer = draining_now;
+	draining_now = nc;
 	for (unsigned i = 0; i < nc->npeers; i++)
 		service_poll(nc, nc->list[i]);
+	draining_now = outer;
 	drain_leave(nc);
 }

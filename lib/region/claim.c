@@ -251,8 +251,8 @@ static int claim_lock(int fd, unsigned id)
 			return r;
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t waited = (int64_t)(now.tv_sec - t0.tv_sec) * 1000000000 +
-				 (now.tv_nsec - t0.tv_nsec);
+		int64_t waited =
+			(int64_t)(now.tv_sec - t0.tv_sec) * 1000000000 + (now.tv_nsec - t0.tv_nsec);
 		if (type == F_WRLCK || waited >= CLAIM_RETRY_MAX_NS)
 			return -EBUSY;
 		if (type == F_RDLCK) {

@@ -25,20 +25,25 @@ IPCC_EXPORT void ipcc_config_init(struct ipcc_config *cfg)
 		cfg->links[a] = ~0ull;
 }
 
-IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b, bool linked)
+int ipcc_pair_map_set(uint64_t map[IPCC_CPUS_MAX], unsigned a, unsigned b, bool on)
 {
-	if (!cfg || a == b || a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX)
+	if (a == b || a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX)
 		return -EINVAL;
 	if (a > b) {
 		unsigned t = a;
 		a = b;
 		b = t;
 	}
-	if (linked)
-		cfg->links[a] |= 1ull << b;
+	if (on)
+		map[a] |= 1ull << b;
 	else
-		cfg->links[a] &= ~(1ull << b);
+		map[a] &= ~(1ull << b);
 	return 0;
+}
+
+IPCC_EXPORT int ipcc_config_link(struct ipcc_config *cfg, unsigned a, unsigned b, bool linked)
+{
+	return cfg ? ipcc_pair_map_set(cfg->links, a, b, linked) : -EINVAL;
 }
 
 /* Build the process-local view (links, index table) from a validated geometry. */

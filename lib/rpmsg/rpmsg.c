@@ -72,18 +72,7 @@ IPCC_EXPORT void ipcc_rpmsg_config_linux(struct ipcc_rpmsg_config *rcfg)
 IPCC_EXPORT int ipcc_rpmsg_config_pair(struct ipcc_rpmsg_config *rcfg, unsigned a, unsigned b,
 				       bool on)
 {
-	if (!rcfg || a == b || a >= IPCC_CPUS_MAX || b >= IPCC_CPUS_MAX)
-		return -EINVAL;
-	if (a > b) {
-		unsigned t = a;
-		a = b;
-		b = t;
-	}
-	if (on)
-		rcfg->pairs[a] |= 1ull << b;
-	else
-		rcfg->pairs[a] &= ~(1ull << b);
-	return 0;
+	return rcfg ? ipcc_pair_map_set(rcfg->pairs, a, b, on) : -EINVAL;
 }
 
 /* ---- the section -------------------------------------------------------------------------- */
@@ -357,7 +346,7 @@ struct rp_peer {
 	_Atomic uint32_t *ret_tag;
 	uint8_t *rx_bufs;
 	uint64_t received, dropped, stale, bad, reclaimed; /* rx_lock */
-	unsigned in_work; /* buffers RX_QUEUED or RX_CALLBACK (rx_lock): returns still to come */
+	unsigned in_work; /* buffers RX_CALLBACK (rx_lock): returns that come without the app */
 	struct rx_buf *rx;
 	/* Name service: the peer's names as last seen (drainer). */
 	uint32_t ns_seen; /* the peer's ns_seq at the last scan + 1; 0: never */
@@ -604,7 +593,7 @@ static bool rx_return(struct rp_peer *p, uint16_t i, uint32_t tag)
 /* Give a received buffer back (rx_lock held); the caller rings afterwards. */
 static void rx_give_back(struct rp_peer *p, struct rx_buf *b)
 {
-	if (b->state == RX_QUEUED || b->state == RX_CALLBACK)
+	if (b->state == RX_CALLBACK)
 		p->in_work--;
 	b->state = RX_NONE;
 	b->next = NULL;
@@ -621,9 +610,9 @@ static void rx_ring_empty(struct rp_cpu *rc, struct rp_peer *p)
 		return;
 	/*
 	 * Hysteresis: a waiting sender is rung once half the buffers wait in the free queue, or
-	 * when nothing we hold will come back without the application (no packet queued or in
-	 * a callback): a stream then costs one wake-up per half ring, not one per packet, and
-	 * a sender never waits for a return that is not coming.
+	 * when no callback of ours is running on one of its packets: only a callback's return
+	 * is sure to come without the application (a queued packet waits for a receive that may
+	 * itself wait for this sender), so a sender never waits for a return that is not coming.
 	 */
 	pthread_mutex_lock(&p->rx_lock);
 	int space = p->rx_broken ? 0 : ipcc_queue_space(&p->rfreeq);
@@ -991,7 +980,6 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	}
 	if (!ep->fn) {
 		b->state = RX_QUEUED;
-		p->in_work++;
 		pthread_mutex_unlock(&p->rx_lock);
 		b->next = NULL;
 		if (ep->tail)
@@ -1759,7 +1747,6 @@ IPCC_EXPORT int ipcc_rpmsg_recv_nocopy(struct ipcc_rpmsg_ep *ep, const void **re
 	struct rx_buf *b = w.got;
 	struct rp_peer *p = b->peer;
 	pthread_mutex_lock(&p->rx_lock);
-	p->in_work--; /* RX_QUEUED: the application's now */
 	b->state = RX_HELD;
 	pthread_mutex_unlock(&p->rx_lock);
 	*ret_data = rx_buffer(rc, p, b->index) + IPCC_RPMSG_HEADER_SIZE;

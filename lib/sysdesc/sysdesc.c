@@ -99,7 +99,7 @@ struct check {
 	/* services.rpmsg: the block, and what the size check blames first (NULL: not given) */
 	const struct sysdesc_node *rpmsg, *rpmsg_buffers, *rpmsg_buffer_size;
 	bool rpmsg_profile_linux; /* `profile: linux` was read (it comes before buffer_size) */
-	unsigned region; /* the entry of `regions` being checked */
+	unsigned region;	  /* the entry of `regions` being checked */
 };
 
 static int node_error(struct check *c, const struct sysdesc_node *n, const char *path,
@@ -795,11 +795,9 @@ static int check_log(struct check *c, const char *path, const struct sysdesc_nod
 
 /* A service adds its block here, with its check function and its own config struct. */
 static const struct sysdesc_key service_keys[] = {
-	{ "notify", check_notify, false },
-	{ "trace", check_trace, false },
+	{ "notify", check_notify, false }, { "trace", check_trace, false },
 	{ "rpmsg", check_rpmsg, false }, /* after notify, which it needs */
-	{ "log", check_log, false },
-	{ NULL, NULL, false },
+	{ "log", check_log, false },	   { NULL, NULL, false },
 };
 
 static int check_services(struct check *c, const char *path, const struct sysdesc_node *n)
