@@ -343,8 +343,9 @@ fi
 if ! command -v script >/dev/null; then
 	echo "skipped: watch on a terminal (no script(1))"
 else
-	script -qfec "'$ipcc' watch '$sys' --link 0-3 --interval 0.05" "$tmp/tty.out" \
-		>/dev/null 2>&1 </dev/null &
+	# the shell says its pid, then becomes watch: no pgrep (procps) needed to find it
+	script -qfec "echo \$\$ >'$tmp/tty.pid'; exec '$ipcc' watch '$sys' --link 0-3 --interval 0.05" \
+		"$tmp/tty.out" >/dev/null 2>&1 </dev/null &
 	w=$!
 	pids+=("$w")
 	wait_for "$tmp/tty.out" 'notify 3->0 +fill 0/16'
@@ -353,8 +354,8 @@ else
 	# the sender's attach may show in frames of its own; the flag shows highlighted at last
 	wait_for "$tmp/tty.out" "C1TOC2SR $esc\\[7m0x00000008$esc\\[0m"
 	wait_for "$tmp/tty.out" "proc2 .*RXO $esc\\[7mHIGH"
-	# Ctrl-C to watch itself, script's child (its shell execs the one command)
-	kill -INT "$(pgrep -P "$w")"
+	# Ctrl-C to watch itself, script's child
+	kill -INT "$(cat "$tmp/tty.pid")"
 	wait_exit "$w" || fail "watch on a terminal exited with $?"
 	if command -v python3 >/dev/null; then
 		[[ $(watchers "$sys") == "0 0 0 0 0" ]] || fail "watch on a terminal left watchers behind: $(watchers "$sys")"
