@@ -331,6 +331,12 @@ void ipcc_link_write_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p
 void ipcc_link_write_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);
 void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear);
+/*
+ * Whether nobody outside the registers sees this link's writes (no trace recording, no line
+ * callback in this process, no line watcher in any): a write that changes nothing, or a mask
+ * and unmask pair skipped around a wait that polled instead, is then invisible.
+ */
+bool ipcc_link_unobserved(struct ipcc_system *sys, struct ipcc_link *l);
 void ipcc_link_update_cr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t set,
 			 uint32_t clear);
 void ipcc_link_write_scr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p, uint32_t v);

@@ -3,6 +3,7 @@
  * The register trace (include/ipcc/trace.h): which writes are recorded, into which ring, with
  * which values; the switch; a full ring; the section in the memory map; several writers.
  */
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include <ipcc/layout.h>
@@ -366,4 +367,90 @@ Test(trace, a_notify_value_is_recorded_when_queued_and_when_taken)
 	ipcc_cpu_detach(cpu1);
 	ipcc_cpu_detach(cpu0);
 	ipcc_system_close(sys);
+}
+
+/*
+ * A spin-mode CPU whose flag changes while it polls skips the unmask and mask around its wait
+ * (lib/proc/proc.c:chan_wait), but only when nobody sees the link's writes. With a trace
+ * recording, every call still writes the whole interrupt procedure; traced or not, the
+ * registers after the calls are the same.
+ */
+#define SPIN_CALLS 40
+
+struct echo {
+	struct ipcc_cpu *cpu;
+	int err;
+};
+
+static void *echo_main(void *p)
+{
+	struct echo *e = p;
+	char buf[16];
+
+	for (int i = 0; i < SPIN_CALLS && !e->err; i++) {
+		int r = ipcc_serve(e->cpu, 0, 1, buf, sizeof(buf), IPCC_TIMEOUT_INFINITE);
+		if (r >= 0)
+			r = ipcc_reply(e->cpu, 0, 1, buf, (size_t)r);
+		e->err = r < 0 ? r : 0;
+	}
+	return NULL;
+}
+
+/* SPIN_CALLS spin-mode calls on channel 1; CR and MR of both processors after them. */
+static void spin_calls(bool traced, uint32_t out[4], unsigned *unmasks)
+{
+	struct ipcc_system *sys = traced_system(1u << 14, traced);
+	struct ipcc_cpu *a = test_attach(sys, 0), *b = test_attach(sys, 1);
+	struct ipcc_trace_record rec[256];
+	struct echo e = { .cpu = b };
+	pthread_t th;
+
+	cr_assert_eq(ipcc_cpu_set_wait_mode(a, IPCC_WAIT_SPIN, 0), 0);
+	cr_assert_eq(ipcc_cpu_set_wait_mode(b, IPCC_WAIT_SPIN, 0), 0);
+	if (traced)
+		(void)drain(sys, 0, rec, 256); /* the attach's bank reset */
+	cr_assert_eq(pthread_create(&th, NULL, echo_main, &e), 0);
+	*unmasks = 0;
+	for (int i = 0; i < SPIN_CALLS; i++) {
+		char req[8], resp[8];
+		int len = snprintf(req, sizeof(req), "c%d", i);
+		int r = ipcc_call(a, 1, 1, req, (size_t)len, resp, sizeof(resp),
+				  IPCC_TIMEOUT_INFINITE);
+		cr_assert_eq(r, len, "call %d: %d", i, r);
+		cr_assert_eq(memcmp(req, resp, (size_t)len), 0, "call %d: the echo", i);
+		/* CPU 0's ring: count the writes that unmask TX free of channel 1 */
+		int n = traced ? drain(sys, 0, rec, 256) : 0;
+		for (int k = 0; k < n; k++)
+			if (rec[k].kind == IPCC_TRACE_MR && rec[k].proc == 1 &&
+			    rec[k].mask == IPCC_MR_CHFM(1) && !(rec[k].value & IPCC_MR_CHFM(1)))
+				++*unmasks;
+	}
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(e.err, 0, "the echo thread: %s", strerror(-e.err));
+	struct ipcc_regs *regs = test_regs(sys, 0, 1);
+	out[0] = test_rd(regs, CR(0));
+	out[1] = test_rd(regs, MR(0));
+	out[2] = test_rd(regs, CR(1));
+	out[3] = test_rd(regs, MR(1));
+	ipcc_regs_close(regs);
+	ipcc_cpu_detach(a);
+	ipcc_cpu_detach(b);
+	ipcc_system_close(sys);
+}
+
+Test(trace, a_traced_spinning_caller_writes_the_whole_procedure_and_ends_in_the_same_registers)
+{
+	uint32_t traced[4], plain[4];
+	unsigned unmasks, none;
+
+	spin_calls(true, traced, &unmasks);
+	spin_calls(false, plain, &none);
+	cr_expect_eq(unmasks, SPIN_CALLS, "one TX free unmask per traced call, not %u", unmasks);
+	cr_expect_eq(none, 0u);
+	cr_expect(traced[1] & IPCC_MR_CHFM(1), "TX free of channel 1 is masked after the calls");
+	cr_expect(!(traced[3] & IPCC_MR_CHOM(1)), "RX occupied of channel 1 is unmasked again");
+	const char *name[4] = { "C1CR", "C1MR", "C2CR", "C2MR" };
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(plain[i], traced[i], "%s: 0x%08x untraced, 0x%08x traced", name[i],
+			     plain[i], traced[i]);
 }

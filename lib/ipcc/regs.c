@@ -214,7 +214,7 @@ WRITE_FN link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned p
  * invisible, and may be skipped. The loads: ipcc_trace_begin's, the acquire of lines_begin and
  * the seq_cst watchers load of lines_end (which the write would make anyway).
  */
-static bool link_unobserved(struct ipcc_system *sys, struct ipcc_link *l)
+bool ipcc_link_unobserved(struct ipcc_system *sys, struct ipcc_link *l)
 {
 	return ipcc_trace_begin(sys) == 0 &&
 	       atomic_load_explicit(&l->lines_fn, memory_order_acquire) == NULL &&
@@ -235,7 +235,7 @@ void ipcc_link_update_mr(struct ipcc_system *sys, struct ipcc_link *l, unsigned 
 	 * (lib/proc/proc.c:chan_wait, rx_begin, rx_end): half of those find the bit in place.
 	 */
 	uint32_t cur = atomic_load_explicit(&l->shm->bank[p].mr, memory_order_seq_cst);
-	if ((cur & set) == set && !(cur & clear) && link_unobserved(sys, l))
+	if ((cur & set) == set && !(cur & clear) && ipcc_link_unobserved(sys, l))
 		return;
 	LINK_WRITE(sys, l, l->cpu[p], link_update_mr(sys, l, p, set, clear, t_));
 }

@@ -143,6 +143,22 @@ typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, unsigned flags);
 
+/*
+ * The polls of ipcc_wait_poll: a few microseconds, several spin-mode round trips. It bounds how
+ * late a polling wait notices a peer's death, ipcc_cpu_interrupt or a stale handle, which the
+ * wait that follows it checks.
+ */
+#define IPCC_WAIT_POLLS 1024u
+
+/*
+ * A spin-mode CPU's cheap first look: true if pred(cpu, arg) holds within IPCC_WAIT_POLLS polls,
+ * false at once in any other mode, or when it did not. The caller then waits with
+ * ipcc_wait_core as usual, so the poll decides nothing but which way a spinning CPU goes: the
+ * polling procedure (read the flag until it changes) instead of unmask, wait for the
+ * interrupt, mask.
+ */
+bool ipcc_wait_poll(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg);
+
 /* This CPU's interrupt state (the irq layer's entry of the registry, lib/layers.c). */
 static inline struct ipcc_irq_state *ipcc_irq(const struct ipcc_cpu *cpu)
 {

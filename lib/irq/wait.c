@@ -229,6 +229,18 @@ static int wait_blocking(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg,
 	return sleep_loop(cpu, be, pred, arg, watch, in, deadline);
 }
 
+bool ipcc_wait_poll(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg)
+{
+	if (ipcc_wait_backend_of(cpu)->spin != IPCC_SPIN_FOREVER)
+		return false;
+	for (unsigned i = 0; i < IPCC_WAIT_POLLS; i++) {
+		ipcc_cpu_relax();
+		if (pred(cpu, arg))
+			return true;
+	}
+	return false;
+}
+
 int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ipcc_watch *watch,
 		   int64_t timeout_ns, unsigned flags)
 {

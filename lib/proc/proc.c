@@ -140,10 +140,23 @@ static int chan_wait(struct ipcc_cpu *cpu, struct chan_ref *c, enum ipcc_irq lin
 		return 0;
 	if (timeout_ns == 0)
 		return -EAGAIN;
+	ipcc_chan_enable_line(&c->hw, line);
+	/*
+	 * A spinning CPU first polls the flag, as a polling driver does: if it changes soon, the
+	 * unmask and mask around the wait (two locked RMWs on the bank) and the peer watch (the
+	 * claims mutex) are skipped. Only when nobody sees the link's writes, so a trace, a line
+	 * callback or a line watcher still gets the whole interrupt procedure; and only without a
+	 * deadline, which the polls could overrun. The register state after the wait is the same
+	 * either way: masked (a peek, no write, when it was masked already).
+	 */
+	if (timeout_ns < 0 && ipcc_link_unobserved(c->hw.sys, c->hw.l) &&
+	    ipcc_wait_poll(cpu, pred, c)) {
+		ipcc_chan_mask_line(&c->hw, line, true);
+		return 0;
+	}
 	int r = ipcc_watch_add(cpu, &watch, c->hw.peer);
 	if (r < 0)
 		return r;
-	ipcc_chan_enable_line(&c->hw, line);
 	ipcc_chan_mask_line(&c->hw, line, false);
 	r = ipcc_wait_core(cpu, pred, c, &watch, timeout_ns, 0);
 	ipcc_chan_mask_line(&c->hw, line, true);
