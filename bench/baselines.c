@@ -212,9 +212,13 @@ static int spin_sx_b(struct bench_side *s, uint64_t n)
 
 	for (i = 0; i < n; i++) {
 		spin_until(&l->seq, seq + 1);
-		t_recv = bench_now_ns();
-		/* relaxed: ordered after A's store by the acquire in spin_until(). */
+		/*
+		 * relaxed: ordered after A's store by the acquire in spin_until(). The message is
+		 * received once it is read, so the stamp comes after this load: in spin-2line it
+		 * fetches the data line, as every receive of a message must (ipcc_recv's copy).
+		 */
 		t_send = atomic_load_explicit(spin_msg(l), memory_order_relaxed);
+		t_recv = bench_now_ns();
 		bench_sample(s, i, t_send, t_recv);
 		/* release: pairs with the acquire in A's spin_until() (the ack). */
 		atomic_store_explicit(&l->seq, seq + 2, memory_order_release);
