@@ -7,6 +7,11 @@
  * against ipcc_serve + ipcc_reply) or simplex (ipcc_send, ipcc_recv, and an 8-byte ack back).
  * `fast` is the non-blocking path alone: one thread, ipcc_send by CPU 0 then ipcc_recv by
  * CPU 1 with timeout 0 (the message is there), as ipcc-bench-trace does.
+ * The service patterns run on a system with Notify and RPMessage on its link: `notify-echo`
+ * is a value sent to client CLIENT of CPU 1, which takes it with ipcc_notify_recv and sends it
+ * back to the same client of CPU 0; `rpmsg-echo` is ipcc-bench's rpmsg echo row at 64 bytes
+ * (queue-mode end points 12 on CPU 0 and 13 on CPU 1, ipcc_rpmsg_send then ipcc_rpmsg_recv,
+ * the server recv then send back to where the packet came from).
  *
  * Under `valgrind --tool=callgrind`, run it with two counts: the difference of the totals
  * divided by the difference of the counts is the instructions per exchange, both sides
@@ -36,10 +41,15 @@
 #include <ipcc/ipcc.h>
 
 #define CHANNELS 6
+#define CLIENT	   IPCC_NOTIFY_CLIENT_FIRST /* notify-echo's client on both CPUs */
+#define EP_CLIENT  12			    /* rpmsg-echo: CPU 0's end point */
+#define EP_SERVER  13			    /* rpmsg-echo: CPU 1's end point */
+#define RPMSG_SIZE 64			    /* rpmsg-echo's payload bytes */
 
 struct side {
 	struct ipcc_cpu *cpu;
 	struct ipcc_regs *regs;
+	struct ipcc_rpmsg_ep *ep; /* rpmsg-echo */
 	const char *pattern;
 	unsigned long count;
 	int err;
@@ -48,7 +58,8 @@ struct side {
 static int usage(void)
 {
 	fprintf(stderr, "usage: ipcc-bench-cost --pattern half-duplex|simplex|fast|stream|"
-			"stream-regs|stream-batch [--mode spin|futex|adaptive] [--count N]\n");
+			"stream-regs|stream-batch|notify-echo|rpmsg-echo [--mode spin|futex|adaptive] "
+			"[--count N]\n");
 	return 2;
 }
 
@@ -130,6 +141,46 @@ static bool is_stream(const char *pattern)
 	return !strncmp(pattern, "stream", 6);
 }
 
+static bool is_service(const char *pattern)
+{
+	return !strcmp(pattern, "notify-echo") || !strcmp(pattern, "rpmsg-echo");
+}
+
+/* The service echoes, either side (server: CPU 1): 0 or a negative errno. */
+static int service_echo(struct side *s, bool server)
+{
+	unsigned peer = server ? 0 : 1, remote, remote_ep;
+	char buf[RPMSG_SIZE] = "hello";
+	uint32_t v = 1, len;
+	int r = 0;
+
+	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
+		if (!strcmp(s->pattern, "notify-echo")) {
+			if (!server)
+				r = ipcc_notify_send(s->cpu, peer, CLIENT, v, IPCC_TIMEOUT_INFINITE);
+			if (r >= 0)
+				r = ipcc_notify_recv(s->cpu, CLIENT, &v, NULL, IPCC_TIMEOUT_INFINITE);
+			if (r >= 0 && server)
+				r = ipcc_notify_send(s->cpu, peer, CLIENT, v, IPCC_TIMEOUT_INFINITE);
+		} else if (server) {
+			r = ipcc_rpmsg_recv(s->ep, buf, sizeof(buf), &len, &remote, &remote_ep,
+					    IPCC_TIMEOUT_INFINITE);
+			if (r >= 0)
+				r = ipcc_rpmsg_send(s->cpu, buf, len, remote, remote_ep, EP_SERVER,
+						    IPCC_TIMEOUT_INFINITE);
+		} else {
+			r = ipcc_rpmsg_send(s->cpu, buf, sizeof(buf), peer, EP_SERVER, EP_CLIENT,
+					    IPCC_TIMEOUT_INFINITE);
+			if (r >= 0)
+				r = ipcc_rpmsg_recv(s->ep, buf, sizeof(buf), &len, &remote,
+						    &remote_ep, IPCC_TIMEOUT_INFINITE);
+			if (r >= 0 && (len != sizeof(buf) || remote != peer || remote_ep != EP_SERVER))
+				r = -EBADMSG;
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
 /* CPU 1: the server (half-duplex) or the receiver (simplex, stream). */
 static void *side_b(void *arg)
 {
@@ -140,6 +191,10 @@ static void *side_b(void *arg)
 	pin(1);
 	if (is_stream(s->pattern)) {
 		s->err = stream(s, false);
+		return NULL;
+	}
+	if (is_service(s->pattern)) {
+		s->err = service_echo(s, true);
 		return NULL;
 	}
 	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
@@ -167,6 +222,8 @@ static int side_a(struct side *s)
 	pin(0);
 	if (is_stream(s->pattern))
 		return stream(s, true);
+	if (is_service(s->pattern))
+		return service_echo(s, false);
 	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
 		if (!strcmp(s->pattern, "half-duplex")) {
 			r = ipcc_call(s->cpu, 1, 0, msg, sizeof(msg), in, sizeof(in),
@@ -197,7 +254,8 @@ int main(int argc, char **argv)
 	}
 	if (!pattern || (strcmp(pattern, "half-duplex") && strcmp(pattern, "simplex") &&
 			 strcmp(pattern, "fast") && strcmp(pattern, "stream") &&
-			 strcmp(pattern, "stream-regs") && strcmp(pattern, "stream-batch")))
+			 strcmp(pattern, "stream-regs") && strcmp(pattern, "stream-batch") &&
+			 !is_service(pattern)))
 		return usage();
 
 	struct ipcc_cpu_options opt;
@@ -211,14 +269,27 @@ int main(int argc, char **argv)
 	else
 		return usage();
 
+	struct ipcc_notify_config ncfg;
+	struct ipcc_rpmsg_config rcfg;
 	struct ipcc_config cfg;
 	struct ipcc_system *sys;
 	struct ipcc_cpu *cpu[2];
+	struct ipcc_rpmsg_ep *ep[2] = { NULL, NULL };
 	ipcc_config_init(&cfg);
 	cfg.channels = CHANNELS;
+	if (is_service(pattern)) {
+		/* Notify on the one link (RPMessage's doorbells), the default rpmsg buffers. */
+		ipcc_notify_config_init(&ncfg);
+		ipcc_rpmsg_config_init(&rcfg);
+		cfg.notify = &ncfg;
+		cfg.rpmsg = &rcfg;
+	}
 	int r = ipcc_system_create_anon(&cfg, &sys);
 	for (unsigned i = 0; r == 0 && i < 2; i++)
 		r = ipcc_cpu_attach(sys, i, &opt, &cpu[i]);
+	/* Before the threads start, so that CPU 0's first send finds 13 open on CPU 1. */
+	for (unsigned i = 0; r == 0 && !strcmp(pattern, "rpmsg-echo") && i < 2; i++)
+		r = ipcc_rpmsg_ep_create(cpu[i], i ? EP_SERVER : EP_CLIENT, NULL, NULL, &ep[i]);
 	if (r < 0) {
 		fprintf(stderr, "ipcc-bench-cost: setup: %s\n", strerror(-r));
 		return 1;
@@ -231,8 +302,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipcc-bench-cost: ipcc_regs_open: %s\n", strerror(-r));
 		return 1;
 	}
-	struct side a = { .cpu = cpu[0], .regs = regs, .pattern = pattern, .count = count };
-	struct side b = { .cpu = cpu[1], .regs = regs, .pattern = pattern, .count = count };
+	struct side a = {
+		.cpu = cpu[0], .regs = regs, .ep = ep[0], .pattern = pattern, .count = count
+	};
+	struct side b = {
+		.cpu = cpu[1], .regs = regs, .ep = ep[1], .pattern = pattern, .count = count
+	};
 	double t = now_s();
 	if (!strcmp(pattern, "fast")) {
 		char msg[8] = "hello", in[8];
@@ -259,6 +334,8 @@ int main(int argc, char **argv)
 	}
 	printf("%s %s: %lu %s, %.1f ns each\n", pattern, mode, count,
 	       is_stream(pattern) ? "messages" : "exchanges", t * 1e9 / (double)count);
+	for (unsigned i = 0; i < 2; i++)
+		ipcc_rpmsg_ep_close(ep[i]);
 	ipcc_regs_close(regs);
 	ipcc_cpu_detach(cpu[1]);
 	ipcc_cpu_detach(cpu[0]);
