@@ -931,7 +931,12 @@ static bool ns_scan(struct rp_cpu *rc, struct rp_peer *p)
 	return true;
 }
 
-/* One descriptor from p's full queue (drainer). Returns true if a waiter should look. */
+/*
+ * One descriptor from p's full queue (drainer). Returns true if a waiter should look. Every
+ * path publishes the counters it changed (rx_stats) in the hold of rx_lock that changed them:
+ * a visit that moved a descriptor publishes, one that found nothing writes no shared line, and
+ * the publication costs no lock of its own.
+ */
 static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_desc d,
 		    uint32_t peer_gen16, bool *returned)
 {
@@ -939,6 +944,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	if (d.index >= v->buffers) {
 		pthread_mutex_lock(&p->rx_lock);
 		p->bad++; /* no buffer to give back */
+		rx_stats(p);
 		pthread_mutex_unlock(&p->rx_lock);
 		return false;
 	}
@@ -954,6 +960,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	pthread_mutex_lock(&p->rx_lock);
 	if (b->state != RX_NONE) {
 		p->bad++; /* a buffer we hold already: the sender queued it twice */
+		rx_stats(p);
 		pthread_mutex_unlock(&p->rx_lock);
 		pthread_mutex_unlock(&rc->ep_lock);
 		return false;
@@ -972,6 +979,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 			p->dropped++;
 		rx_give_back(p, b);
 		*returned = true;
+		rx_stats(p);
 		pthread_mutex_unlock(&p->rx_lock);
 		pthread_mutex_unlock(&rc->ep_lock);
 		if (ctrl)
@@ -980,6 +988,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	}
 	if (!ep->fn) {
 		b->state = RX_QUEUED;
+		rx_stats(p);
 		pthread_mutex_unlock(&p->rx_lock);
 		b->next = NULL;
 		if (ep->tail)
@@ -993,6 +1002,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	}
 	b->state = RX_CALLBACK;
 	p->in_work++;
+	rx_stats(p);
 	pthread_mutex_unlock(&p->rx_lock);
 	ipcc_rpmsg_fn fn = ep->fn;
 	void *arg = ep->arg;
@@ -1010,6 +1020,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 	if (b->state == RX_CALLBACK) {
 		rx_give_back(p, b);
 		*returned = true;
+		rx_stats(p); /* the give-back's bad++, when the free queue was broken */
 	}
 	pthread_mutex_unlock(&p->rx_lock);
 	return false;
@@ -1034,7 +1045,6 @@ static void rpmsg_poll(void *arg, unsigned remote, uint32_t value)
 			atomic_load_explicit(&sc->generation, memory_order_acquire) & 0xFFFF;
 		uint32_t budget = rc->rs->v.buffers;
 		const void *slots;
-		bool moved = false;
 		while (budget > 0) {
 			int n = ipcc_queue_peek(&p->rfullq, budget, &slots);
 			if (n <= 0) {
@@ -1063,12 +1073,6 @@ static void rpmsg_poll(void *arg, unsigned remote, uint32_t value)
 				woke |= deliver(rc, p, ds[i], gen16, &returned);
 			}
 			budget -= (uint32_t)n;
-			moved = true;
-		}
-		if (moved) { /* a visit that found nothing writes no shared line */
-			pthread_mutex_lock(&p->rx_lock);
-			rx_stats(p);
-			pthread_mutex_unlock(&p->rx_lock);
 		}
 		/* A budget's worth left more behind: the Notify flag stays set by the sender's
 		 * next kick; a visit ends with another poll. */
