@@ -1598,6 +1598,7 @@ struct rx_wait {
 	struct rx_buf *got; /* the packet taken */
 	int err;	    /* -EMSGSIZE, -ECANCELED */
 	uint32_t need;
+	bool released; /* pred_rx ended the receive (ep->receiving false): ep is not ours */
 };
 
 /* Take the first packet (ep_lock held): true when done (got or err). */
@@ -1632,15 +1633,28 @@ static bool rx_take(struct rx_wait *w)
 static bool pred_rx(struct ipcc_cpu *cpu, void *arg)
 {
 	struct rx_wait *w = arg;
+	/* Done already: ep is not touched again (it may be closed once released). */
+	if (w->got || w->err)
+		return true;
 	struct rp_cpu *rc = w->ep->rc;
 	bool done = false;
 	for (int pass = 0; pass < 2 && !done; pass++) {
 		if (pass)
 			ipcc_notify_drain_try(cpu);
 		/* Relaxed: see ipcc_rpmsg_ep.ready. */
-		if (w->got || w->err || atomic_load_explicit(&w->ep->ready, memory_order_relaxed)) {
+		if (atomic_load_explicit(&w->ep->ready, memory_order_relaxed)) {
 			pthread_mutex_lock(&rc->ep_lock);
 			done = rx_take(w);
+			/*
+			 * A packet taken ends the receive in this hold of ep_lock: rx_call has
+			 * nothing left to do on ep (its -EPIPE partner reset is for a receive
+			 * that got nothing), so it need not take the lock again to say so. The
+			 * wait core does not call a predicate again once it returned true.
+			 */
+			if (w->got) {
+				w->ep->receiving = false;
+				w->released = true;
+			}
 			pthread_mutex_unlock(&rc->ep_lock);
 		}
 	}
@@ -1688,6 +1702,8 @@ static int rx_call(struct ipcc_rpmsg_ep *ep, struct rx_wait *w, int64_t timeout_
 		/* Relaxed: only makes later drains skip a wake-up. */
 		atomic_fetch_sub_explicit(&rc->waiters, 1, memory_order_relaxed);
 	}
+	if (w->released)
+		return 0; /* taken, and ep let go by pred_rx: as below, without a second lock */
 	pthread_mutex_lock(&rc->ep_lock);
 	if (!w->got && r == -EPIPE) {
 		/* Said once: the next receive waits for any sender, or a server would see its
