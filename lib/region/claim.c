@@ -26,9 +26,10 @@
  * detached or died. The reaper drops the lock at once, bumps the peer's epoch and wakes the
  * sleepers of this handle's CPUs linked to that peer (ipcc_layers_wake_sleepers, answered by lib/bell), so their waits wake and see the epoch
  * move (lib/irq/watch.c). Reapers start lazily (ipcc_claim_watch), at most one per watched peer
- * per handle, on a small stack, and exit after reporting; the epoch and the `running` flag change
- * together under the handle's lock, so a watcher that reads the epoch and finds a reaper running
- * is covered by that reaper. ipcc_system_close cancels the reapers still blocked (fcntl with
+ * per handle, on a small stack, and exit after reporting; the epoch and the `running` flag are
+ * one atomic word (ipcc_reaper.state), changed under the handle's lock, so a watcher that reads
+ * the epoch and finds a reaper running in the same load is covered by that reaper, and the
+ * common watch (a reaper runs already) takes no lock. ipcc_system_close cancels the reapers still blocked (fcntl with
  * F_OFD_SETLKW is a cancellation point; cancellation is enabled only around that call) and joins
  * them.
  *
@@ -49,14 +50,21 @@
 
 #include "internal.h"
 
-/* One watched peer of a handle. Fields other than epoch: under claims->lock. */
+#define REAPER_RUNNING 1u /* ipcc_reaper.state */
+
+/* One watched peer of a handle. Fields other than state: under claims->lock. */
 struct ipcc_reaper {
 	struct ipcc_claims *claims;
 	unsigned peer;
-	int fd;			/* the handle's watch description, for the thread */
-	_Atomic uint32_t epoch; /* releases of the peer seen by this handle's reapers */
-	bool running;		/* a thread is waiting (or about to) and has not reported */
-	bool joinable;		/* a thread was started and nobody joined it yet */
+	int fd; /* the handle's watch description, for the thread */
+	/*
+	 * epoch << 1 | running. epoch: releases of the peer seen by this handle's reapers;
+	 * running (REAPER_RUNNING): a thread is waiting (or about to) and has not reported.
+	 * Written under claims->lock only, read without it: one word, so that one load sees
+	 * an epoch together with the reaper that will bump it (ipcc_claim_watch).
+	 */
+	_Atomic uint32_t state;
+	bool joinable; /* a thread was started and nobody joined it yet */
 	pthread_t thread;
 };
 
@@ -158,7 +166,9 @@ static void atfork_child(void)
 			if (c->claim_fd[i] >= 0)
 				close(c->claim_fd[i]);
 			c->claim_fd[i] = -1;
-			c->reaper[i].running = false;
+			/* Relaxed: the child has this one thread. */
+			atomic_fetch_and_explicit(&c->reaper[i].state, ~REAPER_RUNNING,
+						  memory_order_relaxed);
 			c->reaper[i].joinable = false;
 		}
 		if (c->watch_fd >= 0)
@@ -189,7 +199,7 @@ int ipcc_claims_new(struct ipcc_system *sys)
 		c->reaper[i].claims = c;
 		c->reaper[i].peer = i;
 		c->reaper[i].fd = -1;
-		atomic_init(&c->reaper[i].epoch, 0);
+		atomic_init(&c->reaper[i].state, 0);
 	}
 	pthread_mutex_lock(&registry_lock);
 	c->next = registry;
@@ -207,7 +217,10 @@ void ipcc_claims_free(struct ipcc_system *sys)
 	for (unsigned i = 0; i < IPCC_CPUS_MAX; i++) {
 		struct ipcc_reaper *rp = &c->reaper[i];
 		pthread_mutex_lock(&c->lock);
-		bool join = rp->joinable, cancel = rp->running;
+		/* Relaxed: under the lock its writers hold. */
+		bool join = rp->joinable,
+		     cancel = atomic_load_explicit(&rp->state, memory_order_relaxed) &
+			      REAPER_RUNNING;
 		pthread_t t = rp->thread;
 		rp->joinable = false;
 		pthread_mutex_unlock(&c->lock);
@@ -357,8 +370,9 @@ static void reaper_report(struct ipcc_reaper *rp, int fd, unsigned peer, bool lo
 	 * reads bell_sleepers after this bump. Either the sleeper sees the new epoch or the ring
 	 * sees the sleeper and wakes it.
 	 */
-	atomic_fetch_add_explicit(&rp->epoch, 1, memory_order_seq_cst);
-	rp->running = false;
+	assert(atomic_load_explicit(&rp->state, memory_order_relaxed) & REAPER_RUNNING);
+	/* epoch + 1 and running cleared in one RMW: (e << 1 | 1) + 1 == (e + 1) << 1. */
+	atomic_fetch_add_explicit(&rp->state, 1, memory_order_seq_cst);
 	pthread_mutex_unlock(&c->lock);
 	/*
 	 * Only now may a new owner take the claim: our read lock kept it out until the release is
@@ -426,7 +440,10 @@ static int reaper_start(struct ipcc_claims *c, struct ipcc_reaper *rp, pthread_t
 		*ret_join = false;
 		return -ENOMEM;
 	}
-	rp->running = true;
+	/* Release: pairs with the acquire load of ipcc_claim_watch's fast path, which so sees
+	 * the claim_held that found the peer's claim held before this start (and what the
+	 * peer's attach published before it took the claim: lib/irq/watch.c:watch_held). */
+	atomic_fetch_or_explicit(&rp->state, REAPER_RUNNING, memory_order_release);
 	rp->joinable = true;
 	return 0;
 }
@@ -440,21 +457,33 @@ int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch
 	int r = 1;
 
 	assert(peer < sys->geo.cpus);
+	/*
+	 * A reaper runs: it bumps the epoch at the peer's next release, whatever this thread
+	 * does, so the epoch it is paired with in this one load is the answer (the lock below
+	 * would give the same: every write of state is made under it). Acquire: see
+	 * reaper_start.
+	 */
+	uint32_t s = atomic_load_explicit(&rp->state, memory_order_acquire);
+	if (s & REAPER_RUNNING) {
+		*ret_epoch = s >> 1;
+		return 1;
+	}
 	pthread_mutex_lock(&c->lock);
-	if (!rp->running) {
+	s = atomic_load_explicit(&rp->state, memory_order_relaxed); /* under the lock */
+	if (!(s & REAPER_RUNNING)) {
 		/*
 		 * No reaper: the peer's release so far is already counted in the epoch. If its
 		 * claim is held now, a reaper started now sees its release, whenever it comes.
 		 */
 		r = ipcc_claim_held(sys, peer);
 		if (r > 0) {
-			int s = reaper_start(c, rp, &old, &join);
-			if (s < 0)
-				r = s;
+			int e = reaper_start(c, rp, &old, &join);
+			if (e < 0)
+				r = e;
 		}
 	}
-	if (r > 0) /* Relaxed: the bump is made under the lock we hold (reaper_report). */
-		*ret_epoch = atomic_load_explicit(&rp->epoch, memory_order_relaxed);
+	if (r > 0) /* Relaxed: every write of state is made under the lock we hold. */
+		*ret_epoch = atomic_load_explicit(&rp->state, memory_order_relaxed) >> 1;
 	pthread_mutex_unlock(&c->lock);
 	/* Outside the lock: the finished thread may still be ringing (it takes sys->lock). */
 	if (join)
@@ -464,6 +493,7 @@ int ipcc_claim_watch(struct ipcc_system *sys, unsigned peer, uint32_t *ret_epoch
 
 uint32_t ipcc_claim_epoch(struct ipcc_system *sys, unsigned peer)
 {
-	/* seq_cst: pairs with the bump in reaper_report (see there). */
-	return atomic_load_explicit(&sys->claims->reaper[peer].epoch, memory_order_seq_cst);
+	/* seq_cst: pairs with the bump in reaper_report (see there). The running bit is not
+	 * part of the epoch: a reaper that starts does not end a watch. */
+	return atomic_load_explicit(&sys->claims->reaper[peer].state, memory_order_seq_cst) >> 1;
 }
