@@ -365,13 +365,24 @@ struct ipcc_rpmsg_ep {
 	bool receiving;		    /* a receive is in progress (ep_lock) */
 	unsigned unblocks;	    /* pending ipcc_rpmsg_unblock calls (ep_lock) */
 	/*
-	 * Packets queued plus unblocks pending: changed under ep_lock, read without it by a
-	 * receive's predicate to skip the lock when there is nothing (relaxed: a drain that
-	 * queues one wakes the waiters after it, wake_waiters; a drain by the waiter itself is
-	 * in its own program order).
+	 * Packets queued plus unblocks pending: changed under ep_lock (ready_add), read without
+	 * it by a receive's predicate to skip the lock when there is nothing (relaxed: a drain
+	 * that queues one wakes the waiters after it, wake_waiters; a drain by the waiter itself
+	 * is in its own program order).
 	 */
 	_Atomic unsigned ready;
 };
+
+/*
+ * ep->ready += d (ep_lock held). Every writer holds ep_lock, so a load and a store make the
+ * change (no locked RMW): the lock orders the writers, and the lock-free reader needs only
+ * an untorn value. Relaxed: see ipcc_rpmsg_ep.ready.
+ */
+static void ready_add(struct ipcc_rpmsg_ep *ep, int d)
+{
+	unsigned v = atomic_load_explicit(&ep->ready, memory_order_relaxed);
+	atomic_store_explicit(&ep->ready, v + (unsigned)d, memory_order_relaxed);
+}
 
 struct rp_cpu {
 	struct ipcc_cpu *cpu;
@@ -996,7 +1007,7 @@ static bool deliver(struct rp_cpu *rc, struct rp_peer *p, struct ipcc_shm_rpmsg_
 		else
 			ep->head = b;
 		ep->tail = b;
-		atomic_fetch_add_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
+		ready_add(ep, 1);
 		pthread_mutex_unlock(&rc->ep_lock);
 		return true;
 	}
@@ -1609,7 +1620,7 @@ static bool rx_take(struct rx_wait *w)
 		return true;
 	if (ep->unblocks) {
 		ep->unblocks--;
-		atomic_fetch_sub_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
+		ready_add(ep, -1);
 		w->err = -ECANCELED;
 		return true;
 	}
@@ -1625,7 +1636,7 @@ static bool rx_take(struct rx_wait *w)
 	if (!ep->head)
 		ep->tail = NULL;
 	b->next = NULL;
-	atomic_fetch_sub_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
+	ready_add(ep, -1);
 	w->got = b;
 	return true;
 }
@@ -1785,7 +1796,7 @@ IPCC_EXPORT int ipcc_rpmsg_unblock(struct ipcc_rpmsg_ep *ep)
 	struct rp_cpu *rc = ep->rc;
 	pthread_mutex_lock(&rc->ep_lock);
 	ep->unblocks++;
-	atomic_fetch_add_explicit(&ep->ready, 1, memory_order_relaxed); /* see ready */
+	ready_add(ep, 1);
 	pthread_mutex_unlock(&rc->ep_lock);
 	/* seq_cst: the latch before the wake (lib/bell/bell.h). */
 	atomic_thread_fence(memory_order_seq_cst);
