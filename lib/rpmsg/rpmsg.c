@@ -362,7 +362,13 @@ struct ipcc_rpmsg_ep {
 	ipcc_rpmsg_fn fn;
 	void *arg;
 	struct rx_buf *head, *tail; /* queue mode, ep_lock */
-	bool receiving;		    /* a receive is in progress (ep_lock) */
+	/*
+	 * A receive is in progress: set by its start (rx_call, a CAS without ep_lock), cleared
+	 * by its end under ep_lock (release: its last touch of ep; pairs with the acquire load
+	 * of ipcc_rpmsg_ep_close, which may free ep once it reads false, and with the next
+	 * start's CAS).
+	 */
+	_Atomic bool receiving;
 	unsigned unblocks;	    /* pending ipcc_rpmsg_unblock calls (ep_lock) */
 	/*
 	 * Packets queued plus unblocks pending: changed under ep_lock (ready_add), read without
@@ -1188,7 +1194,8 @@ IPCC_EXPORT int ipcc_rpmsg_ep_close(struct ipcc_rpmsg_ep *ep)
 		return -EDEADLK;
 	ipcc_notify_drain_enter(rc->cpu);
 	pthread_mutex_lock(&rc->ep_lock);
-	if (ep->receiving) {
+	/* Acquire: see ipcc_rpmsg_ep.receiving. */
+	if (atomic_load_explicit(&ep->receiving, memory_order_acquire)) {
 		pthread_mutex_unlock(&rc->ep_lock);
 		ipcc_notify_drain_leave(rc->cpu);
 		return -EBUSY;
@@ -1663,7 +1670,9 @@ static bool pred_rx(struct ipcc_cpu *cpu, void *arg)
 			 * wait core does not call a predicate again once it returned true.
 			 */
 			if (w->got) {
-				w->ep->receiving = false;
+				/* Release: see ipcc_rpmsg_ep.receiving. */
+				atomic_store_explicit(&w->ep->receiving, false,
+						      memory_order_release);
 				w->released = true;
 			}
 			pthread_mutex_unlock(&rc->ep_lock);
@@ -1684,15 +1693,18 @@ static int rx_call(struct ipcc_rpmsg_ep *ep, struct rx_wait *w, int64_t timeout_
 		return -EOPNOTSUPP;
 	if (ipcc_notify_draining(cpu))
 		return -EDEADLK; /* from a callback: nothing would drain */
-	pthread_mutex_lock(&rc->ep_lock);
-	if (ep->receiving) {
-		pthread_mutex_unlock(&rc->ep_lock);
+	/*
+	 * One receive at a time: the CAS is the whole check, without ep_lock (a close that
+	 * races with the start of a receive on the same handle is the caller's race either
+	 * way: the end point may be freed under it). Acquire: pairs with the release that ended
+	 * the previous receive (its last touches of ep come before ours).
+	 */
+	bool idle = false;
+	if (!atomic_compare_exchange_strong_explicit(&ep->receiving, &idle, true,
+						     memory_order_acquire, memory_order_relaxed))
 		return -EBUSY;
-	}
-	ep->receiving = true;
 	/* Relaxed: see rp_cpu.partner. */
 	int partner = atomic_load_explicit(&rc->partner[ep->number], memory_order_relaxed) - 1;
-	pthread_mutex_unlock(&rc->ep_lock);
 
 	struct ipcc_watch watch; /* 1 KiB: only .n is set, never zero-filled */
 	watch.n = 0;
@@ -1724,8 +1736,9 @@ static int rx_call(struct ipcc_rpmsg_ep *ep, struct rx_wait *w, int64_t timeout_
 		atomic_compare_exchange_strong_explicit(&rc->partner[ep->number], &expected, 0,
 							memory_order_relaxed, memory_order_relaxed);
 	}
-	/* The last touch of ep: once it is not receiving, another thread may close it. */
-	ep->receiving = false;
+	/* The last touch of ep: once it is not receiving, another thread may close it.
+	 * Release: see ipcc_rpmsg_ep.receiving. */
+	atomic_store_explicit(&ep->receiving, false, memory_order_release);
 	pthread_mutex_unlock(&rc->ep_lock);
 	if (w->got)
 		return 0; /* taken: it is the caller's even if the wait then ended otherwise */
