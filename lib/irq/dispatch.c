@@ -141,6 +141,29 @@ static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned pee
 	}
 }
 
+void ipcc_irq_set_wake_hook(struct ipcc_cpu *cpu, ipcc_wake_hook fn)
+{
+	/* Release: pairs with the acquire in wake_hook_of; what the service set up before is
+	 * visible to a dispatcher that finds the hook. */
+	atomic_store_explicit(&ipcc_irq(cpu)->wake_hook, fn, memory_order_release);
+}
+
+static ipcc_wake_hook wake_hook_of(struct ipcc_cpu *cpu)
+{
+	/* Acquire: pairs with the release store of ipcc_irq_set_wake_hook. */
+	return atomic_load_explicit(&ipcc_irq(cpu)->wake_hook, memory_order_acquire);
+}
+
+/* The CPU's own pending bit (ipcc_bell_wake): the service's hook, if any; the events handled. */
+static int run_wake_hook(struct ipcc_cpu *cpu)
+{
+	ipcc_wake_hook fn = wake_hook_of(cpu);
+	if (!fn)
+		return 0;
+	fn(cpu);
+	return 1;
+}
+
 IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
@@ -161,6 +184,10 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 		unsigned peer;
 		uint64_t tmp;
 		ipcc_for_each_bit(peer, tmp, pend) {
+			if (peer == cpu->id) {
+				n += run_wake_hook(cpu);
+				continue;
+			}
 			/* A bit without a link (a stray or hostile write) is ignored. */
 			struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 			if (l)
@@ -187,6 +214,12 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 	uint64_t high = 0, tmp;
 	unsigned peer;
 	ipcc_for_each_bit(peer, tmp, pend) {
+		if (peer == cpu->id) {
+			/* A wake-up for a service's hook: the dispatch that follows runs it. */
+			if (wake_hook_of(cpu))
+				high |= 1ull << peer;
+			continue;
+		}
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 		if (!l)
 			continue;

@@ -100,6 +100,9 @@ struct ipcc_irq_slot {
 	void *arg;
 };
 
+/* A service's work for a wake-up without a line (ipcc_irq_set_wake_hook). */
+typedef void (*ipcc_wake_hook)(struct ipcc_cpu *cpu);
+
 struct ipcc_irq_state {
 	/* handlers[peer][dir * channels + ch], allocated on first activation for that peer */
 	struct ipcc_irq_slot *handlers[IPCC_CPUS_MAX];
@@ -125,6 +128,8 @@ struct ipcc_irq_state {
 	 */
 	_Atomic uint32_t intr_raised;
 	_Atomic uint32_t intr_seen;
+	/* ipcc_irq_set_wake_hook: run by the dispatcher for the CPU's own pending bit. */
+	_Atomic(ipcc_wake_hook) wake_hook;
 };
 
 typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
@@ -209,6 +214,15 @@ int64_t ipcc_now_ns(void);
  */
 int ipcc_irq_activate_service(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_irq_handler fn,
 			      void *arg);
+/*
+ * A service's hook for the CPU's own pending bit, which ipcc_bell_wake sets without raising a
+ * line: a service whose work has no line of its own (lib/notify: RPMessage packets behind a
+ * pair held by a full mailbox, whose line is masked) is woken that way, and the dispatcher
+ * (ipcc_cpu_dispatch, the interrupt thread's) runs the hook when it takes the bit. With a hook,
+ * the bit also ends ipcc_cpu_wait and the interrupt thread's wait, like a line. NULL removes
+ * it. One hook per CPU; set at the service's attach, removed at its detach.
+ */
+void ipcc_irq_set_wake_hook(struct ipcc_cpu *cpu, ipcc_wake_hook fn);
 /* Whether a handler is registered for (peer, ch, dir); arguments already validated. */
 bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused);

@@ -419,6 +419,7 @@ static void notify_detach(struct ipcc_cpu *cpu)
 	struct notify_cpu *nc = ncpu(cpu);
 	if (!nc)
 		return;
+	ipcc_irq_set_wake_hook(cpu, NULL);
 	notify_free(nc);
 	cpu->layer[IPCC_LAYER_NOTIFY] = NULL;
 }
@@ -498,6 +499,8 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 		assert(r == 0);
 		(void)r;
 	}
+	/* A kick to a held pair (ipcc_notify_kick) reaches a dispatcher as the CPU's own bit. */
+	ipcc_irq_set_wake_hook(cpu, ipcc_notify_drain_try);
 	return 0;
 }
 
@@ -1376,12 +1379,13 @@ int ipcc_notify_kick(struct ipcc_cpu *cpu, unsigned remote, uint32_t value)
 	 * Full: the entries in the queue make the receiver visit the pair, and its poll after
 	 * the visit sees what the caller queued before its fence (service_poll). Unless the
 	 * pair is held (a full mailbox of an application client): its line is masked and no
-	 * visit comes; wake the receiver's waiting threads, whose drain polls a held pair's
-	 * service all the same. seq_cst: after the caller's fence (and the push's), pairs with
-	 * the store that held the pair.
+	 * visit comes; wake the receiver without a line. Its waiting threads' drains poll a held
+	 * pair's service all the same, and its dispatcher (an event loop, the interrupt thread)
+	 * runs that drain through the wake hook (notify_attach). seq_cst: after the caller's
+	 * fence (and the push's), pairs with the store that held the pair.
 	 */
 	if (atomic_load_explicit(&p->tx.rec->held, memory_order_seq_cst))
-		ipcc_bell_wake_sleepers(cpu->sys, remote);
+		ipcc_bell_wake(cpu->sys, remote);
 	return r == -EAGAIN ? 0 : r;
 }
 
