@@ -164,6 +164,17 @@ static int run_wake_hook(struct ipcc_cpu *cpu)
 	return 1;
 }
 
+/*
+ * A wait (any_line) took the own bit for the hook: the dispatch after it runs the hook.
+ * Acquire: pairs with the release store of any_line, in whichever thread waited.
+ */
+static bool hook_due_take(struct ipcc_cpu *cpu)
+{
+	if (!atomic_load_explicit(&ipcc_irq(cpu)->hook_due, memory_order_relaxed))
+		return false; /* a peek, so that a dispatch with nothing due writes nothing */
+	return atomic_exchange_explicit(&ipcc_irq(cpu)->hook_due, false, memory_order_acquire);
+}
+
 IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
@@ -171,6 +182,8 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 	if (ipcc_cpu_stale(cpu))
 		return -ESTALE; /* would take the parent's pending bits */
 	int n = 0;
+	if (ipcc_unlikely(hook_due_take(cpu)))
+		n += run_wake_hook(cpu);
 	for (;;) {
 		uint64_t pend = ipcc_bell_take(cpu);
 		if (!pend) {
@@ -213,11 +226,19 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 		return false;
 	uint64_t high = 0, tmp;
 	unsigned peer;
+	bool hook = false;
 	ipcc_for_each_bit(peer, tmp, pend) {
 		if (peer == cpu->id) {
-			/* A wake-up for a service's hook: the dispatch that follows runs it. */
-			if (wake_hook_of(cpu))
-				high |= 1ull << peer;
+			/*
+			 * A wake-up for a service's hook: this wait ends, once, and the dispatch
+			 * that follows runs the hook. Not put back: a bit without a level would
+			 * end every later wait at once. Release: pairs with hook_due_take.
+			 */
+			if (wake_hook_of(cpu)) {
+				atomic_store_explicit(&ipcc_irq(cpu)->hook_due, true,
+						      memory_order_release);
+				hook = true;
+			}
 			continue;
 		}
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
@@ -234,7 +255,7 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 			high |= 1ull << peer;
 	}
 	ipcc_bell_put_back(cpu, high);
-	return high != 0;
+	return high != 0 || hook;
 }
 
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)

@@ -351,6 +351,12 @@ struct notify_cpu {
 	 * again (drain_unlock).
 	 */
 	_Atomic bool drain_missed;
+	/*
+	 * The wake hook (notify_wake_hook) found the drain taken: a kick to a held pair may have
+	 * come after the holder's visit of that pair, and the dispatcher already took the bit
+	 * that said so. drain_unlock rings the bit again. seq_cst: as drain_missed.
+	 */
+	_Atomic bool hook_missed;
 	struct notify_client client[IPCC_NOTIFY_CLIENTS];
 	/*
 	 * Clients with a callback, a bit each: written under drain_lock, read without it by
@@ -433,6 +439,8 @@ static uint64_t sync_word(uint32_t own_gen, uint32_t peer_gen, uint32_t round)
 static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir,
 		       void *arg);
 
+static void notify_wake_hook(struct ipcc_cpu *cpu);
+
 static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
 {
 	struct ipcc_system *sys = cpu->sys;
@@ -500,7 +508,7 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 		(void)r;
 	}
 	/* A kick to a held pair (ipcc_notify_kick) reaches a dispatcher as the CPU's own bit. */
-	ipcc_irq_set_wake_hook(cpu, ipcc_notify_drain_try);
+	ipcc_irq_set_wake_hook(cpu, notify_wake_hook);
 	return 0;
 }
 
@@ -746,6 +754,8 @@ static void drain_unlock(struct notify_cpu *nc)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_exchange_explicit(&nc->drain_missed, false, memory_order_seq_cst))
 		ipcc_bell_wake_sleepers(nc->cpu->sys, nc->cpu->id);
+	if (atomic_exchange_explicit(&nc->hook_missed, false, memory_order_seq_cst))
+		ipcc_bell_wake(nc->cpu->sys, nc->cpu->id); /* the dispatcher's turn again */
 }
 
 static void drain_locked(struct notify_cpu *nc)
@@ -789,6 +799,30 @@ static void drain_try(struct notify_cpu *nc)
 	 * keeps the clear before our visit of the pairs: a waiter whose flag it overwrote set
 	 * it before, so its packet was queued before our visit sees the queues. */
 	atomic_store_explicit(&nc->drain_missed, false, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	drain_locked(nc);
+	drain_unlock(nc);
+}
+
+/*
+ * The dispatcher took this CPU's own bit (ipcc_irq_set_wake_hook): drain, which polls the
+ * service of a held pair. Like drain_try, but a drain it cannot make is handed to whoever
+ * holds the drain: the bit is taken, and a wake-up of the waiters would not reach the
+ * dispatcher, so drain_unlock rings the bit again. Inside a drain (a callback dispatched) the
+ * same: that drain may have polled the pair before the kick.
+ */
+static void notify_wake_hook(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (!nc)
+		return;
+	/* seq_cst: see hook_missed; the fence orders it before the trylock, as in drain_try. */
+	atomic_store_explicit(&nc->hook_missed, true, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (draining_now == nc || pthread_mutex_trylock(&nc->drain_lock) != 0)
+		return;
+	/* Ours: as in drain_try, the clear comes before our visit of the pairs. */
+	atomic_store_explicit(&nc->hook_missed, false, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	drain_locked(nc);
 	drain_unlock(nc);

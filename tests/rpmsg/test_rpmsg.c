@@ -9,8 +9,11 @@
  * the receiver's ipcc_cpu_dispatch or a receive takes it.
  */
 #include <poll.h>
+#include <semaphore.h>
 
 #include "rpmsg-test.h"
+
+#include "notify/service.h" /* the drain seam, to hold the drain from a thread */
 
 static void teardown(void)
 {
@@ -855,7 +858,10 @@ Test(rpmsg, a_packet_behind_a_full_mailbox_wakes_an_event_loop_and_reaches_its_c
 
 	send_ok(d.a, "behind", 6, 1, 2, 1);
 	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the kick did not wake the event loop");
-	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	/* A waiting application sees it once, not as a level that ends every wait. */
+	cr_assert_eq(ipcc_cpu_wait(d.b, 0), 0, "ipcc_cpu_wait does not see the wake-up");
+	cr_assert_eq(ipcc_cpu_wait(d.b, 0), -EAGAIN, "the wake-up ends a second wait too");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 1);
 	cr_assert_eq(log.n, 1u, "%u callbacks after the wake-up", log.n);
 	cr_assert_eq(log.call[0].len, 6u);
 	cr_assert_eq(memcmp(log.call[0].data, "behind", 6), 0);
@@ -864,6 +870,68 @@ Test(rpmsg, a_packet_behind_a_full_mailbox_wakes_an_event_loop_and_reaches_its_c
 	cr_assert_geq(ns.fill, 1u, "the held value (and the kick behind it) stay queued");
 	cr_assert_eq(ipcc_notify_recv(d.b, 5, &v, NULL, 0), 0);
 	cr_assert_eq(v, 0u, "the oldest value first");
+	ipcc_rpmsg_ep_close(a1);
+	ipcc_rpmsg_ep_close(b2);
+	duo_stop(&d);
+}
+
+/*
+ * The same kick while another thread of the receiver holds the drain (here the drain seam
+ * itself; in use, a thread blocked in a receive, a register, a name-service call): the
+ * dispatcher's drain cannot run, so the holder rings again when it lets go.
+ */
+struct drain_holder {
+	struct ipcc_cpu *cpu;
+	sem_t held, go;
+};
+
+static void *drain_holder_main(void *p)
+{
+	struct drain_holder *h = p;
+	ipcc_notify_drain_enter(h->cpu);
+	sem_post(&h->held);
+	sem_wait(&h->go);
+	ipcc_notify_drain_leave(h->cpu);
+	return NULL;
+}
+
+Test(rpmsg, a_kick_whose_drain_another_thread_holds_reaches_the_callback_when_it_lets_go)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	cr_assert_eq(ipcc_cpu_set_wait_mode(d.b, IPCC_WAIT_EVENTFD, 0), 0);
+	int fd = ipcc_cpu_fd(d.b);
+	cr_assert_geq(fd, 0);
+	struct cb_log log = { 0 };
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL), *b2 = rt_ep(d.b, 2, log_fn, &log);
+	uint32_t v;
+	cr_assert_eq(ipcc_notify_recv(d.b, 5, &v, NULL, 0), -EAGAIN);
+	for (uint32_t i = 0; i < IPCC_NOTIFY_MAILBOX + 1; i++) {
+		cr_assert_eq(ipcc_notify_send(d.a, 1, 5, i, 0), 0, "value %u", i);
+		cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	}
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 0), 0);
+
+	struct drain_holder h = { .cpu = d.b };
+	pthread_t th;
+	cr_assert_eq(sem_init(&h.held, 0, 0), 0);
+	cr_assert_eq(sem_init(&h.go, 0, 0), 0);
+	cr_assert_eq(pthread_create(&th, NULL, drain_holder_main, &h), 0);
+	sem_wait(&h.held);
+	send_ok(d.a, "behind", 6, 1, 2, 1);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the kick did not wake the event loop");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0); /* the drain is held: nothing yet */
+	cr_assert_eq(log.n, 0u);
+	sem_post(&h.go);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the holder's release did not wake the event loop");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 1);
+	cr_assert_eq(log.n, 1u, "%u callbacks after the holder let go", log.n);
+	cr_assert_eq(memcmp(log.call[0].data, "behind", 6), 0);
+	sem_destroy(&h.held);
+	sem_destroy(&h.go);
 	ipcc_rpmsg_ep_close(a1);
 	ipcc_rpmsg_ep_close(b2);
 	duo_stop(&d);
