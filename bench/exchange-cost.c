@@ -27,7 +27,9 @@
  * status word both sides write, instead of one per message. Valgrind runs one thread at a time and switches at each pause instruction of a
  * spin loop, so a spinning wait costs about one poll per hand-over there: the figure is the
  * procedure's own work, without the time spent waiting for the peer. Alone, it prints the
- * wall time per exchange (noisy on a shared machine).
+ * wall time per exchange (noisy on a shared machine) and each side's sleeps in the kernel per
+ * exchange (its thread's voluntary context switches): in futex mode, where a stream's time
+ * goes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <ipcc/ipcc.h>
@@ -53,7 +56,15 @@ struct side {
 	const char *pattern;
 	unsigned long count;
 	int err;
+	long sleeps; /* voluntary context switches of the side's thread: its sleeps in the kernel */
 };
+
+/* This thread's voluntary context switches so far (each blocking sleep is one). */
+static long thread_sleeps(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw : 0;
+}
 
 static int usage(void)
 {
@@ -189,12 +200,15 @@ static void *side_b(void *arg)
 	int r = 0;
 
 	pin(1);
+	s->sleeps = thread_sleeps();
 	if (is_stream(s->pattern)) {
 		s->err = stream(s, false);
+		s->sleeps = thread_sleeps() - s->sleeps;
 		return NULL;
 	}
 	if (is_service(s->pattern)) {
 		s->err = service_echo(s, true);
+		s->sleeps = thread_sleeps() - s->sleeps;
 		return NULL;
 	}
 	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
@@ -210,6 +224,7 @@ static void *side_b(void *arg)
 		}
 	}
 	s->err = r < 0 ? r : 0;
+	s->sleeps = thread_sleeps() - s->sleeps;
 	return NULL;
 }
 
@@ -323,7 +338,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ipcc-bench-cost: pthread_create failed\n");
 			return 1;
 		}
+		a.sleeps = thread_sleeps();
 		a.err = side_a(&a);
+		a.sleeps = thread_sleeps() - a.sleeps;
 		pthread_join(th, NULL);
 	}
 	t = now_s() - t;
@@ -332,8 +349,11 @@ int main(int argc, char **argv)
 			strerror(-(a.err < 0 ? a.err : b.err)));
 		return 1;
 	}
-	printf("%s %s: %lu %s, %.1f ns each\n", pattern, mode, count,
-	       is_stream(pattern) ? "messages" : "exchanges", t * 1e9 / (double)count);
+	printf("%s %s: %lu %s, %.1f ns each; sleeps in the kernel per %s: CPU 0 %.3f, "
+	       "CPU 1 %.3f\n",
+	       pattern, mode, count, is_stream(pattern) ? "messages" : "exchanges",
+	       t * 1e9 / (double)count, is_stream(pattern) ? "message" : "exchange",
+	       (double)a.sleeps / (double)count, (double)b.sleeps / (double)count);
 	for (unsigned i = 0; i < 2; i++)
 		ipcc_rpmsg_ep_close(ep[i]);
 	ipcc_regs_close(regs);

@@ -85,6 +85,10 @@ int ipcc_layers_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
 			continue;
 		int r = layers[i]->attach(cpu, opt);
 		if (r < 0) {
+			/* As ipcc_layers_detach: the interrupt thread stops before what it runs goes. */
+			for (unsigned j = 0; j < i; j++)
+				if (layers[j] && layers[j]->quiesce)
+					layers[j]->quiesce(cpu);
 			detach_below(cpu, i);
 			return r;
 		}

@@ -27,6 +27,21 @@ static const char stat_help[] =
 	"  --link A-B   only the two directions of the link between CPUs A and B\n"
 	"  --json       machine-readable output, every counter on its own\n";
 
+int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct vring_snapshot *v)
+{
+	int r = -EAGAIN;
+
+	/* Lock-free: a busy vring that moved under the reads says -EAGAIN, and is read again. */
+	for (unsigned tries = 0; tries < 1000 && r == -EAGAIN; tries++)
+		r = ipcc_rpmsg_stats(sys, a, b, &v->st);
+	if (r < 0 && r != -EBADMSG)
+		return r;
+	v->from = a;
+	v->to = b;
+	v->consistent = r == 0;
+	return 0;
+}
+
 int rpmsg_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
 		   struct vring_snapshot **ret, unsigned *ret_count)
 {
@@ -42,18 +57,10 @@ int rpmsg_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned
 	}
 	unsigned n = service_pairs(sys, only, only_a, only_b, ipcc_rpmsg_enabled, pairs);
 	for (unsigned i = 0; i < n; i++) {
-		/* Lock-free: a busy vring that moved under the reads is read again. */
-		r = -EAGAIN;
-		for (unsigned tries = 0; tries < 1000 && r == -EAGAIN; tries++)
-			r = ipcc_rpmsg_stats(sys, pairs[i][0], pairs[i][1], &v[count].st);
-		if (r < 0 && r != -EBADMSG)
+		r = vring_read(sys, pairs[i][0], pairs[i][1], &v[count]);
+		if (r < 0)
 			break;
-		v[count] = (struct vring_snapshot){ .from = pairs[i][0],
-						    .to = pairs[i][1],
-						    .st = v[count].st,
-						    .consistent = r == 0 };
 		count++;
-		r = 0;
 	}
 	free(pairs);
 	if (r < 0) {

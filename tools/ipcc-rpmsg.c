@@ -100,12 +100,6 @@ json_t *rpmsg_plan_json(const struct ipcc_config *cfg, const struct ipcc_section
 
 /* ---- info ---------------------------------------------------------------------------------- */
 
-struct info_vring {
-	unsigned from, to;
-	struct ipcc_rpmsg_stats st;
-	bool consistent; /* false: the queues' indices were impossible (counts clamped) */
-};
-
 struct cpu_rpmsg_snapshot {
 	unsigned id;
 	uint64_t open[IPCC_RPMSG_ENDPOINTS_MAX / 64]; /* bit e of word e / 64: e is open */
@@ -116,7 +110,7 @@ struct cpu_rpmsg_snapshot {
 
 struct rpmsg_snapshot {
 	uint32_t buffers, buffer_size, payload_max, endpoints;
-	struct info_vring *vrings;
+	struct vring_snapshot *vrings;
 	unsigned vring_count;
 	struct cpu_rpmsg_snapshot *cpus;
 	unsigned cpu_count;
@@ -129,24 +123,6 @@ void rpmsg_snapshot_free(struct rpmsg_snapshot *s)
 	free(s->vrings);
 	free(s->cpus);
 	free(s);
-}
-
-/*
- * The counters of vring a -> b. ipcc_rpmsg_stats is lock-free: counters that moved under its
- * reads say -EAGAIN, and are read again; -EBADMSG fills them all the same, clamped.
- */
-static int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct info_vring *v)
-{
-	int r = -EAGAIN;
-
-	for (unsigned tries = 0; tries < 1000 && r == -EAGAIN; tries++)
-		r = ipcc_rpmsg_stats(sys, a, b, &v->st);
-	if (r < 0 && r != -EBADMSG)
-		return r;
-	v->from = a;
-	v->to = b;
-	v->consistent = r == 0;
-	return 0;
 }
 
 /* CPU id's end points and names; 1 if it has RPMessage with some CPU, 0 if not. */
@@ -298,7 +274,7 @@ void rpmsg_info_print(struct ipcc_system *sys, const struct rpmsg_snapshot *s)
 	       "FULL", "FREE", "BUFFERS", "SENT", "RECEIVED", "NOBUF", "DROPPED", "STALE", "BAD",
 	       "RECLAIMED");
 	for (unsigned i = 0; i < s->vring_count; i++) {
-		const struct info_vring *v = &s->vrings[i];
+		const struct vring_snapshot *v = &s->vrings[i];
 		char from[40], to[40];
 		printf("  %-18s  %-18s  %4" PRIu32 "  %4" PRIu32 "  %7" PRIu32 "  %10" PRIu64
 		       "  %10" PRIu64 "  %7" PRIu64 "  %7" PRIu64 "  %7" PRIu64 "  %7" PRIu64
@@ -324,7 +300,7 @@ void rpmsg_info_print(struct ipcc_system *sys, const struct rpmsg_snapshot *s)
 	}
 }
 
-static json_t *json_vring(const struct info_vring *v)
+static json_t *json_vring(const struct vring_snapshot *v)
 {
 	return json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 			 "from", (int)v->from, "to", (int)v->to, "sent", (json_int_t)v->st.sent,

@@ -137,6 +137,9 @@ struct vring_snapshot {
 	struct ipcc_rpmsg_stats st;
 	bool consistent; /* false: the indices were impossible (clamped) */
 };
+/* The counters of vring a -> b into *v: 0, or ipcc_rpmsg_stats's error (-EBADMSG is
+ * reported as v->consistent false, with the counts clamped). */
+int vring_read(struct ipcc_system *sys, unsigned a, unsigned b, struct vring_snapshot *v);
 /* Every vring (only_a-only_b's two if only) into *ret (the caller frees it). */
 int rpmsg_snapshot(struct ipcc_system *sys, bool only, unsigned only_a, unsigned only_b,
 		   struct vring_snapshot **ret, unsigned *ret_count);

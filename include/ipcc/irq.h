@@ -64,7 +64,9 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu);
  * do not handle. -EAGAIN (timeout 0 and nothing asserted), -ETIMEDOUT, -EPIPE (a
  * peer that was alive when the wait began died or detached; the next wait watches the peers
  * alive then), -EINTR (ipcc_cpu_interrupt), -EINVAL. Sleeps or spins according to the CPU's wait mode. Do not mix with an
- * interrupt thread.
+ * interrupt thread. It also returns 0, once, when a service of the CPU needs a dispatch that no
+ * line announces (IPC Notify, for RPMessage packets behind a pair its full mailbox holds back):
+ * the next ipcc_cpu_dispatch does that work.
  */
 IPCC_EXPORT int ipcc_cpu_wait(struct ipcc_cpu *cpu, int64_t timeout_ns);
 
@@ -124,7 +126,8 @@ IPCC_EXPORT int ipcc_cpu_peer_alive(struct ipcc_cpu *cpu, unsigned peer);
  * mode) returns -EINTR promptly; when none is blocked, the next wait that would block returns
  * -EINTR at once instead (the interrupt stays pending until a wait consumes it by returning
  * -EINTR; several calls before that count as one). A wait that finds its condition already true
- * returns its result, and timeout 0 never returns -EINTR. Nothing else changes: no register, no
+ * returns its result, and so does a spin-mode procedure wait whose condition comes within its
+ * first polls (proc.h); timeout 0 never returns -EINTR. Nothing else changes: no register, no
  * message, no handler; the interrupt thread (IPCC_CPU_IRQ_THREAD) is not interrupted, and an
  * application polling ipcc_cpu_fd is not woken (poll gets its own EINTR).
  * Typical use: a SIGTERM handler sets a flag and calls this; the server loop sees -EINTR and

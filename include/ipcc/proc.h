@@ -10,6 +10,12 @@
  * Half-duplex: the request goes into the sender's buffer with CHnS; the receiver reads it, writes
  * the response into the same buffer and clears the flag, which the sender sees as TX free:
  * "response ready".
+ * A CPU in spin mode whose wait has no timeout first polls the flag for a few microseconds, as a
+ * polling driver does, and unmasks and waits for the interrupt only if it has not changed by
+ * then; unless a trace records the link's writes, or a line watcher or a line callback of this
+ * process looks at the link (include/ipcc/regs.h): they then see the whole interrupt
+ * procedure. (A line callback in the peer's process sees this CPU's line stay low while it
+ * polls.) The registers after the wait are the same either way.
  *
  * Common rules. timeout_ns: 0 never blocks (-EAGAIN), a positive value bounds the wait
  * (-ETIMEDOUT), IPCC_TIMEOUT_INFINITE waits without a bound. A wait that depends on the peer

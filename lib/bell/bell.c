@@ -93,8 +93,9 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from)
 
 void ipcc_bell_wake(struct ipcc_system *sys, unsigned target)
 {
-	/* The target's own bit: no link has it, so no dispatcher evaluates anything for it, but
-	 * the pending checks of armed eventfds and io_uring waits see it. */
+	/* The target's own bit: no link has it, so no dispatcher evaluates a line for it (it
+	 * runs a service's wake hook, lib/irq/dispatch.c), and the pending checks of armed
+	 * eventfds and io_uring waits see it. */
 	ring_bits(sys, target, 1ull << target);
 }
 

@@ -43,7 +43,8 @@ void ipcc_bell_ring(struct ipcc_system *sys, unsigned target, unsigned from);
  * Wake `target`'s sleepers (futex waits, io_uring FUTEX waits, an armed eventfd) without a
  * register change, so that they re-check their predicates: a barrier, a log reader, the stop of
  * an interrupt thread. The caller's own change must be a seq_cst store or RMW made before the
- * call. Marks target's own bit pending, which no link has: dispatchers ignore it.
+ * call. Marks target's own bit pending, which no link has: a dispatcher evaluates no line for
+ * it, but runs the wake hook of a service that set one (lib/irq: ipcc_irq_set_wake_hook).
  */
 void ipcc_bell_wake(struct ipcc_system *sys, unsigned target);
 

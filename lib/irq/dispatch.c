@@ -141,6 +141,40 @@ static int dispatch_link(struct ipcc_cpu *cpu, struct ipcc_link *l, unsigned pee
 	}
 }
 
+void ipcc_irq_set_wake_hook(struct ipcc_cpu *cpu, ipcc_wake_hook fn)
+{
+	/* Release: pairs with the acquire in wake_hook_of; what the service set up before is
+	 * visible to a dispatcher that finds the hook. */
+	atomic_store_explicit(&ipcc_irq(cpu)->wake_hook, fn, memory_order_release);
+}
+
+static ipcc_wake_hook wake_hook_of(struct ipcc_cpu *cpu)
+{
+	/* Acquire: pairs with the release store of ipcc_irq_set_wake_hook. */
+	return atomic_load_explicit(&ipcc_irq(cpu)->wake_hook, memory_order_acquire);
+}
+
+/* The CPU's own pending bit (ipcc_bell_wake): the service's hook, if any; the events handled. */
+static int run_wake_hook(struct ipcc_cpu *cpu)
+{
+	ipcc_wake_hook fn = wake_hook_of(cpu);
+	if (!fn)
+		return 0;
+	fn(cpu);
+	return 1;
+}
+
+/*
+ * A wait (any_line) took the own bit for the hook: the dispatch after it runs the hook.
+ * Acquire: pairs with the release store of any_line, in whichever thread waited.
+ */
+static bool hook_due_take(struct ipcc_cpu *cpu)
+{
+	if (!atomic_load_explicit(&ipcc_irq(cpu)->hook_due, memory_order_relaxed))
+		return false; /* a peek, so that a dispatch with nothing due writes nothing */
+	return atomic_exchange_explicit(&ipcc_irq(cpu)->hook_due, false, memory_order_acquire);
+}
+
 IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 {
 	if (!cpu)
@@ -148,6 +182,8 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 	if (ipcc_cpu_stale(cpu))
 		return -ESTALE; /* would take the parent's pending bits */
 	int n = 0;
+	if (ipcc_unlikely(hook_due_take(cpu)))
+		n += run_wake_hook(cpu);
 	for (;;) {
 		uint64_t pend = ipcc_bell_take(cpu);
 		if (!pend) {
@@ -161,6 +197,10 @@ IPCC_EXPORT int ipcc_cpu_dispatch(struct ipcc_cpu *cpu)
 		unsigned peer;
 		uint64_t tmp;
 		ipcc_for_each_bit(peer, tmp, pend) {
+			if (peer == cpu->id) {
+				n += run_wake_hook(cpu);
+				continue;
+			}
 			/* A bit without a link (a stray or hostile write) is ignored. */
 			struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 			if (l)
@@ -186,7 +226,21 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 		return false;
 	uint64_t high = 0, tmp;
 	unsigned peer;
+	bool hook = false;
 	ipcc_for_each_bit(peer, tmp, pend) {
+		if (peer == cpu->id) {
+			/*
+			 * A wake-up for a service's hook: this wait ends, once, and the dispatch
+			 * that follows runs the hook. Not put back: a bit without a level would
+			 * end every later wait at once. Release: pairs with hook_due_take.
+			 */
+			if (wake_hook_of(cpu)) {
+				atomic_store_explicit(&ipcc_irq(cpu)->hook_due, true,
+						      memory_order_release);
+				hook = true;
+			}
+			continue;
+		}
 		struct ipcc_link *l = ipcc_link_get(cpu->sys, cpu->id, peer);
 		if (!l)
 			continue;
@@ -201,7 +255,7 @@ static bool any_line(struct ipcc_cpu *cpu, bool handled_only)
 			high |= 1ull << peer;
 	}
 	ipcc_bell_put_back(cpu, high);
-	return high != 0;
+	return high != 0 || hook;
 }
 
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused)

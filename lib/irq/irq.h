@@ -100,6 +100,9 @@ struct ipcc_irq_slot {
 	void *arg;
 };
 
+/* A service's work for a wake-up without a line (ipcc_irq_set_wake_hook). */
+typedef void (*ipcc_wake_hook)(struct ipcc_cpu *cpu);
+
 struct ipcc_irq_state {
 	/* handlers[peer][dir * channels + ch], allocated on first activation for that peer */
 	struct ipcc_irq_slot *handlers[IPCC_CPUS_MAX];
@@ -125,6 +128,11 @@ struct ipcc_irq_state {
 	 */
 	_Atomic uint32_t intr_raised;
 	_Atomic uint32_t intr_seen;
+	/* ipcc_irq_set_wake_hook: run by the dispatcher for the CPU's own pending bit. */
+	_Atomic(ipcc_wake_hook) wake_hook;
+	/* A wait took the own bit for the hook (lib/irq/dispatch.c:any_line): the next
+	 * dispatch runs it. Process-local. */
+	_Atomic bool hook_due;
 };
 
 typedef bool (*ipcc_pred_fn)(struct ipcc_cpu *cpu, void *arg);
@@ -144,11 +152,11 @@ int ipcc_wait_core(struct ipcc_cpu *cpu, ipcc_pred_fn pred, void *arg, struct ip
 		   int64_t timeout_ns, unsigned flags);
 
 /*
- * The polls of ipcc_wait_poll: a few microseconds, several spin-mode round trips. It bounds how
- * late a polling wait notices a peer's death, ipcc_cpu_interrupt or a stale handle, which the
- * wait that follows it checks.
+ * The polls of ipcc_wait_poll: 2 to 12 us (a PAUSE is 10 to 140 cycles, by CPU), ten or more
+ * spin-mode round trips. It bounds how late a polling wait notices a peer's death,
+ * ipcc_cpu_interrupt or a stale handle, which the wait that follows it checks.
  */
-#define IPCC_WAIT_POLLS 1024u
+#define IPCC_WAIT_POLLS 256u
 
 /*
  * A spin-mode CPU's cheap first look: true if pred(cpu, arg) holds within IPCC_WAIT_POLLS polls,
@@ -209,6 +217,16 @@ int64_t ipcc_now_ns(void);
  */
 int ipcc_irq_activate_service(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, ipcc_irq_handler fn,
 			      void *arg);
+/*
+ * A service's hook for the CPU's own pending bit, which ipcc_bell_wake sets without raising a
+ * line: a service whose work has no line of its own (lib/notify: RPMessage packets behind a
+ * pair held by a full mailbox, whose line is masked) is woken that way, and the dispatcher
+ * (ipcc_cpu_dispatch, the interrupt thread's) runs the hook when it takes the bit. With a hook,
+ * the bit also ends ipcc_cpu_wait and the interrupt thread's wait once (not as a level): the
+ * dispatch after that wait runs the hook. NULL removes it. One hook per CPU; set at the
+ * service's attach, removed at its detach.
+ */
+void ipcc_irq_set_wake_hook(struct ipcc_cpu *cpu, ipcc_wake_hook fn);
 /* Whether a handler is registered for (peer, ch, dir); arguments already validated. */
 bool ipcc_irq_registered(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir);
 bool ipcc_irq_any_line(struct ipcc_cpu *cpu, void *unused);

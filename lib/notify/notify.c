@@ -351,6 +351,12 @@ struct notify_cpu {
 	 * again (drain_unlock).
 	 */
 	_Atomic bool drain_missed;
+	/*
+	 * The wake hook (notify_wake_hook) found the drain taken: a kick to a held pair may have
+	 * come after the holder's visit of that pair, and the dispatcher already took the bit
+	 * that said so. drain_unlock rings the bit again. seq_cst: as drain_missed.
+	 */
+	_Atomic bool hook_missed;
 	struct notify_client client[IPCC_NOTIFY_CLIENTS];
 	/*
 	 * Clients with a callback, a bit each: written under drain_lock, read without it by
@@ -419,6 +425,7 @@ static void notify_detach(struct ipcc_cpu *cpu)
 	struct notify_cpu *nc = ncpu(cpu);
 	if (!nc)
 		return;
+	ipcc_irq_set_wake_hook(cpu, NULL);
 	notify_free(nc);
 	cpu->layer[IPCC_LAYER_NOTIFY] = NULL;
 }
@@ -431,6 +438,8 @@ static uint64_t sync_word(uint32_t own_gen, uint32_t peer_gen, uint32_t round)
 
 static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ipcc_dir dir,
 		       void *arg);
+
+static void notify_wake_hook(struct ipcc_cpu *cpu);
 
 static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *opt)
 {
@@ -498,6 +507,8 @@ static int notify_attach(struct ipcc_cpu *cpu, const struct ipcc_cpu_options *op
 		assert(r == 0);
 		(void)r;
 	}
+	/* A kick to a held pair (ipcc_notify_kick) reaches a dispatcher as the CPU's own bit. */
+	ipcc_irq_set_wake_hook(cpu, notify_wake_hook);
 	return 0;
 }
 
@@ -743,6 +754,8 @@ static void drain_unlock(struct notify_cpu *nc)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_exchange_explicit(&nc->drain_missed, false, memory_order_seq_cst))
 		ipcc_bell_wake_sleepers(nc->cpu->sys, nc->cpu->id);
+	if (atomic_exchange_explicit(&nc->hook_missed, false, memory_order_seq_cst))
+		ipcc_bell_wake(nc->cpu->sys, nc->cpu->id); /* the dispatcher's turn again */
 }
 
 static void drain_locked(struct notify_cpu *nc)
@@ -835,6 +848,30 @@ static void drain_try(struct notify_cpu *nc)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (drain_needed(nc))
 		drain_try_always(nc);
+}
+
+/*
+ * The dispatcher took this CPU's own bit (ipcc_irq_set_wake_hook): drain, which polls the
+ * service of a held pair. Like drain_try, but a drain it cannot make is handed to whoever
+ * holds the drain: the bit is taken, and a wake-up of the waiters would not reach the
+ * dispatcher, so drain_unlock rings the bit again. Inside a drain (a callback dispatched) the
+ * same: that drain may have polled the pair before the kick.
+ */
+static void notify_wake_hook(struct ipcc_cpu *cpu)
+{
+	struct notify_cpu *nc = ncpu(cpu);
+	if (!nc)
+		return;
+	/* seq_cst: see hook_missed; the fence orders it before the trylock, as in drain_try. */
+	atomic_store_explicit(&nc->hook_missed, true, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (draining_now == nc || pthread_mutex_trylock(&nc->drain_lock) != 0)
+		return;
+	/* Ours: as in drain_try, the clear comes before our visit of the pairs. */
+	atomic_store_explicit(&nc->hook_missed, false, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	drain_locked(nc);
+	drain_unlock(nc);
 }
 
 /* ---- argument checks ---------------------------------------------------------------------- */
@@ -1423,12 +1460,13 @@ int ipcc_notify_kick(struct ipcc_cpu *cpu, unsigned remote, uint32_t value)
 	 * Full: the entries in the queue make the receiver visit the pair, and its poll after
 	 * the visit sees what the caller queued before its fence (service_poll). Unless the
 	 * pair is held (a full mailbox of an application client): its line is masked and no
-	 * visit comes; wake the receiver's waiting threads, whose drain polls a held pair's
-	 * service all the same. seq_cst: after the caller's fence (and the push's), pairs with
-	 * the store that held the pair.
+	 * visit comes; wake the receiver without a line. Its waiting threads' drains poll a held
+	 * pair's service all the same, and its dispatcher (an event loop, the interrupt thread)
+	 * runs that drain through the wake hook (notify_attach). seq_cst: after the caller's
+	 * fence (and the push's), pairs with the store that held the pair.
 	 */
 	if (atomic_load_explicit(&p->tx.rec->held, memory_order_seq_cst))
-		ipcc_bell_wake_sleepers(cpu->sys, remote);
+		ipcc_bell_wake(cpu->sys, remote);
 	return r == -EAGAIN ? 0 : r;
 }
 

@@ -8,7 +8,12 @@
  * are attached by this process without interrupt threads: a packet waits in its vring until
  * the receiver's ipcc_cpu_dispatch or a receive takes it.
  */
+#include <poll.h>
+#include <semaphore.h>
+
 #include "rpmsg-test.h"
+
+#include "notify/service.h" /* the drain seam, to hold the drain from a thread */
 
 static void teardown(void)
 {
@@ -814,6 +819,120 @@ Test(rpmsg, dispatch_runs_the_callback_per_packet_in_order_and_returns_the_buffe
 		  RT_STATS_FMT, RT_STATS_ARGS(st));
 	ipcc_rpmsg_ep_close(a1);
 	ipcc_rpmsg_ep_close(a4);
+	ipcc_rpmsg_ep_close(b2);
+	duo_stop(&d);
+}
+
+/*
+ * A Notify pair held by a full application mailbox is masked: no line comes for the packets
+ * behind it, only the kick's wake-up. That wake-up must reach every kind of waiter: here an
+ * event loop (eventfd mode: the fd becomes readable) and a dispatch of callback end points,
+ * which then serves the packet although the mailbox is still full.
+ */
+Test(rpmsg, a_packet_behind_a_full_mailbox_wakes_an_event_loop_and_reaches_its_callback)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	cr_assert_eq(ipcc_cpu_set_wait_mode(d.b, IPCC_WAIT_EVENTFD, 0), 0);
+	int fd = ipcc_cpu_fd(d.b);
+	cr_assert_geq(fd, 0, "ipcc_cpu_fd: %s", strerror(-fd));
+	struct cb_log log = { 0 };
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL), *b2 = rt_ep(d.b, 2, log_fn, &log);
+	uint32_t v;
+	/* Client 5 keeps its values (a receive was asked for); nobody takes them. */
+	cr_assert_eq(ipcc_notify_recv(d.b, 5, &v, NULL, 0), -EAGAIN);
+	for (uint32_t i = 0; i < IPCC_NOTIFY_MAILBOX + 1; i++) {
+		int r = ipcc_notify_send(d.a, 1, 5, i, 0);
+		cr_assert_eq(r, 0, "value %u: %s", i, strerror(-r));
+		cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	}
+	struct ipcc_notify_stats ns;
+	cr_assert_eq(ipcc_notify_stats(d.sys, 0, 1, &ns), 0);
+	/* (received counts RPMessage's own kicks too) */
+	cr_assert(ns.received >= IPCC_NOTIFY_MAILBOX && ns.fill == 1,
+		  "the mailbox is full and the last value waits: received %llu, fill %u",
+		  (unsigned long long)ns.received, ns.fill);
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0); /* nothing left: the fd is quiet */
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 0), 0, "the event loop is woken with nothing to do");
+
+	send_ok(d.a, "behind", 6, 1, 2, 1);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the kick did not wake the event loop");
+	/* A waiting application sees it once, not as a level that ends every wait. */
+	cr_assert_eq(ipcc_cpu_wait(d.b, 0), 0, "ipcc_cpu_wait does not see the wake-up");
+	cr_assert_eq(ipcc_cpu_wait(d.b, 0), -EAGAIN, "the wake-up ends a second wait too");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 1);
+	cr_assert_eq(log.n, 1u, "%u callbacks after the wake-up", log.n);
+	cr_assert_eq(log.call[0].len, 6u);
+	cr_assert_eq(memcmp(log.call[0].data, "behind", 6), 0);
+	/* The mailbox is still full: the held value is still held, in order. */
+	cr_assert_eq(ipcc_notify_stats(d.sys, 0, 1, &ns), 0);
+	cr_assert_geq(ns.fill, 1u, "the held value (and the kick behind it) stay queued");
+	cr_assert_eq(ipcc_notify_recv(d.b, 5, &v, NULL, 0), 0);
+	cr_assert_eq(v, 0u, "the oldest value first");
+	ipcc_rpmsg_ep_close(a1);
+	ipcc_rpmsg_ep_close(b2);
+	duo_stop(&d);
+}
+
+/*
+ * The same kick while another thread of the receiver holds the drain (here the drain seam
+ * itself; in use, a thread blocked in a receive, a register, a name-service call): the
+ * dispatcher's drain cannot run, so the holder rings again when it lets go.
+ */
+struct drain_holder {
+	struct ipcc_cpu *cpu;
+	sem_t held, go;
+};
+
+static void *drain_holder_main(void *p)
+{
+	struct drain_holder *h = p;
+	ipcc_notify_drain_enter(h->cpu);
+	sem_post(&h->held);
+	sem_wait(&h->go);
+	ipcc_notify_drain_leave(h->cpu);
+	return NULL;
+}
+
+Test(rpmsg, a_kick_whose_drain_another_thread_holds_reaches_the_callback_when_it_lets_go)
+{
+	struct duo d;
+	duo_start(&d, 0, 0);
+	cr_assert_eq(ipcc_cpu_set_wait_mode(d.b, IPCC_WAIT_EVENTFD, 0), 0);
+	int fd = ipcc_cpu_fd(d.b);
+	cr_assert_geq(fd, 0);
+	struct cb_log log = { 0 };
+	struct ipcc_rpmsg_ep *a1 = rt_ep(d.a, 1, NULL, NULL), *b2 = rt_ep(d.b, 2, log_fn, &log);
+	uint32_t v;
+	cr_assert_eq(ipcc_notify_recv(d.b, 5, &v, NULL, 0), -EAGAIN);
+	for (uint32_t i = 0; i < IPCC_NOTIFY_MAILBOX + 1; i++) {
+		cr_assert_eq(ipcc_notify_send(d.a, 1, 5, i, 0), 0, "value %u", i);
+		cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	}
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	cr_assert_eq(poll(&pfd, 1, 0), 0);
+
+	struct drain_holder h = { .cpu = d.b };
+	pthread_t th;
+	cr_assert_eq(sem_init(&h.held, 0, 0), 0);
+	cr_assert_eq(sem_init(&h.go, 0, 0), 0);
+	cr_assert_eq(pthread_create(&th, NULL, drain_holder_main, &h), 0);
+	sem_wait(&h.held);
+	send_ok(d.a, "behind", 6, 1, 2, 1);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the kick did not wake the event loop");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 0); /* the drain is held: nothing yet */
+	cr_assert_eq(log.n, 0u);
+	sem_post(&h.go);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(poll(&pfd, 1, 5000), 1, "the holder's release did not wake the event loop");
+	cr_assert_geq(ipcc_cpu_dispatch(d.b), 1);
+	cr_assert_eq(log.n, 1u, "%u callbacks after the holder let go", log.n);
+	cr_assert_eq(memcmp(log.call[0].data, "behind", 6), 0);
+	sem_destroy(&h.held);
+	sem_destroy(&h.go);
+	ipcc_rpmsg_ep_close(a1);
 	ipcc_rpmsg_ep_close(b2);
 	duo_stop(&d);
 }
