@@ -784,32 +784,8 @@ static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ip
 		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, true);
 }
 
-/*
- * Whether a drain would find anything: a peer's flag set, a held pair, or kept values for a
- * new callback. Outside a drain, an entry in a queue has its flag set, or its sender is about
- * to set it and ring (the doorbell protocol in the file comment), and `again` is false (a drain
- * loops until no pair has it). A held pair may have its flag clear (held after a second look):
- * its record's word says held. So when this says no, a drain would visit no pair.
- */
-static bool drain_needed(struct notify_cpu *nc)
-{
-	/* Relaxed: see mbox_for_cb (register's fence and wake come after its store). */
-	if (atomic_load_explicit(&nc->mbox_for_cb, memory_order_relaxed))
-		return true;
-	for (unsigned k = 0; k < nc->npeers; k++) {
-		struct notify_peer *p = nc->list[k];
-		/* seq_cst: pairs with the store that held the pair (drain_pair), as the kick's
-		 * load does (ipcc_notify_kick). Written by us; a peer that forges it changes
-		 * only whether its own held pair is looked at. */
-		if (ipcc_chan_rx_occupied(&p->chan) ||
-		    atomic_load_explicit(&p->rx.rec->held, memory_order_seq_cst))
-			return true;
-	}
-	return false;
-}
-
-/* Drain unless somebody is (who then wakes the waiters: drain_missed). */
-static void drain_try_always(struct notify_cpu *nc)
+/* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
+static void drain_try(struct notify_cpu *nc)
 {
 	if (draining_now == nc)
 		return;
@@ -826,28 +802,6 @@ static void drain_try_always(struct notify_cpu *nc)
 	atomic_thread_fence(memory_order_seq_cst);
 	drain_locked(nc);
 	drain_unlock(nc);
-}
-
-/* From a waiting thread: drain unless there is nothing to drain or somebody is (who then wakes
- * us if it keeps a value). */
-static void drain_try(struct notify_cpu *nc)
-{
-	if (draining_now == nc)
-		return;
-	/*
-	 * Nothing to drain: return without the flag, the lock and their fences. seq_cst fence:
-	 * the caller's announcement as a sleeper (lib/bell/bell.c) before the flag loads; pairs
-	 * with the seq_cst RMW that sets a flag (lib/ipcc/regs.c:ipcc_link_write_scr) before
-	 * its ring looks for sleepers: we see the flag, or the ring sees us and wakes us. A
-	 * drainer busy meanwhile wakes the waiters of what it delivers (drain_all's woke,
-	 * lib/rpmsg/rpmsg.c:wake_waiters), and an entry that comes after its visit sets a flag
-	 * and rings, as one that comes after ours would: the wake drain_missed asks for is for
-	 * a flag seen set (or a held pair), which this does not skip. Room made in a mailbox is
-	 * the one change a drainer busy meanwhile may not see: recv_take drains always.
-	 */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (drain_needed(nc))
-		drain_try_always(nc);
 }
 
 /*
@@ -1118,10 +1072,9 @@ static bool recv_take(struct recv_wait *w)
 	w->got = mbox_take(m, &w->value, &w->remote);
 	pthread_mutex_unlock(&w->nc->mbox_lock);
 	/* The room we made may free a pair held back by this mailbox (drain_all), whose line is
-	 * masked: nothing else would drain it now. Always: a drainer that is holding the pair
-	 * right now has not published that yet, and drain_missed makes it wake the waiters. */
+	 * masked: nothing else would drain it now. */
 	if (w->got && was_full)
-		drain_try_always(w->nc);
+		drain_try(w->nc);
 	return w->got;
 }
 
