@@ -41,9 +41,12 @@ want() {
 
 # has WANT WORD...: WANT is among the completions
 has() {
-	local w=$1
+	local w=$1 got
 	shift
-	if ! complete_words "$@" | grep -qxF -- "$w"; then
+	# all the completions first: grep -q would stop reading at the match, and with pipefail
+	# the writer's SIGPIPE would count as a miss when other objects come after ours
+	got=$(complete_words "$@")
+	if ! grep -qxF -- "$w" <<<"$got"; then
 		printf 'FAIL: completing %q does not offer %s\n' "$*" "$w" >&2
 		fails=$((fails + 1))
 	fi
