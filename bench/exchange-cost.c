@@ -43,7 +43,7 @@
 
 #include <ipcc/ipcc.h>
 
-#define CHANNELS 6
+#define CHANNELS   6
 #define CLIENT	   IPCC_NOTIFY_CLIENT_FIRST /* notify-echo's client on both CPUs */
 #define EP_CLIENT  12			    /* rpmsg-echo: CPU 0's end point */
 #define EP_SERVER  13			    /* rpmsg-echo: CPU 1's end point */
@@ -68,9 +68,10 @@ static long thread_sleeps(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ipcc-bench-cost --pattern half-duplex|simplex|fast|stream|"
-			"stream-regs|stream-batch|notify-echo|rpmsg-echo [--mode spin|futex|adaptive] "
-			"[--count N]\n");
+	fprintf(stderr,
+		"usage: ipcc-bench-cost --pattern half-duplex|simplex|fast|stream|"
+		"stream-regs|stream-batch|notify-echo|rpmsg-echo [--mode spin|futex|adaptive] "
+		"[--count N]\n");
 	return 2;
 }
 
@@ -168,11 +169,14 @@ static int service_echo(struct side *s, bool server)
 	for (unsigned long i = 0; i < s->count && r >= 0; i++) {
 		if (!strcmp(s->pattern, "notify-echo")) {
 			if (!server)
-				r = ipcc_notify_send(s->cpu, peer, CLIENT, v, IPCC_TIMEOUT_INFINITE);
+				r = ipcc_notify_send(s->cpu, peer, CLIENT, v,
+						     IPCC_TIMEOUT_INFINITE);
 			if (r >= 0)
-				r = ipcc_notify_recv(s->cpu, CLIENT, &v, NULL, IPCC_TIMEOUT_INFINITE);
+				r = ipcc_notify_recv(s->cpu, CLIENT, &v, NULL,
+						     IPCC_TIMEOUT_INFINITE);
 			if (r >= 0 && server)
-				r = ipcc_notify_send(s->cpu, peer, CLIENT, v, IPCC_TIMEOUT_INFINITE);
+				r = ipcc_notify_send(s->cpu, peer, CLIENT, v,
+						     IPCC_TIMEOUT_INFINITE);
 		} else if (server) {
 			r = ipcc_rpmsg_recv(s->ep, buf, sizeof(buf), &len, &remote, &remote_ep,
 					    IPCC_TIMEOUT_INFINITE);
@@ -185,7 +189,8 @@ static int service_echo(struct side *s, bool server)
 			if (r >= 0)
 				r = ipcc_rpmsg_recv(s->ep, buf, sizeof(buf), &len, &remote,
 						    &remote_ep, IPCC_TIMEOUT_INFINITE);
-			if (r >= 0 && (len != sizeof(buf) || remote != peer || remote_ep != EP_SERVER))
+			if (r >= 0 &&
+			    (len != sizeof(buf) || remote != peer || remote_ep != EP_SERVER))
 				r = -EBADMSG;
 		}
 	}

@@ -369,7 +369,7 @@ struct ipcc_rpmsg_ep {
 	 * start's CAS).
 	 */
 	_Atomic bool receiving;
-	unsigned unblocks;	    /* pending ipcc_rpmsg_unblock calls (ep_lock) */
+	unsigned unblocks; /* pending ipcc_rpmsg_unblock calls (ep_lock) */
 	/*
 	 * Packets queued plus unblocks pending: changed under ep_lock (ready_add), read without
 	 * it by a receive's predicate to skip the lock when there is nothing (relaxed: a drain
