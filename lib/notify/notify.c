@@ -784,48 +784,47 @@ static void rx_handler(struct ipcc_cpu *cpu, unsigned peer, unsigned ch, enum ip
 		ipcc_chan_mask_line(&nc->peer[peer]->chan, IPCC_IRQ_RXO, true);
 }
 
-/* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
-static void drain_try(struct notify_cpu *nc)
+/*
+ * Raise *missed (drain_missed or hook_missed), then drain unless somebody is: that holder
+ * answers the flag in drain_unlock. Inside a drain (draining_now) the flag stays for the
+ * outer drain's unlock.
+ */
+static void drain_or_hand_over(struct notify_cpu *nc, _Atomic bool *missed)
 {
-	if (draining_now == nc)
-		return;
-	/* seq_cst: see drain_missed. */
-	atomic_store_explicit(&nc->drain_missed, true, memory_order_seq_cst);
+	/* seq_cst: see drain_missed (hook_missed says the same). */
+	atomic_store_explicit(missed, true, memory_order_seq_cst);
 	/* seq_cst fence: the flag before the trylock, whose failure C11 does not order. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (pthread_mutex_trylock(&nc->drain_lock) != 0)
+	if (draining_now == nc || pthread_mutex_trylock(&nc->drain_lock) != 0)
 		return;
 	/* Ours: the flag is for drains we cannot see, and we are about to make one. The fence
 	 * keeps the clear before our visit of the pairs: a waiter whose flag it overwrote set
 	 * it before, so its packet was queued before our visit sees the queues. */
-	atomic_store_explicit(&nc->drain_missed, false, memory_order_relaxed);
+	atomic_store_explicit(missed, false, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	drain_locked(nc);
 	drain_unlock(nc);
 }
 
+/* From a waiting thread: drain unless somebody is (who then wakes us if it keeps a value). */
+static void drain_try(struct notify_cpu *nc)
+{
+	if (draining_now != nc) /* a callback's wait: the drain in progress covers it */
+		drain_or_hand_over(nc, &nc->drain_missed);
+}
+
 /*
  * The dispatcher took this CPU's own bit (ipcc_irq_set_wake_hook): drain, which polls the
- * service of a held pair. Like drain_try, but a drain it cannot make is handed to whoever
- * holds the drain: the bit is taken, and a wake-up of the waiters would not reach the
- * dispatcher, so drain_unlock rings the bit again. Inside a drain (a callback dispatched) the
- * same: that drain may have polled the pair before the kick.
+ * service of a held pair. A drain it cannot make is handed to whoever holds the drain: the
+ * bit is taken, and a wake-up of the waiters would not reach the dispatcher, so drain_unlock
+ * rings the bit again. Inside a drain (a callback dispatched) the same: that drain may have
+ * polled the pair before the kick.
  */
 static void notify_wake_hook(struct ipcc_cpu *cpu)
 {
 	struct notify_cpu *nc = ncpu(cpu);
-	if (!nc)
-		return;
-	/* seq_cst: see hook_missed; the fence orders it before the trylock, as in drain_try. */
-	atomic_store_explicit(&nc->hook_missed, true, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (draining_now == nc || pthread_mutex_trylock(&nc->drain_lock) != 0)
-		return;
-	/* Ours: as in drain_try, the clear comes before our visit of the pairs. */
-	atomic_store_explicit(&nc->hook_missed, false, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	drain_locked(nc);
-	drain_unlock(nc);
+	if (nc)
+		drain_or_hand_over(nc, &nc->hook_missed);
 }
 
 /* ---- argument checks ---------------------------------------------------------------------- */
